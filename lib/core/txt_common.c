@@ -1,0 +1,170 @@
+/*
+ * txt_common.c - what the MTA-STS and TLSRPT TXT records share: picking the
+ * one record with the version tag, and splitting "tag; name=value; ..." fields.
+ */
+#include <string.h>
+
+#include "core.h"
+
+bool txt_has_version(const char *rec, size_t len, const char *tag)
+{
+	size_t tag_len = strlen(tag);
+
+	if (len < tag_len || memcmp(rec, tag, tag_len) != 0)
+		return false;
+	return len == tag_len || is_wsp((unsigned char)rec[tag_len]) ||
+	       rec[tag_len] == ';';
+}
+
+int txt_select_record(const struct mtasts_bytes *records, size_t count,
+		      const struct txt_codes *codes, size_t *ret_index,
+		      struct mtasts_diags *diags)
+{
+	char excerpt[64];
+	size_t found = 0, index = 0;
+
+	if (count > MTASTS_TXT_RECORDS_MAX) {
+		diag_add(diags, codes->multiple, MTASTS_SEVERITY_ERROR, -1, 0, 0,
+			 "%zu TXT records at the name; at most %d are examined",
+			 count, MTASTS_TXT_RECORDS_MAX);
+		return MTASTS_ERR_INVALID;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (records[i].data == NULL && records[i].len > 0)
+			return MTASTS_ERR_ARGUMENT;
+		if (txt_has_version(records[i].data, records[i].len, codes->tag)) {
+			if (found++ == 0)
+				index = i;
+			continue;
+		}
+		quote_excerpt(excerpt, sizeof(excerpt), records[i].data,
+			      records[i].len);
+		diag_add(diags, codes->unrelated, MTASTS_SEVERITY_WARNING, (long)i,
+			 0, 1, "record %zu does not begin with \"%s\" and is ignored: %s",
+			 i + 1, codes->tag, excerpt);
+	}
+	if (found == 0) {
+		diag_add(diags, codes->no_record, MTASTS_SEVERITY_ERROR, -1, 0, 0,
+			 "no TXT record begins with \"%s\": no %s record",
+			 codes->tag, codes->kind);
+		return MTASTS_ERR_NO_RECORD;
+	}
+	if (found > 1) {
+		diag_add(diags, codes->multiple, MTASTS_SEVERITY_ERROR, -1, 0, 0,
+			 "%zu TXT records begin with \"%s\"; exactly one is allowed, "
+			 "so the domain has no %s record in effect",
+			 found, codes->tag, codes->kind);
+		return MTASTS_ERR_INVALID;
+	}
+	if (records[index].len > MTASTS_TXT_RECORD_MAX) {
+		diag_add(diags, codes->too_long, MTASTS_SEVERITY_ERROR, (long)index,
+			 0, 0, "the %s record is %zu octets long; at most %d are accepted",
+			 codes->kind, records[index].len, MTASTS_TXT_RECORD_MAX);
+		return MTASTS_ERR_INVALID;
+	}
+	*ret_index = index;
+	return MTASTS_OK;
+}
+
+static size_t skip_wsp(const char *rec, size_t len, size_t pos)
+{
+	while (pos < len && is_wsp((unsigned char)rec[pos]))
+		pos++;
+	return pos;
+}
+
+static void syntax_error(struct mtasts_diags *diags, enum mtasts_code code,
+			 long record_index, size_t pos, const char *what)
+{
+	diag_add(diags, code, MTASTS_SEVERITY_ERROR, record_index, 0,
+		 (unsigned)pos + 1, "%s at column %zu", what, pos + 1);
+}
+
+bool txt_split_fields(const char *rec, size_t len, size_t version_len,
+		      long record_index, enum mtasts_code syntax_code,
+		      struct txt_field *fields, size_t *ret_count,
+		      struct mtasts_diags *diags)
+{
+	size_t pos = version_len, n = 0;
+
+	for (;;) {
+		size_t delim = skip_wsp(rec, len, pos);
+
+		if (delim == len) {
+			if (delim > pos) {
+				syntax_error(diags, syntax_code, record_index, pos,
+					     "white space at the end of the record");
+				return false;
+			}
+			break;
+		}
+		if (rec[delim] != ';') {
+			syntax_error(diags, syntax_code, record_index, delim,
+				     "expected \";\" between fields");
+			return false;
+		}
+		pos = skip_wsp(rec, len, delim + 1);
+		if (pos == len)
+			break;		/* one trailing delimiter is allowed */
+
+		size_t name_start = pos;
+		while (pos < len && rec[pos] != '=' && rec[pos] != ';' &&
+		       !is_wsp((unsigned char)rec[pos]))
+			pos++;
+		if (pos == name_start) {
+			syntax_error(diags, syntax_code, record_index, pos,
+				     rec[pos] == ';' ? "empty field" : "field name missing");
+			return false;
+		}
+		if (pos == len || rec[pos] != '=') {
+			syntax_error(diags, syntax_code, record_index, pos,
+				     "expected \"=\" after the field name");
+			return false;
+		}
+		if (n == TXT_FIELDS_MAX) {
+			syntax_error(diags, syntax_code, record_index, name_start,
+				     "too many fields");
+			return false;
+		}
+		size_t value_start = ++pos;
+		while (pos < len && rec[pos] != ';')
+			pos++;
+		size_t value_end = pos;
+		while (value_end > value_start && is_wsp((unsigned char)rec[value_end - 1]))
+			value_end--;
+		fields[n].name_start = name_start;
+		fields[n].name_len = value_start - 1 - name_start;
+		fields[n].value_start = value_start;
+		fields[n].value_len = value_end - value_start;
+		n++;
+		pos = value_end;
+	}
+	*ret_count = n;
+	return true;
+}
+
+bool is_ext_name(const char *s, size_t len)
+{
+	if (len < 1 || len > 32)
+		return false;
+	if (!is_alpha((unsigned char)s[0]) && !is_digit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+size_t txt_ext_value_bad_offset(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x21 || c > 0x7e || c == '=' || c == ';')
+			return i;
+	}
+	return len;
+}

@@ -1,0 +1,64 @@
+/*
+ * cli.h - what the mtasts subcommands share: exit codes, the command table,
+ * and printing of diagnostics.
+ */
+#ifndef MTASTS_CLI_H
+#define MTASTS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <mtasts/mtasts.h>
+
+enum exit_code {
+	EXIT_VALID = 0,
+	EXIT_INVALID = 1,
+	EXIT_USAGE = 2,
+};
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const char *usage;		/* full help text */
+};
+
+extern const struct command cmd_parse;
+extern const struct command cmd_match;
+
+/* Name the program reports itself as in messages. */
+#define PROGRAM_NAME "mtasts"
+
+void print_usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Print diagnostics for people.  source/source_len is the text positions
+ * refer to (a policy body, or one TXT record), so the offending line can be
+ * shown with a caret; records/record_count for TXT input.
+ */
+void print_diags_human(FILE *out, const struct mtasts_diags *diags,
+		       const char *source, size_t source_len,
+		       const struct mtasts_bytes *records, size_t record_count);
+
+/* {"code":..,"message":..,"line":..,"column":..,"record":..} for each. */
+json_t *diags_to_json(const struct mtasts_diags *diags,
+		      enum mtasts_severity severity);
+
+/*
+ * Handle the options every simple command takes: -j/--json and -h/--help,
+ * anywhere among the arguments ("--" ends them).  On return argc and argv hold
+ * the operands.  Returns -1 to go on, or an exit code to return at once.
+ */
+int parse_json_option(const struct command *cmd, int *argc, char ***argv,
+		      bool *json_output);
+
+/* Print a JSON value on one line followed by a newline; false on failure. */
+bool print_json(json_t *value);
+
+/* Read all of a file ("-" for standard input), at most max octets + 1. */
+int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len);
+
+#endif

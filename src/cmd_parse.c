@@ -1,0 +1,263 @@
+/*
+ * cmd_parse.c - mtasts parse: check an MTA-STS TXT record, a policy file or
+ * a TLSRPT record, and show what it means or what is wrong with it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char parse_usage[] =
+	"usage: mtasts parse txt [--json] RECORD...\n"
+	"       mtasts parse policy [--json] [FILE|-]\n"
+	"       mtasts parse tlsrpt [--json] RECORD...\n"
+	"\n"
+	"Check MTA-STS and TLSRPT data against RFC 8461 and RFC 8460.\n"
+	"\n"
+	"  txt      the TXT records found at _mta-sts.<domain>, one argument each\n"
+	"           (character-strings of one record already joined)\n"
+	"  policy   a policy body, the bytes served at\n"
+	"           https://mta-sts.<domain>/.well-known/mta-sts.txt\n"
+	"           (standard input when FILE is - or missing)\n"
+	"  tlsrpt   the TXT records found at _smtp._tls.<domain>\n"
+	"\n"
+	"Options:\n"
+	"  -j, --json   print one JSON object\n"
+	"  -h, --help   show this help\n"
+	"\n"
+	"Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n";
+
+static json_t *extensions_json(const struct mtasts_extension *ext, size_t count)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < count; i++)
+		json_object_set_new(o, ext[i].name, json_string(ext[i].value));
+	return o;
+}
+
+static json_t *invalid_json(const struct mtasts_diags *diags)
+{
+	return json_pack("{s:b, s:o, s:o}", "valid", 0,
+			 "errors", diags_to_json(diags, MTASTS_SEVERITY_ERROR),
+			 "warnings", diags_to_json(diags, MTASTS_SEVERITY_WARNING));
+}
+
+static int finish(bool json_output, json_t *json, int rc)
+{
+	if (json_output && !print_json(json)) {
+		fprintf(stderr, PROGRAM_NAME " parse: cannot write output\n");
+		rc = EXIT_USAGE;
+	}
+	json_decref(json);
+	return rc;
+}
+
+static int report_failure(int status, const struct mtasts_diags *diags,
+			  bool json_output, const char *source, size_t source_len,
+			  const struct mtasts_bytes *records, size_t count)
+{
+	if (status == MTASTS_ERR_NOMEM || status == MTASTS_ERR_ARGUMENT) {
+		fprintf(stderr, PROGRAM_NAME " parse: %s\n",
+			mtasts_status_message(status));
+		return EXIT_USAGE;
+	}
+	if (json_output)
+		return finish(true, invalid_json(diags), EXIT_INVALID);
+	printf("invalid\n");
+	print_diags_human(stdout, diags, source, source_len, records, count);
+	return EXIT_INVALID;
+}
+
+static struct mtasts_bytes *records_from_args(int argc, char **argv)
+{
+	struct mtasts_bytes *records = calloc((size_t)argc + 1, sizeof(*records));
+
+	for (int i = 0; records != NULL && i < argc; i++) {
+		records[i].data = argv[i];
+		records[i].len = strlen(argv[i]);
+	}
+	return records;
+}
+
+static int parse_txt(int argc, char **argv, bool json_output)
+{
+	struct mtasts_bytes *records = records_from_args(argc, argv);
+	struct mtasts_sts_record *rec = NULL;
+	struct mtasts_diags diags;
+	int status, rc;
+
+	if (records == NULL)
+		return EXIT_USAGE;
+	mtasts_diags_init(&diags);
+	status = mtasts_sts_record_parse(records, (size_t)argc, &rec, &diags);
+	if (status != MTASTS_OK) {
+		rc = report_failure(status, &diags, json_output, NULL, 0, records,
+				    (size_t)argc);
+		free(records);
+		return rc;
+	}
+	if (json_output) {
+		rc = finish(true, json_pack("{s:b, s:s, s:o, s:o}", "valid", 1,
+					    "id", rec->id, "extensions",
+					    extensions_json(rec->extensions,
+							    rec->extension_count),
+					    "warnings", diags_to_json(&diags,
+							  MTASTS_SEVERITY_WARNING)),
+			    EXIT_VALID);
+	} else {
+		printf("valid MTA-STS record (record %zu of %d)\n  id: %s\n",
+		       rec->record_index + 1, argc, rec->id);
+		for (size_t i = 0; i < rec->extension_count; i++)
+			printf("  %s: %s\n", rec->extensions[i].name,
+			       rec->extensions[i].value);
+		print_diags_human(stdout, &diags, NULL, 0, records, (size_t)argc);
+		rc = EXIT_VALID;
+	}
+	mtasts_sts_record_free(rec);
+	free(records);
+	return rc;
+}
+
+static json_t *policy_json(const struct mtasts_policy *p,
+			   const struct mtasts_diags *diags)
+{
+	json_t *mx = json_array();
+
+	for (size_t i = 0; mx != NULL && i < p->mx_count; i++)
+		json_array_append_new(mx, json_string(p->mx[i]));
+	return json_pack("{s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "valid", 1,
+			 "version", "STSv1", "mode", mtasts_mode_name(p->mode),
+			 "max_age", (json_int_t)p->max_age, "mx", mx,
+			 "extensions", extensions_json(p->extensions,
+						       p->extension_count),
+			 "warnings", diags_to_json(diags, MTASTS_SEVERITY_WARNING));
+}
+
+static int parse_policy(int argc, char **argv, bool json_output)
+{
+	const char *path = argc > 0 ? argv[0] : "-";
+	struct mtasts_policy *policy = NULL;
+	struct mtasts_diags diags;
+	char *body;
+	size_t len;
+	int status, rc;
+
+	if (argc > 1) {
+		print_usage_error(&cmd_parse, "parse policy takes one FILE");
+		return EXIT_USAGE;
+	}
+	if ((rc = read_input(path, MTASTS_POLICY_BODY_MAX, &body, &len)) != 0) {
+		fprintf(stderr, PROGRAM_NAME " parse: %s: %s\n",
+			strcmp(path, "-") == 0 ? "standard input" : path, strerror(-rc));
+		return EXIT_USAGE;
+	}
+	mtasts_diags_init(&diags);
+	status = mtasts_policy_parse(body, len, &policy, &diags);
+	if (status != MTASTS_OK) {
+		rc = report_failure(status, &diags, json_output, body, len, NULL, 0);
+		free(body);
+		return rc;
+	}
+	if (json_output) {
+		rc = finish(true, policy_json(policy, &diags), EXIT_VALID);
+	} else {
+		printf("valid MTA-STS policy\n  version: STSv1\n  mode: %s\n"
+		       "  max_age: %u\n", mtasts_mode_name(policy->mode),
+		       (unsigned)policy->max_age);
+		for (size_t i = 0; i < policy->mx_count; i++)
+			printf("  mx: %s\n", policy->mx[i]);
+		for (size_t i = 0; i < policy->extension_count; i++)
+			printf("  %s: %s\n", policy->extensions[i].name,
+			       policy->extensions[i].value);
+		print_diags_human(stdout, &diags, body, len, NULL, 0);
+		rc = EXIT_VALID;
+	}
+	mtasts_policy_free(policy);
+	free(body);
+	return rc;
+}
+
+static int parse_tlsrpt(int argc, char **argv, bool json_output)
+{
+	struct mtasts_bytes *records = records_from_args(argc, argv);
+	struct mtasts_tlsrpt_record *rec = NULL;
+	struct mtasts_diags diags;
+	int status, rc;
+
+	if (records == NULL)
+		return EXIT_USAGE;
+	mtasts_diags_init(&diags);
+	status = mtasts_tlsrpt_record_parse(records, (size_t)argc, &rec, &diags);
+	if (status != MTASTS_OK) {
+		rc = report_failure(status, &diags, json_output, NULL, 0, records,
+				    (size_t)argc);
+		free(records);
+		return rc;
+	}
+	if (json_output) {
+		json_t *rua = json_array();
+
+		for (size_t i = 0; rua != NULL && i < rec->rua_count; i++)
+			json_array_append_new(rua, json_string(rec->rua[i]));
+		rc = finish(true, json_pack("{s:b, s:o, s:o, s:o}", "valid", 1,
+					    "rua", rua, "extensions",
+					    extensions_json(rec->extensions,
+							    rec->extension_count),
+					    "warnings", diags_to_json(&diags,
+							  MTASTS_SEVERITY_WARNING)),
+			    EXIT_VALID);
+	} else {
+		printf("valid TLSRPT record (record %zu of %d)\n",
+		       rec->record_index + 1, argc);
+		for (size_t i = 0; i < rec->rua_count; i++)
+			printf("  rua: %s\n", rec->rua[i]);
+		for (size_t i = 0; i < rec->extension_count; i++)
+			printf("  %s: %s\n", rec->extensions[i].name,
+			       rec->extensions[i].value);
+		print_diags_human(stdout, &diags, NULL, 0, records, (size_t)argc);
+		rc = EXIT_VALID;
+	}
+	mtasts_tlsrpt_record_free(rec);
+	free(records);
+	return rc;
+}
+
+static int run_parse(int argc, char **argv)
+{
+	bool json_output = false;
+	const char *kind;
+	int rc;
+
+	if ((rc = parse_json_option(&cmd_parse, &argc, &argv, &json_output)) >= 0)
+		return rc;
+	if (argc == 0) {
+		print_usage_error(&cmd_parse, "what to parse: txt, policy or tlsrpt");
+		return EXIT_USAGE;
+	}
+	kind = argv[0];
+	argc--;
+	argv++;
+	if (strcmp(kind, "policy") == 0)
+		return parse_policy(argc, argv, json_output);
+	if (strcmp(kind, "txt") != 0 && strcmp(kind, "tlsrpt") != 0) {
+		print_usage_error(&cmd_parse, "unknown kind '%s': txt, policy or "
+				  "tlsrpt", kind);
+		return EXIT_USAGE;
+	}
+	if (argc == 0) {
+		print_usage_error(&cmd_parse, "give at least one RECORD");
+		return EXIT_USAGE;
+	}
+	if (strcmp(kind, "txt") == 0)
+		return parse_txt(argc, argv, json_output);
+	return parse_tlsrpt(argc, argv, json_output);
+}
+
+const struct command cmd_parse = {
+	.name = "parse",
+	.run = run_parse,
+	.summary = "check an MTA-STS TXT record, policy file or TLSRPT record",
+	.usage = parse_usage,
+};
