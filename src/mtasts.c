@@ -10,6 +10,7 @@
 static const struct command *const commands[] = {
 	&cmd_parse,
 	&cmd_match,
+	&cmd_fetch,
 };
 
 static void print_help(FILE *out)

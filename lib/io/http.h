@@ -1,0 +1,80 @@
+/*
+ * http.h - HTTPS GET over libcurl's multi interface, driven by libevent.
+ *
+ * DESCRIPTION
+ *	Built for fetching MTA-STS policies: HTTPS only, TLS 1.2 or newer,
+ *	PKIX validation of the certificate for the URL's host, no redirect
+ *	followed, no proxy unless one is configured, no cookies, and a body
+ *	read up to max_body octets and no further.  The host can be pinned to
+ *	addresses the caller resolved, so the caller's resolver decides and
+ *	one address can be tested alone.
+ *
+ *	The callback runs exactly once per request, from the event loop; the
+ *	response and everything it points to live only during the call.
+ */
+#ifndef MTASTS_IO_HTTP_H
+#define MTASTS_IO_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+struct http_client_config {
+	const char *ca_file;		/* NULL: the system trust store */
+	const char *proxy;		/* NULL: never use a proxy */
+	const char *user_agent;
+	unsigned connect_timeout_ms;
+	unsigned total_timeout_ms;
+	size_t max_body;
+};
+
+struct http_request {
+	const char *url;
+	const char *host;		/* the URL's host, for pinning */
+	uint16_t port;
+	const struct sockaddr_storage *addresses;	/* NULL: curl resolves */
+	size_t address_count;
+};
+
+enum http_outcome {
+	HTTP_COMPLETED,		/* a response arrived; see status and truncated */
+	HTTP_TIMEOUT,
+	HTTP_CONNECT_FAILED,
+	HTTP_TLS_CERTIFICATE,	/* PKIX validation or the name check failed */
+	HTTP_TLS_HANDSHAKE,	/* no TLS 1.2+ session could be set up */
+	HTTP_RECEIVE_FAILED,	/* the connection broke mid-response */
+	HTTP_RESOLVE_FAILED,
+	HTTP_FAILED,
+};
+
+struct http_response {
+	enum http_outcome outcome;
+	long status;
+	const char *content_type;	/* NULL when absent */
+	const char *location;		/* redirect target, NULL when none */
+	const char *body;
+	size_t body_len;
+	bool truncated;			/* more than max_body was sent */
+	long verify_result;		/* OpenSSL X509_V_ERR_*, 0 when none */
+	const char *error;		/* what went wrong, for people */
+	const char *remote_ip;
+	const char *tls_version;	/* "TLSv1.3"..., NULL when no session */
+};
+
+typedef void http_done_fn(void *arg, const struct http_response *response);
+
+struct http_client;
+
+int http_client_new(struct event_base *base, const struct http_client_config *config,
+		    struct http_client **ret_client);
+/* Requests still running are completed with HTTP_FAILED first. */
+struct http_client *http_client_free(struct http_client *client);
+
+/* Zero when started; a negative errno otherwise (fn is then not called). */
+int http_get(struct http_client *client, const struct http_request *request,
+	     http_done_fn *fn, void *arg);
+
+#endif

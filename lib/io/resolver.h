@@ -1,0 +1,82 @@
+/*
+ * resolver.h - asynchronous DNS over c-ares, driven by a libevent loop.
+ *
+ * SYNOPSIS
+ *	struct resolver *r;
+ *	resolver_new(base, &config, &r);
+ *	resolver_txt(r, "_mta-sts.example.com", on_txt, ctx);
+ *	resolver_addresses(r, "mta-sts.example.com", on_addresses, ctx);
+ *	event_base_dispatch(base);
+ *	r = resolver_free(r);
+ *
+ * DESCRIPTION
+ *	Answers are classified the way policy discovery needs them: the name
+ *	does not exist or has no record of the type (a final "no"), or the
+ *	lookup failed in a way that may pass (SERVFAIL, REFUSED, timeout).
+ *	CNAMEs are followed by the recursive resolver asked.  Callbacks run
+ *	from the event loop, exactly once per lookup, also when the resolver
+ *	is freed with lookups pending (with RESOLVER_CANCELLED).
+ */
+#ifndef MTASTS_IO_RESOLVER_H
+#define MTASTS_IO_RESOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#include <mtasts/txt.h>
+
+enum resolver_status {
+	RESOLVER_OK,
+	RESOLVER_NXDOMAIN,	/* the name does not exist */
+	RESOLVER_NODATA,	/* the name exists, without records of the type */
+	RESOLVER_SERVFAIL,
+	RESOLVER_REFUSED,
+	RESOLVER_TIMEOUT,
+	RESOLVER_ERROR,		/* anything else: bad answer, no memory */
+	RESOLVER_CANCELLED,
+};
+
+struct resolver_config {
+	const char *const *servers;	/* "ADDR[:PORT]" or "[V6]:PORT"; none: system */
+	size_t server_count;
+	unsigned timeout_ms;		/* per try */
+	unsigned tries;
+};
+
+struct txt_answer {
+	enum resolver_status status;
+	size_t count;
+	struct mtasts_bytes *records;	/* character-strings of each joined */
+};
+
+struct address_answer {
+	enum resolver_status status;
+	size_t count;
+	struct sockaddr_storage *addresses;
+};
+
+typedef void resolver_txt_fn(void *arg, const struct txt_answer *answer);
+typedef void resolver_addresses_fn(void *arg, const struct address_answer *answer);
+
+struct resolver;
+
+int resolver_new(struct event_base *base, const struct resolver_config *config,
+		 struct resolver **ret_resolver);
+struct resolver *resolver_free(struct resolver *resolver);
+
+/* Zero on success; a negative errno when the lookup could not start. */
+int resolver_txt(struct resolver *resolver, const char *name,
+		 resolver_txt_fn *fn, void *arg);
+int resolver_addresses(struct resolver *resolver, const char *name,
+		       resolver_addresses_fn *fn, void *arg);
+
+/* "NXDOMAIN", "SERVFAIL", "timed out"... */
+const char *resolver_status_name(enum resolver_status status);
+
+/* True for the statuses that may pass on a later try. */
+bool resolver_status_is_temporary(enum resolver_status status);
+
+#endif

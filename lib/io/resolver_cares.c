@@ -1,0 +1,341 @@
+/*
+ * resolver_cares.c - the resolver adapter on c-ares, its sockets and
+ * timeouts watched by libevent.
+ */
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "resolver.h"
+
+/* One libevent event per socket c-ares asks us to watch. */
+struct watched_socket {
+	ares_socket_t fd;
+	struct event *event;
+	struct watched_socket *next;
+};
+
+struct resolver {
+	struct event_base *base;
+	ares_channel channel;
+	struct event *timer;
+	struct watched_socket *sockets;
+};
+
+static void schedule_timeout(struct resolver *r)
+{
+	struct timeval tv, *tvp;
+
+	tvp = ares_timeout(r->channel, NULL, &tv);
+	if (tvp == NULL)
+		evtimer_del(r->timer);
+	else
+		evtimer_add(r->timer, tvp);
+}
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver *r = arg;
+
+	ares_process_fd(r->channel,
+			(what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+			(what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+	schedule_timeout(r);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver *r = arg;
+
+	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	schedule_timeout(r);
+}
+
+static void on_socket_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct resolver *r = data;
+	struct watched_socket **pp, *s;
+	short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+
+	for (pp = &r->sockets; *pp != NULL && (*pp)->fd != fd; pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (s != NULL) {
+		event_free(s->event);
+		s->event = NULL;
+		if (what == 0) {
+			*pp = s->next;
+			free(s);
+			return;
+		}
+	} else {
+		if (what == 0 || (s = calloc(1, sizeof(*s))) == NULL)
+			return;
+		s->fd = fd;
+		s->next = r->sockets;
+		r->sockets = s;
+	}
+	s->event = event_new(r->base, fd, what | EV_PERSIST, on_socket_event, r);
+	if (s->event != NULL)
+		event_add(s->event, NULL);
+}
+
+static int configure_servers(ares_channel channel, const struct resolver_config *c)
+{
+	size_t len = 1;
+	char *csv;
+	int rc;
+
+	for (size_t i = 0; i < c->server_count; i++)
+		len += strlen(c->servers[i]) + 1;
+	if ((csv = calloc(1, len)) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->server_count; i++) {
+		if (i > 0)
+			strcat(csv, ",");
+		strcat(csv, c->servers[i]);
+	}
+	rc = ares_set_servers_ports_csv(channel, csv);
+	free(csv);
+	return rc == ARES_SUCCESS ? 0 : -EINVAL;
+}
+
+int resolver_new(struct event_base *base, const struct resolver_config *config,
+		 struct resolver **ret_resolver)
+{
+	struct ares_options options = { 0 };
+	struct resolver *r;
+	int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS;
+	int rc = -ENOMEM;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->base = base;
+	options.sock_state_cb = on_socket_state;
+	options.sock_state_cb_data = r;
+	/* EDNS0 so large TXT answers need no TCP retry; no search list. */
+	options.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH;
+	if (config->timeout_ms > 0) {
+		options.timeout = (int)config->timeout_ms;
+		mask |= ARES_OPT_TIMEOUTMS;
+	}
+	if (config->tries > 0) {
+		options.tries = (int)config->tries;
+		mask |= ARES_OPT_TRIES;
+	}
+	if ((r->timer = evtimer_new(base, on_timer, r)) == NULL)
+		goto fail;
+	if (ares_init_options(&r->channel, &options, mask) != ARES_SUCCESS) {
+		r->channel = NULL;
+		rc = -EIO;
+		goto fail;
+	}
+	if (config->server_count > 0 && (rc = configure_servers(r->channel, config)) != 0)
+		goto fail;
+	*ret_resolver = r;
+	return 0;
+fail:
+	resolver_free(r);
+	return rc;
+}
+
+struct resolver *resolver_free(struct resolver *r)
+{
+	if (r == NULL)
+		return NULL;
+	if (r->channel != NULL)
+		ares_destroy(r->channel);	/* runs pending callbacks: cancelled */
+	while (r->sockets != NULL) {
+		struct watched_socket *s = r->sockets;
+
+		r->sockets = s->next;
+		if (s->event != NULL)
+			event_free(s->event);
+		free(s);
+	}
+	if (r->timer != NULL)
+		event_free(r->timer);
+	free(r);
+	return NULL;
+}
+
+static enum resolver_status status_from_ares(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return RESOLVER_OK;
+	case ARES_ENOTFOUND:
+		return RESOLVER_NXDOMAIN;
+	case ARES_ENODATA:
+		return RESOLVER_NODATA;
+	case ARES_ESERVFAIL:
+		return RESOLVER_SERVFAIL;
+	case ARES_EREFUSED:
+		return RESOLVER_REFUSED;
+	case ARES_ETIMEOUT:
+	case ARES_ECONNREFUSED:
+		return RESOLVER_TIMEOUT;
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION:
+		return RESOLVER_CANCELLED;
+	default:
+		return RESOLVER_ERROR;
+	}
+}
+
+const char *resolver_status_name(enum resolver_status status)
+{
+	switch (status) {
+	case RESOLVER_OK:
+		return "answer";
+	case RESOLVER_NXDOMAIN:
+		return "NXDOMAIN";
+	case RESOLVER_NODATA:
+		return "no records of the type (NODATA)";
+	case RESOLVER_SERVFAIL:
+		return "SERVFAIL";
+	case RESOLVER_REFUSED:
+		return "REFUSED";
+	case RESOLVER_TIMEOUT:
+		return "timed out";
+	case RESOLVER_ERROR:
+		return "failed";
+	case RESOLVER_CANCELLED:
+		return "cancelled";
+	}
+	return "unknown";
+}
+
+bool resolver_status_is_temporary(enum resolver_status status)
+{
+	return status != RESOLVER_OK && status != RESOLVER_NXDOMAIN &&
+	       status != RESOLVER_NODATA;
+}
+
+struct txt_query {
+	resolver_txt_fn *fn;
+	void *arg;
+};
+
+/* Join the character-strings of each record; records start where c-ares says. */
+static int collect_txt(struct ares_txt_ext *txt, struct txt_answer *answer)
+{
+	size_t count = 0, total = 0, i = 0;
+	char *storage;
+
+	for (struct ares_txt_ext *t = txt; t != NULL; t = t->next) {
+		if (t->record_start || count == 0)
+			count++;
+		total += t->length;
+	}
+	answer->records = calloc(count + 1, sizeof(*answer->records));
+	storage = malloc(total + 1);
+	if (answer->records == NULL || storage == NULL) {
+		free(answer->records);
+		free(storage);
+		answer->records = NULL;
+		return -ENOMEM;
+	}
+	/* Record 0 points at the start of the storage, which it owns. */
+	for (struct ares_txt_ext *t = txt; t != NULL; t = t->next) {
+		if (t != txt && t->record_start)
+			i++;
+		if (answer->records[i].data == NULL)
+			answer->records[i].data = storage;
+		memcpy(storage, t->txt, t->length);
+		storage += t->length;
+		answer->records[i].len += t->length;
+	}
+	answer->count = count;
+	return 0;
+}
+
+static void on_txt_answer(void *arg, int status, int timeouts,
+			  unsigned char *abuf, int alen)
+{
+	struct txt_query *q = arg;
+	struct txt_answer answer = { .status = status_from_ares(status) };
+	struct ares_txt_ext *txt = NULL;
+
+	if (answer.status == RESOLVER_OK) {
+		int rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
+
+		if (rc == ARES_ENODATA || (rc == ARES_SUCCESS && txt == NULL))
+			answer.status = RESOLVER_NODATA;
+		else if (rc != ARES_SUCCESS || collect_txt(txt, &answer) != 0)
+			answer.status = RESOLVER_ERROR;
+	}
+	q->fn(q->arg, &answer);
+	if (answer.records != NULL) {
+		free((void *)answer.records[0].data);
+		free(answer.records);
+	}
+	ares_free_data(txt);
+	free(q);
+}
+
+int resolver_txt(struct resolver *r, const char *name, resolver_txt_fn *fn, void *arg)
+{
+	struct txt_query *q = malloc(sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	q->fn = fn;
+	q->arg = arg;
+	ares_query(r->channel, name, ns_c_in, ns_t_txt, on_txt_answer, q);
+	schedule_timeout(r);
+	return 0;
+}
+
+struct address_query {
+	resolver_addresses_fn *fn;
+	void *arg;
+};
+
+static void on_addrinfo(void *arg, int status, int timeouts,
+			struct ares_addrinfo *result)
+{
+	struct address_query *q = arg;
+	struct address_answer answer = { .status = status_from_ares(status) };
+	size_t n = 0;
+
+	if (answer.status == RESOLVER_OK && result != NULL) {
+		for (struct ares_addrinfo_node *node = result->nodes; node; node = node->ai_next)
+			n++;
+		if (n == 0)
+			answer.status = RESOLVER_NODATA;
+		else if ((answer.addresses = calloc(n, sizeof(*answer.addresses))) == NULL)
+			answer.status = RESOLVER_ERROR;
+		for (struct ares_addrinfo_node *node = result->nodes;
+		     node != NULL && answer.addresses != NULL; node = node->ai_next) {
+			if ((size_t)node->ai_addrlen > sizeof(answer.addresses[0]))
+				continue;
+			memcpy(&answer.addresses[answer.count++], node->ai_addr,
+			       (size_t)node->ai_addrlen);
+		}
+	}
+	q->fn(q->arg, &answer);
+	free(answer.addresses);
+	if (result != NULL)
+		ares_freeaddrinfo(result);
+	free(q);
+}
+
+int resolver_addresses(struct resolver *r, const char *name,
+		       resolver_addresses_fn *fn, void *arg)
+{
+	struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC,
+					     .ai_flags = ARES_AI_NOSORT };
+	struct address_query *q = malloc(sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	q->fn = fn;
+	q->arg = arg;
+	ares_getaddrinfo(r->channel, name, NULL, &hints, on_addrinfo, q);
+	schedule_timeout(r);
+	return 0;
+}

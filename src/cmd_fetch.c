@@ -1,0 +1,344 @@
+/*
+ * cmd_fetch.c - mtasts fetch: discover the MTA-STS policy of domains as a
+ * sending MTA does, concurrently, on one event loop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "cli.h"
+#include "config.h"
+#include "fetcher.h"
+
+enum fetch_exit {
+	FETCH_EXIT_ALL_POLICY = 0,
+	FETCH_EXIT_SOME_MISSING = 1,
+	FETCH_EXIT_USAGE = 2,
+	FETCH_EXIT_TEMPORARY = 3,
+};
+
+static const char fetch_usage[] =
+	"usage: mtasts fetch [OPTIONS] DOMAIN...\n"
+	"\n"
+	"Discover the MTA-STS policy of each DOMAIN as a sending MTA does\n"
+	"(RFC 8461): the TXT record at _mta-sts.DOMAIN, then\n"
+	"https://mta-sts.DOMAIN/.well-known/mta-sts.txt, validated.\n"
+	"\n"
+	"Options:\n"
+	"  -j, --json                 print JSON (an array for several domains)\n"
+	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
+	"      --ca-file FILE         trust these CA certificates (PEM)\n"
+	"      --timeout SECONDS      limit for the whole HTTPS fetch (60)\n"
+	"      --connect-timeout SECONDS  limit for connecting (10)\n"
+	"      --dns-timeout SECONDS  limit for one DNS try (5)\n"
+	"      --concurrency N        domains in flight at once (64)\n"
+	"      --proxy URL            fetch through this HTTPS proxy\n"
+	"      --config FILE          read settings (default " CONFIG_DEFAULT_PATH ")\n"
+	"  -h, --help                 show this help\n"
+	"\n"
+	"Exit status: 0 every domain has a usable policy, 1 some domain has none\n"
+	"or an invalid one, 2 usage error, 3 some lookup failed temporarily.\n";
+
+struct fetch_run {
+	struct event_base *base;
+	struct resolver *resolver;
+	struct http_client *http;
+	char **domains;
+	size_t count, next, done, running;
+	unsigned concurrency;
+	struct fetch_result **results;
+	bool json;
+	size_t printed;
+};
+
+static json_t *result_json(const struct fetch_result *r)
+{
+	json_t *o = json_pack("{s:s, s:s}", "domain", r->domain, "status",
+			      mtasts_fetch_status_name(r->status));
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "txt_id", r->txt_id != NULL ?
+			    json_string(r->txt_id) : json_null());
+	if (r->policy != NULL) {
+		json_t *mx = json_array();
+
+		for (size_t i = 0; i < r->policy->mx_count; i++)
+			json_array_append_new(mx, json_string(r->policy->mx[i]));
+		json_object_set_new(o, "policy", json_pack(
+			"{s:b, s:s, s:s, s:I, s:o, s:o}", "valid", 1,
+			"version", "STSv1", "mode", mtasts_mode_name(r->policy->mode),
+			"max_age", (json_int_t)r->policy->max_age, "mx", mx,
+			"warnings", diags_to_json(&r->diags, MTASTS_SEVERITY_WARNING)));
+		json_object_set_new(o, "failure", json_null());
+	} else {
+		const char *type = mtasts_result_type_name(r->result_type);
+
+		json_object_set_new(o, "policy", json_null());
+		json_object_set_new(o, "failure", json_pack("{s:o, s:s, s:s?}",
+			"result_type", type != NULL ? json_string(type) : json_null(),
+			"reason", r->reason, "check", r->check));
+		if (r->check != NULL && strcmp(r->check, "policy-syntax") == 0)
+			json_object_set_new(json_object_get(o, "failure"), "errors",
+					    diags_to_json(&r->diags, MTASTS_SEVERITY_ERROR));
+	}
+	return o;
+}
+
+static void print_human(const struct fetch_result *r)
+{
+	const char *type = mtasts_result_type_name(r->result_type);
+
+	if (r->policy != NULL) {
+		printf("%s: policy (id %s)\n  mode: %s\n  max_age: %u\n", r->domain,
+		       r->txt_id, mtasts_mode_name(r->policy->mode),
+		       (unsigned)r->policy->max_age);
+		for (size_t i = 0; i < r->policy->mx_count; i++)
+			printf("  mx: %s\n", r->policy->mx[i]);
+		for (size_t i = 0; i < r->diags.count; i++)
+			if (r->diags.items[i].severity == MTASTS_SEVERITY_WARNING)
+				printf("  warning: %s [%s]\n", r->diags.items[i].message,
+				       mtasts_code_name(r->diags.items[i].code));
+		return;
+	}
+	printf("%s: %s", r->domain, mtasts_fetch_status_name(r->status));
+	if (type != NULL)
+		printf(" (%s)", type);
+	printf("\n  %s%s%s%s\n", r->check != NULL ? r->check : "",
+	       r->check != NULL ? ": " : "", r->reason, "");
+}
+
+static void start_more(struct fetch_run *run);
+
+/* Results print in argument order, each as soon as those before it are in. */
+static void print_ready(struct fetch_run *run)
+{
+	while (run->printed < run->count && run->results[run->printed] != NULL) {
+		if (!run->json)
+			print_human(run->results[run->printed]);
+		run->printed++;
+	}
+	fflush(stdout);
+}
+
+struct slot {
+	struct fetch_run *run;
+	size_t index;
+};
+
+static void on_fetched(void *arg, struct fetch_result *result)
+{
+	struct slot *slot = arg;
+	struct fetch_run *run = slot->run;
+
+	run->results[slot->index] = result;
+	run->running--;
+	run->done++;
+	free(slot);
+	print_ready(run);
+	start_more(run);
+}
+
+static void start_more(struct fetch_run *run)
+{
+	while (run->next < run->count && run->running < run->concurrency) {
+		struct slot *slot = malloc(sizeof(*slot));
+		size_t i = run->next++;
+
+		if (slot == NULL) {
+			run->next--;
+			return;
+		}
+		slot->run = run;
+		slot->index = i;
+		run->running++;
+		if (fetch_policy(run->resolver, run->http, run->domains[i],
+				 on_fetched, slot) != 0) {
+			fprintf(stderr, PROGRAM_NAME " fetch: %s: cannot start\n",
+				run->domains[i]);
+			run->running--;
+			free(slot);
+			return;
+		}
+	}
+}
+
+static int exit_status(const struct fetch_run *run)
+{
+	int rc = FETCH_EXIT_ALL_POLICY;
+
+	for (size_t i = 0; i < run->count; i++) {
+		const struct fetch_result *r = run->results[i];
+
+		if (r == NULL || r->status == MTASTS_FETCH_TEMP_FAIL)
+			return FETCH_EXIT_TEMPORARY;
+		if (r->status != MTASTS_FETCH_POLICY)
+			rc = FETCH_EXIT_SOME_MISSING;
+	}
+	return rc;
+}
+
+static const struct option fetch_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "dns-server", required_argument, NULL, 'D' },
+	{ "ca-file", required_argument, NULL, 'C' },
+	{ "timeout", required_argument, NULL, 'T' },
+	{ "connect-timeout", required_argument, NULL, 'c' },
+	{ "dns-timeout", required_argument, NULL, 'd' },
+	{ "concurrency", required_argument, NULL, 'n' },
+	{ "proxy", required_argument, NULL, 'P' },
+	{ "config", required_argument, NULL, 'F' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The option name for a short code, for messages and config keys. */
+static const char *option_name(int code)
+{
+	for (const struct option *o = fetch_options; o->name != NULL; o++)
+		if (o->val == code)
+			return o->name;
+	return "?";
+}
+
+/* Settings come from the file first, then from the command line. */
+static int read_options(int argc, char **argv, struct net_config *config,
+			bool *json)
+{
+	const char *config_path = NULL;
+	char why[512];
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", fetch_options, NULL)) != -1)
+		if (c == 'F')
+			config_path = optarg;
+	if (!net_config_read(config, config_path != NULL ? config_path :
+			     CONFIG_DEFAULT_PATH, config_path != NULL, why, sizeof(why))) {
+		fprintf(stderr, PROGRAM_NAME " fetch: %s\n", why);
+		return FETCH_EXIT_USAGE;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", fetch_options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			fputs(fetch_usage, stdout);
+			return FETCH_EXIT_ALL_POLICY;
+		case 'F':
+			break;
+		case '?':
+		case ':':
+			print_usage_error(&cmd_fetch, "unknown option or missing "
+					  "value: '%s'", argv[optind - 1]);
+			return FETCH_EXIT_USAGE;
+		default:
+			if (!net_config_set(config, option_name(c), optarg, false,
+					    why, sizeof(why))) {
+				print_usage_error(&cmd_fetch, "--%s", why);
+				return FETCH_EXIT_USAGE;
+			}
+		}
+	}
+	return -1;
+}
+
+static int setup_run(struct fetch_run *run, const struct net_config *config)
+{
+	struct resolver_config rc = {
+		.servers = config->dns_servers,
+		.server_count = config->dns_server_count,
+		.timeout_ms = config->dns_timeout_ms,
+		.tries = 2,
+	};
+	struct http_client_config hc = {
+		.ca_file = config->ca_file,
+		.proxy = config->proxy,
+		.user_agent = PROGRAM_NAME "/" MTASTS_VERSION,
+		.connect_timeout_ms = config->connect_timeout_ms,
+		.total_timeout_ms = config->timeout_ms,
+		.max_body = MTASTS_POLICY_BODY_MAX,
+	};
+
+	run->concurrency = config->concurrency;
+	if ((run->base = event_base_new()) == NULL)
+		return -1;
+	if (resolver_new(run->base, &rc, &run->resolver) != 0) {
+		fprintf(stderr, PROGRAM_NAME " fetch: cannot set up the resolver "
+			"(check --dns-server and /etc/resolv.conf)\n");
+		return -1;
+	}
+	if (http_client_new(run->base, &hc, &run->http) != 0)
+		return -1;
+	run->results = calloc(run->count, sizeof(*run->results));
+	return run->results != NULL ? 0 : -1;
+}
+
+static void teardown_run(struct fetch_run *run)
+{
+	http_client_free(run->http);
+	resolver_free(run->resolver);
+	if (run->base != NULL)
+		event_base_free(run->base);
+	for (size_t i = 0; run->results != NULL && i < run->count; i++)
+		fetch_result_free(run->results[i]);
+	free(run->results);
+}
+
+static int run_fetch(int argc, char **argv)
+{
+	struct fetch_run run = { 0 };
+	struct net_config config;
+	int rc;
+
+	net_config_defaults(&config);
+	if ((rc = read_options(argc, argv, &config, &run.json)) >= 0)
+		goto out;
+	if (optind >= argc) {
+		print_usage_error(&cmd_fetch, "give at least one DOMAIN");
+		rc = FETCH_EXIT_USAGE;
+		goto out;
+	}
+	run.domains = argv + optind;
+	run.count = (size_t)(argc - optind);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ares_library_init(ARES_LIB_INIT_ALL);
+	if (setup_run(&run, &config) != 0) {
+		rc = FETCH_EXIT_USAGE;
+	} else {
+		start_more(&run);
+		event_base_dispatch(run.base);
+		if (run.json) {
+			json_t *out = json_array();
+
+			for (size_t i = 0; i < run.count; i++)
+				if (run.results[i] != NULL)
+					json_array_append_new(out, result_json(run.results[i]));
+			print_json(run.count == 1 ? json_array_get(out, 0) : out);
+			json_decref(out);
+		}
+		rc = exit_status(&run);
+	}
+	teardown_run(&run);
+	ares_library_cleanup();
+	curl_global_cleanup();
+out:
+	net_config_release(&config);
+	return rc;
+}
+
+const struct command cmd_fetch = {
+	.name = "fetch",
+	.run = run_fetch,
+	.summary = "discover domains' MTA-STS policies as a sending MTA does",
+	.usage = fetch_usage,
+};

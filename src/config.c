@@ -1,0 +1,173 @@
+/*
+ * config.c - the network commands' settings: defaults, a "key value" file,
+ * and the same keys from the command line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_LINES_MAX 1000
+
+void net_config_defaults(struct net_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	/* RFC 8461 3.3 leaves the numbers to senders; a minute is generous. */
+	c->timeout_ms = 60000;
+	c->connect_timeout_ms = 10000;
+	c->dns_timeout_ms = 5000;
+	c->concurrency = 64;
+}
+
+void net_config_release(struct net_config *c)
+{
+	for (size_t i = 0; i < c->owned_count; i++)
+		free(c->owned[i]);
+	c->owned_count = 0;
+}
+
+static bool parse_seconds(const char *value, unsigned *ret_ms)
+{
+	char *end;
+	double seconds;
+
+	errno = 0;
+	seconds = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || seconds <= 0 ||
+	    seconds > 3600)
+		return false;
+	*ret_ms = (unsigned)(seconds * 1000 + 0.5);
+	return *ret_ms > 0;
+}
+
+static const char *keep(struct net_config *c, const char *value, bool copy)
+{
+	char *p;
+
+	if (!copy)
+		return value;
+	if (c->owned_count == sizeof(c->owned) / sizeof(c->owned[0]) ||
+	    (p = strdup(value)) == NULL)
+		return NULL;
+	c->owned[c->owned_count++] = p;
+	return p;
+}
+
+bool net_config_set(struct net_config *c, const char *key, const char *value,
+		    bool copy, char *why, size_t why_size)
+{
+	unsigned ms;
+
+	if (strcmp(key, "dns-server") == 0) {
+		if (c->dns_server_count == CONFIG_DNS_SERVERS_MAX) {
+			snprintf(why, why_size, "at most %d DNS servers",
+				 CONFIG_DNS_SERVERS_MAX);
+			return false;
+		}
+		if ((value = keep(c, value, copy)) == NULL)
+			goto nomem;
+		c->dns_servers[c->dns_server_count++] = value;
+	} else if (strcmp(key, "ca-file") == 0) {
+		if ((c->ca_file = keep(c, value, copy)) == NULL)
+			goto nomem;
+	} else if (strcmp(key, "proxy") == 0) {
+		if ((c->proxy = keep(c, value, copy)) == NULL)
+			goto nomem;
+	} else if (strcmp(key, "timeout") == 0 || strcmp(key, "connect-timeout") == 0 ||
+		   strcmp(key, "dns-timeout") == 0) {
+		if (!parse_seconds(value, &ms)) {
+			snprintf(why, why_size, "%s: \"%s\" is not a number of seconds "
+				 "between 0 and 3600", key, value);
+			return false;
+		}
+		if (key[0] == 't')
+			c->timeout_ms = ms;
+		else if (key[0] == 'c')
+			c->connect_timeout_ms = ms;
+		else
+			c->dns_timeout_ms = ms;
+	} else if (strcmp(key, "concurrency") == 0) {
+		char *end;
+		long n = strtol(value, &end, 10);
+
+		if (*end != '\0' || n < 1 || n > 10000) {
+			snprintf(why, why_size, "concurrency: \"%s\" is not a number "
+				 "from 1 to 10000", value);
+			return false;
+		}
+		c->concurrency = (unsigned)n;
+	} else {
+		snprintf(why, why_size, "unknown setting \"%s\"", key);
+		return false;
+	}
+	return true;
+nomem:
+	snprintf(why, why_size, "%s: too many settings or out of memory", key);
+	return false;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
+			   end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+bool net_config_read(struct net_config *c, const char *path, bool required,
+		     char *why, size_t why_size)
+{
+	char line[CONFIG_LINE_MAX + 2], message[256];
+	unsigned number = 0;
+	FILE *f = fopen(path, "r");
+	bool ok = true;
+
+	if (f == NULL) {
+		if (!required && errno == ENOENT)
+			return true;
+		snprintf(why, why_size, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	while (ok && fgets(line, sizeof(line), f) != NULL) {
+		char *key, *value;
+
+		if (++number > CONFIG_LINES_MAX || strchr(line, '\n') == NULL) {
+			if (!feof(f)) {
+				snprintf(why, why_size, "%s:%u: line too long or too "
+					 "many lines", path, number);
+				ok = false;
+				break;
+			}
+		}
+		if ((key = strchr(line, '#')) != NULL)
+			*key = '\0';
+		key = trim(line);
+		if (*key == '\0')
+			continue;
+		value = key + strcspn(key, " \t=");
+		if (*value != '\0')
+			*value++ = '\0';
+		value = trim(value);
+		if (*value == '=')
+			value = trim(value + 1);
+		if (*value == '\0') {
+			snprintf(why, why_size, "%s:%u: \"%s\" has no value", path,
+				 number, key);
+			ok = false;
+		} else if (!net_config_set(c, key, value, true, message, sizeof(message))) {
+			snprintf(why, why_size, "%s:%u: %s", path, number, message);
+			ok = false;
+		}
+	}
+	fclose(f);
+	return ok;
+}
