@@ -156,8 +156,9 @@ int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len)
 		return -ENOMEM;
 	}
 	/* One octet more than allowed, so the caller can tell "too large". */
+	errno = 0;
 	len = fread(data, 1, max + 1, f);
-	saved = ferror(f) ? EIO : 0;
+	saved = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
 	if (f != stdin)
 		fclose(f);
 	if (saved != 0) {
@@ -191,8 +192,11 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 			fputs(cmd->usage, stdout);
 			return EXIT_VALID;
 		default:
-			print_usage_error(cmd, "unknown option '%s'",
-					  (*argv)[optind - 1]);
+			if (optopt != 0)
+				print_usage_error(cmd, "unknown option '-%c'", optopt);
+			else
+				print_usage_error(cmd, "unknown option '%s'",
+						  (*argv)[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
