@@ -40,9 +40,13 @@ static bool domain_check(const char *name, size_t len, size_t base,
 		if (c == '.') {
 			size_t label_len = i - label_start;
 
+			/* The offending octet: the dot after the empty
+			 * label, or the final dot of the name. */
+			if (label_len == 0 && i == len)
+				return fail(ret_offset, base + i - 1, why, why_size,
+					    "the name ends with a dot");
 			if (label_len == 0)
 				return fail(ret_offset, base + i, why, why_size,
-					    i == len ? "the name ends with a dot" :
 					    "the name has an empty label");
 			if (label_len > MTASTS_LABEL_MAX)
 				return fail(ret_offset, base + label_start + MTASTS_LABEL_MAX,

@@ -36,10 +36,20 @@ struct field {
 	size_t value_start, value_len;
 };
 
+/* Bits of parse_state.rejected: a known field whose line was rejected. */
+enum {
+	REJECTED_VERSION = 1 << 0,
+	REJECTED_MODE = 1 << 1,
+	REJECTED_MAX_AGE = 1 << 2,
+	REJECTED_MX = 1 << 3,
+};
+
 /* What the first pass learns; the second pass builds from it. */
 struct parse_state {
 	struct mtasts_diags *diags;
 	bool ok;
+	/* Known fields that were given but rejected: not also "missing". */
+	unsigned rejected;
 	unsigned version_line, mode_line, max_age_line;
 	enum mtasts_mode mode;
 	uint32_t max_age;
@@ -166,6 +176,15 @@ static bool field_is(const struct field *f, const char *name)
 
 static const char *const known_fields[] = { "version", "mode", "max_age", "mx" };
 
+/* The REJECTED_ bit of a known field, 0 for any other name. */
+static unsigned known_field_bit(const struct field *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
+		if (field_is(f, known_fields[i]))
+			return 1u << i;
+	return 0;
+}
+
 static const char *known_field_case_twin(const struct field *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
@@ -227,9 +246,14 @@ static bool split_line(struct parse_state *st, const struct line *line,
 		quote_excerpt(excerpt, sizeof(excerpt), line->text, name_len);
 		error_at(st, MTASTS_POLICY_INVALID_VALUE, line, pos, "line %u: field "
 			 "%s has no value", line->number, excerpt);
+		st->rejected |= known_field_bit(ret_field);
 		return false;
 	}
-	return check_value_chars(st, ret_field);
+	if (!check_value_chars(st, ret_field)) {
+		st->rejected |= known_field_bit(ret_field);
+		return false;
+	}
+	return true;
 }
 
 static bool value_is(const struct field *f, const char *s)
@@ -288,6 +312,7 @@ static void take_mode(struct parse_state *st, const struct field *f)
 			return;
 		}
 	}
+	st->rejected |= REJECTED_MODE;
 	quote_excerpt(excerpt, sizeof(excerpt), f->line.text + f->value_start,
 		      f->value_len);
 	error_at(st, MTASTS_POLICY_INVALID_MODE, &f->line, f->value_start,
@@ -335,6 +360,7 @@ static void take_mx(struct parse_state *st, const struct field *f,
 	size_t offset;
 
 	if (!mtasts_mx_pattern_check(v, f->value_len, &offset, why, sizeof(why))) {
+		st->rejected |= REJECTED_MX;
 		quote_excerpt(excerpt, sizeof(excerpt), v, f->value_len);
 		error_at(st, MTASTS_POLICY_INVALID_MX, &f->line, f->value_start + offset,
 			 "line %u: mx %s is not a valid pattern: %s", f->line.number,
@@ -373,7 +399,8 @@ static void take_extension(struct parse_state *st, const struct field *f,
 	quote_excerpt(name, sizeof(name), f->line.text, f->name_len);
 	if (twin != NULL) {
 		snprintf(message, sizeof(message), "line %u: field %s is not \"%s\" "
-			 "(field names are case-sensitive) and is ignored",
+			 "(field names are case-sensitive), so it counts as an "
+			 "unknown field",
 			 f->line.number, name, twin);
 		warn_at(st, MTASTS_POLICY_FIELD_CASE, &f->line, 0, message);
 	}
@@ -406,20 +433,23 @@ static bool check_line_shape(struct parse_state *st, const struct line *line)
 	return true;
 }
 
+/*
+ * A field given on a line that was rejected is reported there, not also as
+ * missing; so is an mx list whose only entries were rejected.
+ */
 static void check_required(struct parse_state *st)
 {
-	if (st->version_line == 0)
+	if (st->version_line == 0 && !(st->rejected & REJECTED_VERSION))
 		error_at(st, MTASTS_POLICY_MISSING_VERSION, NULL, 0,
 			 "the policy has no \"version: STSv1\" line");
-	if (st->mode_line == 0)
+	if (st->mode_line == 0 && !(st->rejected & REJECTED_MODE))
 		error_at(st, MTASTS_POLICY_MISSING_MODE, NULL, 0,
 			 "the policy has no \"mode\" line (enforce, testing or none)");
-	if (st->max_age_line == 0)
+	if (st->max_age_line == 0 && !(st->rejected & REJECTED_MAX_AGE))
 		error_at(st, MTASTS_POLICY_MISSING_MAX_AGE, NULL, 0,
 			 "the policy has no \"max_age\" line");
 	if (st->mode_line != 0 && st->mode != MTASTS_MODE_NONE && st->mx_count == 0 &&
-	    mtasts_diags_find(st->diags, MTASTS_POLICY_INVALID_MODE) == NULL &&
-	    mtasts_diags_find(st->diags, MTASTS_POLICY_INVALID_MX) == NULL)
+	    !(st->rejected & (REJECTED_MODE | REJECTED_MX)))
 		error_at(st, MTASTS_POLICY_MISSING_MX, NULL, 0,
 			 "mode is %s but the policy has no \"mx\" line; only mode "
 			 "none may omit mx", mtasts_mode_name(st->mode));
@@ -574,8 +604,8 @@ int mtasts_policy_parse(const char *body, size_t len,
 		return MTASTS_ERR_ARGUMENT;
 	if (len > MTASTS_POLICY_BODY_MAX) {
 		diag_add(diags, MTASTS_POLICY_TOO_LARGE, MTASTS_SEVERITY_ERROR, -1, 0, 0,
-			 "the policy is larger than %d octets (%zu seen); "
-			 "it is rejected unread", MTASTS_POLICY_BODY_MAX, len);
+			 "the policy is larger than %d octets; it is "
+			 "rejected unread", MTASTS_POLICY_BODY_MAX);
 		return MTASTS_ERR_INVALID;
 	}
 	first_diag = diags != NULL ? diags->count : 0;
@@ -598,12 +628,13 @@ int mtasts_policy_parse(const char *body, size_t len,
 	}
 	check_fields(&st, fields, count, mx_fields);
 	check_required(&st);
+	if (st.ok)
+		add_warnings(&st, fields, count);
 	sort_by_position(diags, first_diag);
 	if (!st.ok) {
 		rc = MTASTS_ERR_INVALID;
 		goto out;
 	}
-	add_warnings(&st, fields, count);
 	rc = build_policy(&st, fields, count, ret_policy);
 out:
 	free(fields);
@@ -655,9 +686,15 @@ static bool policy_serializable(const struct mtasts_policy *policy)
 		    !mtasts_mx_pattern_check(policy->mx[i], strlen(policy->mx[i]),
 					     NULL, NULL, 0))
 			return false;
-	for (size_t i = 0; i < policy->extension_count; i++)
+	for (size_t i = 0; i < policy->extension_count; i++) {
 		if (!extension_serializable(&policy->extensions[i]))
 			return false;
+		/* A repeated name would parse back as one extension. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(policy->extensions[j].name,
+				   policy->extensions[i].name) == 0)
+				return false;
+	}
 	return true;
 }
 

@@ -306,10 +306,22 @@ int mtasts_tlsrpt_record_parse(const struct mtasts_bytes *records, size_t count,
 				 (unsigned)f->name_start + 1, "field %s appears more "
 				 "than once; the first one is used and this one is "
 				 "ignored", excerpt);
-			/* A repeated rua is still a list of URIs, not an extension. */
+			/*
+			 * A repeated rua is ignored, but it must still fit the
+			 * grammar: as a list of URIs or as an extension
+			 * (tlsrpt-ext-name admits "rua").  When it fits
+			 * neither, the URI problems are reported.
+			 */
 			if (is_field(rec, f, "rua")) {
 				size_t ignored = 0;
 
+				if (f->value_len > 0 &&
+				    txt_ext_value_bad_offset(rec + f->value_start,
+							     f->value_len) == f->value_len)
+					continue;
+				if (check_rua(rec, f, idx, NULL, &ignored, NULL))
+					continue;
+				ignored = 0;
 				ok &= check_rua(rec, f, idx, NULL, &ignored, diags);
 				continue;
 			}

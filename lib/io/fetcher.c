@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509_vfy.h>
+
 #include <mtasts/mx.h>
 #include <mtasts/txt.h>
 
@@ -66,12 +68,41 @@ static const char *first_error(const struct mtasts_diags *diags)
 	return "invalid";
 }
 
+/* Name the certificate failure after what OpenSSL's validation reported. */
+static const char *certificate_check(long verify_result, const char *error)
+{
+	/* curl checks the name itself and says so in its message. */
+	if (strstr(error, "subject name") != NULL ||
+	    strstr(error, "does not match") != NULL)
+		return "tls-cert-name";
+	switch (verify_result) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "tls-cert-expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "tls-cert-not-yet-valid";
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		return "tls-cert-self-signed";
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return "tls-cert-untrusted";
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_OK:		/* chain fine: curl's own name check failed */
+		return "tls-cert-name";
+	default:
+		return "tls-certificate";
+	}
+}
+
 static void on_http(void *arg, const struct http_response *resp)
 {
 	struct discovery *d = arg;
 	struct fetch_result *r = d->result;
 	enum mtasts_result_type type;
 	enum mtasts_fetch_status status;
+	char why[MTASTS_FETCH_REASON_MAX - 64];
 	const char *check;
 	int rc;
 
@@ -89,8 +120,8 @@ static void on_http(void *arg, const struct http_response *resp)
 		return;
 	case HTTP_TLS_CERTIFICATE:
 		conclude(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_STS_WEBPKI_INVALID,
-			 "tls-certificate", "the certificate of %s fails PKIX "
-			 "validation: %s", d->policy_host, resp->error);
+			 certificate_check(resp->verify_result, resp->error), "the certificate "
+			 "of %s fails PKIX validation: %s", d->policy_host, resp->error);
 		return;
 	case HTTP_TLS_HANDSHAKE:
 		conclude(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
@@ -117,10 +148,10 @@ static void on_http(void *arg, const struct http_response *resp)
 	status = mtasts_http_response_check(resp->status, resp->content_type,
 					    resp->location, resp->truncated,
 					    MTASTS_POLICY_BODY_MAX, &type, &check,
-					    r->reason, sizeof(r->reason));
+					    why, sizeof(why));
 	if (status != MTASTS_FETCH_POLICY) {
 		conclude(d, status, type, check, "https://%s/.well-known/mta-sts.txt: "
-			 "%.200s", d->policy_host, r->reason);
+			 "%s", d->policy_host, why);
 		return;
 	}
 	rc = mtasts_policy_parse(r->body != NULL ? r->body : "", r->body_len,

@@ -241,7 +241,10 @@ static void check_finished(struct http_client *c)
 		curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
 		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
 		curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &r.verify_result);
-		if (r.outcome == HTTP_TLS_CERTIFICATE && r.verify_result != 0)
+		/* OpenSSL's reason is the precise one, except when curl's own
+		 * host name check failed after a good chain. */
+		if (r.outcome == HTTP_TLS_CERTIFICATE && r.verify_result != 0 &&
+		    r.verify_result != X509_V_ERR_UNSPECIFIED)
 			r.error = X509_verify_cert_error_string(r.verify_result);
 		if (r.outcome == HTTP_COMPLETED)
 			describe_tls(t->easy, &r);

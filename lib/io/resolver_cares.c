@@ -116,8 +116,12 @@ int resolver_new(struct event_base *base, const struct resolver_config *config,
 	r->base = base;
 	options.sock_state_cb = on_socket_state;
 	options.sock_state_cb_data = r;
-	/* EDNS0 so large TXT answers need no TCP retry; no search list. */
-	options.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH;
+	/*
+	 * EDNS0 so large TXT answers need no TCP retry; no search list; and
+	 * SERVFAIL or REFUSED from the resolver is an answer to report, not a
+	 * reason to wait for another server until the lookup times out.
+	 */
+	options.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
 	if (config->timeout_ms > 0) {
 		options.timeout = (int)config->timeout_ms;
 		mask |= ARES_OPT_TIMEOUTMS;

@@ -33,7 +33,9 @@
  *	One line per connection and per error on standard error.  Exit status 0
  *	after a signal, 1 on a start-up error, 2 on a usage error.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

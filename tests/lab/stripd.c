@@ -25,7 +25,9 @@
  *	One line per connection and per stripped item on standard error.  Exit
  *	status 0 after SIGTERM/SIGINT, 1 on a start-up error, 2 on usage error.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -125,7 +127,11 @@ static int flush_reply(struct session *s)
 		pos += len;
 		if (!first && (names_keyword(line, len, "STARTTLS") ||
 			       names_keyword(line, len, "CHUNKING"))) {
-			logmsg("stripped %.*s", (int)(len > 4 ? len - 4 : 0), line + 4);
+			size_t shown = len;
+
+			while (shown > 4 && (line[shown - 1] == '\n' || line[shown - 1] == '\r'))
+				shown--;
+			logmsg("stripped %.*s", (int)(shown - 4), line + 4);
 			continue;
 		}
 		first = false;

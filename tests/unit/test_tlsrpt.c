@@ -1,0 +1,506 @@
+/*
+ * test_tlsrpt.c - the TLSRPT TXT record parser (RFC 8460 3), table-driven.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "unit.h"
+
+#include <mtasts/tlsrpt.h>
+
+#define RECORDS_PER_CASE 3
+#define RUA_PER_CASE 4
+#define EXTS_PER_CASE 3
+
+struct tlsrpt_case {
+	const char *records[RECORDS_PER_CASE];	/* NULL ends the list */
+	int rc;
+	struct want_diag diags[WANT_DIAGS_MAX];
+	size_t index;				/* on success */
+	const char *rua[RUA_PER_CASE + 1];	/* on success; NULL ends */
+	const char *ext[2 * EXTS_PER_CASE + 1];	/* name, value, ...; NULL ends */
+};
+
+#define OK MTASTS_OK
+#define INVALID MTASTS_ERR_INVALID
+#define NO_RECORD MTASTS_ERR_NO_RECORD
+#define NO_DIAGS { { 0 } }
+#define NO_EXT { NULL }
+#define FAILS 0, { NULL }, NO_EXT
+
+/* "v=TLSRPTv1; rua=" is 16 octets: a rua value starts at column 17. */
+#define RUA "v=TLSRPTv1; rua="
+#define A "mailto:a@example.com"		/* 20 octets */
+#define H "https://r.example.com/x"		/* 23 octets */
+
+static const struct tlsrpt_case cases[] = {
+	/* --- the version tag and record selection --- */
+	/* RFC 8460 3 example: no white space after ";" */
+	{ { "v=TLSRPTv1;rua=mailto:reports@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:reports@example.com", NULL }, NO_EXT },
+	/* RFC 8460 3 example: an https destination */
+	{ { "v=TLSRPTv1; rua=https://reporting.example.com/v1/tlsrpt" }, OK, NO_DIAGS, 0,
+	  { "https://reporting.example.com/v1/tlsrpt", NULL }, NO_EXT },
+	/* field delimiter: WSP before ";" */
+	{ { "v=TLSRPTv1 ; rua=" A }, OK, NO_DIAGS, 0, { A, NULL }, NO_EXT },
+	/* optional trailing delimiter */
+	{ { RUA A ";" }, OK, NO_DIAGS, 0, { A, NULL }, NO_EXT },
+	/* optional trailing delimiter with WSP around it */
+	{ { RUA A " ; " }, OK, NO_DIAGS, 0, { A, NULL }, NO_EXT },
+	/* trailing WSP without ";" is a syntax error */
+	{ { RUA A " " }, INVALID, { TE(TLSRPT_SYNTAX, 0, 37) }, FAILS },
+	/* fields are separated by ";" */
+	{ { "v=TLSRPTv1 rua=" A }, INVALID, { TE(TLSRPT_SYNTAX, 0, 12) }, FAILS },
+	/* an empty field */
+	{ { "v=TLSRPTv1;; rua=" A }, INVALID, { TE(TLSRPT_SYNTAX, 0, 12) }, FAILS },
+	/* a field without "=" */
+	{ { "v=TLSRPTv1; rua" }, INVALID, { TE(TLSRPT_SYNTAX, 0, 16) }, FAILS },
+	/* unrelated records are discarded; the TLSRPT one is used */
+	{ { "v=spf1 -all", RUA A }, OK, { TW(TLSRPT_UNRELATED_RECORD, 0, 1) }, 1,
+	  { A, NULL }, NO_EXT },
+	/* an MTA-STS record is unrelated here */
+	{ { RUA A, "v=STSv1; id=abc" }, OK, { TW(TLSRPT_UNRELATED_RECORD, 1, 1) }, 0,
+	  { A, NULL }, NO_EXT },
+	/* only unrelated records: tlsrpt-no-record */
+	{ { "v=spf1 -all" }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* the version tag is case-sensitive */
+	{ { "v=tlsrptv1; rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* "v=TLSRPTv1" followed by end, WSP or ";" only: "v=TLSRPTv10" */
+	{ { "v=TLSRPTv10; rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* "v=TLSRPTv1" followed by end, WSP or ";" only: "v=TLSRPTv1," */
+	{ { "v=TLSRPTv1,rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* "v=TLSRPTv1" first: leading white space */
+	{ { " " RUA A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* "v=TLSRPTv1" first: after the rua */
+	{ { "rua=" A "; v=TLSRPTv1" }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* more than one TLSRPT record: tlsrpt-multiple-records */
+	{ { RUA A, RUA H }, INVALID, { TE(TLSRPT_MULTIPLE_RECORDS, -1, 0) }, FAILS },
+	/* more than one TLSRPT record, among others */
+	{ { RUA A, "x", "v=TLSRPTv1" }, INVALID,
+	  { TW(TLSRPT_UNRELATED_RECORD, 1, 1), TE(TLSRPT_MULTIPLE_RECORDS, -1, 0) }, FAILS },
+
+	/* --- rua = URI *(*WSP "," *WSP URI) --- */
+	/* the version alone: tlsrpt-missing-rua */
+	{ { "v=TLSRPTv1" }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
+	/* the version and a delimiter: still no rua */
+	{ { "v=TLSRPTv1;" }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
+	/* field names are case-sensitive: "RUA" is an extension */
+	{ { "v=TLSRPTv1; RUA=" A }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
+	/* "ruf" is not "rua" */
+	{ { "v=TLSRPTv1; ruf=" A }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
+	/* two URIs, kept in order */
+	{ { RUA A "," H }, OK, NO_DIAGS, 0, { A, H, NULL }, NO_EXT },
+	/* WSP around the comma */
+	{ { RUA H " , " A }, OK, NO_DIAGS, 0, { H, A, NULL }, NO_EXT },
+	/* tabs and spaces around the comma */
+	{ { RUA A "\t,\t " H }, OK, NO_DIAGS, 0, { A, H, NULL }, NO_EXT },
+	/* three URIs */
+	{ { RUA A ",mailto:b@example.net," H }, OK, NO_DIAGS, 0,
+	  { A, "mailto:b@example.net", H, NULL }, NO_EXT },
+	/* an empty rua: an empty URI */
+	{ { RUA }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
+	/* an empty rua before the next field */
+	{ { RUA "; x=1" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
+	/* a trailing comma leaves an empty URI */
+	{ { RUA A "," }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 38) }, FAILS },
+	/* a leading comma leaves an empty URI */
+	{ { RUA "," A }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
+	/* two commas leave an empty URI */
+	{ { RUA A ",," H }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 38) }, FAILS },
+	/* no WSP before the first URI */
+	{ { RUA " " A }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17), TE(TLSRPT_SYNTAX, 0, 18) },
+	  FAILS },
+	/* URIs are separated by commas, not by white space */
+	{ { RUA A " " H }, INVALID, { TE(TLSRPT_SYNTAX, 0, 38) }, FAILS },
+
+	/* --- each URI: RFC 3986, "," and "!" percent-encoded --- */
+	/* an unencoded "," splits the URI in two invalid ones */
+	{ { RUA "mailto:a,b@example.com" }, INVALID,
+	  { TE(TLSRPT_INVALID_URI, 0, 24), TE(TLSRPT_INVALID_URI, 0, 27) }, FAILS },
+	/* "," percent-encoded is fine */
+	{ { RUA "mailto:a%2Cb@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:a%2Cb@example.com", NULL }, NO_EXT },
+	/* an unencoded "!" is invalid */
+	{ { RUA "mailto:a!b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
+	/* "!" percent-encoded is fine (lower-case hex too) */
+	{ { RUA "mailto:a%21b%2cc@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:a%21b%2cc@example.com", NULL }, NO_EXT },
+	/* a URI needs a scheme */
+	{ { RUA "reports@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* a scheme starts with a letter */
+	{ { RUA "1mailto:a@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
+	/* "%" needs two hex digits: one */
+	{ { RUA "mailto:a%2@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
+	/* "%" needs two hex digits: not hex */
+	{ { RUA "mailto:a%zz@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
+	/* "%" needs two hex digits: at the end */
+	{ { RUA A "%" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 37) }, FAILS },
+	/* at most one "#" */
+	{ { RUA "https://r.example.com/a#b#c" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 42) },
+	  FAILS },
+	/* "<" is not a URI character */
+	{ { RUA "https://r.example.com/<x>" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 39) }, FAILS },
+	/* a double quote is not a URI character */
+	{ { RUA "mailto:a\"b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
+	/* non-ASCII must be percent-encoded */
+	{ { RUA "https://r.example.com/\xc3\xa9" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 39) },
+	  FAILS },
+	/* a full https URI: port, path, query and fragment */
+	{ { RUA "https://r.example.com:8443/p/q?a=b&c=d#frag" }, OK, NO_DIAGS, 0,
+	  { "https://r.example.com:8443/p/q?a=b&c=d#frag", NULL }, NO_EXT },
+	/* an https URI with an IPv6 literal */
+	{ { RUA "https://[2001:db8::1]/tlsrpt" }, OK, NO_DIAGS, 0,
+	  { "https://[2001:db8::1]/tlsrpt", NULL }, NO_EXT },
+	/* a mailto URI with a query */
+	{ { RUA "mailto:a@example.com?subject=tlsrpt" }, OK, NO_DIAGS, 0,
+	  { "mailto:a@example.com?subject=tlsrpt", NULL }, NO_EXT },
+
+	/* --- usable schemes: mailto: and https: only --- */
+	/* schemes are case-insensitive: MAILTO */
+	{ { RUA "MAILTO:a@example.com" }, OK, NO_DIAGS, 0, { "MAILTO:a@example.com", NULL },
+	  NO_EXT },
+	/* schemes are case-insensitive: HTTPS */
+	{ { RUA "HTTPS://r.example.com/" }, OK, NO_DIAGS, 0, { "HTTPS://r.example.com/", NULL },
+	  NO_EXT },
+	/* http: is not usable: warning, left out */
+	{ { RUA "http://r.example.com/x," A }, OK, { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 17) }, 0,
+	  { A, NULL }, NO_EXT },
+	/* ftp: is not usable: warning, left out, order of the rest kept */
+	{ { RUA H ",ftp://f.example.com/x," A }, OK,
+	  { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 41) }, 0, { H, A, NULL }, NO_EXT },
+	/* tel: is not usable */
+	{ { RUA A ",tel:+1-555-0100" }, OK, { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 38) }, 0,
+	  { A, NULL }, NO_EXT },
+	/* no usable URI: tlsrpt-no-usable-rua at the rua value */
+	{ { RUA "http://r.example.com/x" }, INVALID,
+	  { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 17), TE(TLSRPT_NO_USABLE_RUA, 0, 17) }, FAILS },
+	/* no usable URI among several */
+	{ { RUA "http://a.example,ftp://b.example" }, INVALID,
+	  { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 17), TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 34),
+	    TE(TLSRPT_NO_USABLE_RUA, 0, 17) }, FAILS },
+	/* https needs "//" and a host */
+	{ { RUA "https:r.example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 23) }, FAILS },
+	/* https needs a host */
+	{ { RUA "https://" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 23) }, FAILS },
+	/* https needs a host, not a path */
+	{ { RUA "https:///tlsrpt" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 23) }, FAILS },
+	/* mailto needs an address */
+	{ { RUA "mailto:" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* mailto needs a local part */
+	{ { RUA "mailto:@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* mailto needs a domain */
+	{ { RUA "mailto:a@" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* mailto needs "@" before the query */
+	{ { RUA "mailto:a?to=b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) },
+	  FAILS },
+	/* an invalid URI next to an unsupported one: both reported */
+	{ { RUA "gopher://g.example,mailto:a!b@example.com" }, INVALID,
+	  { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 17), TE(TLSRPT_INVALID_URI, 0, 44) }, FAILS },
+	/* an invalid URI next to a good one still fails the record */
+	{ { RUA A ",mailto:" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 45) }, FAILS },
+
+	/* --- extensions: ext-name "=" ext-value --- */
+	/* an extension after rua, kept */
+	{ { RUA A "; ext=1" }, OK, NO_DIAGS, 0, { A, NULL }, { "ext", "1", NULL } },
+	/* an extension before rua, several in order */
+	{ { "v=TLSRPTv1; b=2; rua=" A "; a_b-c.d=x" }, OK, NO_DIAGS, 0, { A, NULL },
+	  { "b", "2", "a_b-c.d", "x", NULL } },
+	/* ext-value: every printable but "=" and ";" */
+	{ { RUA A "; x=!\"#$%&'()*+,-./09:<>?@AZ[\\]^_`az{|}~" }, OK, NO_DIAGS, 0,
+	  { A, NULL }, { "x", "!\"#$%&'()*+,-./09:<>?@AZ[\\]^_`az{|}~", NULL } },
+	/* ext-name: 32 characters is the most */
+	{ { RUA A "; abcdefghijABCDEFGHIJ0123456789xy=1" }, OK, NO_DIAGS, 0, { A, NULL },
+	  { "abcdefghijABCDEFGHIJ0123456789xy", "1", NULL } },
+	/* ext-name: 33 characters is too many */
+	{ { RUA A "; abcdefghijABCDEFGHIJ0123456789xyz=1" }, INVALID,
+	  { TE(TLSRPT_INVALID_EXTENSION, 0, 39) }, FAILS },
+	/* ext-name: may not start with "_" */
+	{ { RUA A "; _x=1" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 39) }, FAILS },
+	/* ext-name: "/" is not allowed */
+	{ { RUA A "; a/b=1" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 39) }, FAILS },
+	/* ext-value: empty */
+	{ { RUA A "; x=" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 41) }, FAILS },
+	/* ext-value: "=" is excluded */
+	{ { RUA A "; x=a=b" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 42) }, FAILS },
+	/* ext-value: internal white space is excluded */
+	{ { RUA A "; x=a b" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 42) }, FAILS },
+	/* ext-value: non-ASCII is excluded */
+	{ { RUA A "; x=\xc3\xa9" }, INVALID, { TE(TLSRPT_INVALID_EXTENSION, 0, 41) }, FAILS },
+	/* a bad extension and a missing rua: both reported */
+	{ { "v=TLSRPTv1; x=" }, INVALID,
+	  { TE(TLSRPT_INVALID_EXTENSION, 0, 15), TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
+
+	/* --- duplicated fields: the first wins, with a warning --- */
+	/* a repeated rua: the first list is used */
+	{ { RUA A "; rua=" H }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 39) }, 0, { A, NULL },
+	  NO_EXT },
+	/* a repeated rua that is a URI list with white space: only a warning */
+	{ { RUA A "; rua=" H " , " A }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 39) }, 0,
+	  { A, NULL }, NO_EXT },
+	/* a repeated rua that fits only the extension grammar: only a warning */
+	{ { RUA A "; rua=none" }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 39) }, 0, { A, NULL },
+	  NO_EXT },
+	/* a repeated rua that fits no grammar: its URI problem is reported */
+	{ { RUA A "; rua=a b" }, INVALID,
+	  { TW(TLSRPT_DUPLICATE_FIELD, 0, 39), TE(TLSRPT_INVALID_URI, 0, 44),
+	    TE(TLSRPT_SYNTAX, 0, 45) }, FAILS },
+	/* the first rua wins even when it is bad */
+	{ { RUA "mailto:nobody; rua=" A }, INVALID,
+	  { TE(TLSRPT_INVALID_URI, 0, 24), TW(TLSRPT_DUPLICATE_FIELD, 0, 32) }, FAILS },
+	/* a repeated extension: the first value kept, once */
+	{ { RUA A "; x=1; x=2" }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 44) }, 0, { A, NULL },
+	  { "x", "1", NULL } },
+	/* a repeated extension must still fit the grammar */
+	{ { RUA A "; x=1; x=" }, INVALID,
+	  { TW(TLSRPT_DUPLICATE_FIELD, 0, 44), TE(TLSRPT_INVALID_EXTENSION, 0, 46) }, FAILS },
+	/* a repeated "v" field is a duplicate */
+	{ { "v=TLSRPTv1; v=TLSRPTv1; rua=" A }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 13) }, 0,
+	  { A, NULL }, NO_EXT },
+};
+
+static bool run_case(size_t i, const struct tlsrpt_case *c)
+{
+	struct mtasts_bytes records[RECORDS_PER_CASE];
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+	size_t count = 0, n = 0;
+	bool ok = true;
+	int rc;
+
+	while (count < RECORDS_PER_CASE && c->records[count] != NULL) {
+		records[count].data = c->records[count];
+		records[count].len = strlen(c->records[count]);
+		count++;
+	}
+	mtasts_diags_init(&diags);
+	rc = mtasts_tlsrpt_record_parse(records, count, &rec, &diags);
+	if (rc != c->rc) {
+		print_error("  expected status %d, got %d\n", c->rc, rc);
+		ok = false;
+	}
+	ok = ok && diags_match(&diags, c->diags);
+	if (ok && (rc == MTASTS_OK) != (mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR) == 0)) {
+		print_error("  status and error count disagree\n");
+		ok = false;
+	}
+	if (ok && rc != MTASTS_OK && rec != &sentinel) {
+		print_error("  *ret_record was written on failure\n");
+		ok = false;
+	}
+	if (rc == MTASTS_OK && rec != &sentinel) {
+		while (c->rua[n] != NULL)
+			n++;
+		if (ok && (rec->record_index != c->index || rec->rua_count != n)) {
+			print_error("  got index %zu, %zu rua\n", rec->record_index,
+				    rec->rua_count);
+			ok = false;
+		}
+		for (size_t u = 0; ok && u < n; u++) {
+			if (strcmp(rec->rua[u], c->rua[u]) != 0) {
+				print_error("  rua %zu is \"%s\"\n", u, rec->rua[u]);
+				ok = false;
+			}
+		}
+		for (n = 0; c->ext[2 * n] != NULL; n++)
+			;
+		if (ok && rec->extension_count != n) {
+			print_error("  got %zu extensions\n", rec->extension_count);
+			ok = false;
+		}
+		for (size_t e = 0; ok && e < n; e++) {
+			if (strcmp(rec->extensions[e].name, c->ext[2 * e]) != 0 ||
+			    strcmp(rec->extensions[e].value, c->ext[2 * e + 1]) != 0) {
+				print_error("  extension %zu is %s=%s\n", e,
+					    rec->extensions[e].name,
+					    rec->extensions[e].value);
+				ok = false;
+			}
+		}
+		rec = mtasts_tlsrpt_record_free(rec);
+	}
+	if (!ok) {
+		print_diags(&diags);
+		print_error("FAILED case %zu: first record \"%s\"\n", i,
+			    count > 0 ? escape(records[0].data, records[0].len) : "");
+	}
+	return ok;
+}
+
+static void test_table(void **state)
+{
+	size_t failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		failed += !run_case(i, &cases[i]);
+	if (failed > 0)
+		fail_msg("%zu of %zu cases failed", failed, ARRAY_LEN(cases));
+}
+
+static void test_no_records(void **state)
+{
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+	const struct want_diag want[] = { TE(TLSRPT_NO_RECORD, -1, 0), { 0 } };
+
+	(void)state;
+	/* no TXT record at all: tlsrpt-no-record */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(NULL, 0, &rec, &diags),
+			 MTASTS_ERR_NO_RECORD);
+	assert_true(diags_match(&diags, want));
+	assert_ptr_equal(rec, &sentinel);
+}
+
+static void test_rua_count(void **state)
+{
+	char buf[2048];
+	size_t pos;
+	struct mtasts_bytes r = { buf, 0 };
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+
+	(void)state;
+	pos = (size_t)snprintf(buf, sizeof(buf), "v=TLSRPTv1; rua=mailto:r0@example.com");
+	for (int i = 1; i < MTASTS_TLSRPT_RUA_MAX; i++)
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos,
+					",mailto:r%d@example.com", i);
+	r.len = pos;
+
+	/* MTASTS_TLSRPT_RUA_MAX usable URIs are kept, in order */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&r, 1, &rec, &diags), MTASTS_OK);
+	assert_int_equal(rec->rua_count, MTASTS_TLSRPT_RUA_MAX);
+	assert_string_equal(rec->rua[0], "mailto:r0@example.com");
+	assert_string_equal(rec->rua[MTASTS_TLSRPT_RUA_MAX - 1], "mailto:r31@example.com");
+	rec = mtasts_tlsrpt_record_free(rec);
+
+	/* one more is rejected, not truncated */
+	rec = &sentinel;
+	pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, ",https://r.example.com/");
+	r.len = pos;
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&r, 1, &rec, &diags), MTASTS_ERR_INVALID);
+	assert_int_equal(diags.count, 1);
+	assert_int_equal(diags.items[0].code, MTASTS_TLSRPT_SYNTAX);
+	assert_int_equal(diags.items[0].column, pos - strlen("https://r.example.com/") + 1);
+	assert_ptr_equal(rec, &sentinel);
+
+	/* unusable URIs do not count against the limit */
+	pos = (size_t)snprintf(buf, sizeof(buf), "v=TLSRPTv1; rua=mailto:r@example.com");
+	for (int i = 0; i < MTASTS_TLSRPT_RUA_MAX; i++)
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, ",http://h%d.example", i);
+	r.len = pos;
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&r, 1, &rec, &diags), MTASTS_OK);
+	assert_int_equal(rec->rua_count, 1);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_WARNING),
+			 MTASTS_TLSRPT_RUA_MAX);
+	rec = mtasts_tlsrpt_record_free(rec);
+}
+
+static void test_limits(void **state)
+{
+	struct mtasts_bytes r[MTASTS_TXT_RECORDS_MAX + 1];
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+	char *buf = malloc(MTASTS_TXT_RECORD_MAX + 1);
+	const char *head = RUA A "; x=";
+	const struct want_diag too_long[] = { TE(TLSRPT_TOO_LONG, 0, 0), { 0 } };
+	const struct want_diag too_many[] = { TE(TLSRPT_MULTIPLE_RECORDS, -1, 0), { 0 } };
+
+	(void)state;
+	assert_non_null(buf);
+	memset(buf, 'y', MTASTS_TXT_RECORD_MAX + 1);
+	memcpy(buf, head, strlen(head));
+	r[0].data = buf;
+
+	/* a record of MTASTS_TXT_RECORD_MAX octets is accepted */
+	r[0].len = MTASTS_TXT_RECORD_MAX;
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(r, 1, &rec, &diags), MTASTS_OK);
+	assert_int_equal(strlen(rec->extensions[0].value),
+			 MTASTS_TXT_RECORD_MAX - strlen(head));
+	rec = mtasts_tlsrpt_record_free(rec);
+
+	/* one octet more: tlsrpt-too-long */
+	rec = &sentinel;
+	r[0].len = MTASTS_TXT_RECORD_MAX + 1;
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(r, 1, &rec, &diags), MTASTS_ERR_INVALID);
+	assert_true(diags_match(&diags, too_long));
+	assert_ptr_equal(rec, &sentinel);
+	free(buf);
+
+	/* more than MTASTS_TXT_RECORDS_MAX records: rejected */
+	for (size_t i = 0; i < MTASTS_TXT_RECORDS_MAX + 1; i++) {
+		r[i].data = "other";
+		r[i].len = 5;
+	}
+	r[0].data = RUA A;
+	r[0].len = strlen(RUA A);
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(r, MTASTS_TXT_RECORDS_MAX + 1, &rec,
+						    &diags), MTASTS_ERR_INVALID);
+	assert_true(diags_match(&diags, too_many));
+	assert_ptr_equal(rec, &sentinel);
+	/* MTASTS_TXT_RECORDS_MAX is fine */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(r, MTASTS_TXT_RECORDS_MAX, &rec, &diags),
+			 MTASTS_OK);
+	assert_int_equal(rec->rua_count, 1);
+	rec = mtasts_tlsrpt_record_free(rec);
+}
+
+static void test_arguments(void **state)
+{
+	struct mtasts_bytes bad = { NULL, 4 }, good = { RUA A, strlen(RUA A) };
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+
+	(void)state;
+	/* _free(NULL) returns NULL */
+	assert_null(mtasts_tlsrpt_record_free(NULL));
+	mtasts_diags_init(&diags);
+	/* API preconditions */
+	assert_int_equal(mtasts_tlsrpt_record_parse(&bad, 1, &rec, &diags),
+			 MTASTS_ERR_ARGUMENT);
+	assert_int_equal(mtasts_tlsrpt_record_parse(NULL, 2, &rec, &diags),
+			 MTASTS_ERR_ARGUMENT);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&good, 1, NULL, &diags),
+			 MTASTS_ERR_ARGUMENT);
+	assert_ptr_equal(rec, &sentinel);
+	/* diagnostics are optional */
+	assert_int_equal(mtasts_tlsrpt_record_parse(&good, 1, &rec, NULL), MTASTS_OK);
+	assert_string_equal(rec->rua[0], A);
+	rec = mtasts_tlsrpt_record_free(rec);
+	good.data = RUA "http://x.example";
+	good.len = strlen(good.data);
+	rec = &sentinel;
+	assert_int_equal(mtasts_tlsrpt_record_parse(&good, 1, &rec, NULL), MTASTS_ERR_INVALID);
+	assert_ptr_equal(rec, &sentinel);
+	/* names of the TLSRPT codes are part of the contract */
+	assert_string_equal(mtasts_code_name(MTASTS_TLSRPT_NO_USABLE_RUA),
+			    "tlsrpt-no-usable-rua");
+	assert_string_equal(mtasts_code_name(MTASTS_TLSRPT_UNSUPPORTED_SCHEME),
+			    "tlsrpt-unsupported-scheme");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_no_records),
+		cmocka_unit_test(test_rua_count),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_arguments),
+	};
+
+	return cmocka_run_group_tests_name("tlsrpt", tests, NULL, NULL);
+}
