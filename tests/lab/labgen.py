@@ -47,6 +47,11 @@ def policy_v4(i):
     return f"127.1.{i // 250}.{i % 250 + 1}"
 
 
+def bulk_v4(k):
+    """Bulk domains take the upper half of 127.1/16: 127.1.128.1 onwards."""
+    return f"127.1.{BULK_OCTET + k // 250}.{k % 250 + 1}"
+
+
 def policy_v6(i):
     return f"{V6_PREFIX}1:{i + 1:x}"
 
@@ -58,6 +63,10 @@ def mx_v4(i):
 def mx_v6(i):
     return f"{V6_PREFIX}25:{i + 1:x}"
 
+
+BULK_OCTET = 128             # first third octet of the bulk policy hosts
+BULK_MAX = 10000            # 127.1.128.1 - 127.1.167.250
+BULK_CERT_NAMES = 100       # policy host names per bulk certificate
 
 TTL = 10
 DEFAULT_TXT = "v=STSv1; id=20250101000000;"
@@ -204,7 +213,7 @@ class CA:
         return self.issued[key]
 
     def multi(self, label, names):
-        """A good certificate with several names (for lab-faultd)."""
+        """A good certificate with several names (lab-faultd, bulk hosts)."""
         stem = os.path.join(self.dir, "hosts", label)
         os.makedirs(os.path.dirname(stem), exist_ok=True)
         names = names or ["faultd.test"]
@@ -294,6 +303,34 @@ def check_domain(d):
         die(f"{d['name']}: bad host.server {server!r}")
 
 
+def bulk_names(bulk, taken):
+    """The domain names of the [bulk] table: <prefix>-0001.test and on."""
+    if bulk is None:
+        bulk = {}
+    count = bulk.get("count", 0)
+    override = os.environ.get("MTASTS_LAB_BULK")
+    if override is not None:
+        if not override.isdigit():
+            die(f"MTASTS_LAB_BULK={override!r} is not a number")
+        count = int(override)
+    prefix = bulk.get("prefix", "bulk")
+    if not isinstance(count, int) or not 0 <= count <= BULK_MAX:
+        die(f"bulk.count must be a number from 0 to {BULK_MAX}, not {count!r}")
+    if not (isinstance(prefix, str) and 0 < len(prefix) <= 40
+            and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in prefix)
+            and prefix[0] != "-"):
+        die(f"bulk.prefix must be lower-case letters, digits and '-' (at most 40), not {prefix!r}")
+    unknown = set(bulk) - {"count", "prefix", "about"}
+    if unknown:
+        die(f"unknown keys in [bulk]: {sorted(unknown)}")
+    width = max(4, len(str(count)))
+    labels = [f"{prefix}-{k:0{width}d}" for k in range(1, count + 1)]
+    clash = sorted(set(labels) & taken)
+    if clash:
+        die(f"[bulk] names clash with [[domain]] names: {clash[:3]}")
+    return [f"{label}.test" for label in labels]
+
+
 class Lab:
     def __init__(self, scenarios, top):
         self.top = top
@@ -306,6 +343,9 @@ class Lab:
             die("duplicate domain names in scenarios")
         for d in self.domains:
             check_domain(d)
+        self.bulk = bulk_names(self.data.get("bulk"), set(names))
+        if len(self.domains) > BULK_OCTET * 250:
+            die("too many domains: their policy addresses would reach the bulk ones")
         self.zones = Zones()
         self.ca = CA(top)
         self.v6 = [V6_RESOLVER]
@@ -437,6 +477,35 @@ class Lab:
             self.nginx_servers.append((rec, cert, key, docdir))
         self.plan.append(rec)
 
+    def build_bulk(self):
+        """Look-alike good domains of [bulk]: records, policy files, hosts.
+
+        They go to lab.json under "bulk" (names only), never into "domains",
+        so tests that walk the [[domain]] entries do not see them.  Their
+        certificates name up to BULK_CERT_NAMES policy hosts each, which
+        keeps `lab up` to a few openssl runs whatever the count.
+        """
+        if self.bulk and "mx1.mail.test" not in self.mx:
+            die("[bulk] domains need the [[mxhost]] mx1.mail.test")
+        body = policy_body({}, ["mx1.mail.test"])
+        hosts = [f"mta-sts.{n}" for n in self.bulk]
+        for c in range(0, len(hosts), BULK_CERT_NAMES):
+            cert, key = self.ca.multi(f"bulk-{c // BULK_CERT_NAMES + 1}",
+                                      hosts[c:c + BULK_CERT_NAMES])
+            for k in range(c, min(c + BULK_CERT_NAMES, len(hosts))):
+                domain, host, addr = self.bulk[k], hosts[k], bulk_v4(k)
+                self.zones.add(f"_mta-sts.{domain}", "TXT",
+                               txt_rdata(f"v=STSv1; id=20250101{k + 1:06d};"))
+                self.zones.add(domain, "MX", "10 mx1.mail.test.")
+                self.zones.add(host, "A", addr)
+                docdir = os.path.join(self.top, "web", "docs", domain[:-len(".test")])
+                write(os.path.join(docdir, "mta-sts.txt"), body)
+                rec = {"policy_host": host,
+                       "host": {"ipv4": addr, "ipv6": None, "status": 200,
+                                "content_type": "text/plain",
+                                "tls_protocols": "TLSv1.2 TLSv1.3"}}
+                self.nginx_servers.append((rec, cert, key, docdir))
+
     # ---- outputs
     def write_dns(self):
         dns = os.path.join(self.top, "dns")
@@ -548,6 +617,10 @@ remote-control:
         for sub in ("tmp", "logs"):
             os.makedirs(os.path.join(web, sub), exist_ok=True)
         servers = []
+        # Each listening socket takes one of the worker's connections.
+        listens = sum(bool(r["host"]["ipv4"]) + bool(r["host"]["ipv6"])
+                      for r, _, _, _ in self.nginx_servers)
+        connections = listens + 1024
         for rec, cert, key, docdir in self.nginx_servers:
             h = rec["host"]
             listens = []
@@ -588,11 +661,12 @@ daemon on;
 master_process on;
 user root;
 worker_processes 1;
+worker_rlimit_nofile {2 * connections + 64};
 pid {web}/nginx.pid;
 error_log {web}/logs/error.log info;
 
 events {{
-    worker_connections 256;
+    worker_connections {connections};
 }}
 
 http {{
@@ -605,6 +679,7 @@ http {{
     server_tokens off;
     keepalive_timeout 5;
     server_names_hash_bucket_size 128;
+    server_names_hash_max_size {max(512, 2 * len(self.nginx_servers))};
 
 {"".join(servers)}}}
 """)
@@ -615,7 +690,8 @@ http {{
         os.makedirs(os.path.join(mail, "data"), exist_ok=True)
         os.makedirs(os.path.join(mail, "spool"), exist_ok=True)
         os.makedirs(os.path.join(mail, "maildir"), exist_ok=True)
-        domains = sorted({r["domain"] for r in self.plan} | {"mail.test", "wild.test"})
+        domains = sorted({r["domain"] for r in self.plan} | set(self.bulk)
+                         | {"mail.test", "wild.test"})
         write(os.path.join(conf, "domains"), "".join(f"{d} OK\n" for d in domains))
         write(os.path.join(conf, "mailboxes"), "".join(f"@{d} {d}/\n" for d in domains))
         write(os.path.join(conf, "main.cf"), f"""\
@@ -738,6 +814,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             "zones": {a: z["signed"] for a, z in self.zones.zones.items()},
             "mxhosts": list(self.mx.values()),
             "domains": self.plan,
+            "bulk": self.bulk,
         }
         write(os.path.join(self.top, "lab.json"), json.dumps(manifest, indent=1) + "\n")
 
@@ -746,6 +823,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         self.mx_records()
         for i, d in enumerate(self.domains):
             self.build_domain(i, d)
+        self.build_bulk()
         self.write_dns()
         self.write_nginx()
         self.write_postfix()
