@@ -101,6 +101,19 @@ int txt_select_record(const struct mtasts_bytes *records, size_t count,
 		      const struct txt_codes *codes, size_t *ret_index,
 		      struct mtasts_diags *diags);
 
+/* Is the field's name exactly `name`? */
+bool txt_field_is(const char *rec, const struct txt_field *f, const char *name);
+
+/* Does a field before fields[i] have the same name? */
+bool txt_field_seen_before(const char *rec, const struct txt_field *fields, size_t i);
+
+/*
+ * Check an extension field: ext-name "=" ext-value.  Reports a problem
+ * under `code` and returns false.
+ */
+bool txt_check_extension(const char *rec, const struct txt_field *f, long index,
+			 enum mtasts_code code, struct mtasts_diags *diags);
+
 /* ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
 bool is_ext_name(const char *s, size_t len);
 

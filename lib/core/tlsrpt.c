@@ -185,48 +185,6 @@ static bool check_rua(const char *rec, const struct txt_field *f, long index,
 	}
 }
 
-static bool is_field(const char *rec, const struct txt_field *f, const char *name)
-{
-	return f->name_len == strlen(name) &&
-	       memcmp(rec + f->name_start, name, f->name_len) == 0;
-}
-
-static bool seen_before(const char *rec, const struct txt_field *fields, size_t i)
-{
-	for (size_t j = 0; j < i; j++)
-		if (fields[j].name_len == fields[i].name_len &&
-		    memcmp(rec + fields[j].name_start, rec + fields[i].name_start,
-			   fields[i].name_len) == 0)
-			return true;
-	return false;
-}
-
-static bool check_extension(const char *rec, const struct txt_field *f, long index,
-			    struct mtasts_diags *diags)
-{
-	char excerpt[64];
-	size_t bad;
-
-	quote_excerpt(excerpt, sizeof(excerpt), rec + f->name_start, f->name_len);
-	if (!is_ext_name(rec + f->name_start, f->name_len)) {
-		diag_add(diags, MTASTS_TLSRPT_INVALID_EXTENSION, MTASTS_SEVERITY_ERROR,
-			 index, 0, (unsigned)f->name_start + 1, "field name %s is not "
-			 "valid: 1 to 32 letters, digits, \"_\", \"-\" or \".\", "
-			 "starting with a letter or digit", excerpt);
-		return false;
-	}
-	bad = txt_ext_value_bad_offset(rec + f->value_start, f->value_len);
-	if (f->value_len == 0 || bad < f->value_len) {
-		diag_add(diags, MTASTS_TLSRPT_INVALID_EXTENSION, MTASTS_SEVERITY_ERROR,
-			 index, 0, (unsigned)(f->value_start + bad) + 1,
-			 f->value_len == 0 ? "field %s has an empty value" :
-			 "field %s has a value with white space, \"=\", \";\" or a "
-			 "non-printable character", excerpt);
-		return false;
-	}
-	return true;
-}
-
 static int build_record(const char *rec, const struct txt_field *fields, size_t n,
 			const struct txt_field *rua, size_t rua_count, size_t index,
 			struct mtasts_tlsrpt_record **ret_record)
@@ -250,8 +208,8 @@ static int build_record(const char *rec, const struct txt_field *fields, size_t 
 		const struct txt_field *f = &fields[i];
 		struct mtasts_extension *e;
 
-		if (is_field(rec, f, "rua") || is_field(rec, f, "v") ||
-		    seen_before(rec, fields, i))
+		if (txt_field_is(rec, f, "rua") || txt_field_is(rec, f, "v") ||
+		    txt_field_seen_before(rec, fields, i))
 			continue;
 		e = &r->extensions[r->extension_count++];
 		e->name = copy_span(rec + f->name_start, f->name_len);
@@ -289,9 +247,9 @@ int mtasts_tlsrpt_record_parse(const struct mtasts_bytes *records, size_t count,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct txt_field *f = &fields[i];
-		bool duplicate = is_field(rec, f, "v") || seen_before(rec, fields, i);
+		bool duplicate = txt_field_is(rec, f, "v") || txt_field_seen_before(rec, fields, i);
 
-		if (is_field(rec, f, "rua") && !duplicate) {
+		if (txt_field_is(rec, f, "rua") && !duplicate) {
 			rua = f;
 			ok &= check_rua(rec, f, idx, NULL, &usable, diags);
 			continue;
@@ -312,7 +270,7 @@ int mtasts_tlsrpt_record_parse(const struct mtasts_bytes *records, size_t count,
 			 * (tlsrpt-ext-name admits "rua").  When it fits
 			 * neither, the URI problems are reported.
 			 */
-			if (is_field(rec, f, "rua")) {
+			if (txt_field_is(rec, f, "rua")) {
 				size_t ignored = 0;
 
 				if (f->value_len > 0 &&
@@ -326,7 +284,7 @@ int mtasts_tlsrpt_record_parse(const struct mtasts_bytes *records, size_t count,
 				continue;
 			}
 		}
-		ok &= check_extension(rec, f, idx, diags);
+		ok &= txt_check_extension(rec, f, idx, MTASTS_TLSRPT_INVALID_EXTENSION, diags);
 	}
 	if (rua == NULL) {
 		diag_add(diags, MTASTS_TLSRPT_MISSING_RUA, MTASTS_SEVERITY_ERROR, idx, 0,

@@ -53,44 +53,6 @@ static bool check_id(const char *rec, const struct txt_field *f, long index,
 	return true;
 }
 
-static bool check_extension(const char *rec, const struct txt_field *f, long index,
-			    enum mtasts_code code, struct mtasts_diags *diags)
-{
-	const char *name = rec + f->name_start;
-	char excerpt[64];
-	size_t bad;
-
-	if (!is_ext_name(name, f->name_len)) {
-		quote_excerpt(excerpt, sizeof(excerpt), name, f->name_len);
-		diag_add(diags, code, MTASTS_SEVERITY_ERROR, index, 0,
-			 (unsigned)f->name_start + 1, "field name %s is not valid: "
-			 "1 to 32 letters, digits, \"_\", \"-\" or \".\", starting with "
-			 "a letter or digit", excerpt);
-		return false;
-	}
-	bad = txt_ext_value_bad_offset(rec + f->value_start, f->value_len);
-	if (f->value_len == 0 || bad < f->value_len) {
-		quote_excerpt(excerpt, sizeof(excerpt), name, f->name_len);
-		diag_add(diags, code, MTASTS_SEVERITY_ERROR, index, 0,
-			 (unsigned)(f->value_start + bad) + 1,
-			 f->value_len == 0 ? "field %s has an empty value" :
-			 "field %s has a value with white space, \"=\", \";\" or a "
-			 "non-printable character", excerpt);
-		return false;
-	}
-	return true;
-}
-
-static bool seen_before(const char *rec, const struct txt_field *fields, size_t i)
-{
-	for (size_t j = 0; j < i; j++)
-		if (fields[j].name_len == fields[i].name_len &&
-		    memcmp(rec + fields[j].name_start, rec + fields[i].name_start,
-			   fields[i].name_len) == 0)
-			return true;
-	return false;
-}
-
 static void warn_duplicate(const char *rec, const struct txt_field *f, long index,
 			   enum mtasts_code code, struct mtasts_diags *diags)
 {
@@ -100,12 +62,6 @@ static void warn_duplicate(const char *rec, const struct txt_field *f, long inde
 	diag_add(diags, code, MTASTS_SEVERITY_WARNING, index, 0,
 		 (unsigned)f->name_start + 1, "field %s appears more than once; "
 		 "the first one is used and this one is ignored", excerpt);
-}
-
-static bool is_field(const char *rec, const struct txt_field *f, const char *name)
-{
-	return f->name_len == strlen(name) &&
-	       memcmp(rec + f->name_start, name, f->name_len) == 0;
 }
 
 static int build_record(const char *rec, const struct txt_field *fields, size_t n,
@@ -128,8 +84,8 @@ static int build_record(const char *rec, const struct txt_field *fields, size_t 
 		const struct txt_field *f = &fields[i];
 		struct mtasts_extension *e;
 
-		if (is_field(rec, f, "id") || is_field(rec, f, "v") ||
-		    seen_before(rec, fields, i))
+		if (txt_field_is(rec, f, "id") || txt_field_is(rec, f, "v") ||
+		    txt_field_seen_before(rec, fields, i))
 			continue;
 		e = &r->extensions[r->extension_count];
 		e->name = copy_span(rec + f->name_start, f->name_len);
@@ -169,14 +125,14 @@ int mtasts_sts_record_parse(const struct mtasts_bytes *records, size_t count,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct txt_field *f = &fields[i];
-		bool duplicate = is_field(rec, f, "v") || seen_before(rec, fields, i);
+		bool duplicate = txt_field_is(rec, f, "v") || txt_field_seen_before(rec, fields, i);
 
-		if (is_field(rec, f, "id") && !duplicate) {
+		if (txt_field_is(rec, f, "id") && !duplicate) {
 			id = f;
 			ok &= check_id(rec, f, idx, diags);
 			continue;
 		}
-		ok &= check_extension(rec, f, idx, duplicate ? MTASTS_TXT_SYNTAX :
+		ok &= txt_check_extension(rec, f, idx, duplicate ? MTASTS_TXT_SYNTAX :
 				      MTASTS_TXT_INVALID_EXTENSION, diags);
 		if (duplicate)
 			warn_duplicate(rec, f, idx, MTASTS_TXT_DUPLICATE_FIELD, diags);

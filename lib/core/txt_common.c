@@ -168,3 +168,47 @@ size_t txt_ext_value_bad_offset(const char *s, size_t len)
 	}
 	return len;
 }
+
+bool txt_field_is(const char *rec, const struct txt_field *f, const char *name)
+{
+	return f->name_len == strlen(name) &&
+	       memcmp(rec + f->name_start, name, f->name_len) == 0;
+}
+
+bool txt_field_seen_before(const char *rec, const struct txt_field *fields, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (fields[j].name_len == fields[i].name_len &&
+		    memcmp(rec + fields[j].name_start, rec + fields[i].name_start,
+			   fields[i].name_len) == 0)
+			return true;
+	return false;
+}
+
+bool txt_check_extension(const char *rec, const struct txt_field *f, long index,
+			    enum mtasts_code code, struct mtasts_diags *diags)
+{
+	const char *name = rec + f->name_start;
+	char excerpt[64];
+	size_t bad;
+
+	if (!is_ext_name(name, f->name_len)) {
+		quote_excerpt(excerpt, sizeof(excerpt), name, f->name_len);
+		diag_add(diags, code, MTASTS_SEVERITY_ERROR, index, 0,
+			 (unsigned)f->name_start + 1, "field name %s is not valid: "
+			 "1 to 32 letters, digits, \"_\", \"-\" or \".\", starting with "
+			 "a letter or digit", excerpt);
+		return false;
+	}
+	bad = txt_ext_value_bad_offset(rec + f->value_start, f->value_len);
+	if (f->value_len == 0 || bad < f->value_len) {
+		quote_excerpt(excerpt, sizeof(excerpt), name, f->name_len);
+		diag_add(diags, code, MTASTS_SEVERITY_ERROR, index, 0,
+			 (unsigned)(f->value_start + bad) + 1,
+			 f->value_len == 0 ? "field %s has an empty value" :
+			 "field %s has a value with white space, \"=\", \";\" or a "
+			 "non-printable character", excerpt);
+		return false;
+	}
+	return true;
+}
