@@ -22,10 +22,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
 
+#include <mtasts/dns.h>
 #include <mtasts/txt.h>
 
 enum resolver_status {
@@ -72,6 +74,24 @@ int resolver_txt(struct resolver *resolver, const char *name,
 		 resolver_txt_fn *fn, void *arg);
 int resolver_addresses(struct resolver *resolver, const char *name,
 		       resolver_addresses_fn *fn, void *arg);
+
+/*
+ * Any query, answered as a decoded message.  The query asks for DNSSEC
+ * validation (AD bit set, EDNS0 with DO), so a validating resolver says
+ * in the answer's AD bit whether it validated it.  status is RESOLVER_OK
+ * when the answer has records of the type (after any CNAME chain, which
+ * the message's answers include), RESOLVER_NODATA or RESOLVER_NXDOMAIN
+ * by the RCODE and answers; message is set whenever a response arrived.
+ */
+struct dns_answer {
+	enum resolver_status status;
+	const struct mtasts_dns_message *message;
+};
+
+typedef void resolver_query_fn(void *arg, const struct dns_answer *answer);
+
+int resolver_query(struct resolver *resolver, const char *name, uint16_t type,
+		   resolver_query_fn *fn, void *arg);
 
 /* "NXDOMAIN", "SERVFAIL", "timed out"... */
 const char *resolver_status_name(enum resolver_status status);
