@@ -28,6 +28,7 @@ struct command {
 extern const struct command cmd_parse;
 extern const struct command cmd_match;
 extern const struct command cmd_fetch;
+extern const struct command cmd_check;
 
 /* Name the program reports itself as in messages. */
 #define PROGRAM_NAME "mtasts"

@@ -11,6 +11,7 @@ static const struct command *const commands[] = {
 	&cmd_parse,
 	&cmd_match,
 	&cmd_fetch,
+	&cmd_check,
 };
 
 static void print_help(FILE *out)

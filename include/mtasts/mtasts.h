@@ -5,7 +5,11 @@
 #ifndef MTASTS_MTASTS_H
 #define MTASTS_MTASTS_H
 
+#include <mtasts/check.h>
+#include <mtasts/check_rules.h>
 #include <mtasts/diag.h>
+#include <mtasts/dns.h>
+#include <mtasts/fetch.h>
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
 #include <mtasts/tlsrpt.h>

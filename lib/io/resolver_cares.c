@@ -1,6 +1,8 @@
 /*
  * resolver_cares.c - the resolver adapter on c-ares, its sockets and
- * timeouts watched by libevent.
+ * timeouts watched by libevent.  TXT and address lookups use what c-ares
+ * decodes; any other query is sent as built here and its answer decoded
+ * by mtasts_dns_message_parse().
  */
 #include <arpa/nameser.h>
 #include <errno.h>
@@ -340,6 +342,113 @@ int resolver_addresses(struct resolver *r, const char *name,
 	q->fn = fn;
 	q->arg = arg;
 	ares_getaddrinfo(r->channel, name, NULL, &hints, on_addrinfo, q);
+	schedule_timeout(r);
+	return 0;
+}
+
+/* The UDP payload size that avoids IP fragmentation (DNS flag day 2020). */
+#define QUERY_EDNS_UDP_SIZE 1232
+#define DNS_OPT_LEN 11		/* root name, type, class, TTL, RDLENGTH */
+#define DNS_TYPE_OPT 41
+
+struct dns_query {
+	resolver_query_fn *fn;
+	void *arg;
+	uint16_t type;
+};
+
+/*
+ * Ask for DNSSEC in a query from ares_create_query(), which ends with its
+ * OPT record: the AD bit in the header (RFC 6840 5.7) and the DO bit in the
+ * OPT record's TTL (RFC 3225), so that a validating resolver tells in the
+ * answer's AD bit whether it validated it.
+ */
+static bool ask_for_dnssec(unsigned char *query, int len)
+{
+	unsigned char *opt;
+
+	if (len < 12 + DNS_OPT_LEN)
+		return false;
+	opt = query + len - DNS_OPT_LEN;
+	if (query[10] != 0 || query[11] != 1 || opt[0] != 0 || opt[1] != 0 ||
+	    opt[2] != DNS_TYPE_OPT || opt[9] != 0 || opt[10] != 0)
+		return false;
+	query[3] |= 0x20;	/* AD */
+	opt[7] |= 0x80;		/* DO, the top bit of the TTL's flags */
+	return true;
+}
+
+/* A response that arrived: by its RCODE and answers of the type asked. */
+static enum resolver_status classify(const struct mtasts_dns_message *msg,
+				     uint16_t type)
+{
+	switch (msg->rcode) {
+	case MTASTS_DNS_RCODE_NOERROR:
+		for (size_t i = 0; i < msg->answer_count; i++)
+			if (msg->answers[i].type == type)
+				return RESOLVER_OK;
+		return RESOLVER_NODATA;
+	case MTASTS_DNS_RCODE_NXDOMAIN:
+		return RESOLVER_NXDOMAIN;
+	case MTASTS_DNS_RCODE_SERVFAIL:
+		return RESOLVER_SERVFAIL;
+	case MTASTS_DNS_RCODE_REFUSED:
+		return RESOLVER_REFUSED;
+	default:
+		return RESOLVER_ERROR;
+	}
+}
+
+static void on_dns_answer(void *arg, int status, int timeouts,
+			  unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct dns_answer answer = { .status = status_from_ares(status) };
+	struct mtasts_dns_message *msg = NULL;
+
+	/*
+	 * The channel has ARES_FLAG_NOCHECKRESP, so SERVFAIL and REFUSED
+	 * arrive here as ARES_SUCCESS with the response.
+	 */
+	if (abuf != NULL && alen > 0) {
+		if (mtasts_dns_message_parse(abuf, (size_t)alen, &msg) != MTASTS_OK)
+			answer.status = RESOLVER_ERROR;
+		else if (status == ARES_SUCCESS)
+			answer.status = classify(msg, q->type);
+	} else if (status == ARES_SUCCESS) {
+		answer.status = RESOLVER_ERROR;
+	}
+	answer.message = msg;
+	q->fn(q->arg, &answer);
+	mtasts_dns_message_free(msg);
+	free(q);
+}
+
+int resolver_query(struct resolver *r, const char *name, uint16_t type,
+		   resolver_query_fn *fn, void *arg)
+{
+	unsigned char *query = NULL;
+	struct dns_query *q;
+	int len = 0, rc;
+
+	/* The ID is left to ares_send(), which gives every query its own. */
+	rc = ares_create_query(name, ns_c_in, type, 0, 1, &query, &len,
+			       QUERY_EDNS_UDP_SIZE);
+	if (rc != ARES_SUCCESS)
+		return rc == ARES_ENOMEM ? -ENOMEM : -EINVAL;
+	if (!ask_for_dnssec(query, len)) {
+		ares_free_string(query);
+		return -EINVAL;
+	}
+	if ((q = malloc(sizeof(*q))) == NULL) {
+		ares_free_string(query);
+		return -ENOMEM;
+	}
+	q->fn = fn;
+	q->arg = arg;
+	q->type = type;
+	ares_send(r->channel, query, len, on_dns_answer, q);	/* copies it */
+	ares_free_string(query);
 	schedule_timeout(r);
 	return 0;
 }

@@ -1,0 +1,946 @@
+/*
+ * checker.c - the deployment check of one domain.  All lookups, fetches and
+ * probes run concurrently; a count of pending operations says when the last
+ * one is in, and then the rules that need everything (coverage, the
+ * certificates against the policy) run and the result goes to the caller.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/x509_vfy.h>
+
+#include <mtasts/fetch.h>
+#include <mtasts/mx.h>
+#include <mtasts/tlsrpt.h>
+#include <mtasts/txt.h>
+
+#include "checker.h"
+
+#define NAME_BUF (MTASTS_HOST_NAME_MAX + 32)
+
+struct check_state {
+	struct event_base *base;
+	struct resolver *resolver;
+	struct http_client *http;
+	struct checker_options opt;
+	check_done_fn *fn;
+	void *arg;
+	struct check_result *r;
+	unsigned pending;
+	char policy_host[NAME_BUF];
+	bool txt_missing;		/* no MTA-STS record at all */
+	enum resolver_status host_status;
+	char *body;			/* first policy body fetched */
+	size_t body_len;
+	bool inconsistent;
+};
+
+/* One address of the policy host or of an MX host, being fetched or probed. */
+struct address_op {
+	struct check_state *s;
+	struct checked_address *where;	/* NULL for the policy host */
+	const char *host;
+	char ip[64];
+	struct sockaddr_storage address;
+};
+
+static void finish(struct check_state *s);
+
+static void op_begin(struct check_state *s)
+{
+	s->pending++;
+}
+
+static void op_end(struct check_state *s)
+{
+	if (--s->pending == 0)
+		finish(s);
+}
+
+static void address_text(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+	const void *raw = ss->ss_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (inet_ntop(ss->ss_family, raw, out, (socklen_t)size) == NULL)
+		snprintf(out, size, "?");
+}
+
+static bool tls_version_old(const char *version)
+{
+	return version != NULL && (strcmp(version, "TLSv1") == 0 ||
+				   strcmp(version, "TLSv1.1") == 0 ||
+				   strncmp(version, "SSL", 3) == 0);
+}
+
+/* ---------------------------------------------------------------- dns-txt */
+
+static void add_txt_chain(struct check_state *s, const struct mtasts_dns_message *m)
+{
+	for (size_t i = 0; m != NULL && i < m->answer_count; i++) {
+		const struct mtasts_dns_rr *rr = &m->answers[i];
+		struct mtasts_finding *f;
+
+		if (rr->type == MTASTS_DNS_TYPE_CNAME) {
+			f = mtasts_report_add(&s->r->report, "txt-cname", "%s is a CNAME "
+					      "to %s", rr->name, rr->target);
+			mtasts_finding_string(f, "name", rr->name);
+			mtasts_finding_string(f, "target", rr->target);
+		}
+	}
+}
+
+static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *m)
+{
+	for (size_t i = 0; m != NULL && i < m->answer_count; i++) {
+		const struct mtasts_dns_rr *rr = &m->answers[i];
+		struct mtasts_finding *f;
+
+		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->text == NULL ||
+		    strncmp(rr->text, "v=STSv1", 7) != 0)
+			continue;
+		f = mtasts_report_add_as(&s->r->report, "txt-ttl", rr->ttl > 86400 ?
+					 MTASTS_FINDING_WARNING : MTASTS_FINDING_INFO,
+					 "the MTA-STS record has a TTL of %u seconds%s",
+					 (unsigned)rr->ttl, rr->ttl > 86400 ? ", so a new id "
+					 "may take over a day to be seen" : "");
+		mtasts_finding_number(f, "ttl", rr->ttl);
+		return;
+	}
+}
+
+/* The TXT records of an answer, for the parsers. */
+static size_t txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes *out,
+			  size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; m != NULL && i < m->answer_count && n < max; i++) {
+		if (m->answers[i].type != MTASTS_DNS_TYPE_TXT || m->answers[i].text == NULL)
+			continue;
+		out[n].data = m->answers[i].text;
+		out[n].len = m->answers[i].text_len;
+		n++;
+	}
+	return n;
+}
+
+static const char *first_error(const struct mtasts_diags *diags, const char **ret_code)
+{
+	for (size_t i = 0; i < diags->count; i++) {
+		if (diags->items[i].severity == MTASTS_SEVERITY_ERROR) {
+			*ret_code = mtasts_code_name(diags->items[i].code);
+			return diags->items[i].message;
+		}
+	}
+	*ret_code = "none";
+	return "invalid";
+}
+
+static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *records,
+			     size_t count)
+{
+	struct mtasts_sts_record *rec = NULL;
+	struct mtasts_diags diags;
+	struct mtasts_finding *f;
+	const char *code, *message;
+	int rc;
+
+	mtasts_diags_init(&diags);
+	rc = mtasts_sts_record_parse(records, count, &rec, &diags);
+	for (size_t i = 0; i < diags.count; i++)
+		if (diags.items[i].code == MTASTS_TXT_UNRELATED_RECORD)
+			mtasts_finding_string(mtasts_report_add(&s->r->report,
+				"txt-unrelated", "%s", diags.items[i].message),
+				"code", mtasts_code_name(diags.items[i].code));
+	if (rc == MTASTS_ERR_NO_RECORD) {
+		mtasts_report_add(&s->r->report, "txt-not-sts", "%zu TXT record%s at "
+				  "_mta-sts.%s, none beginning with v=STSv1", count,
+				  count == 1 ? "" : "s", s->r->domain);
+		s->txt_missing = true;
+		return;
+	}
+	if (rc == MTASTS_OK) {
+		s->r->txt_id = strdup(rec->id);
+		mtasts_sts_record_free(rec);
+		return;
+	}
+	message = first_error(&diags, &code);
+	f = mtasts_report_add(&s->r->report, mtasts_diags_find(&diags,
+			      MTASTS_TXT_MULTIPLE_RECORDS) != NULL ? "txt-multiple" :
+			      "txt-invalid", "%s", message);
+	mtasts_finding_string(f, "code", code);
+}
+
+static void on_sts_txt(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_finding *f;
+	size_t n;
+
+	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
+		mtasts_report_add(&s->r->report, "txt-missing", "no TXT record at "
+				  "_mta-sts.%s (%s)", s->r->domain,
+				  resolver_status_name(answer->status));
+		s->txt_missing = true;
+	} else if (answer->status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "txt-lookup-failed", "the TXT "
+				      "lookup at _mta-sts.%s failed: %s", s->r->domain,
+				      resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
+	} else {
+		add_txt_chain(s, answer->message);
+		add_txt_ttl(s, answer->message);
+		n = txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+		judge_sts_record(s, records, n);
+	}
+	op_end(s);
+}
+
+static void on_apex_txt(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	size_t n = 0;
+
+	if (answer->status == RESOLVER_OK)
+		n = txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (records[i].len >= 7 && memcmp(records[i].data, "v=STSv1", 7) == 0) {
+			mtasts_report_add(&s->r->report, "txt-at-apex", "%s itself has "
+					  "a TXT record beginning with v=STSv1",
+					  s->r->domain);
+			break;
+		}
+	}
+	op_end(s);
+}
+
+/* ------------------------------------------------- policy-fetch, host TLS */
+
+static const char *fetch_finding(enum http_outcome outcome)
+{
+	switch (outcome) {
+	case HTTP_CONNECT_FAILED:
+		return "fetch-connect";
+	case HTTP_TIMEOUT:
+		return "fetch-timeout";
+	case HTTP_RECEIVE_FAILED:
+		return "fetch-receive";
+	case HTTP_TLS_HANDSHAKE:
+		return "host-tls-handshake";
+	default:
+		return "fetch-failed";
+	}
+}
+
+static const char *response_finding(const char *check)
+{
+	if (strcmp(check, "http-redirect") == 0)
+		return "fetch-redirect";
+	if (strcmp(check, "http-status") == 0)
+		return "fetch-http-status";
+	if (strcmp(check, "media-type") == 0)
+		return "fetch-media-type";
+	if (strcmp(check, "body-size") == 0)
+		return "fetch-body-size";
+	return "fetch-failed";
+}
+
+static void keep_body(struct check_state *s, const struct http_response *resp)
+{
+	if (s->body == NULL) {
+		if ((s->body = malloc(resp->body_len + 1)) == NULL)
+			return;
+		memcpy(s->body, resp->body, resp->body_len);
+		s->body[resp->body_len] = '\0';
+		s->body_len = resp->body_len;
+	} else if (s->body_len != resp->body_len ||
+		   memcmp(s->body, resp->body, resp->body_len) != 0) {
+		s->inconsistent = true;
+	}
+}
+
+static void on_policy_http(void *arg, const struct http_response *resp)
+{
+	struct address_op *op = arg;
+	struct check_state *s = op->s;
+	struct mtasts_finding *f = NULL;
+	enum mtasts_result_type type;
+	const char *check;
+	char reason[MTASTS_FETCH_REASON_MAX];
+
+	if (resp->outcome == HTTP_TLS_CERTIFICATE) {
+		/* The TLS probe of the same address says exactly what is wrong. */
+	} else if (resp->outcome != HTTP_COMPLETED) {
+		f = mtasts_report_add(&s->r->report, fetch_finding(resp->outcome),
+				      "https://%s/ at %s: %s", s->policy_host, op->ip,
+				      resp->error);
+	} else if (mtasts_http_response_check(resp->status, resp->content_type,
+					      resp->location, resp->truncated,
+					      MTASTS_POLICY_BODY_MAX, &type, &check,
+					      reason, sizeof(reason)) != MTASTS_FETCH_POLICY) {
+		f = mtasts_report_add(&s->r->report, response_finding(check),
+				      "https://%s/.well-known/mta-sts.txt at %s: %s",
+				      s->policy_host, op->ip, reason);
+		mtasts_finding_number(f, "http_status", resp->status);
+		if (resp->content_type != NULL)
+			mtasts_finding_string(f, "content_type", resp->content_type);
+		if (resp->location != NULL)
+			mtasts_finding_string(f, "location", resp->location);
+	} else {
+		keep_body(s, resp);
+	}
+	mtasts_finding_string(f, "address", op->ip);
+	free(op);
+	op_end(s);
+}
+
+static void judge_certificate(struct check_state *s, const struct probe_certificate *c,
+			      const char *prefix, const char *host, const char *ip)
+{
+	char id[48];
+	const char *what = NULL;
+	struct mtasts_finding *f;
+
+	if (!c->chain_valid) {
+		switch (c->verify_error) {
+		case X509_V_ERR_CERT_HAS_EXPIRED:
+			what = "expired";
+			break;
+		case X509_V_ERR_CERT_NOT_YET_VALID:
+			what = "not-yet-valid";
+			break;
+		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+			what = "self-signed";
+			break;
+		default:
+			what = c->self_signed ? "self-signed" : "untrusted";
+		}
+		snprintf(id, sizeof(id), "%s-cert-%s", prefix, what);
+		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s: %s",
+				      host, ip, c->verify_message != NULL ?
+				      c->verify_message : "not trusted");
+		mtasts_finding_string(f, "address", ip);
+		mtasts_finding_string(f, "subject", c->subject);
+		mtasts_finding_string(f, "issuer", c->issuer);
+		mtasts_finding_number(f, "days_to_expiry", c->days_to_expiry);
+	}
+	if (!c->name_matches) {
+		snprintf(id, sizeof(id), "%s-cert-name", prefix);
+		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s "
+				      "names %s%s, not %s", host, ip,
+				      c->name_count > 0 ? c->names[0] : "no host",
+				      c->name_count > 1 ? " and others" : "", host);
+		mtasts_finding_string(f, "address", ip);
+		mtasts_finding_string(f, "subject", c->subject);
+	}
+	if (c->chain_valid && c->days_to_expiry < MTASTS_CERT_EXPIRY_WARN_DAYS) {
+		snprintf(id, sizeof(id), "%s-cert-expiring", prefix);
+		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s "
+				      "expires in %ld days", host, ip, c->days_to_expiry);
+		mtasts_finding_number(f, "days_to_expiry", c->days_to_expiry);
+	}
+}
+
+static void on_policy_probe(void *arg, const struct probe_result *p)
+{
+	struct address_op *op = arg;
+	struct check_state *s = op->s;
+
+	if (p->stage == PROBE_STAGE_DONE) {
+		if (tls_version_old(p->tls_version))
+			mtasts_finding_string(mtasts_report_add(&s->r->report,
+				"host-tls-old", "%s at %s negotiates %s", s->policy_host,
+				op->ip, p->tls_version), "tls_version", p->tls_version);
+		if (p->has_certificate)
+			judge_certificate(s, &p->certificate, "host", s->policy_host, op->ip);
+	}
+	free(op);
+	op_end(s);
+}
+
+static struct address_op *new_address_op(struct check_state *s, const char *host,
+					  const struct sockaddr_storage *ss)
+{
+	struct address_op *op = calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		return NULL;
+	op->s = s;
+	op->host = host;
+	op->address = *ss;
+	address_text(ss, op->ip, sizeof(op->ip));
+	return op;
+}
+
+static void fetch_policy_at(struct check_state *s, const struct sockaddr_storage *ss)
+{
+	char url[NAME_BUF + 64];
+	struct http_request req = { 0 };
+	struct probe_request probe = { 0 };
+	struct address_op *op;
+
+	if ((op = new_address_op(s, s->policy_host, ss)) != NULL) {
+		snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", s->policy_host);
+		req.url = url;
+		req.host = s->policy_host;
+		req.port = 443;
+		req.addresses = &op->address;
+		req.address_count = 1;
+		op_begin(s);
+		if (http_get(s->http, &req, on_policy_http, op) != 0) {
+			free(op);
+			op_end(s);
+		}
+	}
+	if ((op = new_address_op(s, s->policy_host, ss)) != NULL) {
+		probe.address = &op->address;
+		probe.port = 443;
+		probe.server_name = s->policy_host;
+		probe.ca_file = s->opt.ca_file;
+		probe.timeout_ms = s->opt.timeout_ms;
+		probe.now = s->opt.now;
+		op_begin(s);
+		if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
+			free(op);
+			op_end(s);
+		}
+	}
+}
+
+static void on_policy_host(void *arg, const struct address_answer *answer)
+{
+	struct check_state *s = arg;
+
+	s->host_status = answer->status;
+	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
+	     i < CHECK_ADDRESSES_MAX; i++)
+		fetch_policy_at(s, &answer->addresses[i]);
+	op_end(s);
+}
+
+/* ------------------------------------------- mx-dns, mx-starttls, mx-cert */
+
+static void keep_probe(struct checked_address *a, const struct probe_result *p)
+{
+	const struct probe_certificate *c = &p->certificate;
+
+	a->probed = true;
+	a->stage = p->stage;
+	a->timed_out = p->timed_out;
+	a->starttls = p->starttls_offered;
+	a->tls_version = p->tls_version;
+	a->cipher = p->cipher;
+	a->has_certificate = p->has_certificate;
+	if (!p->has_certificate)
+		return;
+	for (size_t i = 0; i < c->name_count && i < PROBE_NAMES_MAX; i++)
+		if ((a->names[a->name_count] = strdup(c->names[i])) != NULL)
+			a->name_count++;
+	a->issuer = c->issuer != NULL ? strdup(c->issuer) : NULL;
+	a->not_after = c->not_after;
+	a->certificate_valid = c->chain_valid && c->name_matches;
+}
+
+static void judge_smtp(struct check_state *s, const struct address_op *op,
+		       const struct probe_result *p)
+{
+	struct mtasts_finding *f = NULL;
+
+	switch (p->stage) {
+	case PROBE_STAGE_CONNECT:
+		f = mtasts_report_add(&s->r->report, "mx-connect-failed", "%s at %s "
+				      "port 25: %s", op->host, op->ip, p->error);
+		if (f != NULL)
+			f->temporary = p->timed_out;
+		break;
+	case PROBE_STAGE_GREETING:
+	case PROBE_STAGE_EHLO:
+		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
+				      "the SMTP dialogue failed before STARTTLS: %s",
+				      op->host, op->ip, p->error);
+		break;
+	case PROBE_STAGE_STARTTLS:
+		if (!p->starttls_offered)
+			f = mtasts_report_add(&s->r->report, "mx-no-starttls", "%s at %s "
+					      "does not offer STARTTLS", op->host, op->ip);
+		else
+			f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at "
+					      "%s refuses STARTTLS (reply %d)", op->host,
+					      op->ip, p->starttls_reply);
+		break;
+	case PROBE_STAGE_HANDSHAKE:
+		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
+				      "the TLS handshake failed: %s", op->host, op->ip,
+				      p->error);
+		break;
+	case PROBE_STAGE_DONE:
+		if (tls_version_old(p->tls_version))
+			f = mtasts_report_add(&s->r->report, "mx-tls-old", "%s at %s "
+					      "negotiates %s", op->host, op->ip,
+					      p->tls_version);
+		if (p->has_certificate)
+			judge_certificate(s, &p->certificate, "mx", op->host, op->ip);
+		break;
+	}
+	mtasts_finding_string(f, "mx_host", op->host);
+	mtasts_finding_string(f, "address", op->ip);
+}
+
+static void on_mx_probe(void *arg, const struct probe_result *p)
+{
+	struct address_op *op = arg;
+	struct check_state *s = op->s;
+
+	keep_probe(op->where, p);
+	judge_smtp(s, op, p);
+	free(op);
+	op_end(s);
+}
+
+struct mx_op {
+	struct check_state *s;
+	struct checked_mx *mx;
+};
+
+static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
+			     const struct sockaddr_storage *ss)
+{
+	struct checked_address *where = &mx->addresses[mx->address_count++];
+	struct probe_request probe = { 0 };
+	struct address_op *op;
+
+	address_text(ss, where->ip, sizeof(where->ip));
+	if (s->opt.skip_smtp || (op = new_address_op(s, mx->host, ss)) == NULL)
+		return;
+	op->where = where;
+	probe.address = &op->address;
+	probe.port = 25;
+	probe.smtp = true;
+	probe.server_name = mx->host;
+	probe.ca_file = s->opt.ca_file;
+	probe.helo_name = s->opt.helo_name;
+	probe.timeout_ms = s->opt.timeout_ms;
+	probe.now = s->opt.now;
+	op_begin(s);
+	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
+		free(op);
+		op_end(s);
+	}
+}
+
+static void on_mx_addresses(void *arg, const struct address_answer *answer)
+{
+	struct mx_op *m = arg;
+	struct check_state *s = m->s;
+	struct mtasts_finding *f;
+
+	if (answer->status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "mx-host-no-address", "MX host %s "
+				      "has no address: %s", m->mx->host,
+				      resolver_status_name(answer->status));
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		if (f != NULL)
+			f->temporary = resolver_status_is_temporary(answer->status);
+	}
+	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
+	     m->mx->address_count < CHECK_ADDRESSES_MAX; i++)
+		probe_mx_address(s, m->mx, &answer->addresses[i]);
+	free(m);
+	op_end(s);
+}
+
+static void on_tlsa(void *arg, const struct dns_answer *answer)
+{
+	struct mx_op *m = arg;
+	struct check_state *s = m->s;
+	struct mtasts_finding *f;
+	size_t n = 0;
+
+	for (size_t i = 0; answer->message != NULL && i < answer->message->answer_count; i++)
+		if (answer->message->answers[i].type == MTASTS_DNS_TYPE_TLSA)
+			n++;
+	if (answer->status == RESOLVER_OK && n > 0) {
+		bool secure = answer->message->authenticated;
+
+		f = mtasts_report_add(&s->r->report, secure ? "dane-tlsa" :
+				      "dane-tlsa-insecure", "_25._tcp.%s has %zu TLSA "
+				      "record%s%s", m->mx->host, n, n == 1 ? "" : "s",
+				      secure ? ", DNSSEC-validated" :
+				      ", not DNSSEC-validated");
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		mtasts_finding_number(f, "records", (long long)n);
+		mtasts_finding_bool(f, "dnssec_validated", secure);
+	}
+	free(m);
+	op_end(s);
+}
+
+static void start_mx_host(struct check_state *s, const char *host, unsigned preference)
+{
+	struct checked_mx *mx;
+	char tlsa_name[NAME_BUF];
+	struct mx_op *m;
+
+	if (s->r->mx_count == CHECK_MX_MAX)
+		return;
+	mx = &s->r->mx[s->r->mx_count++];
+	snprintf(mx->host, sizeof(mx->host), "%s", host);
+	mx->preference = preference;
+	if ((m = calloc(1, sizeof(*m))) != NULL) {
+		m->s = s;
+		m->mx = mx;
+		op_begin(s);
+		if (resolver_addresses(s->resolver, host, on_mx_addresses, m) != 0) {
+			free(m);
+			op_end(s);
+		}
+	}
+	if ((m = calloc(1, sizeof(*m))) != NULL) {
+		m->s = s;
+		m->mx = mx;
+		snprintf(tlsa_name, sizeof(tlsa_name), "_25._tcp.%s", host);
+		op_begin(s);
+		if (resolver_query(s->resolver, tlsa_name, MTASTS_DNS_TYPE_TLSA, on_tlsa, m) != 0) {
+			free(m);
+			op_end(s);
+		}
+	}
+}
+
+static void on_mx(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	const struct mtasts_dns_message *m = answer->message;
+	struct mtasts_finding *f;
+	size_t n = 0;
+
+	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
+		mtasts_report_add(&s->r->report, "mx-implicit", "%s has no MX records; "
+				  "senders deliver to %s itself", s->r->domain, s->r->domain);
+		start_mx_host(s, s->r->domain, 0);
+	} else if (answer->status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "mx-lookup-failed", "the MX lookup "
+				      "of %s failed: %s", s->r->domain,
+				      resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
+	} else {
+		for (size_t i = 0; i < m->answer_count; i++)
+			if (m->answers[i].type == MTASTS_DNS_TYPE_MX)
+				n++;
+		for (size_t i = 0; i < m->answer_count; i++) {
+			const struct mtasts_dns_rr *rr = &m->answers[i];
+
+			if (rr->type != MTASTS_DNS_TYPE_MX)
+				continue;
+			if (rr->target[0] == '\0' && n == 1) {
+				mtasts_report_add(&s->r->report, "mx-null", "%s has a "
+						  "null MX (MX 0 .)", s->r->domain);
+				break;
+			}
+			if (rr->target[0] != '\0')
+				start_mx_host(s, rr->target, rr->preference);
+		}
+	}
+	op_end(s);
+}
+
+/* ----------------------------------------------------------------- tlsrpt */
+
+struct rua_op {
+	struct check_state *s;
+	char uri[512];
+	char host[NAME_BUF];
+};
+
+static void on_rua_probe(void *arg, const struct probe_result *p)
+{
+	struct rua_op *op = arg;
+	struct check_state *s = op->s;
+
+	if (p->stage != PROBE_STAGE_DONE || !p->has_certificate ||
+	    !p->certificate.chain_valid || !p->certificate.name_matches)
+		mtasts_finding_string(mtasts_report_add(&s->r->report,
+			"tlsrpt-rua-unreachable", "%s: %s", op->uri,
+			p->stage != PROBE_STAGE_DONE ? p->error :
+			"the certificate is not valid for the host"), "rua", op->uri);
+	free(op);
+	op_end(s);
+}
+
+static void on_rua_host(void *arg, const struct address_answer *answer)
+{
+	struct rua_op *op = arg;
+	struct check_state *s = op->s;
+	struct probe_request probe = { 0 };
+
+	if (answer->status != RESOLVER_OK || answer->count == 0) {
+		mtasts_finding_string(mtasts_report_add(&s->r->report,
+			"tlsrpt-rua-unreachable", "%s: the host %s has no address (%s)",
+			op->uri, op->host, resolver_status_name(answer->status)),
+			"rua", op->uri);
+		free(op);
+		op_end(s);
+		return;
+	}
+	probe.address = &answer->addresses[0];
+	probe.port = 443;
+	probe.server_name = op->host;
+	probe.ca_file = s->opt.ca_file;
+	probe.timeout_ms = s->opt.timeout_ms;
+	probe.now = s->opt.now;
+	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
+		free(op);
+		op_end(s);
+	}
+}
+
+/* The host of "https://host[:port]/path", lower case. */
+static bool rua_https_host(const char *uri, char *host, size_t size)
+{
+	const char *p = uri + strlen("https://"), *end;
+	size_t len;
+
+	if (strncasecmp(uri, "https://", 8) != 0)
+		return false;
+	if ((end = strpbrk(p, ":/?#")) == NULL)
+		end = p + strlen(p);
+	len = (size_t)(end - p);
+	if (len == 0 || len >= size)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		host[i] = (char)tolower((unsigned char)p[i]);
+	host[len] = '\0';
+	return true;
+}
+
+static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *rec)
+{
+	for (size_t i = 0; i < rec->rua_count; i++) {
+		struct rua_op *op = calloc(1, sizeof(*op));
+
+		if (op == NULL)
+			return;
+		op->s = s;
+		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
+		if (!rua_https_host(rec->rua[i], op->host, sizeof(op->host))) {
+			free(op);
+			continue;
+		}
+		op_begin(s);
+		if (resolver_addresses(s->resolver, op->host, on_rua_host, op) != 0) {
+			free(op);
+			op_end(s);
+		}
+	}
+}
+
+static void on_tlsrpt(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_tlsrpt_record *rec = NULL;
+	struct mtasts_diags diags;
+	struct mtasts_finding *f;
+	const char *code, *message;
+	int rc = MTASTS_ERR_NO_RECORD;
+
+	mtasts_diags_init(&diags);
+	if (answer->status == RESOLVER_OK)
+		rc = mtasts_tlsrpt_record_parse(records, txt_records(answer->message,
+						records, MTASTS_TXT_RECORDS_MAX), &rec, &diags);
+	if (answer->status != RESOLVER_OK && resolver_status_is_temporary(answer->status)) {
+		f = mtasts_report_add(&s->r->report, "tlsrpt-lookup-failed", "the TXT "
+				      "lookup at _smtp._tls.%s failed: %s", s->r->domain,
+				      resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
+	} else if (rc == MTASTS_ERR_NO_RECORD) {
+		mtasts_report_add(&s->r->report, "tlsrpt-missing", "no TLSRPT record at "
+				  "_smtp._tls.%s", s->r->domain);
+	} else if (rc != MTASTS_OK) {
+		message = first_error(&diags, &code);
+		f = mtasts_report_add(&s->r->report, mtasts_diags_find(&diags,
+				      MTASTS_TLSRPT_MULTIPLE_RECORDS) != NULL ?
+				      "tlsrpt-multiple" : "tlsrpt-invalid", "%s", message);
+		mtasts_finding_string(f, "code", code);
+	}
+	for (size_t i = 0; i < diags.count; i++)
+		if (diags.items[i].code == MTASTS_TLSRPT_UNSUPPORTED_SCHEME)
+			mtasts_report_add(&s->r->report, "tlsrpt-unsupported-scheme",
+					  "%s", diags.items[i].message);
+	if (rec != NULL && s->opt.probe_rua)
+		probe_rua(s, rec);
+	mtasts_tlsrpt_record_free(rec);
+	op_end(s);
+}
+
+/* ----------------------------------------------------------------- finish */
+
+static void judge_policy(struct check_state *s)
+{
+	struct mtasts_diags diags;
+	struct mtasts_finding *f;
+
+	if (s->host_status == RESOLVER_NXDOMAIN || s->host_status == RESOLVER_NODATA) {
+		if (!s->txt_missing)
+			mtasts_report_add(&s->r->report, "policy-host-missing", "%s has no "
+					  "address (%s)", s->policy_host,
+					  resolver_status_name(s->host_status));
+		return;
+	}
+	if (s->host_status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "policy-host-lookup-failed", "the "
+				      "address lookup of %s failed: %s", s->policy_host,
+				      resolver_status_name(s->host_status));
+		if (f != NULL)
+			f->temporary = true;
+		return;
+	}
+	if (s->inconsistent)
+		mtasts_report_add(&s->r->report, "fetch-inconsistent", "the addresses of "
+				  "%s serve different policy bodies", s->policy_host);
+	if (s->body == NULL)
+		return;
+	mtasts_diags_init(&diags);
+	mtasts_policy_parse(s->body, s->body_len, &s->r->policy, &diags);
+	mtasts_check_policy(&s->r->report, s->r->policy, &diags, s->body_len,
+			    s->opt.is_public_suffix, s->opt.public_suffix_arg);
+}
+
+static void judge_mx_against_policy(struct check_state *s)
+{
+	const char *hosts[CHECK_MX_MAX];
+
+	if (s->r->policy == NULL)
+		return;
+	for (size_t i = 0; i < s->r->mx_count; i++)
+		hosts[i] = s->r->mx[i].host;
+	mtasts_check_coverage(&s->r->report, s->r->policy, hosts, s->r->mx_count);
+	if (s->r->policy->mode == MTASTS_MODE_NONE)
+		return;
+	for (size_t i = 0; i < s->r->mx_count; i++) {
+		/* An uncovered host is reported already; its certificate adds nothing. */
+		if (!mtasts_policy_matches(s->r->policy, s->r->mx[i].host))
+			continue;
+		for (size_t j = 0; j < s->r->mx[i].address_count; j++) {
+			struct checked_address *a = &s->r->mx[i].addresses[j];
+			struct mtasts_finding *f;
+
+			if (!a->has_certificate ||
+			    mtasts_cert_names_in_policy(s->r->policy,
+							(const char *const *)a->names,
+							a->name_count))
+				continue;
+			f = mtasts_report_add(&s->r->report, "mx-cert-not-in-policy", "the "
+					      "certificate of %s at %s names %s%s, which "
+					      "no mx pattern matches", s->r->mx[i].host,
+					      a->ip, a->name_count > 0 ? a->names[0] : "no host",
+					      a->name_count > 1 ? " and others" : "");
+			mtasts_finding_string(f, "mx_host", s->r->mx[i].host);
+			mtasts_finding_string(f, "address", a->ip);
+		}
+	}
+}
+
+static int by_preference(const void *a, const void *b)
+{
+	const struct checked_mx *x = a, *y = b;
+
+	if (x->preference != y->preference)
+		return x->preference < y->preference ? -1 : 1;
+	return strcmp(x->host, y->host);
+}
+
+static void finish(struct check_state *s)
+{
+	judge_policy(s);
+	qsort(s->r->mx, s->r->mx_count, sizeof(s->r->mx[0]), by_preference);
+	judge_mx_against_policy(s);
+	s->fn(s->arg, s->r);
+	free(s->body);
+	free(s);
+}
+
+struct check_result *check_result_free(struct check_result *r)
+{
+	if (r == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->mx_count; i++) {
+		for (size_t j = 0; j < r->mx[i].address_count; j++) {
+			struct checked_address *a = &r->mx[i].addresses[j];
+
+			for (size_t k = 0; k < a->name_count; k++)
+				free(a->names[k]);
+			free(a->issuer);
+		}
+	}
+	mtasts_report_release(&r->report);
+	mtasts_policy_free(r->policy);
+	free(r->txt_id);
+	free(r->domain);
+	free(r);
+	return NULL;
+}
+
+static void query(struct check_state *s, const char *prefix, uint16_t type,
+		  resolver_query_fn *fn)
+{
+	char name[NAME_BUF];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, s->r->domain);
+	op_begin(s);
+	if (resolver_query(s->resolver, name, type, fn, s) != 0)
+		op_end(s);
+}
+
+int check_domain(struct event_base *base, struct resolver *resolver,
+		 struct http_client *http, const struct checker_options *options,
+		 const char *domain, check_done_fn *fn, void *arg)
+{
+	struct check_state *s = calloc(1, sizeof(*s));
+	size_t len;
+
+	if (s == NULL || (s->r = calloc(1, sizeof(*s->r))) == NULL ||
+	    (s->r->domain = strdup(domain)) == NULL) {
+		if (s != NULL)
+			free(s->r);
+		free(s);
+		return -ENOMEM;
+	}
+	len = strlen(s->r->domain);
+	if (len > 1 && s->r->domain[len - 1] == '.')
+		s->r->domain[len - 1] = '\0';
+	for (char *p = s->r->domain; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	s->base = base;
+	s->resolver = resolver;
+	s->http = http;
+	s->opt = *options;
+	s->fn = fn;
+	s->arg = arg;
+	s->host_status = RESOLVER_ERROR;
+	mtasts_report_init(&s->r->report);
+	snprintf(s->policy_host, sizeof(s->policy_host), "mta-sts.%s", s->r->domain);
+
+	op_begin(s);	/* held until everything is started */
+	query(s, "_mta-sts.", MTASTS_DNS_TYPE_TXT, on_sts_txt);
+	query(s, "", MTASTS_DNS_TYPE_TXT, on_apex_txt);
+	query(s, "", MTASTS_DNS_TYPE_MX, on_mx);
+	query(s, "_smtp._tls.", MTASTS_DNS_TYPE_TXT, on_tlsrpt);
+	op_begin(s);
+	if (resolver_addresses(resolver, s->policy_host, on_policy_host, s) != 0)
+		op_end(s);
+	op_end(s);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * checker.h - the deployment check of one domain: every lookup, fetch and
+ * probe it needs, run concurrently on one event loop, turned into findings
+ * (mtasts/check.h) by the pure rules and by what each probe saw.
+ */
+#ifndef MTASTS_IO_CHECKER_H
+#define MTASTS_IO_CHECKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <mtasts/check.h>
+#include <mtasts/check_rules.h>
+#include <mtasts/mx.h>
+#include <mtasts/policy.h>
+
+#include "http.h"
+#include "probe.h"
+#include "resolver.h"
+
+#define CHECK_MX_MAX 16
+#define CHECK_ADDRESSES_MAX 8
+
+struct checker_options {
+	const char *ca_file;
+	unsigned timeout_ms;		/* each probe and fetch */
+	bool skip_smtp;
+	bool probe_rua;
+	const char *helo_name;
+	time_t now;			/* 0: the clock */
+	mtasts_public_suffix_fn *is_public_suffix;
+	void *public_suffix_arg;
+};
+
+/* What one probe of one address saw, kept after the probe's callback. */
+struct checked_address {
+	char ip[64];
+	bool probed;
+	enum probe_stage stage;
+	bool timed_out;
+	bool starttls;
+	const char *tls_version;	/* static strings from OpenSSL */
+	const char *cipher;
+	bool has_certificate;
+	size_t name_count;
+	char *names[PROBE_NAMES_MAX];
+	char *issuer;
+	time_t not_after;
+	bool certificate_valid;		/* chain and name */
+};
+
+struct checked_mx {
+	char host[MTASTS_HOST_NAME_MAX + 2];
+	unsigned preference;
+	size_t address_count;
+	struct checked_address addresses[CHECK_ADDRESSES_MAX];
+};
+
+struct check_result {
+	char *domain;
+	struct mtasts_report report;
+	char *txt_id;
+	struct mtasts_policy *policy;	/* NULL when none parsed */
+	size_t mx_count;
+	struct checked_mx mx[CHECK_MX_MAX];
+};
+
+typedef void check_done_fn(void *arg, struct check_result *result);
+
+/* 0 when started (fn called later, exactly once), or a negative errno. */
+int check_domain(struct event_base *base, struct resolver *resolver,
+		 struct http_client *http, const struct checker_options *options,
+		 const char *domain, check_done_fn *fn, void *arg);
+
+struct check_result *check_result_free(struct check_result *result);
+
+#endif

@@ -1,0 +1,782 @@
+/*
+ * probe.c - one connection to one address: SMTP up to STARTTLS (as a
+ * sending MTA would) or TLS at once, then the handshake and what the
+ * server's certificate says, on a libevent bufferevent.
+ *
+ * DESCRIPTION
+ *	The socket is a plain bufferevent.  TLS runs over it through a pair
+ *	of memory BIOs: bytes read from the socket are written into the
+ *	SSL's read BIO, and what OpenSSL writes is moved to the socket's
+ *	output.  So STARTTLS is only a change of who reads the input, and
+ *	the library needs nothing beyond libevent and OpenSSL.
+ *
+ *	The handshake accepts TLS 1.0 and up at security level 0 without
+ *	verifying; the chain is then checked on its own (X509_STORE_CTX) so
+ *	that a bad certificate is a finding, not a failed probe.
+ *
+ *	All results are delivered from an event callback: the timer (also
+ *	used with a zero delay to report a failure found while starting or
+ *	a connection that is already closed) or a bufferevent callback once
+ *	the last bytes (QUIT, close_notify) have left.
+ *
+ *	A timeout_ms of 0 means 10 seconds.  Writing to a connection the peer
+ *	has closed raises SIGPIPE: programs using probes ignore it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "probe.h"
+
+#define SMTP_LINE_MAX 512	/* octets of one reply line, without CRLF */
+#define SMTP_LINES_MAX 100	/* lines of one reply */
+#define PROBE_DEFAULT_TIMEOUT_MS 10000
+#define PROBE_DEFAULT_HELO "mtasts.invalid"
+
+enum probe_phase {
+	PHASE_START_FAILED,	/* nothing to do but report */
+	PHASE_CONNECT,
+	PHASE_SMTP,		/* reading replies */
+	PHASE_TLS,		/* handshaking */
+	PHASE_CLOSING,		/* sending the last bytes, then report */
+};
+
+/* The SMTP reply being read. */
+struct reply {
+	int code;
+	unsigned lines;
+	bool starttls;		/* a line after the first says STARTTLS */
+	char first[256];	/* the first line, printable */
+};
+
+struct probe {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct event *timer;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	enum probe_phase phase;
+	bool smtp;
+	unsigned timeout_ms;
+	time_t now;
+	char *server_name;
+	char *helo_name;
+	struct sockaddr_storage address;
+	struct reply reply;
+	probe_done_fn *fn;
+	void *arg;
+	struct probe_result result;
+};
+
+static void set_error(struct probe *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_error(struct probe *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->result.error, sizeof(p->result.error), fmt, ap);
+	va_end(ap);
+}
+
+/* Copies at most len octets of s, printable ASCII only (others as '?'). */
+static void copy_printable(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t i;
+
+	if (size == 0)
+		return;
+	for (i = 0; i < len && i + 1 < size; i++)
+		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	dst[i] = '\0';
+}
+
+static void certificate_clear(struct probe_certificate *c)
+{
+	size_t i;
+
+	free(c->subject);
+	free(c->issuer);
+	for (i = 0; i < c->name_count; i++)
+		free(c->names[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static void probe_free(struct probe *p)
+{
+	certificate_clear(&p->result.certificate);
+	SSL_free(p->ssl);
+	if (p->bev != NULL)
+		bufferevent_free(p->bev);
+	if (p->timer != NULL)
+		event_free(p->timer);
+	SSL_CTX_free(p->ctx);
+	free(p->server_name);
+	free(p->helo_name);
+	free(p);
+}
+
+/* The end: the callback, then nothing of the probe is left. */
+static void deliver(struct probe *p)
+{
+	p->fn(p->arg, &p->result);
+	probe_free(p);
+}
+
+/* Has the timer fire at once, so that deliver() runs from the loop. */
+static void deliver_soon(struct probe *p)
+{
+	static const struct timeval now = { 0, 0 };
+
+	evtimer_del(p->timer);
+	evtimer_add(p->timer, &now);
+}
+
+/* Stops reading; reports once what was written has left (or at once). */
+static void close_politely(struct probe *p, bool usable)
+{
+	p->phase = PHASE_CLOSING;
+	bufferevent_disable(p->bev, EV_READ);
+	if (!usable || evbuffer_get_length(bufferevent_get_output(p->bev)) == 0)
+		deliver_soon(p);
+}
+
+/* Sends "COMMAND ARG\r\n" (or "COMMAND\r\n" when arg is NULL). */
+static void smtp_send(struct probe *p, const char *command, const char *arg)
+{
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+
+	if (arg != NULL)
+		evbuffer_add_printf(out, "%s %s\r\n", command, arg);
+	else
+		evbuffer_add_printf(out, "%s\r\n", command);
+}
+
+static void smtp_quit(struct probe *p)
+{
+	smtp_send(p, "QUIT", NULL);
+	close_politely(p, true);
+}
+
+/* ---- SMTP replies ---- */
+
+/* One reply line: 1 when it ends the reply, 0 when more follow, -1 bad. */
+static int reply_line(struct probe *p, const char *line, size_t len)
+{
+	struct reply *r = &p->reply;
+	char sep = len > 3 ? line[3] : ' ';
+	int code;
+
+	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
+	    line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+	    (sep != ' ' && sep != '-'))
+		return -1;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (r->lines > 0 && code != r->code)
+		return -1;
+	r->code = code;
+	if (++r->lines == 1) {
+		copy_printable(r->first, sizeof(r->first), line, len);
+	} else if (len >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
+		   (len == 12 || line[12] == ' ')) {
+		r->starttls = true;
+	}
+	return sep == ' ' ? 1 : 0;
+}
+
+/* Reads a whole reply: 1 when read, 0 when more input is needed, -1 bad. */
+static int reply_read(struct probe *p, struct evbuffer *in)
+{
+	char line[SMTP_LINE_MAX + 1], shown[80];
+	struct evbuffer_ptr eol;
+	size_t eol_len;
+	int rc;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) <= SMTP_LINE_MAX)
+				return 0;
+			set_error(p, "reply line longer than %d octets", SMTP_LINE_MAX);
+			return -1;
+		}
+		if ((size_t)eol.pos > SMTP_LINE_MAX) {
+			set_error(p, "reply line longer than %d octets", SMTP_LINE_MAX);
+			return -1;
+		}
+		evbuffer_remove(in, line, (size_t)eol.pos);
+		evbuffer_drain(in, eol_len);
+		rc = reply_line(p, line, (size_t)eol.pos);
+		if (rc < 0) {
+			copy_printable(shown, sizeof(shown), line, (size_t)eol.pos);
+			set_error(p, "malformed reply line: %s", shown);
+			return -1;
+		}
+		if (rc == 1)
+			return 1;
+		if (p->reply.lines >= SMTP_LINES_MAX) {
+			set_error(p, "reply longer than %d lines", SMTP_LINES_MAX);
+			return -1;
+		}
+	}
+}
+
+static void tls_begin(struct probe *p);
+
+static void on_greeting(struct probe *p)
+{
+	struct probe_result *res = &p->result;
+
+	snprintf(res->greeting, sizeof(res->greeting), "%s", p->reply.first);
+	if (p->reply.code != 220) {
+		set_error(p, "greeting: %s", p->reply.first);
+		smtp_quit(p);
+		return;
+	}
+	res->stage = PROBE_STAGE_EHLO;
+	smtp_send(p, "EHLO", p->helo_name);
+}
+
+static void on_ehlo(struct probe *p)
+{
+	struct probe_result *res = &p->result;
+
+	if (p->reply.code != 250) {
+		set_error(p, "EHLO refused: %s", p->reply.first);
+		smtp_quit(p);
+		return;
+	}
+	res->stage = PROBE_STAGE_STARTTLS;
+	res->starttls_offered = p->reply.starttls;
+	if (!res->starttls_offered) {
+		set_error(p, "STARTTLS not offered");
+		smtp_quit(p);
+		return;
+	}
+	smtp_send(p, "STARTTLS", NULL);
+}
+
+static void on_starttls(struct probe *p)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+
+	p->result.starttls_reply = p->reply.code;
+	if (p->reply.code != 220) {
+		set_error(p, "STARTTLS refused: %s", p->reply.first);
+		smtp_quit(p);
+		return;
+	}
+	/* Anything sent before our ClientHello was injected: drop it. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	p->result.stage = PROBE_STAGE_HANDSHAKE;
+	tls_begin(p);
+}
+
+static void smtp_read(struct probe *p)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+	int rc;
+
+	while (p->phase == PHASE_SMTP) {
+		rc = reply_read(p, in);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			close_politely(p, false);
+			return;
+		}
+		if (p->result.stage == PROBE_STAGE_GREETING)
+			on_greeting(p);
+		else if (p->result.stage == PROBE_STAGE_EHLO)
+			on_ehlo(p);
+		else
+			on_starttls(p);
+		memset(&p->reply, 0, sizeof(p->reply));
+	}
+}
+
+/* ---- the certificate ---- */
+
+/* Adds one name; one with a NUL inside is not a name and is left out. */
+static void add_name(struct probe_certificate *c, const ASN1_STRING *s)
+{
+	unsigned char *utf8 = NULL;
+	int len;
+
+	if (c->name_count >= PROBE_NAMES_MAX)
+		return;
+	len = ASN1_STRING_to_UTF8(&utf8, s);
+	if (len < 0)
+		return;
+	if (memchr(utf8, '\0', (size_t)len) == NULL) {
+		c->names[c->name_count] = strdup((const char *)utf8);
+		if (c->names[c->name_count] != NULL)
+			c->name_count++;
+	}
+	OPENSSL_free(utf8);
+}
+
+static void cert_names(X509 *cert, struct probe_certificate *c)
+{
+	GENERAL_NAMES *sans;
+	const X509_NAME *subject = X509_get_subject_name(cert);
+	bool had_dns = false;
+	int i;
+
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+
+		if (g->type != GEN_DNS)
+			continue;
+		had_dns = true;
+		add_name(c, g->d.dNSName);
+	}
+	GENERAL_NAMES_free(sans);
+	if (had_dns)
+		return;
+	i = -1;
+	while ((i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0)
+		add_name(c, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+}
+
+static char *name_text(const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *text = NULL;
+	long len;
+
+	if (bio == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		len = BIO_get_mem_data(bio, &data);
+		if (len >= 0)
+			text = strndup(data, (size_t)len);
+	}
+	BIO_free(bio);
+	return text;
+}
+
+static time_t asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+static long days_until(time_t then, time_t now)
+{
+	long long diff = (long long)then - (long long)now;
+	long long days = diff / 86400;
+
+	if (diff % 86400 != 0 && diff < 0)
+		days--;		/* rounded down, not towards zero */
+	return (long)days;
+}
+
+static bool is_ip_literal(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* PKIX validation of what the server sent, against the context's store. */
+static void cert_verify(struct probe *p, X509 *cert, STACK_OF(X509) *chain,
+			struct probe_certificate *c)
+{
+	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
+	int err = X509_V_ERR_OUT_OF_MEM;
+
+	if (sctx == NULL ||
+	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(p->ctx), cert, chain) != 1)
+		goto out;
+	X509_STORE_CTX_set_default(sctx, "ssl_server");
+	if (p->now != 0)
+		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), p->now);
+	if (X509_verify_cert(sctx) == 1) {
+		err = X509_V_OK;
+	} else {
+		err = X509_STORE_CTX_get_error(sctx);
+		if (err == X509_V_OK)
+			err = X509_V_ERR_UNSPECIFIED;
+	}
+out:
+	c->chain_valid = err == X509_V_OK;
+	c->verify_error = err;
+	c->verify_message = X509_verify_cert_error_string(err);
+	X509_STORE_CTX_free(sctx);
+}
+
+static void cert_describe(struct probe *p, X509 *cert)
+{
+	struct probe_certificate *c = &p->result.certificate;
+	const char *name = p->server_name;
+	time_t now = p->now != 0 ? p->now : time(NULL);
+
+	c->subject = name_text(X509_get_subject_name(cert));
+	c->issuer = name_text(X509_get_issuer_name(cert));
+	cert_names(cert, c);
+	c->not_before = asn1_time(X509_get0_notBefore(cert));
+	c->not_after = asn1_time(X509_get0_notAfter(cert));
+	c->days_to_expiry = days_until(c->not_after, now);
+	cert_verify(p, cert, SSL_get_peer_cert_chain(p->ssl), c);
+	if (name != NULL && *name != '\0')
+		c->name_matches = is_ip_literal(name)
+			? X509_check_ip_asc(cert, name, 0) == 1
+			: X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
+	c->self_signed = X509_self_signed(cert, 1) == 1;
+	ERR_clear_error();
+}
+
+/* ---- TLS over the bufferevent ---- */
+
+/* Moves what OpenSSL wrote to the socket. */
+static void tls_flush(struct probe *p)
+{
+	BIO *wbio = SSL_get_wbio(p->ssl);
+	char buf[4096];
+	int n;
+
+	while ((n = BIO_read(wbio, buf, sizeof(buf))) > 0)
+		bufferevent_write(p->bev, buf, (size_t)n);
+}
+
+/* Moves what the socket received to OpenSSL; false when out of memory. */
+static bool tls_feed(struct probe *p)
+{
+	struct evbuffer *in = bufferevent_get_input(p->bev);
+	size_t len = evbuffer_get_length(in);
+	unsigned char *data;
+
+	if (len == 0)
+		return true;
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	data = evbuffer_pullup(in, (ev_ssize_t)len);
+	if (data == NULL || BIO_write(SSL_get_rbio(p->ssl), data, (int)len) != (int)len)
+		return false;
+	evbuffer_drain(in, len);
+	return true;
+}
+
+static void tls_error(struct probe *p, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char text[200];
+
+	if (e != 0) {
+		ERR_error_string_n(e, text, sizeof(text));
+		set_error(p, "%s: %s", what, text);
+	} else {
+		set_error(p, "%s", what);
+	}
+	ERR_clear_error();
+}
+
+static void tls_done(struct probe *p)
+{
+	struct probe_result *res = &p->result;
+	X509 *cert = SSL_get0_peer_certificate(p->ssl);
+
+	res->stage = PROBE_STAGE_DONE;
+	res->tls_version = SSL_get_version(p->ssl);
+	res->cipher = SSL_get_cipher_name(p->ssl);
+	if (cert != NULL) {
+		res->has_certificate = true;
+		cert_describe(p, cert);
+	}
+	ERR_clear_error();
+	if (p->smtp)
+		SSL_write(p->ssl, "QUIT\r\n", 6);
+	SSL_shutdown(p->ssl);
+	ERR_clear_error();
+	tls_flush(p);
+	close_politely(p, true);
+}
+
+static void tls_step(struct probe *p)
+{
+	int rc;
+
+	if (!tls_feed(p)) {
+		set_error(p, "TLS handshake: out of memory");
+		close_politely(p, false);
+		return;
+	}
+	ERR_clear_error();
+	rc = SSL_do_handshake(p->ssl);
+	if (rc == 1) {
+		tls_flush(p);
+		tls_done(p);
+		return;
+	}
+	if (SSL_get_error(p->ssl, rc) == SSL_ERROR_WANT_READ) {
+		tls_flush(p);
+		return;
+	}
+	tls_error(p, "TLS handshake failed");
+	tls_flush(p);		/* the alert, if OpenSSL made one */
+	close_politely(p, true);
+}
+
+static void tls_begin(struct probe *p)
+{
+	BIO *rbio, *wbio;
+
+	p->phase = PHASE_TLS;
+	p->ssl = SSL_new(p->ctx);
+	rbio = BIO_new(BIO_s_mem());
+	wbio = BIO_new(BIO_s_mem());
+	if (p->ssl == NULL || rbio == NULL || wbio == NULL) {
+		BIO_free(rbio);
+		BIO_free(wbio);
+		tls_error(p, "TLS setup failed");
+		close_politely(p, false);
+		return;
+	}
+	BIO_set_mem_eof_return(rbio, -1);	/* empty means "wait", not EOF */
+	SSL_set_bio(p->ssl, rbio, wbio);
+	SSL_set_connect_state(p->ssl);
+	if (p->server_name != NULL && *p->server_name != '\0' &&
+	    !is_ip_literal(p->server_name) &&
+	    SSL_set_tlsext_host_name(p->ssl, p->server_name) != 1) {
+		tls_error(p, "TLS setup failed (server name)");
+		close_politely(p, false);
+		return;
+	}
+	tls_step(p);
+}
+
+/* ---- events ---- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct probe *p = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (p->phase == PHASE_SMTP)
+		smtp_read(p);
+	else if (p->phase == PHASE_TLS)
+		tls_step(p);
+	else
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct probe *p = arg;
+
+	if (p->phase == PHASE_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		deliver(p);
+}
+
+static void on_connected(struct probe *p)
+{
+	if (p->smtp) {
+		p->phase = PHASE_SMTP;
+		p->result.stage = PROBE_STAGE_GREETING;
+	} else {
+		p->result.stage = PROBE_STAGE_HANDSHAKE;
+		tls_begin(p);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct probe *p = arg;
+	int err = errno;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		on_connected(p);
+		return;
+	}
+	if (p->phase == PHASE_CLOSING) {
+		deliver(p);
+		return;
+	}
+	if (p->phase == PHASE_CONNECT)
+		set_error(p, "connect: %s", err != 0 ? strerror(err) : "failed");
+	else if (what & BEV_EVENT_EOF)
+		set_error(p, "connection closed by the server%s",
+			  p->phase == PHASE_TLS ? " during the TLS handshake" : "");
+	else
+		set_error(p, "connection error: %s", err != 0 ? strerror(err) : "unknown");
+	deliver(p);
+}
+
+static const char *stage_name(enum probe_stage stage)
+{
+	static const char *const names[] = {
+		"connect", "greeting", "EHLO", "STARTTLS", "TLS handshake", "done",
+	};
+
+	return (unsigned)stage < sizeof(names) / sizeof(names[0]) ? names[stage] : "?";
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+
+	if (p->phase != PHASE_START_FAILED && p->phase != PHASE_CLOSING) {
+		p->result.timed_out = true;
+		set_error(p, "timed out after %u ms (%s)", p->timeout_ms,
+			  stage_name(p->result.stage));
+	}
+	deliver(p);
+}
+
+/* ---- starting ---- */
+
+static int make_context(struct probe *p, const char *ca_file)
+{
+	p->ctx = SSL_CTX_new(TLS_client_method());
+	if (p->ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(p->ctx, TLS1_VERSION);
+	SSL_CTX_set_security_level(p->ctx, 0);
+	SSL_CTX_set_options(p->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
+	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
+	if (ca_file != NULL) {
+		if (access(ca_file, R_OK) != 0)
+			return -errno;
+		if (SSL_CTX_load_verify_locations(p->ctx, ca_file, NULL) != 1)
+			goto bad;
+	} else if (SSL_CTX_set_default_verify_paths(p->ctx) != 1) {
+		goto bad;
+	}
+	return 0;
+bad:
+	ERR_clear_error();
+	return -EINVAL;
+}
+
+static int check_request(const struct probe_request *req)
+{
+	const char *helo = req->helo_name;
+	int family;
+
+	if (req->address == NULL)
+		return -EINVAL;
+	family = req->address->ss_family;
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (helo != NULL && (*helo == '\0' || strlen(helo) > 255 ||
+			     strpbrk(helo, " \t\r\n") != NULL))
+		return -EINVAL;
+	if (req->server_name != NULL && strlen(req->server_name) > 255)
+		return -EINVAL;
+	return 0;
+}
+
+static void set_address(struct probe *p, const struct sockaddr_storage *ss,
+			uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&p->address;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->address;
+
+	p->address = *ss;
+	if (ss->ss_family == AF_INET) {
+		sin->sin_port = htons(port);
+		inet_ntop(AF_INET, &sin->sin_addr, p->result.address,
+			  sizeof(p->result.address));
+	} else {
+		sin6->sin6_port = htons(port);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, p->result.address,
+			  sizeof(p->result.address));
+	}
+}
+
+static struct probe *probe_new(struct event_base *base,
+			       const struct probe_request *req)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->base = base;
+	p->smtp = req->smtp;
+	p->now = req->now;
+	p->timeout_ms = req->timeout_ms != 0 ? req->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+	p->phase = PHASE_CONNECT;
+	p->result.stage = PROBE_STAGE_CONNECT;
+	set_address(p, req->address, req->port);
+	p->helo_name = strdup(req->helo_name != NULL ? req->helo_name : PROBE_DEFAULT_HELO);
+	if (req->server_name != NULL)
+		p->server_name = strdup(req->server_name);
+	p->timer = evtimer_new(base, on_timer, p);
+	p->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (p->helo_name == NULL || (req->server_name != NULL && p->server_name == NULL) ||
+	    p->timer == NULL || p->bev == NULL) {
+		probe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static socklen_t address_length(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					: sizeof(struct sockaddr_in6);
+}
+
+int probe_start(struct event_base *base, const struct probe_request *request,
+		probe_done_fn *fn, void *arg)
+{
+	struct timeval limit;
+	struct probe *p;
+	int rc;
+
+	if (base == NULL || request == NULL || fn == NULL)
+		return -EINVAL;
+	rc = check_request(request);
+	if (rc != 0)
+		return rc;
+	p = probe_new(base, request);
+	if (p == NULL)
+		return -ENOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	rc = make_context(p, request->ca_file);
+	if (rc != 0) {
+		probe_free(p);
+		return rc;
+	}
+	limit.tv_sec = p->timeout_ms / 1000;
+	limit.tv_usec = (p->timeout_ms % 1000) * 1000;
+	if (evtimer_add(p->timer, &limit) != 0) {
+		probe_free(p);
+		return -ENOMEM;
+	}
+	/* Callbacks only after the connect: a synchronous failure is reported
+	 * from the loop like any other. */
+	errno = 0;
+	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->address,
+				       (int)address_length(&p->address)) != 0) {
+		set_error(p, "connect: %s", errno != 0 ? strerror(errno) : "failed");
+		p->phase = PHASE_START_FAILED;
+		deliver_soon(p);
+		return 0;
+	}
+	bufferevent_setcb(p->bev, on_read, on_write, on_event, p);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	return 0;
+}

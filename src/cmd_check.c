@@ -1,0 +1,544 @@
+/*
+ * cmd_check.c - mtasts check: validate how domains publish MTA-STS and
+ * TLSRPT, end to end, and report every finding.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ares.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "checker.h"
+#include "cli.h"
+#include "config.h"
+#include "public_suffix.h"
+
+enum check_exit {
+	CHECK_EXIT_PASS = 0,
+	CHECK_EXIT_WARN = 1,
+	CHECK_EXIT_FAIL = 2,
+	CHECK_EXIT_INCOMPLETE = 3,
+	CHECK_EXIT_USAGE = 4,
+};
+
+static const char check_usage[] =
+	"usage: mtasts check [OPTIONS] DOMAIN...\n"
+	"\n"
+	"Validate the MTA-STS and TLSRPT deployment of each DOMAIN: the TXT\n"
+	"records, the policy host on each of its addresses, the policy, the MX\n"
+	"hosts (STARTTLS and certificates on each address), TLSRPT and DANE.\n"
+	"\n"
+	"Options:\n"
+	"  -j, --json                 print JSON (an array for several domains)\n"
+	"      --only CATEGORY        report only this category (repeatable):\n"
+	"                             dns-txt policy-fetch policy-host-tls\n"
+	"                             policy-syntax policy-semantics mx-dns\n"
+	"                             mx-coverage mx-starttls mx-certificate\n"
+	"                             tlsrpt dane\n"
+	"      --skip-smtp            do not connect to the MX hosts\n"
+	"      --probe-rua            make a TLS handshake with https: rua hosts\n"
+	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
+	"      --ca-file FILE         trust these CA certificates (PEM)\n"
+	"      --timeout SECONDS      limit for each fetch and probe (60)\n"
+	"      --connect-timeout SECONDS  limit for connecting (10)\n"
+	"      --dns-timeout SECONDS  limit for one DNS try (5)\n"
+	"      --concurrency N        domains in flight at once (64)\n"
+	"      --helo NAME            EHLO name for the SMTP probes\n"
+	"      --config FILE          read settings (default " CONFIG_DEFAULT_PATH ")\n"
+	"      --list-findings        list every finding id and exit\n"
+	"  -h, --help                 show this help\n"
+	"\n"
+	"Exit status: 0 pass, 1 warnings only, 2 errors, 3 could not complete\n"
+	"(temporary failures), 4 usage error.\n";
+
+struct check_run {
+	struct event_base *base;
+	struct resolver *resolver;
+	struct http_client *http;
+	struct checker_options options;
+	char **domains;
+	size_t count, next, done, running;
+	unsigned concurrency;
+	struct check_result **results;
+	bool json, color, progress;
+	unsigned only;			/* bit per category; 0: all */
+	size_t printed;
+};
+
+static bool shown(const struct check_run *run, const struct mtasts_finding *f)
+{
+	return run->only == 0 || (run->only & (1u << f->def->category)) != 0;
+}
+
+/* Errors first, then warnings, then information; by category within each. */
+static int finding_order(const void *a, const void *b)
+{
+	const struct mtasts_finding *x = a, *y = b;
+
+	if (x->def->category != y->def->category)
+		return x->def->category < y->def->category ? -1 : 1;
+	if (x->severity != y->severity)
+		return x->severity < y->severity ? -1 : 1;
+	return 0;
+}
+
+static json_t *evidence_json(const struct mtasts_finding *f)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o != NULL && i < f->evidence_count; i++) {
+		const struct mtasts_evidence *e = &f->evidence[i];
+
+		json_object_set_new(o, e->key,
+			e->kind == MTASTS_EVIDENCE_STRING ? json_string(e->string) :
+			e->kind == MTASTS_EVIDENCE_BOOL ? json_boolean(e->number) :
+			json_integer(e->number));
+	}
+	return o;
+}
+
+static void iso_time(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "?");
+}
+
+static json_t *mx_json(const struct check_result *r)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < r->mx_count; i++) {
+		json_t *addresses = json_array();
+
+		for (size_t j = 0; j < r->mx[i].address_count; j++) {
+			const struct checked_address *a = &r->mx[i].addresses[j];
+			json_t *o = json_pack("{s:s}", "ip", a->ip), *names;
+			char when[32];
+
+			if (a->probed) {
+				json_object_set_new(o, "starttls", json_boolean(a->starttls));
+				json_object_set_new(o, "tls_version", a->tls_version != NULL ?
+						    json_string(a->tls_version) : json_null());
+				json_object_set_new(o, "cipher", a->cipher != NULL ?
+						    json_string(a->cipher) : json_null());
+			}
+			if (a->has_certificate) {
+				names = json_array();
+				for (size_t k = 0; k < a->name_count; k++)
+					json_array_append_new(names, json_string(a->names[k]));
+				iso_time(a->not_after, when, sizeof(when));
+				json_object_set_new(o, "certificate", json_pack(
+					"{s:o, s:s?, s:s, s:b}", "subject_names", names,
+					"issuer", a->issuer, "not_after", when, "valid",
+					a->certificate_valid));
+			}
+			json_array_append_new(addresses, o);
+		}
+		json_array_append_new(list, json_pack("{s:s, s:i, s:o}", "host",
+			r->mx[i].host, "preference", (int)r->mx[i].preference,
+			"addresses", addresses));
+	}
+	return list;
+}
+
+static json_t *policy_json(const struct mtasts_policy *p)
+{
+	json_t *mx = json_array();
+
+	if (p == NULL)
+		return json_null();
+	for (size_t i = 0; i < p->mx_count; i++)
+		json_array_append_new(mx, json_string(p->mx[i]));
+	return json_pack("{s:s, s:s, s:I, s:o}", "version", "STSv1", "mode",
+			 mtasts_mode_name(p->mode), "max_age", (json_int_t)p->max_age,
+			 "mx", mx);
+}
+
+static json_t *result_json(const struct check_run *run, const struct check_result *r)
+{
+	json_t *findings = json_array();
+
+	for (size_t i = 0; i < r->report.count; i++) {
+		const struct mtasts_finding *f = &r->report.findings[i];
+
+		if (!shown(run, f))
+			continue;
+		json_array_append_new(findings, json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", f->def->id,
+			"severity", mtasts_finding_severity_name(f->severity),
+			"category", mtasts_category_name(f->def->category),
+			"message", f->message, "remedy", f->def->remedy,
+			"rfc", f->def->rfc, "evidence", evidence_json(f)));
+		if (f->temporary)
+			json_object_set_new(json_array_get(findings,
+				json_array_size(findings) - 1), "temporary", json_true());
+	}
+	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "domain", r->domain,
+			 "verdict", mtasts_verdict_name(mtasts_report_verdict(&r->report)),
+			 "complete", !mtasts_report_incomplete(&r->report),
+			 "txt_id", r->txt_id != NULL ? json_string(r->txt_id) : json_null(),
+			 "findings", findings, "policy", policy_json(r->policy),
+			 "mx", mx_json(r));
+}
+
+static const char *paint(const struct check_run *run, enum mtasts_finding_severity s)
+{
+	if (!run->color)
+		return "";
+	return s == MTASTS_FINDING_ERROR ? "\033[31m" :
+	       s == MTASTS_FINDING_WARNING ? "\033[33m" : "\033[36m";
+}
+
+static void print_human(const struct check_run *run, const struct check_result *r)
+{
+	enum mtasts_verdict verdict = mtasts_report_verdict(&r->report);
+	static const char *const verdicts[] = { "PASS", "WARN", "FAIL" };
+	const char *reset = run->color ? "\033[0m" : "";
+	int last_category = -1;
+
+	printf("%s%s%s %s: %zu error%s, %zu warning%s, %zu info%s\n",
+	       verdict == MTASTS_VERDICT_PASS ? (run->color ? "\033[32m" : "") :
+	       paint(run, verdict == MTASTS_VERDICT_FAIL ? MTASTS_FINDING_ERROR :
+		     MTASTS_FINDING_WARNING), verdicts[verdict], reset, r->domain,
+	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR),
+	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR) == 1 ? "" : "s",
+	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING),
+	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING) == 1 ? "" : "s",
+	       mtasts_report_count(&r->report, MTASTS_FINDING_INFO),
+	       mtasts_report_incomplete(&r->report) ? " (incomplete: some lookups "
+	       "failed temporarily)" : "");
+	for (size_t i = 0; i < r->report.count; i++) {
+		const struct mtasts_finding *f = &r->report.findings[i];
+
+		if (!shown(run, f))
+			continue;
+		if ((int)f->def->category != last_category) {
+			last_category = (int)f->def->category;
+			printf("  %s\n", mtasts_category_name(f->def->category));
+		}
+		printf("    %s%-7s%s %s: %s\n", paint(run, f->severity),
+		       mtasts_finding_severity_name(f->severity), reset, f->def->id,
+		       f->message);
+		if (f->severity != MTASTS_FINDING_INFO)
+			printf("            fix: %s (%s)\n", f->def->remedy, f->def->rfc);
+	}
+}
+
+static void start_more(struct check_run *run);
+
+static void print_ready(struct check_run *run)
+{
+	while (run->printed < run->count && run->results[run->printed] != NULL) {
+		struct check_result *r = run->results[run->printed];
+
+		qsort(r->report.findings, r->report.count, sizeof(*r->report.findings),
+		      finding_order);
+		if (!run->json) {
+			if (run->progress)
+				fputs("\r\033[K", stderr);
+			print_human(run, r);
+		}
+		run->printed++;
+	}
+	if (run->progress && run->done < run->count)
+		fprintf(stderr, "\rchecking: %zu of %zu done, %zu running", run->done,
+			run->count, run->running);
+	fflush(stdout);
+}
+
+struct slot {
+	struct check_run *run;
+	size_t index;
+};
+
+static void on_checked(void *arg, struct check_result *result)
+{
+	struct slot *slot = arg;
+	struct check_run *run = slot->run;
+
+	run->results[slot->index] = result;
+	run->running--;
+	run->done++;
+	free(slot);
+	print_ready(run);
+	start_more(run);
+}
+
+static void start_more(struct check_run *run)
+{
+	while (run->next < run->count && run->running < run->concurrency) {
+		struct slot *slot = malloc(sizeof(*slot));
+
+		if (slot == NULL)
+			return;
+		slot->run = run;
+		slot->index = run->next++;
+		run->running++;
+		if (check_domain(run->base, run->resolver, run->http, &run->options,
+				 run->domains[slot->index], on_checked, slot) != 0) {
+			run->running--;
+			free(slot);
+			return;
+		}
+	}
+}
+
+static int exit_status(const struct check_run *run)
+{
+	int rc = CHECK_EXIT_PASS;
+
+	for (size_t i = 0; i < run->count; i++) {
+		const struct check_result *r = run->results[i];
+		int one;
+
+		if (r == NULL || mtasts_report_incomplete(&r->report))
+			return CHECK_EXIT_INCOMPLETE;
+		one = mtasts_report_verdict(&r->report) == MTASTS_VERDICT_FAIL ?
+		      CHECK_EXIT_FAIL : mtasts_report_verdict(&r->report) ==
+		      MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
+		if (one > rc)
+			rc = one;
+	}
+	return rc;
+}
+
+static const struct option check_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "only", required_argument, NULL, 'o' },
+	{ "skip-smtp", no_argument, NULL, 's' },
+	{ "probe-rua", no_argument, NULL, 'r' },
+	{ "helo", required_argument, NULL, 'H' },
+	{ "dns-server", required_argument, NULL, 'D' },
+	{ "ca-file", required_argument, NULL, 'C' },
+	{ "timeout", required_argument, NULL, 'T' },
+	{ "connect-timeout", required_argument, NULL, 'c' },
+	{ "dns-timeout", required_argument, NULL, 'd' },
+	{ "concurrency", required_argument, NULL, 'n' },
+	{ "config", required_argument, NULL, 'F' },
+	{ "list-findings", no_argument, NULL, 'L' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* id, category, usual severity and summary of every finding, one a line. */
+static void list_findings(void)
+{
+	for (size_t i = 0; i < mtasts_finding_def_count; i++) {
+		const struct mtasts_finding_def *d = &mtasts_finding_defs[i];
+
+		printf("%-26s %-17s %-8s %s\n", d->id, mtasts_category_name(d->category),
+		       mtasts_finding_severity_name(d->severity), d->summary);
+	}
+}
+
+static const char *option_name(int code)
+{
+	for (const struct option *o = check_options; o->name != NULL; o++)
+		if (o->val == code)
+			return o->name;
+	return "?";
+}
+
+static bool add_category(struct check_run *run, const char *name)
+{
+	for (unsigned c = 0; c < MTASTS_CAT_COUNT; c++) {
+		if (strcmp(mtasts_category_name((enum mtasts_category)c), name) == 0) {
+			run->only |= 1u << c;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int read_options(int argc, char **argv, struct net_config *config,
+			struct check_run *run)
+{
+	const char *config_path = NULL;
+	char why[512];
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", check_options, NULL)) != -1)
+		if (c == 'F')
+			config_path = optarg;
+	if (!net_config_read(config, config_path != NULL ? config_path :
+			     CONFIG_DEFAULT_PATH, config_path != NULL, why, sizeof(why))) {
+		fprintf(stderr, PROGRAM_NAME " check: %s\n", why);
+		return CHECK_EXIT_USAGE;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", check_options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			run->json = true;
+			break;
+		case 'h':
+			fputs(check_usage, stdout);
+			return CHECK_EXIT_PASS;
+		case 'o':
+			if (!add_category(run, optarg)) {
+				print_usage_error(&cmd_check, "--only: unknown category "
+						  "'%s'", optarg);
+				return CHECK_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			run->options.skip_smtp = true;
+			break;
+		case 'r':
+			run->options.probe_rua = true;
+			break;
+		case 'H':
+			run->options.helo_name = optarg;
+			break;
+		case 'F':
+			break;
+		case 'L':
+			list_findings();
+			return CHECK_EXIT_PASS;
+		case '?':
+		case ':':
+			print_usage_error(&cmd_check, "unknown option or missing "
+					  "value: '%s'", argv[optind - 1]);
+			return CHECK_EXIT_USAGE;
+		default:
+			if (!net_config_set(config, option_name(c), optarg, false,
+					    why, sizeof(why))) {
+				print_usage_error(&cmd_check, "--%s", why);
+				return CHECK_EXIT_USAGE;
+			}
+		}
+	}
+	return -1;
+}
+
+static int setup_run(struct check_run *run, const struct net_config *config)
+{
+	struct resolver_config rc = {
+		.servers = config->dns_servers,
+		.server_count = config->dns_server_count,
+		.timeout_ms = config->dns_timeout_ms,
+		.tries = 2,
+	};
+	struct http_client_config hc = {
+		.ca_file = config->ca_file,
+		.proxy = config->proxy,
+		.user_agent = PROGRAM_NAME "/" MTASTS_VERSION,
+		.connect_timeout_ms = config->connect_timeout_ms,
+		.total_timeout_ms = config->timeout_ms,
+		.max_body = MTASTS_POLICY_BODY_MAX,
+	};
+
+	run->concurrency = config->concurrency;
+	run->options.ca_file = config->ca_file;
+	run->options.timeout_ms = config->timeout_ms;
+	if ((run->base = event_base_new()) == NULL)
+		return -1;
+	if (resolver_new(run->base, &rc, &run->resolver) != 0) {
+		fprintf(stderr, PROGRAM_NAME " check: cannot set up the resolver "
+			"(check --dns-server and /etc/resolv.conf)\n");
+		return -1;
+	}
+	if (http_client_new(run->base, &hc, &run->http) != 0)
+		return -1;
+	run->results = calloc(run->count, sizeof(*run->results));
+	return run->results != NULL ? 0 : -1;
+}
+
+static bool domains_valid(char **domains, size_t count)
+{
+	char why[128];
+	size_t offset;
+
+	for (size_t i = 0; i < count; i++) {
+		if (!mtasts_mx_host_check(domains[i], strlen(domains[i]), &offset, why,
+					  sizeof(why))) {
+			print_usage_error(&cmd_check, "'%s' is not a domain name: %s",
+					  domains[i], why);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int run_check(int argc, char **argv)
+{
+	struct check_run run = { 0 };
+	struct public_suffixes *suffixes;
+	struct net_config config;
+	char hostname[256] = "localhost";
+	int rc;
+
+	net_config_defaults(&config);
+	if ((rc = read_options(argc, argv, &config, &run)) >= 0)
+		goto out;
+	if (optind >= argc) {
+		print_usage_error(&cmd_check, "give at least one DOMAIN");
+		rc = CHECK_EXIT_USAGE;
+		goto out;
+	}
+	run.domains = argv + optind;
+	run.count = (size_t)(argc - optind);
+	if (!domains_valid(run.domains, run.count)) {
+		rc = CHECK_EXIT_USAGE;
+		goto out;
+	}
+	if (run.options.helo_name == NULL) {
+		gethostname(hostname, sizeof(hostname) - 1);
+		run.options.helo_name = hostname;
+	}
+	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
+	run.options.is_public_suffix = public_suffix_is;
+	run.options.public_suffix_arg = suffixes;
+	run.color = !run.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	run.progress = !run.json && run.count > 3 && isatty(STDERR_FILENO);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ares_library_init(ARES_LIB_INIT_ALL);
+	if (setup_run(&run, &config) != 0) {
+		rc = CHECK_EXIT_USAGE;
+	} else {
+		start_more(&run);
+		event_base_dispatch(run.base);
+		if (run.progress)
+			fputs("\r\033[K", stderr);
+		if (run.json) {
+			json_t *all = json_array();
+
+			for (size_t i = 0; i < run.count; i++)
+				if (run.results[i] != NULL)
+					json_array_append_new(all, result_json(&run, run.results[i]));
+			print_json(run.count == 1 ? json_array_get(all, 0) : all);
+			json_decref(all);
+		}
+		rc = exit_status(&run);
+	}
+	http_client_free(run.http);
+	resolver_free(run.resolver);
+	if (run.base != NULL)
+		event_base_free(run.base);
+	for (size_t i = 0; run.results != NULL && i < run.count; i++)
+		check_result_free(run.results[i]);
+	free(run.results);
+	public_suffixes_free(suffixes);
+	ares_library_cleanup();
+	curl_global_cleanup();
+out:
+	net_config_release(&config);
+	return rc;
+}
+
+const struct command cmd_check = {
+	.name = "check",
+	.run = run_check,
+	.summary = "validate a domain's whole MTA-STS and TLSRPT deployment",
+	.usage = check_usage,
+};
