@@ -837,7 +837,8 @@ static void judge_mx_against_policy(struct check_state *s)
 			struct checked_address *a = &s->r->mx[i].addresses[j];
 			struct mtasts_finding *f;
 
-			if (!a->has_certificate ||
+			/* A certificate already found wrong says it better. */
+			if (!a->has_certificate || !a->certificate_valid ||
 			    mtasts_cert_names_in_policy(s->r->policy,
 							(const char *const *)a->names,
 							a->name_count))

@@ -567,11 +567,15 @@ static void tls_begin(struct probe *p)
 
 /* ---- events ---- */
 
+static void on_connected(struct probe *p);
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct probe *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	if (p->phase == PHASE_CONNECT)
+		on_connected(p);
 	if (p->phase == PHASE_SMTP)
 		smtp_read(p);
 	else if (p->phase == PHASE_TLS)
@@ -589,8 +593,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 		deliver(p);
 }
 
+/* Reading waits for this: a greeting can arrive with the connect. */
 static void on_connected(struct probe *p)
 {
+	bufferevent_enable(p->bev, EV_READ);
 	if (p->smtp) {
 		p->phase = PHASE_SMTP;
 		p->result.stage = PROBE_STAGE_GREETING;
@@ -606,7 +612,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	int err = errno;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		on_connected(p);
+		if (p->phase == PHASE_CONNECT)
+			on_connected(p);
 		return;
 	}
 	if (p->phase == PHASE_CLOSING) {
@@ -777,6 +784,5 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 		return 0;
 	}
 	bufferevent_setcb(p->bev, on_read, on_write, on_event, p);
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	return 0;
 }
