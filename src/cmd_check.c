@@ -70,21 +70,53 @@ struct check_run {
 	size_t printed;
 };
 
-static bool shown(const struct check_run *run, const struct mtasts_finding *f)
-{
-	return run->only == 0 || (run->only & (1u << f->def->category)) != 0;
-}
+/*
+ * Findings grouped by category; the categories with errors come first, then
+ * those with warnings; within a category errors, warnings, information.
+ */
+static enum mtasts_finding_severity category_worst[MTASTS_CAT_COUNT];
 
-/* Errors first, then warnings, then information; by category within each. */
 static int finding_order(const void *a, const void *b)
 {
 	const struct mtasts_finding *x = a, *y = b;
+	enum mtasts_finding_severity wx = category_worst[x->def->category];
+	enum mtasts_finding_severity wy = category_worst[y->def->category];
 
+	if (wx != wy)
+		return wx < wy ? -1 : 1;
 	if (x->def->category != y->def->category)
 		return x->def->category < y->def->category ? -1 : 1;
 	if (x->severity != y->severity)
 		return x->severity < y->severity ? -1 : 1;
 	return 0;
+}
+
+/* Keep only the categories asked for, then order what is left. */
+static void arrange(const struct check_run *run, struct mtasts_report *report)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < report->count; i++) {
+		struct mtasts_finding *f = &report->findings[i];
+
+		if (run->only == 0 || (run->only & (1u << f->def->category)) != 0) {
+			report->findings[kept++] = *f;
+			continue;
+		}
+		free(f->message);
+		for (size_t j = 0; j < f->evidence_count; j++)
+			free(f->evidence[j].string);
+	}
+	report->count = kept;
+	for (size_t c = 0; c < MTASTS_CAT_COUNT; c++)
+		category_worst[c] = MTASTS_FINDING_INFO;
+	for (size_t i = 0; i < report->count; i++) {
+		const struct mtasts_finding *f = &report->findings[i];
+
+		if (f->severity < category_worst[f->def->category])
+			category_worst[f->def->category] = f->severity;
+	}
+	qsort(report->findings, report->count, sizeof(*report->findings), finding_order);
 }
 
 static json_t *evidence_json(const struct mtasts_finding *f)
@@ -168,8 +200,6 @@ static json_t *result_json(const struct check_run *run, const struct check_resul
 	for (size_t i = 0; i < r->report.count; i++) {
 		const struct mtasts_finding *f = &r->report.findings[i];
 
-		if (!shown(run, f))
-			continue;
 		json_array_append_new(findings, json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", f->def->id,
 			"severity", mtasts_finding_severity_name(f->severity),
@@ -217,8 +247,6 @@ static void print_human(const struct check_run *run, const struct check_result *
 	for (size_t i = 0; i < r->report.count; i++) {
 		const struct mtasts_finding *f = &r->report.findings[i];
 
-		if (!shown(run, f))
-			continue;
 		if ((int)f->def->category != last_category) {
 			last_category = (int)f->def->category;
 			printf("  %s\n", mtasts_category_name(f->def->category));
@@ -238,8 +266,7 @@ static void print_ready(struct check_run *run)
 	while (run->printed < run->count && run->results[run->printed] != NULL) {
 		struct check_result *r = run->results[run->printed];
 
-		qsort(r->report.findings, r->report.count, sizeof(*r->report.findings),
-		      finding_order);
+		arrange(run, &r->report);
 		if (!run->json) {
 			if (run->progress)
 				fputs("\r\033[K", stderr);
@@ -498,13 +525,15 @@ static int run_check(int argc, char **argv)
 	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
 	run.options.is_public_suffix = public_suffix_is;
 	run.options.public_suffix_arg = suffixes;
-	run.color = !run.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* NO_COLOR: any value but the empty string turns colour off. */
+	run.color = !run.json && isatty(STDOUT_FILENO) &&
+		    (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');
 	run.progress = !run.json && run.count > 3 && isatty(STDERR_FILENO);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ares_library_init(ARES_LIB_INIT_ALL);
 	if (setup_run(&run, &config) != 0) {
-		rc = CHECK_EXIT_USAGE;
+		rc = CHECK_EXIT_INCOMPLETE;
 	} else {
 		start_more(&run);
 		event_base_dispatch(run.base);

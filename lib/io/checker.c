@@ -329,6 +329,7 @@ static void judge_certificate(struct check_state *s, const struct probe_certific
 		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s: %s",
 				      host, ip, c->verify_message != NULL ?
 				      c->verify_message : "not trusted");
+		mtasts_finding_string(f, "host", host);
 		mtasts_finding_string(f, "address", ip);
 		mtasts_finding_string(f, "subject", c->subject);
 		mtasts_finding_string(f, "issuer", c->issuer);
@@ -340,6 +341,7 @@ static void judge_certificate(struct check_state *s, const struct probe_certific
 				      "names %s%s, not %s", host, ip,
 				      c->name_count > 0 ? c->names[0] : "no host",
 				      c->name_count > 1 ? " and others" : "", host);
+		mtasts_finding_string(f, "host", host);
 		mtasts_finding_string(f, "address", ip);
 		mtasts_finding_string(f, "subject", c->subject);
 	}
@@ -347,6 +349,8 @@ static void judge_certificate(struct check_state *s, const struct probe_certific
 		snprintf(id, sizeof(id), "%s-cert-expiring", prefix);
 		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s "
 				      "expires in %ld days", host, ip, c->days_to_expiry);
+		mtasts_finding_string(f, "host", host);
+		mtasts_finding_string(f, "address", ip);
 		mtasts_finding_number(f, "days_to_expiry", c->days_to_expiry);
 	}
 }
@@ -357,10 +361,14 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	struct check_state *s = op->s;
 
 	if (p->stage == PROBE_STAGE_DONE) {
-		if (tls_version_old(p->tls_version))
-			mtasts_finding_string(mtasts_report_add(&s->r->report,
+		if (tls_version_old(p->tls_version)) {
+			struct mtasts_finding *f = mtasts_report_add(&s->r->report,
 				"host-tls-old", "%s at %s negotiates %s", s->policy_host,
-				op->ip, p->tls_version), "tls_version", p->tls_version);
+				op->ip, p->tls_version);
+
+			mtasts_finding_string(f, "address", op->ip);
+			mtasts_finding_string(f, "tls_version", p->tls_version);
+		}
 		if (p->has_certificate)
 			judge_certificate(s, &p->certificate, "host", s->policy_host, op->ip);
 	}
@@ -484,10 +492,12 @@ static void judge_smtp(struct check_state *s, const struct address_op *op,
 				      p->error);
 		break;
 	case PROBE_STAGE_DONE:
-		if (tls_version_old(p->tls_version))
+		if (tls_version_old(p->tls_version)) {
 			f = mtasts_report_add(&s->r->report, "mx-tls-old", "%s at %s "
 					      "negotiates %s", op->host, op->ip,
 					      p->tls_version);
+			mtasts_finding_string(f, "tls_version", p->tls_version);
+		}
 		if (p->has_certificate)
 			judge_certificate(s, &p->certificate, "mx", op->host, op->ip);
 		break;
@@ -777,8 +787,9 @@ static void on_tlsrpt(void *arg, const struct dns_answer *answer)
 	}
 	for (size_t i = 0; i < diags.count; i++)
 		if (diags.items[i].code == MTASTS_TLSRPT_UNSUPPORTED_SCHEME)
-			mtasts_report_add(&s->r->report, "tlsrpt-unsupported-scheme",
-					  "%s", diags.items[i].message);
+			mtasts_finding_number(mtasts_report_add(&s->r->report,
+				"tlsrpt-unsupported-scheme", "%s", diags.items[i].message),
+				"column", diags.items[i].column);
 	if (rec != NULL && s->opt.probe_rua)
 		probe_rua(s, rec);
 	mtasts_tlsrpt_record_free(rec);
