@@ -35,8 +35,9 @@ struct check_state {
 	char policy_host[NAME_BUF];
 	bool txt_missing;		/* no MTA-STS record at all */
 	enum resolver_status host_status;
-	char *body;			/* first policy body fetched */
+	char *body;			/* the policy body judged */
 	size_t body_len;
+	char body_ip[64];		/* where it came from */
 	bool inconsistent;
 };
 
@@ -255,18 +256,28 @@ static const char *response_finding(const char *check)
 	return "fetch-failed";
 }
 
-static void keep_body(struct check_state *s, const struct http_response *resp)
+/*
+ * Keep one body to judge.  When addresses disagree, the one of the lowest
+ * address is kept, so the same lab gives the same report every run.
+ */
+static void keep_body(struct check_state *s, const struct http_response *resp,
+		      const char *ip)
 {
-	if (s->body == NULL) {
-		if ((s->body = malloc(resp->body_len + 1)) == NULL)
-			return;
-		memcpy(s->body, resp->body, resp->body_len);
-		s->body[resp->body_len] = '\0';
-		s->body_len = resp->body_len;
-	} else if (s->body_len != resp->body_len ||
-		   memcmp(s->body, resp->body, resp->body_len) != 0) {
+	char *copy;
+
+	if (s->body != NULL && (s->body_len != resp->body_len ||
+				memcmp(s->body, resp->body, resp->body_len) != 0))
 		s->inconsistent = true;
-	}
+	if (s->body != NULL && strcmp(ip, s->body_ip) >= 0)
+		return;
+	if ((copy = malloc(resp->body_len + 1)) == NULL)
+		return;
+	memcpy(copy, resp->body, resp->body_len);
+	copy[resp->body_len] = '\0';
+	free(s->body);
+	s->body = copy;
+	s->body_len = resp->body_len;
+	snprintf(s->body_ip, sizeof(s->body_ip), "%s", ip);
 }
 
 static void on_policy_http(void *arg, const struct http_response *resp)
@@ -297,7 +308,7 @@ static void on_policy_http(void *arg, const struct http_response *resp)
 		if (resp->location != NULL)
 			mtasts_finding_string(f, "location", resp->location);
 	} else {
-		keep_body(s, resp);
+		keep_body(s, resp, op->ip);
 	}
 	mtasts_finding_string(f, "address", op->ip);
 	free(op);
@@ -874,8 +885,37 @@ static int by_preference(const void *a, const void *b)
 	return strcmp(x->host, y->host);
 }
 
+static bool has_finding(const struct mtasts_report *report, const char *id)
+{
+	for (size_t i = 0; i < report->count; i++)
+		if (strcmp(report->findings[i].def->id, id) == 0)
+			return true;
+	return false;
+}
+
+static void drop_findings(struct mtasts_report *report, const char *id)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < report->count; i++) {
+		struct mtasts_finding *f = &report->findings[i];
+
+		if (strcmp(f->def->id, id) != 0) {
+			report->findings[kept++] = *f;
+			continue;
+		}
+		free(f->message);
+		for (size_t j = 0; j < f->evidence_count; j++)
+			free(f->evidence[j].string);
+	}
+	report->count = kept;
+}
+
 static void finish(struct check_state *s)
 {
+	/* A host that only speaks old TLS fails curl's handshake too: say it once. */
+	if (has_finding(&s->r->report, "host-tls-old"))
+		drop_findings(&s->r->report, "host-tls-handshake");
 	judge_policy(s);
 	qsort(s->r->mx, s->r->mx_count, sizeof(s->r->mx[0]), by_preference);
 	judge_mx_against_policy(s);

@@ -20,6 +20,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import secrets
 import shlex
 import subprocess
@@ -56,6 +57,11 @@ def policy_v6(i):
     return f"{V6_PREFIX}1:{i + 1:x}"
 
 
+def extra_v4(k):
+    """The k-th additional policy host address (host.extra), 127.3.0.1 on."""
+    return f"127.3.{k // 250}.{k % 250 + 1}"
+
+
 def mx_v4(i):
     return f"127.25.{i // 250}.{i % 250 + 1}"
 
@@ -68,10 +74,11 @@ BULK_OCTET = 128             # first third octet of the bulk policy hosts
 BULK_MAX = 10000            # 127.1.128.1 - 127.1.167.250
 BULK_CERT_NAMES = 100       # policy host names per bulk certificate
 
-TTL = 10
+TTL = 2                      # zone default; Unbound serves TTLs as published
 DEFAULT_TXT = "v=STSv1; id=20250101000000;"
 CERT_KINDS = ("good", "expired", "not-yet-valid", "wrong-name", "untrusted",
-              "self-signed", "wildcard")
+              "self-signed", "wildcard", "expiring")
+EXPIRING_DAYS = 5            # the "expiring" kind ends this many days from now
 HTTP_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found",
                 404: "Not Found", 500: "Internal Server Error"}
 
@@ -201,6 +208,9 @@ class CA:
                 start, end = self.now - datetime.timedelta(days=60), self.now - datetime.timedelta(days=1)
             elif kind == "not-yet-valid":
                 start, end = self.now + datetime.timedelta(days=30), self.now + datetime.timedelta(days=400)
+            elif kind == "expiring":
+                start = self.now - datetime.timedelta(days=60)
+                end = self.now + datetime.timedelta(days=EXPIRING_DAYS)
             write(stem + ".ext", LEAF_EXT.format(sans=f"DNS:{cn}"))
             run("openssl", "req", "-config", self.cnf, "-new", *KEYOPTS,
                 "-keyout", stem + ".key", "-out", stem + ".csr", "-subj", f"/CN={cn}")
@@ -244,7 +254,7 @@ def policy_body(d, mx_hosts):
         mxs = p.get("mx", mx_hosts)
         lines = ["version: STSv1", f"mode: {mode}"]
         lines += [f"mx: {m}" for m in mxs]
-        lines.append(f"max_age: {p.get('max_age', 86400)}")
+        lines.append(f"max_age: {p.get('max_age', 2419200)}")
         body = "".join(line + "\r\n" for line in lines)
     pad = d.get("policy_pad", 0)
     n = 0
@@ -259,11 +269,12 @@ class Zones:
 
     def __init__(self):
         self.zones = {"test.": {"signed": True, "rrs": []}}
+        self.max_ttl = TTL
 
     def add_zone(self, apex, signed):
         self.zones[apex] = {"signed": signed, "rrs": []}
 
-    def add(self, owner, rtype, rdata):
+    def zone_of(self, owner):
         owner = owner.rstrip(".") + "."
         best = None
         for apex in self.zones:
@@ -271,7 +282,15 @@ class Zones:
                 best = apex
         if best is None:
             die(f"{owner} is in no lab zone")
-        self.zones[best]["rrs"].append(f"{owner} {TTL} IN {rtype} {rdata}")
+        return best
+
+    def add(self, owner, rtype, rdata, ttl=None):
+        """Add a record to the zone that holds owner; return that zone's apex."""
+        owner = owner.rstrip(".") + "."
+        best = self.zone_of(owner)
+        self.zones[best]["rrs"].append(f"{owner} {ttl or TTL} IN {rtype} {rdata}")
+        self.max_ttl = max(self.max_ttl, ttl or TTL)
+        return best
 
     def text(self, apex):
         head = [f"$ORIGIN {apex}", f"$TTL {TTL}",
@@ -301,6 +320,14 @@ def check_domain(d):
     server = d.get("host", {}).get("server", "nginx")
     if server not in ("nginx", "refused", "none") and server not in FAULT_ADDR:
         die(f"{d['name']}: bad host.server {server!r}")
+    for x in d.get("host", {}).get("extra", []):
+        if x.get("server", "nginx") not in ("nginx", "refused"):
+            die(f"{d['name']}: host.extra server must be nginx or refused, not {x.get('server')!r}")
+        if server not in ("nginx", "refused"):
+            die(f"{d['name']}: host.extra needs host.server nginx or refused")
+    ttl = d.get("txt_ttl", TTL)
+    if not isinstance(ttl, int) or not 1 <= ttl <= 2147483647:
+        die(f"{d['name']}: bad txt_ttl {ttl!r}")
 
 
 def bulk_names(bulk, taken):
@@ -354,6 +381,7 @@ class Lab:
         self.nginx_servers = []
         self.fault_names = {m: [] for m in FAULT_ADDR}
         self.fault_payload = {}
+        self.extra_count = 0  # host.extra addresses handed out so far
 
     # ---- MX hosts
     def build_mxhosts(self):
@@ -362,7 +390,11 @@ class Lab:
             tls = m.get("tls", "good")
             r = {"name": name, "tls": tls, "ipv4": None, "ipv6": None,
                  "listen4": None, "listen6": None, "cert": None, "key": None,
-                 "via": m.get("via")}
+                 "via": m.get("via"), "postfix": list(m.get("postfix", []))}
+            for opt in r["postfix"]:
+                if not re.fullmatch(r"[a-z_]+=[^\s]+", opt):
+                    raise SystemExit(f"labgen: mxhost {name}: postfix option {opt!r} "
+                                     "is not NAME=VALUE without spaces")
             if tls != "none":
                 r["cert"], r["key"] = self.ca.leaf(name, tls)
             if m.get("ipv4", True):
@@ -410,13 +442,12 @@ class Lab:
     def build_domain(self, i, d):
         name = d["name"]
         domain = f"{name}.test"
-        self.add_child_zone(d, domain)
         delegated_away = d.get("zone") in ("dns-timeout", "dns-servfail")
         mx = d.get("mx", ["10 mx1.mail.test"])
         mx_hosts = [m.split()[1] for m in mx if m.split()[1] != "."]
         for h in mx_hosts:
-            if h not in self.mx:
-                die(f"{name}: MX host {h} is not an [[mxhost]]")
+            if h not in self.mx and not d.get("mx_unlisted", False):
+                die(f"{name}: MX host {h} is not an [[mxhost]] (set mx_unlisted to allow it)")
         body = policy_body(d, mx_hosts)
         host = dict(d.get("host", {}))
         server = host.get("server", "nginx")
@@ -424,13 +455,14 @@ class Lab:
         rec = {"name": name, "domain": domain, "about": d.get("about", ""),
                "zone": d.get("zone", "test"), "signed": d.get("zone", "test") in ("test", "bogus"),
                "txt": d.get("txt", [] if "txt_cname" in d else [DEFAULT_TXT]), "txt_cname": d.get("txt_cname"),
+               "txt_ttl": d.get("txt_ttl", TTL), "apex_txt": d.get("apex_txt", []),
                "mx": mx, "tlsrpt": d.get("tlsrpt", []), "tlsa": [],
                "policy": body, "policy_host": policy_name,
                "host": {"server": server, "cert": host.get("cert", "good"),
                         "status": host.get("status", 200),
                         "content_type": host.get("content_type", "text/plain"),
                         "tls_protocols": host.get("tls_protocols", "TLSv1.2 TLSv1.3"),
-                        "ipv4": None, "ipv6": None},
+                        "ipv4": None, "ipv6": None, "extra": []},
                "expect": d["expect"], "check": d.get("check", [])}
         h = rec["host"]
         if server in ("nginx", "refused"):
@@ -443,6 +475,12 @@ class Lab:
             h["ipv4"] = FAULT_ADDR[server]
             self.fault_names[server].append(policy_name)
             self.fault_payload.setdefault(server, body)
+        # More A records for the policy host, each its own server.
+        for x in host.get("extra", []):
+            xbody = policy_body(x, mx_hosts) if ("policy" in x or "policy_raw" in x) else body
+            h["extra"].append({"ipv4": extra_v4(self.extra_count),
+                               "server": x.get("server", "nginx"), "policy": xbody})
+            self.extra_count += 1
         if delegated_away:
             self.plan.append(rec)
             return
@@ -450,7 +488,9 @@ class Lab:
         if rec["txt_cname"]:
             self.zones.add(f"_mta-sts.{domain}", "CNAME", rec["txt_cname"].rstrip(".") + ".")
         for t in rec["txt"]:
-            self.zones.add(f"_mta-sts.{domain}", "TXT", txt_rdata(t))
+            self.zones.add(f"_mta-sts.{domain}", "TXT", txt_rdata(t), rec["txt_ttl"])
+        for t in rec["apex_txt"]:
+            self.zones.add(domain, "TXT", txt_rdata(t))
         for t in rec["tlsrpt"]:
             self.zones.add(f"_smtp._tls.{domain}", "TXT", txt_rdata(t))
         for m in mx:
@@ -460,6 +500,8 @@ class Lab:
             self.zones.add(policy_name, "A", h["ipv4"])
         if h["ipv6"]:
             self.zones.add(policy_name, "AAAA", h["ipv6"])
+        for x in h["extra"]:
+            self.zones.add(policy_name, "A", x["ipv4"])
         for t in d.get("tlsa", []):
             mxh = self.mx[t["host"]]
             data = t["data"]
@@ -467,14 +509,23 @@ class Lab:
                 data = spki_sha256(mxh["cert"])
             rdata = f"{t.get('usage', 3)} {t.get('selector', 1)} {t.get('mtype', 1)} {data}"
             owner = f"_{t.get('port', 25)}._tcp.{t['host']}"
-            self.zones.add(owner, "TLSA", rdata)
-            rec["tlsa"].append({"owner": owner, "rdata": rdata})
+            apex = self.zones.add(owner, "TLSA", rdata)
+            rec["tlsa"].append({"owner": owner, "rdata": rdata,
+                                "signed": self.zones.zones[apex]["signed"]})
         # policy host
         if server == "nginx":
             cert, key = self.ca.leaf(policy_name, h["cert"])
             docdir = os.path.join(self.top, "web", "docs", name)
             write(os.path.join(docdir, "mta-sts.txt"), body)
             self.nginx_servers.append((rec, cert, key, docdir))
+        for n, x in enumerate(h["extra"]):
+            if x["server"] == "nginx":
+                cert, key = self.ca.leaf(policy_name, h["cert"])
+                docdir = os.path.join(self.top, "web", "docs", f"{name}.{n + 2}")
+                write(os.path.join(docdir, "mta-sts.txt"), x["policy"])
+                xrec = {"policy_host": policy_name,
+                        "host": dict(h, ipv4=x["ipv4"], ipv6=None, extra=[])}
+                self.nginx_servers.append((xrec, cert, key, docdir))
         self.plan.append(rec)
 
     def build_bulk(self):
@@ -557,7 +608,7 @@ policy:
     single-type-signing: on
     nsec3: off
     dnskey-ttl: {TTL}
-    zone-max-ttl: {TTL}
+    zone-max-ttl: {self.zones.max_ttl}
     propagation-delay: 0
 
 template:
@@ -592,6 +643,11 @@ server:
     access-control: {V6_PREFIX}/64 allow
     do-not-query-localhost: no
     qname-minimisation: no
+    # Answers carry the TTL of the zone (2 s unless a scenario sets its
+    # own, such as txt_ttl), so clients see the published TTL; with
+    # serve-original-ttl, cache-max-ttl no longer applies, and the short
+    # zone TTL is what keeps the cache fresh.
+    serve-original-ttl: yes
     cache-max-ttl: 2
     cache-max-negative-ttl: 2
     infra-host-ttl: 5
@@ -741,6 +797,7 @@ readme_directory = no
                 opts.append("-o smtpd_tls_security_level=none")
             else:
                 opts += [f"-o smtpd_tls_cert_file={r['cert']}", f"-o smtpd_tls_key_file={r['key']}"]
+            opts += [f"-o {opt}" for opt in r["postfix"]]
             for addr in (r["listen4"], f"[{r['listen6']}]" if r["listen6"] else None):
                 if addr:
                     services.append(f"{addr}:25 inet n - n - - smtpd\n  " + "\n  ".join(opts))
@@ -807,7 +864,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         manifest = {
             "resolver": RESOLVER, "auth": AUTH, "dns_drop": DNS_DROP,
             "dns_servfail": DNS_SERVFAIL, "fault": FAULT_ADDR, "stripd": STRIPD,
-            "v6_resolver": V6_RESOLVER,
+            "v6_resolver": V6_RESOLVER, "ttl": TTL,
             "ca": os.path.join(self.top, "ca", "root.pem"),
             "tsig_key": os.path.join(self.top, "dns", "tsig.key"),
             "maildir": os.path.join(self.top, "mail", "maildir"),
@@ -819,6 +876,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         write(os.path.join(self.top, "lab.json"), json.dumps(manifest, indent=1) + "\n")
 
     def build(self):
+        # Child zones first, so that MX hosts and TLSA records below a
+        # child apex (e.g. mx.<insecure domain>) land in the child zone.
+        for d in self.domains:
+            self.add_child_zone(d, f"{d['name']}.test")
         self.build_mxhosts()
         self.mx_records()
         for i, d in enumerate(self.domains):
