@@ -330,6 +330,11 @@ void mtasts_report_release(struct mtasts_report *report)
 static struct mtasts_finding *report_vadd(struct mtasts_report *report, const char *id,
 					  const enum mtasts_finding_severity *severity,
 					  const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static struct mtasts_finding *report_vadd(struct mtasts_report *report, const char *id,
+					  const enum mtasts_finding_severity *severity,
+					  const char *fmt, va_list ap)
 {
 	const struct mtasts_finding_def *def = mtasts_finding_def_find(id);
 	struct mtasts_finding *f;

@@ -20,12 +20,38 @@ struct watched_socket {
 	struct watched_socket *next;
 };
 
+/* A lookup asked for; it waits in a queue while too many are in flight. */
+struct lookup {
+	struct resolver *resolver;
+	struct lookup *next;
+	enum { LOOKUP_TXT, LOOKUP_ADDRESSES, LOOKUP_QUERY } kind;
+	char *name;
+	uint16_t type;
+	resolver_txt_fn *txt_fn;
+	resolver_addresses_fn *addresses_fn;
+	resolver_query_fn *query_fn;
+	void *arg;
+};
+
+/*
+ * At most this many lookups go to the resolver at once: a burst of
+ * thousands makes a real resolver drop queries, and each drop costs a
+ * whole timeout.
+ */
+#define LOOKUPS_IN_FLIGHT 128
+
 struct resolver {
 	struct event_base *base;
 	ares_channel channel;
 	struct event *timer;
 	struct watched_socket *sockets;
+	size_t in_flight;
+	struct lookup *queue, *queue_tail;
+	bool closing;
 };
+
+static void dispatch(struct lookup *q);
+static void cancel(struct lookup *q);
 
 static void schedule_timeout(struct resolver *r)
 {
@@ -124,6 +150,13 @@ int resolver_new(struct event_base *base, const struct resolver_config *config,
 	 * reason to wait for another server until the lookup times out.
 	 */
 	options.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOCHECKRESP;
+	/*
+	 * All queries to a server share one UDP socket: a burst of answers for
+	 * hundreds of concurrent lookups overflows the default buffer, and
+	 * each dropped answer costs a whole timeout.
+	 */
+	options.socket_receive_buffer_size = 4 << 20;
+	mask |= ARES_OPT_SOCK_RCVBUF;
 	if (config->timeout_ms > 0) {
 		options.timeout = (int)config->timeout_ms;
 		mask |= ARES_OPT_TIMEOUTMS;
@@ -152,8 +185,15 @@ struct resolver *resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return NULL;
+	r->closing = true;
 	if (r->channel != NULL)
 		ares_destroy(r->channel);	/* runs pending callbacks: cancelled */
+	while (r->queue != NULL) {
+		struct lookup *q = r->queue;
+
+		r->queue = q->next;
+		cancel(q);
+	}
 	while (r->sockets != NULL) {
 		struct watched_socket *s = r->sockets;
 
@@ -221,10 +261,27 @@ bool resolver_status_is_temporary(enum resolver_status status)
 	       status != RESOLVER_NODATA;
 }
 
-struct txt_query {
-	resolver_txt_fn *fn;
-	void *arg;
-};
+static void lookup_free(struct lookup *q)
+{
+	free(q->name);
+	free(q);
+}
+
+/* A lookup is answered: let a queued one go. */
+static void lookup_done(struct lookup *q)
+{
+	struct resolver *r = q->resolver;
+
+	lookup_free(q);
+	r->in_flight--;
+	while (!r->closing && r->queue != NULL && r->in_flight < LOOKUPS_IN_FLIGHT) {
+		struct lookup *next = r->queue;
+
+		if ((r->queue = next->next) == NULL)
+			r->queue_tail = NULL;
+		dispatch(next);
+	}
+}
 
 /* Join the character-strings of each record; records start where c-ares says. */
 static int collect_txt(struct ares_txt_ext *txt, struct txt_answer *answer)
@@ -262,7 +319,7 @@ static int collect_txt(struct ares_txt_ext *txt, struct txt_answer *answer)
 static void on_txt_answer(void *arg, int status, int timeouts,
 			  unsigned char *abuf, int alen)
 {
-	struct txt_query *q = arg;
+	struct lookup *q = arg;
 	struct txt_answer answer = { .status = status_from_ares(status) };
 	struct ares_txt_ext *txt = NULL;
 
@@ -274,37 +331,19 @@ static void on_txt_answer(void *arg, int status, int timeouts,
 		else if (rc != ARES_SUCCESS || collect_txt(txt, &answer) != 0)
 			answer.status = RESOLVER_ERROR;
 	}
-	q->fn(q->arg, &answer);
+	q->txt_fn(q->arg, &answer);
 	if (answer.records != NULL) {
 		free((void *)answer.records[0].data);
 		free(answer.records);
 	}
 	ares_free_data(txt);
-	free(q);
+	lookup_done(q);
 }
-
-int resolver_txt(struct resolver *r, const char *name, resolver_txt_fn *fn, void *arg)
-{
-	struct txt_query *q = malloc(sizeof(*q));
-
-	if (q == NULL)
-		return -ENOMEM;
-	q->fn = fn;
-	q->arg = arg;
-	ares_query(r->channel, name, ns_c_in, ns_t_txt, on_txt_answer, q);
-	schedule_timeout(r);
-	return 0;
-}
-
-struct address_query {
-	resolver_addresses_fn *fn;
-	void *arg;
-};
 
 static void on_addrinfo(void *arg, int status, int timeouts,
 			struct ares_addrinfo *result)
 {
-	struct address_query *q = arg;
+	struct lookup *q = arg;
 	struct address_answer answer = { .status = status_from_ares(status) };
 	size_t n = 0;
 
@@ -323,39 +362,17 @@ static void on_addrinfo(void *arg, int status, int timeouts,
 			       (size_t)node->ai_addrlen);
 		}
 	}
-	q->fn(q->arg, &answer);
+	q->addresses_fn(q->arg, &answer);
 	free(answer.addresses);
 	if (result != NULL)
 		ares_freeaddrinfo(result);
-	free(q);
-}
-
-int resolver_addresses(struct resolver *r, const char *name,
-		       resolver_addresses_fn *fn, void *arg)
-{
-	struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC,
-					     .ai_flags = ARES_AI_NOSORT };
-	struct address_query *q = malloc(sizeof(*q));
-
-	if (q == NULL)
-		return -ENOMEM;
-	q->fn = fn;
-	q->arg = arg;
-	ares_getaddrinfo(r->channel, name, NULL, &hints, on_addrinfo, q);
-	schedule_timeout(r);
-	return 0;
+	lookup_done(q);
 }
 
 /* The UDP payload size that avoids IP fragmentation (DNS flag day 2020). */
 #define QUERY_EDNS_UDP_SIZE 1232
 #define DNS_OPT_LEN 11		/* root name, type, class, TTL, RDLENGTH */
 #define DNS_TYPE_OPT 41
-
-struct dns_query {
-	resolver_query_fn *fn;
-	void *arg;
-	uint16_t type;
-};
 
 /*
  * Ask for DNSSEC in a query from ares_create_query(), which ends with its
@@ -402,7 +419,7 @@ static enum resolver_status classify(const struct mtasts_dns_message *msg,
 static void on_dns_answer(void *arg, int status, int timeouts,
 			  unsigned char *abuf, int alen)
 {
-	struct dns_query *q = arg;
+	struct lookup *q = arg;
 	struct dns_answer answer = { .status = status_from_ares(status) };
 	struct mtasts_dns_message *msg = NULL;
 
@@ -419,36 +436,129 @@ static void on_dns_answer(void *arg, int status, int timeouts,
 		answer.status = RESOLVER_ERROR;
 	}
 	answer.message = msg;
-	q->fn(q->arg, &answer);
+	q->query_fn(q->arg, &answer);
 	mtasts_dns_message_free(msg);
-	free(q);
+	lookup_done(q);
+}
+
+/* Send a query built by ares_create_query(), asking for DNSSEC. */
+static void send_query(struct lookup *q)
+{
+	struct resolver *r = q->resolver;
+	unsigned char *query = NULL;
+	int len = 0, rc;
+
+	/* The ID is left to ares_send(), which gives every query its own. */
+	rc = ares_create_query(q->name, ns_c_in, q->type, 0, 1, &query, &len,
+			       QUERY_EDNS_UDP_SIZE);
+	if (rc != ARES_SUCCESS || !ask_for_dnssec(query, len)) {
+		if (query != NULL)
+			ares_free_string(query);
+		on_dns_answer(q, rc == ARES_ENOMEM ? ARES_ENOMEM : ARES_EBADNAME, 0,
+			      NULL, 0);
+		return;
+	}
+	ares_send(r->channel, query, len, on_dns_answer, q);	/* copies it */
+	ares_free_string(query);
+}
+
+static void dispatch(struct lookup *q)
+{
+	struct resolver *r = q->resolver;
+	struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC,
+					     .ai_flags = ARES_AI_NOSORT };
+
+	r->in_flight++;
+	switch (q->kind) {
+	case LOOKUP_TXT:
+		ares_query(r->channel, q->name, ns_c_in, ns_t_txt, on_txt_answer, q);
+		break;
+	case LOOKUP_ADDRESSES:
+		ares_getaddrinfo(r->channel, q->name, NULL, &hints, on_addrinfo, q);
+		break;
+	case LOOKUP_QUERY:
+		send_query(q);
+		break;
+	}
+	schedule_timeout(r);
+}
+
+/* Answer a lookup that never went out: the resolver is being freed. */
+static void cancel(struct lookup *q)
+{
+	struct txt_answer txt = { .status = RESOLVER_CANCELLED };
+	struct address_answer addresses = { .status = RESOLVER_CANCELLED };
+	struct dns_answer dns = { .status = RESOLVER_CANCELLED };
+
+	switch (q->kind) {
+	case LOOKUP_TXT:
+		q->txt_fn(q->arg, &txt);
+		break;
+	case LOOKUP_ADDRESSES:
+		q->addresses_fn(q->arg, &addresses);
+		break;
+	case LOOKUP_QUERY:
+		q->query_fn(q->arg, &dns);
+		break;
+	}
+	lookup_free(q);
+}
+
+/* Send the lookup now, or queue it while enough are in flight. */
+static int submit(struct resolver *r, struct lookup *q, const char *name)
+{
+	if ((q->name = strdup(name)) == NULL) {
+		free(q);
+		return -ENOMEM;
+	}
+	q->resolver = r;
+	if (r->in_flight < LOOKUPS_IN_FLIGHT && r->queue == NULL) {
+		dispatch(q);
+		return 0;
+	}
+	if (r->queue_tail != NULL)
+		r->queue_tail->next = q;
+	else
+		r->queue = q;
+	r->queue_tail = q;
+	return 0;
+}
+
+int resolver_txt(struct resolver *r, const char *name, resolver_txt_fn *fn, void *arg)
+{
+	struct lookup *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	q->kind = LOOKUP_TXT;
+	q->txt_fn = fn;
+	q->arg = arg;
+	return submit(r, q, name);
+}
+
+int resolver_addresses(struct resolver *r, const char *name,
+		       resolver_addresses_fn *fn, void *arg)
+{
+	struct lookup *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	q->kind = LOOKUP_ADDRESSES;
+	q->addresses_fn = fn;
+	q->arg = arg;
+	return submit(r, q, name);
 }
 
 int resolver_query(struct resolver *r, const char *name, uint16_t type,
 		   resolver_query_fn *fn, void *arg)
 {
-	unsigned char *query = NULL;
-	struct dns_query *q;
-	int len = 0, rc;
+	struct lookup *q = calloc(1, sizeof(*q));
 
-	/* The ID is left to ares_send(), which gives every query its own. */
-	rc = ares_create_query(name, ns_c_in, type, 0, 1, &query, &len,
-			       QUERY_EDNS_UDP_SIZE);
-	if (rc != ARES_SUCCESS)
-		return rc == ARES_ENOMEM ? -ENOMEM : -EINVAL;
-	if (!ask_for_dnssec(query, len)) {
-		ares_free_string(query);
-		return -EINVAL;
-	}
-	if ((q = malloc(sizeof(*q))) == NULL) {
-		ares_free_string(query);
+	if (q == NULL)
 		return -ENOMEM;
-	}
-	q->fn = fn;
-	q->arg = arg;
+	q->kind = LOOKUP_QUERY;
 	q->type = type;
-	ares_send(r->channel, query, len, on_dns_answer, q);	/* copies it */
-	ares_free_string(query);
-	schedule_timeout(r);
-	return 0;
+	q->query_fn = fn;
+	q->arg = arg;
+	return submit(r, q, name);
 }

@@ -347,7 +347,7 @@ def bulk_names(bulk, taken):
             and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in prefix)
             and prefix[0] != "-"):
         die(f"bulk.prefix must be lower-case letters, digits and '-' (at most 40), not {prefix!r}")
-    unknown = set(bulk) - {"count", "prefix", "about"}
+    unknown = set(bulk) - {"count", "prefix", "about", "mx"}
     if unknown:
         die(f"unknown keys in [bulk]: {sorted(unknown)}")
     width = max(4, len(str(count)))
@@ -536,9 +536,10 @@ class Lab:
         certificates name up to BULK_CERT_NAMES policy hosts each, which
         keeps `lab up` to a few openssl runs whatever the count.
         """
-        if self.bulk and "mx1.mail.test" not in self.mx:
-            die("[bulk] domains need the [[mxhost]] mx1.mail.test")
-        body = policy_body({}, ["mx1.mail.test"])
+        mx = (self.data.get("bulk") or {}).get("mx", "mx1.mail.test")
+        if self.bulk and mx not in self.mx:
+            die(f"[bulk] domains need the [[mxhost]] {mx}")
+        body = policy_body({}, [mx])
         hosts = [f"mta-sts.{n}" for n in self.bulk]
         for c in range(0, len(hosts), BULK_CERT_NAMES):
             cert, key = self.ca.multi(f"bulk-{c // BULK_CERT_NAMES + 1}",
@@ -547,7 +548,7 @@ class Lab:
                 domain, host, addr = self.bulk[k], hosts[k], bulk_v4(k)
                 self.zones.add(f"_mta-sts.{domain}", "TXT",
                                txt_rdata(f"v=STSv1; id=20250101{k + 1:06d};"))
-                self.zones.add(domain, "MX", "10 mx1.mail.test.")
+                self.zones.add(domain, "MX", f"10 {mx}.")
                 self.zones.add(host, "A", addr)
                 docdir = os.path.join(self.top, "web", "docs", domain[:-len(".test")])
                 write(os.path.join(docdir, "mta-sts.txt"), body)
@@ -787,6 +788,8 @@ smtpd_tls_received_header = yes
 biff = no
 append_dot_mydomain = no
 readme_directory = no
+# room for every bulk domain's probe at once (bench/bench-check)
+default_process_limit = 400
 """)
         services = []
         for r in self.mx.values():
