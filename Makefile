@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 60
 MESON ?= meson
 NINJA ?= ninja
 
-.PHONY: all build deps deps-lab test test-unit test-asan demo fuzz bench \
+.PHONY: all build deps deps-lab deps-bench test test-unit test-asan demo fuzz bench \
 	install uninstall clean lab-up lab-down
 
 all: build
@@ -53,7 +53,10 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD)
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzzers
 
-bench: build
+deps-bench:
+	@scripts/install-deps --lab --bench --check 2>/dev/null || scripts/install-deps --lab --bench
+
+bench: deps-bench build
 	scripts/run-bench $(BUILD)
 
 install: build
