@@ -3,6 +3,8 @@
  * probes run concurrently; a count of pending operations says when the last
  * one is in, and then the rules that need everything (coverage, the
  * certificates against the policy) run and the result goes to the caller.
+ * This file holds the MTA-STS record and the policy host; checker_mx.c the
+ * MX hosts; checker_tlsrpt.c the TLSRPT record.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,55 +17,24 @@
 #include <openssl/x509_vfy.h>
 
 #include <mtasts/fetch.h>
-#include <mtasts/mx.h>
-#include <mtasts/tlsrpt.h>
 #include <mtasts/txt.h>
 
-#include "checker.h"
-
-#define NAME_BUF (MTASTS_HOST_NAME_MAX + 32)
-
-struct check_state {
-	struct event_base *base;
-	struct resolver *resolver;
-	struct http_client *http;
-	struct checker_options opt;
-	check_done_fn *fn;
-	void *arg;
-	struct check_result *r;
-	unsigned pending;
-	char policy_host[NAME_BUF];
-	bool txt_missing;		/* no MTA-STS record at all */
-	enum resolver_status host_status;
-	char *body;			/* the policy body judged */
-	size_t body_len;
-	char body_ip[64];		/* where it came from */
-	bool inconsistent;
-};
-
-/* One address of the policy host or of an MX host, being fetched or probed. */
-struct address_op {
-	struct check_state *s;
-	struct checked_address *where;	/* NULL for the policy host */
-	const char *host;
-	char ip[64];
-	struct sockaddr_storage address;
-};
+#include "checker_internal.h"
 
 static void finish(struct check_state *s);
 
-static void op_begin(struct check_state *s)
+void check_op_begin(struct check_state *s)
 {
 	s->pending++;
 }
 
-static void op_end(struct check_state *s)
+void check_op_end(struct check_state *s)
 {
 	if (--s->pending == 0)
 		finish(s);
 }
 
-static void address_text(const struct sockaddr_storage *ss, char *out, size_t size)
+void check_address_text(const struct sockaddr_storage *ss, char *out, size_t size)
 {
 	const void *raw = ss->ss_family == AF_INET6 ?
 		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
@@ -73,7 +44,7 @@ static void address_text(const struct sockaddr_storage *ss, char *out, size_t si
 		snprintf(out, size, "?");
 }
 
-static bool tls_version_old(const char *version)
+bool check_tls_version_old(const char *version)
 {
 	return version != NULL && (strcmp(version, "TLSv1") == 0 ||
 				   strcmp(version, "TLSv1.1") == 0 ||
@@ -117,7 +88,7 @@ static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *
 }
 
 /* The TXT records of an answer, for the parsers. */
-static size_t txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes *out,
+size_t check_txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes *out,
 			  size_t max)
 {
 	size_t n = 0;
@@ -132,7 +103,7 @@ static size_t txt_records(const struct mtasts_dns_message *m, struct mtasts_byte
 	return n;
 }
 
-static const char *first_error(const struct mtasts_diags *diags, const char **ret_code)
+const char *check_first_error(const struct mtasts_diags *diags, const char **ret_code)
 {
 	for (size_t i = 0; i < diags->count; i++) {
 		if (diags->items[i].severity == MTASTS_SEVERITY_ERROR) {
@@ -172,7 +143,7 @@ static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *r
 		mtasts_sts_record_free(rec);
 		return;
 	}
-	message = first_error(&diags, &code);
+	message = check_first_error(&diags, &code);
 	f = mtasts_report_add(&s->r->report, mtasts_diags_find(&diags,
 			      MTASTS_TXT_MULTIPLE_RECORDS) != NULL ? "txt-multiple" :
 			      "txt-invalid", "%s", message);
@@ -200,10 +171,10 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 	} else {
 		add_txt_chain(s, answer->message);
 		add_txt_ttl(s, answer->message);
-		n = txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
 		judge_sts_record(s, records, n);
 	}
-	op_end(s);
+	check_op_end(s);
 }
 
 static void on_apex_txt(void *arg, const struct dns_answer *answer)
@@ -213,7 +184,7 @@ static void on_apex_txt(void *arg, const struct dns_answer *answer)
 	size_t n = 0;
 
 	if (answer->status == RESOLVER_OK)
-		n = txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (records[i].len >= 7 && memcmp(records[i].data, "v=STSv1", 7) == 0) {
 			mtasts_report_add(&s->r->report, "txt-at-apex", "%s itself has "
@@ -222,7 +193,7 @@ static void on_apex_txt(void *arg, const struct dns_answer *answer)
 			break;
 		}
 	}
-	op_end(s);
+	check_op_end(s);
 }
 
 /* ------------------------------------------------- policy-fetch, host TLS */
@@ -312,10 +283,10 @@ static void on_policy_http(void *arg, const struct http_response *resp)
 	}
 	mtasts_finding_string(f, "address", op->ip);
 	free(op);
-	op_end(s);
+	check_op_end(s);
 }
 
-static void judge_certificate(struct check_state *s, const struct probe_certificate *c,
+void check_certificate(struct check_state *s, const struct probe_certificate *c,
 			      const char *prefix, const char *host, const char *ip)
 {
 	char id[48];
@@ -372,7 +343,7 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	struct check_state *s = op->s;
 
 	if (p->stage == PROBE_STAGE_DONE) {
-		if (tls_version_old(p->tls_version)) {
+		if (check_tls_version_old(p->tls_version)) {
 			struct mtasts_finding *f = mtasts_report_add(&s->r->report,
 				"host-tls-old", "%s at %s negotiates %s", s->policy_host,
 				op->ip, p->tls_version);
@@ -381,13 +352,13 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 			mtasts_finding_string(f, "tls_version", p->tls_version);
 		}
 		if (p->has_certificate)
-			judge_certificate(s, &p->certificate, "host", s->policy_host, op->ip);
+			check_certificate(s, &p->certificate, "host", s->policy_host, op->ip);
 	}
 	free(op);
-	op_end(s);
+	check_op_end(s);
 }
 
-static struct address_op *new_address_op(struct check_state *s, const char *host,
+struct address_op *check_address_op(struct check_state *s, const char *host,
 					  const struct sockaddr_storage *ss)
 {
 	struct address_op *op = calloc(1, sizeof(*op));
@@ -397,7 +368,7 @@ static struct address_op *new_address_op(struct check_state *s, const char *host
 	op->s = s;
 	op->host = host;
 	op->address = *ss;
-	address_text(ss, op->ip, sizeof(op->ip));
+	check_address_text(ss, op->ip, sizeof(op->ip));
 	return op;
 }
 
@@ -408,30 +379,30 @@ static void fetch_policy_at(struct check_state *s, const struct sockaddr_storage
 	struct probe_request probe = { 0 };
 	struct address_op *op;
 
-	if ((op = new_address_op(s, s->policy_host, ss)) != NULL) {
+	if ((op = check_address_op(s, s->policy_host, ss)) != NULL) {
 		snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", s->policy_host);
 		req.url = url;
 		req.host = s->policy_host;
 		req.port = 443;
 		req.addresses = &op->address;
 		req.address_count = 1;
-		op_begin(s);
+		check_op_begin(s);
 		if (http_get(s->http, &req, on_policy_http, op) != 0) {
 			free(op);
-			op_end(s);
+			check_op_end(s);
 		}
 	}
-	if ((op = new_address_op(s, s->policy_host, ss)) != NULL) {
+	if ((op = check_address_op(s, s->policy_host, ss)) != NULL) {
 		probe.address = &op->address;
 		probe.port = 443;
 		probe.server_name = s->policy_host;
 		probe.ca_file = s->opt.ca_file;
 		probe.timeout_ms = s->opt.timeout_ms;
 		probe.now = s->opt.now;
-		op_begin(s);
+		check_op_begin(s);
 		if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
 			free(op);
-			op_end(s);
+			check_op_end(s);
 		}
 	}
 }
@@ -444,367 +415,7 @@ static void on_policy_host(void *arg, const struct address_answer *answer)
 	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
 	     i < CHECK_ADDRESSES_MAX; i++)
 		fetch_policy_at(s, &answer->addresses[i]);
-	op_end(s);
-}
-
-/* ------------------------------------------- mx-dns, mx-starttls, mx-cert */
-
-static void keep_probe(struct checked_address *a, const struct probe_result *p)
-{
-	const struct probe_certificate *c = &p->certificate;
-
-	a->probed = true;
-	a->stage = p->stage;
-	a->timed_out = p->timed_out;
-	a->starttls = p->starttls_offered;
-	a->tls_version = p->tls_version;
-	a->cipher = p->cipher;
-	a->has_certificate = p->has_certificate;
-	if (!p->has_certificate)
-		return;
-	for (size_t i = 0; i < c->name_count && i < PROBE_NAMES_MAX; i++)
-		if ((a->names[a->name_count] = strdup(c->names[i])) != NULL)
-			a->name_count++;
-	a->issuer = c->issuer != NULL ? strdup(c->issuer) : NULL;
-	a->not_after = c->not_after;
-	a->certificate_valid = c->chain_valid && c->name_matches;
-}
-
-static void judge_smtp(struct check_state *s, const struct address_op *op,
-		       const struct probe_result *p)
-{
-	struct mtasts_finding *f = NULL;
-
-	switch (p->stage) {
-	case PROBE_STAGE_CONNECT:
-		f = mtasts_report_add(&s->r->report, "mx-connect-failed", "%s at %s "
-				      "port 25: %s", op->host, op->ip, p->error);
-		if (f != NULL)
-			f->temporary = p->timed_out;
-		break;
-	case PROBE_STAGE_GREETING:
-	case PROBE_STAGE_EHLO:
-		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
-				      "the SMTP dialogue failed before STARTTLS: %s",
-				      op->host, op->ip, p->error);
-		break;
-	case PROBE_STAGE_STARTTLS:
-		if (!p->starttls_offered)
-			f = mtasts_report_add(&s->r->report, "mx-no-starttls", "%s at %s "
-					      "does not offer STARTTLS", op->host, op->ip);
-		else
-			f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at "
-					      "%s refuses STARTTLS (reply %d)", op->host,
-					      op->ip, p->starttls_reply);
-		break;
-	case PROBE_STAGE_HANDSHAKE:
-		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
-				      "the TLS handshake failed: %s", op->host, op->ip,
-				      p->error);
-		break;
-	case PROBE_STAGE_DONE:
-		if (tls_version_old(p->tls_version)) {
-			f = mtasts_report_add(&s->r->report, "mx-tls-old", "%s at %s "
-					      "negotiates %s", op->host, op->ip,
-					      p->tls_version);
-			mtasts_finding_string(f, "tls_version", p->tls_version);
-		}
-		if (p->has_certificate)
-			judge_certificate(s, &p->certificate, "mx", op->host, op->ip);
-		break;
-	}
-	mtasts_finding_string(f, "mx_host", op->host);
-	mtasts_finding_string(f, "address", op->ip);
-}
-
-static void on_mx_probe(void *arg, const struct probe_result *p)
-{
-	struct address_op *op = arg;
-	struct check_state *s = op->s;
-
-	keep_probe(op->where, p);
-	judge_smtp(s, op, p);
-	free(op);
-	op_end(s);
-}
-
-struct mx_op {
-	struct check_state *s;
-	struct checked_mx *mx;
-};
-
-static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
-			     const struct sockaddr_storage *ss)
-{
-	struct checked_address *where = &mx->addresses[mx->address_count++];
-	struct probe_request probe = { 0 };
-	struct address_op *op;
-
-	address_text(ss, where->ip, sizeof(where->ip));
-	if (s->opt.skip_smtp || (op = new_address_op(s, mx->host, ss)) == NULL)
-		return;
-	op->where = where;
-	probe.address = &op->address;
-	probe.port = 25;
-	probe.smtp = true;
-	probe.server_name = mx->host;
-	probe.ca_file = s->opt.ca_file;
-	probe.helo_name = s->opt.helo_name;
-	probe.timeout_ms = s->opt.timeout_ms;
-	probe.now = s->opt.now;
-	op_begin(s);
-	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
-		free(op);
-		op_end(s);
-	}
-}
-
-static void on_mx_addresses(void *arg, const struct address_answer *answer)
-{
-	struct mx_op *m = arg;
-	struct check_state *s = m->s;
-	struct mtasts_finding *f;
-
-	if (answer->status != RESOLVER_OK) {
-		f = mtasts_report_add(&s->r->report, "mx-host-no-address", "MX host %s "
-				      "has no address: %s", m->mx->host,
-				      resolver_status_name(answer->status));
-		mtasts_finding_string(f, "mx_host", m->mx->host);
-		if (f != NULL)
-			f->temporary = resolver_status_is_temporary(answer->status);
-	}
-	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
-	     m->mx->address_count < CHECK_ADDRESSES_MAX; i++)
-		probe_mx_address(s, m->mx, &answer->addresses[i]);
-	free(m);
-	op_end(s);
-}
-
-static void on_tlsa(void *arg, const struct dns_answer *answer)
-{
-	struct mx_op *m = arg;
-	struct check_state *s = m->s;
-	struct mtasts_finding *f;
-	size_t n = 0;
-
-	for (size_t i = 0; answer->message != NULL && i < answer->message->answer_count; i++)
-		if (answer->message->answers[i].type == MTASTS_DNS_TYPE_TLSA)
-			n++;
-	if (answer->status == RESOLVER_OK && n > 0) {
-		bool secure = answer->message->authenticated;
-
-		f = mtasts_report_add(&s->r->report, secure ? "dane-tlsa" :
-				      "dane-tlsa-insecure", "_25._tcp.%s has %zu TLSA "
-				      "record%s%s", m->mx->host, n, n == 1 ? "" : "s",
-				      secure ? ", DNSSEC-validated" :
-				      ", not DNSSEC-validated");
-		mtasts_finding_string(f, "mx_host", m->mx->host);
-		mtasts_finding_number(f, "records", (long long)n);
-		mtasts_finding_bool(f, "dnssec_validated", secure);
-	}
-	free(m);
-	op_end(s);
-}
-
-static void start_mx_host(struct check_state *s, const char *host, unsigned preference)
-{
-	struct checked_mx *mx;
-	char tlsa_name[NAME_BUF];
-	struct mx_op *m;
-
-	if (s->r->mx_count == CHECK_MX_MAX)
-		return;
-	mx = &s->r->mx[s->r->mx_count++];
-	snprintf(mx->host, sizeof(mx->host), "%s", host);
-	mx->preference = preference;
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
-		m->s = s;
-		m->mx = mx;
-		op_begin(s);
-		if (resolver_addresses(s->resolver, host, on_mx_addresses, m) != 0) {
-			free(m);
-			op_end(s);
-		}
-	}
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
-		m->s = s;
-		m->mx = mx;
-		snprintf(tlsa_name, sizeof(tlsa_name), "_25._tcp.%s", host);
-		op_begin(s);
-		if (resolver_query(s->resolver, tlsa_name, MTASTS_DNS_TYPE_TLSA, on_tlsa, m) != 0) {
-			free(m);
-			op_end(s);
-		}
-	}
-}
-
-static void on_mx(void *arg, const struct dns_answer *answer)
-{
-	struct check_state *s = arg;
-	const struct mtasts_dns_message *m = answer->message;
-	struct mtasts_finding *f;
-	size_t n = 0;
-
-	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
-		mtasts_report_add(&s->r->report, "mx-implicit", "%s has no MX records; "
-				  "senders deliver to %s itself", s->r->domain, s->r->domain);
-		start_mx_host(s, s->r->domain, 0);
-	} else if (answer->status != RESOLVER_OK) {
-		f = mtasts_report_add(&s->r->report, "mx-lookup-failed", "the MX lookup "
-				      "of %s failed: %s", s->r->domain,
-				      resolver_status_name(answer->status));
-		if (f != NULL)
-			f->temporary = true;
-	} else {
-		for (size_t i = 0; i < m->answer_count; i++)
-			if (m->answers[i].type == MTASTS_DNS_TYPE_MX)
-				n++;
-		for (size_t i = 0; i < m->answer_count; i++) {
-			const struct mtasts_dns_rr *rr = &m->answers[i];
-
-			if (rr->type != MTASTS_DNS_TYPE_MX)
-				continue;
-			if (rr->target[0] == '\0' && n == 1) {
-				mtasts_report_add(&s->r->report, "mx-null", "%s has a "
-						  "null MX (MX 0 .)", s->r->domain);
-				break;
-			}
-			if (rr->target[0] != '\0')
-				start_mx_host(s, rr->target, rr->preference);
-		}
-	}
-	op_end(s);
-}
-
-/* ----------------------------------------------------------------- tlsrpt */
-
-struct rua_op {
-	struct check_state *s;
-	char uri[512];
-	char host[NAME_BUF];
-};
-
-static void on_rua_probe(void *arg, const struct probe_result *p)
-{
-	struct rua_op *op = arg;
-	struct check_state *s = op->s;
-
-	if (p->stage != PROBE_STAGE_DONE || !p->has_certificate ||
-	    !p->certificate.chain_valid || !p->certificate.name_matches)
-		mtasts_finding_string(mtasts_report_add(&s->r->report,
-			"tlsrpt-rua-unreachable", "%s: %s", op->uri,
-			p->stage != PROBE_STAGE_DONE ? p->error :
-			"the certificate is not valid for the host"), "rua", op->uri);
-	free(op);
-	op_end(s);
-}
-
-static void on_rua_host(void *arg, const struct address_answer *answer)
-{
-	struct rua_op *op = arg;
-	struct check_state *s = op->s;
-	struct probe_request probe = { 0 };
-
-	if (answer->status != RESOLVER_OK || answer->count == 0) {
-		mtasts_finding_string(mtasts_report_add(&s->r->report,
-			"tlsrpt-rua-unreachable", "%s: the host %s has no address (%s)",
-			op->uri, op->host, resolver_status_name(answer->status)),
-			"rua", op->uri);
-		free(op);
-		op_end(s);
-		return;
-	}
-	probe.address = &answer->addresses[0];
-	probe.port = 443;
-	probe.server_name = op->host;
-	probe.ca_file = s->opt.ca_file;
-	probe.timeout_ms = s->opt.timeout_ms;
-	probe.now = s->opt.now;
-	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
-		free(op);
-		op_end(s);
-	}
-}
-
-/* The host of "https://host[:port]/path", lower case. */
-static bool rua_https_host(const char *uri, char *host, size_t size)
-{
-	const char *p = uri + strlen("https://"), *end;
-	size_t len;
-
-	if (strncasecmp(uri, "https://", 8) != 0)
-		return false;
-	if ((end = strpbrk(p, ":/?#")) == NULL)
-		end = p + strlen(p);
-	len = (size_t)(end - p);
-	if (len == 0 || len >= size)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		host[i] = (char)tolower((unsigned char)p[i]);
-	host[len] = '\0';
-	return true;
-}
-
-static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *rec)
-{
-	for (size_t i = 0; i < rec->rua_count; i++) {
-		struct rua_op *op = calloc(1, sizeof(*op));
-
-		if (op == NULL)
-			return;
-		op->s = s;
-		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
-		if (!rua_https_host(rec->rua[i], op->host, sizeof(op->host))) {
-			free(op);
-			continue;
-		}
-		op_begin(s);
-		if (resolver_addresses(s->resolver, op->host, on_rua_host, op) != 0) {
-			free(op);
-			op_end(s);
-		}
-	}
-}
-
-static void on_tlsrpt(void *arg, const struct dns_answer *answer)
-{
-	struct check_state *s = arg;
-	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
-	struct mtasts_tlsrpt_record *rec = NULL;
-	struct mtasts_diags diags;
-	struct mtasts_finding *f;
-	const char *code, *message;
-	int rc = MTASTS_ERR_NO_RECORD;
-
-	mtasts_diags_init(&diags);
-	if (answer->status == RESOLVER_OK)
-		rc = mtasts_tlsrpt_record_parse(records, txt_records(answer->message,
-						records, MTASTS_TXT_RECORDS_MAX), &rec, &diags);
-	if (answer->status != RESOLVER_OK && resolver_status_is_temporary(answer->status)) {
-		f = mtasts_report_add(&s->r->report, "tlsrpt-lookup-failed", "the TXT "
-				      "lookup at _smtp._tls.%s failed: %s", s->r->domain,
-				      resolver_status_name(answer->status));
-		if (f != NULL)
-			f->temporary = true;
-	} else if (rc == MTASTS_ERR_NO_RECORD) {
-		mtasts_report_add(&s->r->report, "tlsrpt-missing", "no TLSRPT record at "
-				  "_smtp._tls.%s", s->r->domain);
-	} else if (rc != MTASTS_OK) {
-		message = first_error(&diags, &code);
-		f = mtasts_report_add(&s->r->report, mtasts_diags_find(&diags,
-				      MTASTS_TLSRPT_MULTIPLE_RECORDS) != NULL ?
-				      "tlsrpt-multiple" : "tlsrpt-invalid", "%s", message);
-		mtasts_finding_string(f, "code", code);
-	}
-	for (size_t i = 0; i < diags.count; i++)
-		if (diags.items[i].code == MTASTS_TLSRPT_UNSUPPORTED_SCHEME)
-			mtasts_finding_number(mtasts_report_add(&s->r->report,
-				"tlsrpt-unsupported-scheme", "%s", diags.items[i].message),
-				"column", diags.items[i].column);
-	if (rec != NULL && s->opt.probe_rua)
-		probe_rua(s, rec);
-	mtasts_tlsrpt_record_free(rec);
-	op_end(s);
+	check_op_end(s);
 }
 
 /* ----------------------------------------------------------------- finish */
@@ -951,9 +562,9 @@ static void query(struct check_state *s, const char *prefix, uint16_t type,
 	char name[NAME_BUF];
 
 	snprintf(name, sizeof(name), "%s%s", prefix, s->r->domain);
-	op_begin(s);
+	check_op_begin(s);
 	if (resolver_query(s->resolver, name, type, fn, s) != 0)
-		op_end(s);
+		check_op_end(s);
 }
 
 int check_domain(struct event_base *base, struct resolver *resolver,
@@ -985,14 +596,15 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 	mtasts_report_init(&s->r->report);
 	snprintf(s->policy_host, sizeof(s->policy_host), "mta-sts.%s", s->r->domain);
 
-	op_begin(s);	/* held until everything is started */
+	check_op_begin(s);	/* held until everything is started */
 	query(s, "_mta-sts.", MTASTS_DNS_TYPE_TXT, on_sts_txt);
 	query(s, "", MTASTS_DNS_TYPE_TXT, on_apex_txt);
-	query(s, "", MTASTS_DNS_TYPE_MX, on_mx);
-	query(s, "_smtp._tls.", MTASTS_DNS_TYPE_TXT, on_tlsrpt);
-	op_begin(s);
+	query(s, "", MTASTS_DNS_TYPE_MX, check_mx_answer);
+	query(s, "_smtp._tls.", MTASTS_DNS_TYPE_TXT, check_tlsrpt_answer);
+	check_op_begin(s);
 	if (resolver_addresses(resolver, s->policy_host, on_policy_host, s) != 0)
-		op_end(s);
-	op_end(s);
+		check_op_end(s);
+	check_op_end(s);
 	return 0;
 }
+

@@ -1,0 +1,241 @@
+/*
+ * checker_mx.c - the MX side of the deployment check: the MX records (null
+ * and implicit MX), each host's addresses, an SMTP STARTTLS probe of every
+ * address, its certificate, and the host's DANE TLSA records.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker_internal.h"
+
+/* ------------------------------------------- mx-dns, mx-starttls, mx-cert */
+
+static void keep_probe(struct checked_address *a, const struct probe_result *p)
+{
+	const struct probe_certificate *c = &p->certificate;
+
+	a->probed = true;
+	a->stage = p->stage;
+	a->timed_out = p->timed_out;
+	a->starttls = p->starttls_offered;
+	a->tls_version = p->tls_version;
+	a->cipher = p->cipher;
+	a->has_certificate = p->has_certificate;
+	if (!p->has_certificate)
+		return;
+	for (size_t i = 0; i < c->name_count && i < PROBE_NAMES_MAX; i++)
+		if ((a->names[a->name_count] = strdup(c->names[i])) != NULL)
+			a->name_count++;
+	a->issuer = c->issuer != NULL ? strdup(c->issuer) : NULL;
+	a->not_after = c->not_after;
+	a->certificate_valid = c->chain_valid && c->name_matches;
+}
+
+static void judge_smtp(struct check_state *s, const struct address_op *op,
+		       const struct probe_result *p)
+{
+	struct mtasts_finding *f = NULL;
+
+	switch (p->stage) {
+	case PROBE_STAGE_CONNECT:
+		f = mtasts_report_add(&s->r->report, "mx-connect-failed", "%s at %s "
+				      "port 25: %s", op->host, op->ip, p->error);
+		if (f != NULL)
+			f->temporary = p->timed_out;
+		break;
+	case PROBE_STAGE_GREETING:
+	case PROBE_STAGE_EHLO:
+		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
+				      "the SMTP dialogue failed before STARTTLS: %s",
+				      op->host, op->ip, p->error);
+		break;
+	case PROBE_STAGE_STARTTLS:
+		if (!p->starttls_offered)
+			f = mtasts_report_add(&s->r->report, "mx-no-starttls", "%s at %s "
+					      "does not offer STARTTLS", op->host, op->ip);
+		else
+			f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at "
+					      "%s refuses STARTTLS (reply %d)", op->host,
+					      op->ip, p->starttls_reply);
+		break;
+	case PROBE_STAGE_HANDSHAKE:
+		f = mtasts_report_add(&s->r->report, "mx-starttls-failed", "%s at %s: "
+				      "the TLS handshake failed: %s", op->host, op->ip,
+				      p->error);
+		break;
+	case PROBE_STAGE_DONE:
+		if (check_tls_version_old(p->tls_version)) {
+			f = mtasts_report_add(&s->r->report, "mx-tls-old", "%s at %s "
+					      "negotiates %s", op->host, op->ip,
+					      p->tls_version);
+			mtasts_finding_string(f, "tls_version", p->tls_version);
+		}
+		if (p->has_certificate)
+			check_certificate(s, &p->certificate, "mx", op->host, op->ip);
+		break;
+	}
+	mtasts_finding_string(f, "mx_host", op->host);
+	mtasts_finding_string(f, "address", op->ip);
+}
+
+static void on_mx_probe(void *arg, const struct probe_result *p)
+{
+	struct address_op *op = arg;
+	struct check_state *s = op->s;
+
+	keep_probe(op->where, p);
+	judge_smtp(s, op, p);
+	free(op);
+	check_op_end(s);
+}
+
+struct mx_op {
+	struct check_state *s;
+	struct checked_mx *mx;
+};
+
+static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
+			     const struct sockaddr_storage *ss)
+{
+	struct checked_address *where = &mx->addresses[mx->address_count++];
+	struct probe_request probe = { 0 };
+	struct address_op *op;
+
+	check_address_text(ss, where->ip, sizeof(where->ip));
+	if (s->opt.skip_smtp || (op = check_address_op(s, mx->host, ss)) == NULL)
+		return;
+	op->where = where;
+	probe.address = &op->address;
+	probe.port = 25;
+	probe.smtp = true;
+	probe.server_name = mx->host;
+	probe.ca_file = s->opt.ca_file;
+	probe.helo_name = s->opt.helo_name;
+	probe.timeout_ms = s->opt.timeout_ms;
+	probe.now = s->opt.now;
+	check_op_begin(s);
+	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
+		free(op);
+		check_op_end(s);
+	}
+}
+
+static void on_mx_addresses(void *arg, const struct address_answer *answer)
+{
+	struct mx_op *m = arg;
+	struct check_state *s = m->s;
+	struct mtasts_finding *f;
+
+	if (answer->status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "mx-host-no-address", "MX host %s "
+				      "has no address: %s", m->mx->host,
+				      resolver_status_name(answer->status));
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		if (f != NULL)
+			f->temporary = resolver_status_is_temporary(answer->status);
+	}
+	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
+	     m->mx->address_count < CHECK_ADDRESSES_MAX; i++)
+		probe_mx_address(s, m->mx, &answer->addresses[i]);
+	free(m);
+	check_op_end(s);
+}
+
+static void on_tlsa(void *arg, const struct dns_answer *answer)
+{
+	struct mx_op *m = arg;
+	struct check_state *s = m->s;
+	struct mtasts_finding *f;
+	size_t n = 0;
+
+	for (size_t i = 0; answer->message != NULL && i < answer->message->answer_count; i++)
+		if (answer->message->answers[i].type == MTASTS_DNS_TYPE_TLSA)
+			n++;
+	if (answer->status == RESOLVER_OK && n > 0) {
+		bool secure = answer->message->authenticated;
+
+		f = mtasts_report_add(&s->r->report, secure ? "dane-tlsa" :
+				      "dane-tlsa-insecure", "_25._tcp.%s has %zu TLSA "
+				      "record%s%s", m->mx->host, n, n == 1 ? "" : "s",
+				      secure ? ", DNSSEC-validated" :
+				      ", not DNSSEC-validated");
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		mtasts_finding_number(f, "records", (long long)n);
+		mtasts_finding_bool(f, "dnssec_validated", secure);
+	}
+	free(m);
+	check_op_end(s);
+}
+
+static void start_mx_host(struct check_state *s, const char *host, unsigned preference)
+{
+	struct checked_mx *mx;
+	char tlsa_name[NAME_BUF];
+	struct mx_op *m;
+
+	if (s->r->mx_count == CHECK_MX_MAX)
+		return;
+	mx = &s->r->mx[s->r->mx_count++];
+	snprintf(mx->host, sizeof(mx->host), "%s", host);
+	mx->preference = preference;
+	if ((m = calloc(1, sizeof(*m))) != NULL) {
+		m->s = s;
+		m->mx = mx;
+		check_op_begin(s);
+		if (resolver_addresses(s->resolver, host, on_mx_addresses, m) != 0) {
+			free(m);
+			check_op_end(s);
+		}
+	}
+	if ((m = calloc(1, sizeof(*m))) != NULL) {
+		m->s = s;
+		m->mx = mx;
+		snprintf(tlsa_name, sizeof(tlsa_name), "_25._tcp.%s", host);
+		check_op_begin(s);
+		if (resolver_query(s->resolver, tlsa_name, MTASTS_DNS_TYPE_TLSA, on_tlsa, m) != 0) {
+			free(m);
+			check_op_end(s);
+		}
+	}
+}
+
+void check_mx_answer(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	const struct mtasts_dns_message *m = answer->message;
+	struct mtasts_finding *f;
+	size_t n = 0;
+
+	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
+		mtasts_report_add(&s->r->report, "mx-implicit", "%s has no MX records; "
+				  "senders deliver to %s itself", s->r->domain, s->r->domain);
+		start_mx_host(s, s->r->domain, 0);
+	} else if (answer->status != RESOLVER_OK) {
+		f = mtasts_report_add(&s->r->report, "mx-lookup-failed", "the MX lookup "
+				      "of %s failed: %s", s->r->domain,
+				      resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
+	} else {
+		for (size_t i = 0; i < m->answer_count; i++)
+			if (m->answers[i].type == MTASTS_DNS_TYPE_MX)
+				n++;
+		for (size_t i = 0; i < m->answer_count; i++) {
+			const struct mtasts_dns_rr *rr = &m->answers[i];
+
+			if (rr->type != MTASTS_DNS_TYPE_MX)
+				continue;
+			if (rr->target[0] == '\0' && n == 1) {
+				mtasts_report_add(&s->r->report, "mx-null", "%s has a "
+						  "null MX (MX 0 .)", s->r->domain);
+				break;
+			}
+			if (rr->target[0] != '\0')
+				start_mx_host(s, rr->target, rr->preference);
+		}
+	}
+	check_op_end(s);
+}
+

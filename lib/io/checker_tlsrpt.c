@@ -1,0 +1,147 @@
+/*
+ * checker_tlsrpt.c - the TLSRPT side of the deployment check: the record at
+ * _smtp._tls.<domain>, and with --probe-rua a TLS handshake with each
+ * https: report endpoint.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mtasts/tlsrpt.h>
+
+#include "checker_internal.h"
+
+/* ----------------------------------------------------------------- tlsrpt */
+
+struct rua_op {
+	struct check_state *s;
+	char uri[512];
+	char host[NAME_BUF];
+};
+
+static void on_rua_probe(void *arg, const struct probe_result *p)
+{
+	struct rua_op *op = arg;
+	struct check_state *s = op->s;
+
+	if (p->stage != PROBE_STAGE_DONE || !p->has_certificate ||
+	    !p->certificate.chain_valid || !p->certificate.name_matches)
+		mtasts_finding_string(mtasts_report_add(&s->r->report,
+			"tlsrpt-rua-unreachable", "%s: %s", op->uri,
+			p->stage != PROBE_STAGE_DONE ? p->error :
+			"the certificate is not valid for the host"), "rua", op->uri);
+	free(op);
+	check_op_end(s);
+}
+
+static void on_rua_host(void *arg, const struct address_answer *answer)
+{
+	struct rua_op *op = arg;
+	struct check_state *s = op->s;
+	struct probe_request probe = { 0 };
+
+	if (answer->status != RESOLVER_OK || answer->count == 0) {
+		mtasts_finding_string(mtasts_report_add(&s->r->report,
+			"tlsrpt-rua-unreachable", "%s: the host %s has no address (%s)",
+			op->uri, op->host, resolver_status_name(answer->status)),
+			"rua", op->uri);
+		free(op);
+		check_op_end(s);
+		return;
+	}
+	probe.address = &answer->addresses[0];
+	probe.port = 443;
+	probe.server_name = op->host;
+	probe.ca_file = s->opt.ca_file;
+	probe.timeout_ms = s->opt.timeout_ms;
+	probe.now = s->opt.now;
+	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
+		free(op);
+		check_op_end(s);
+	}
+}
+
+/* The host of "https://host[:port]/path", lower case. */
+static bool rua_https_host(const char *uri, char *host, size_t size)
+{
+	const char *p = uri + strlen("https://"), *end;
+	size_t len;
+
+	if (strncasecmp(uri, "https://", 8) != 0)
+		return false;
+	if ((end = strpbrk(p, ":/?#")) == NULL)
+		end = p + strlen(p);
+	len = (size_t)(end - p);
+	if (len == 0 || len >= size)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		host[i] = (char)tolower((unsigned char)p[i]);
+	host[len] = '\0';
+	return true;
+}
+
+static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *rec)
+{
+	for (size_t i = 0; i < rec->rua_count; i++) {
+		struct rua_op *op = calloc(1, sizeof(*op));
+
+		if (op == NULL)
+			return;
+		op->s = s;
+		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
+		if (!rua_https_host(rec->rua[i], op->host, sizeof(op->host))) {
+			free(op);
+			continue;
+		}
+		check_op_begin(s);
+		if (resolver_addresses(s->resolver, op->host, on_rua_host, op) != 0) {
+			free(op);
+			check_op_end(s);
+		}
+	}
+}
+
+void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
+{
+	struct check_state *s = arg;
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_tlsrpt_record *rec = NULL;
+	struct mtasts_diags diags;
+	struct mtasts_finding *f;
+	const char *code, *message;
+	int rc = MTASTS_ERR_NO_RECORD;
+
+	mtasts_diags_init(&diags);
+	if (answer->status == RESOLVER_OK)
+		rc = mtasts_tlsrpt_record_parse(records, check_txt_records(answer->message,
+						records, MTASTS_TXT_RECORDS_MAX), &rec, &diags);
+	if (answer->status != RESOLVER_OK && resolver_status_is_temporary(answer->status)) {
+		f = mtasts_report_add(&s->r->report, "tlsrpt-lookup-failed", "the TXT "
+				      "lookup at _smtp._tls.%s failed: %s", s->r->domain,
+				      resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
+	} else if (rc == MTASTS_ERR_NO_RECORD) {
+		mtasts_report_add(&s->r->report, "tlsrpt-missing", "no TLSRPT record at "
+				  "_smtp._tls.%s", s->r->domain);
+	} else if (rc != MTASTS_OK) {
+		message = check_first_error(&diags, &code);
+		f = mtasts_report_add(&s->r->report, mtasts_diags_find(&diags,
+				      MTASTS_TLSRPT_MULTIPLE_RECORDS) != NULL ?
+				      "tlsrpt-multiple" : "tlsrpt-invalid", "%s", message);
+		mtasts_finding_string(f, "code", code);
+	}
+	for (size_t i = 0; i < diags.count; i++)
+		if (diags.items[i].code == MTASTS_TLSRPT_UNSUPPORTED_SCHEME)
+			mtasts_finding_number(mtasts_report_add(&s->r->report,
+				"tlsrpt-unsupported-scheme", "%s", diags.items[i].message),
+				"column", diags.items[i].column);
+	if (rec != NULL && s->opt.probe_rua)
+		probe_rua(s, rec);
+	mtasts_tlsrpt_record_free(rec);
+	check_op_end(s);
+}
+
