@@ -3,19 +3,17 @@
  * TLSRPT, end to end, and report every finding.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <ares.h>
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "checker.h"
 #include "cli.h"
 #include "config.h"
+#include "domain_queue.h"
 #include "public_suffix.h"
 
 enum check_exit {
@@ -57,17 +55,11 @@ static const char check_usage[] =
 	"(temporary failures), 4 usage error.\n";
 
 struct check_run {
-	struct event_base *base;
-	struct resolver *resolver;
-	struct http_client *http;
+	struct net_session net;
+	struct domain_queue queue;
 	struct checker_options options;
-	char **domains;
-	size_t count, next, done, running;
-	unsigned concurrency;
-	struct check_result **results;
 	bool json, color, progress;
 	unsigned only;			/* bit per category; 0: all */
-	size_t printed;
 };
 
 /*
@@ -91,23 +83,17 @@ static int finding_order(const void *a, const void *b)
 	return 0;
 }
 
-/* Keep only the categories asked for, then order what is left. */
-static void arrange(const struct check_run *run, struct mtasts_report *report)
+static bool in_categories(const struct mtasts_finding *f, void *arg)
 {
-	size_t kept = 0;
+	const unsigned *only = arg;
 
-	for (size_t i = 0; i < report->count; i++) {
-		struct mtasts_finding *f = &report->findings[i];
+	return *only == 0 || (*only & (1u << f->def->category)) != 0;
+}
 
-		if (run->only == 0 || (run->only & (1u << f->def->category)) != 0) {
-			report->findings[kept++] = *f;
-			continue;
-		}
-		free(f->message);
-		for (size_t j = 0; j < f->evidence_count; j++)
-			free(f->evidence[j].string);
-	}
-	report->count = kept;
+/* Keep only the categories asked for, then order what is left. */
+static void arrange(struct check_run *run, struct mtasts_report *report)
+{
+	mtasts_report_filter(report, in_categories, &run->only);
 	for (size_t c = 0; c < MTASTS_CAT_COUNT; c++)
 		category_worst[c] = MTASTS_FINDING_INFO;
 	for (size_t i = 0; i < report->count; i++) {
@@ -259,70 +245,49 @@ static void print_human(const struct check_run *run, const struct check_result *
 	}
 }
 
-static void start_more(struct check_run *run);
-
-static void print_ready(struct check_run *run)
+/* Each result as soon as those before it are in, in argument order. */
+static void print_ready(void *ctx, size_t index, void *result)
 {
-	while (run->printed < run->count && run->results[run->printed] != NULL) {
-		struct check_result *r = run->results[run->printed];
+	struct check_run *run = ctx;
+	struct check_result *r = result;
 
-		arrange(run, &r->report);
-		if (!run->json) {
-			if (run->progress)
-				fputs("\r\033[K", stderr);
-			print_human(run, r);
-		}
-		run->printed++;
+	arrange(run, &r->report);
+	if (!run->json) {
+		if (run->progress)
+			fputs("\r\033[K", stderr);
+		print_human(run, r);
 	}
-	if (run->progress && run->done < run->count)
-		fprintf(stderr, "\rchecking: %zu of %zu done, %zu running", run->done,
-			run->count, run->running);
 	fflush(stdout);
 }
 
-struct slot {
-	struct check_run *run;
-	size_t index;
-};
+static void show_progress(void *ctx, size_t done, size_t running)
+{
+	struct check_run *run = ctx;
+
+	if (run->progress && done < run->queue.count)
+		fprintf(stderr, "\rchecking: %zu of %zu done, %zu running", done,
+			run->queue.count, running);
+}
 
 static void on_checked(void *arg, struct check_result *result)
 {
-	struct slot *slot = arg;
-	struct check_run *run = slot->run;
-
-	run->results[slot->index] = result;
-	run->running--;
-	run->done++;
-	free(slot);
-	print_ready(run);
-	start_more(run);
+	domain_queue_done(arg, result);
 }
 
-static void start_more(struct check_run *run)
+static int start_check(void *ctx, const char *domain, struct domain_slot *slot)
 {
-	while (run->next < run->count && run->running < run->concurrency) {
-		struct slot *slot = malloc(sizeof(*slot));
+	struct check_run *run = ctx;
 
-		if (slot == NULL)
-			return;
-		slot->run = run;
-		slot->index = run->next++;
-		run->running++;
-		if (check_domain(run->base, run->resolver, run->http, &run->options,
-				 run->domains[slot->index], on_checked, slot) != 0) {
-			run->running--;
-			free(slot);
-			return;
-		}
-	}
+	return check_domain(run->net.base, run->net.resolver, run->net.http,
+			    &run->options, domain, on_checked, slot);
 }
 
 static int exit_status(const struct check_run *run)
 {
 	int rc = CHECK_EXIT_PASS;
 
-	for (size_t i = 0; i < run->count; i++) {
-		const struct check_result *r = run->results[i];
+	for (size_t i = 0; i < run->queue.count; i++) {
+		const struct check_result *r = run->queue.results[i];
 		int one;
 
 		if (r == NULL || mtasts_report_incomplete(&r->report))
@@ -365,14 +330,6 @@ static void list_findings(void)
 	}
 }
 
-static const char *option_name(int code)
-{
-	for (const struct option *o = check_options; o->name != NULL; o++)
-		if (o->val == code)
-			return o->name;
-	return "?";
-}
-
 static bool add_category(struct check_run *run, const char *name)
 {
 	for (unsigned c = 0; c < MTASTS_CAT_COUNT; c++) {
@@ -387,21 +344,13 @@ static bool add_category(struct check_run *run, const char *name)
 static int read_options(int argc, char **argv, struct net_config *config,
 			struct check_run *run)
 {
-	const char *config_path = NULL;
 	char why[512];
 	int c;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", check_options, NULL)) != -1)
-		if (c == 'F')
-			config_path = optarg;
-	if (!net_config_read(config, config_path != NULL ? config_path :
-			     CONFIG_DEFAULT_PATH, config_path != NULL, why, sizeof(why))) {
+	if (!net_config_load(config, argc, argv, check_options, 'F', why, sizeof(why))) {
 		fprintf(stderr, PROGRAM_NAME " check: %s\n", why);
 		return CHECK_EXIT_USAGE;
 	}
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", check_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -437,47 +386,14 @@ static int read_options(int argc, char **argv, struct net_config *config,
 					  "value: '%s'", argv[optind - 1]);
 			return CHECK_EXIT_USAGE;
 		default:
-			if (!net_config_set(config, option_name(c), optarg, false,
-					    why, sizeof(why))) {
+			if (!net_config_option(config, check_options, c, optarg, why,
+					       sizeof(why))) {
 				print_usage_error(&cmd_check, "--%s", why);
 				return CHECK_EXIT_USAGE;
 			}
 		}
 	}
 	return -1;
-}
-
-static int setup_run(struct check_run *run, const struct net_config *config)
-{
-	struct resolver_config rc = {
-		.servers = config->dns_servers,
-		.server_count = config->dns_server_count,
-		.timeout_ms = config->dns_timeout_ms,
-		.tries = 2,
-	};
-	struct http_client_config hc = {
-		.ca_file = config->ca_file,
-		.proxy = config->proxy,
-		.user_agent = PROGRAM_NAME "/" MTASTS_VERSION,
-		.connect_timeout_ms = config->connect_timeout_ms,
-		.total_timeout_ms = config->timeout_ms,
-		.max_body = MTASTS_POLICY_BODY_MAX,
-	};
-
-	run->concurrency = config->concurrency;
-	run->options.ca_file = config->ca_file;
-	run->options.timeout_ms = config->timeout_ms;
-	if ((run->base = event_base_new()) == NULL)
-		return -1;
-	if (resolver_new(run->base, &rc, &run->resolver) != 0) {
-		fprintf(stderr, PROGRAM_NAME " check: cannot set up the resolver "
-			"(check --dns-server and /etc/resolv.conf)\n");
-		return -1;
-	}
-	if (http_client_new(run->base, &hc, &run->http) != 0)
-		return -1;
-	run->results = calloc(run->count, sizeof(*run->results));
-	return run->results != NULL ? 0 : -1;
 }
 
 static bool domains_valid(char **domains, size_t count)
@@ -512,9 +428,16 @@ static int run_check(int argc, char **argv)
 		rc = CHECK_EXIT_USAGE;
 		goto out;
 	}
-	run.domains = argv + optind;
-	run.count = (size_t)(argc - optind);
-	if (!domains_valid(run.domains, run.count)) {
+	run.queue = (struct domain_queue){
+		.domains = argv + optind,
+		.count = (size_t)(argc - optind),
+		.concurrency = config.concurrency,
+		.ctx = &run,
+		.start = start_check,
+		.ready = print_ready,
+		.progress = show_progress,
+	};
+	if (!domains_valid(run.queue.domains, run.queue.count)) {
 		rc = CHECK_EXIT_USAGE;
 		goto out;
 	}
@@ -528,38 +451,33 @@ static int run_check(int argc, char **argv)
 	/* NO_COLOR: any value but the empty string turns colour off. */
 	run.color = !run.json && isatty(STDOUT_FILENO) &&
 		    (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');
-	run.progress = !run.json && run.count > 3 && isatty(STDERR_FILENO);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	ares_library_init(ARES_LIB_INIT_ALL);
-	if (setup_run(&run, &config) != 0) {
+	run.progress = !run.json && run.queue.count > 3 && isatty(STDERR_FILENO);
+	run.options.ca_file = config.ca_file;
+	run.options.timeout_ms = config.timeout_ms;
+	if (net_session_open(&run.net, &config, "check") != 0 ||
+	    domain_queue_start(&run.queue) != 0) {
 		rc = CHECK_EXIT_INCOMPLETE;
 	} else {
-		start_more(&run);
-		event_base_dispatch(run.base);
+		event_base_dispatch(run.net.base);
 		if (run.progress)
 			fputs("\r\033[K", stderr);
 		if (run.json) {
 			json_t *all = json_array();
 
-			for (size_t i = 0; i < run.count; i++)
-				if (run.results[i] != NULL)
-					json_array_append_new(all, result_json(&run, run.results[i]));
-			print_json(run.count == 1 ? json_array_get(all, 0) : all);
+			for (size_t i = 0; i < run.queue.count; i++)
+				if (run.queue.results[i] != NULL)
+					json_array_append_new(all, result_json(&run,
+							      run.queue.results[i]));
+			print_json(run.queue.count == 1 ? json_array_get(all, 0) : all);
 			json_decref(all);
 		}
 		rc = exit_status(&run);
 	}
-	http_client_free(run.http);
-	resolver_free(run.resolver);
-	if (run.base != NULL)
-		event_base_free(run.base);
-	for (size_t i = 0; run.results != NULL && i < run.count; i++)
-		check_result_free(run.results[i]);
-	free(run.results);
+	net_session_close(&run.net);
+	for (size_t i = 0; run.queue.results != NULL && i < run.queue.count; i++)
+		check_result_free(run.queue.results[i]);
+	free(run.queue.results);
 	public_suffixes_free(suffixes);
-	ares_library_cleanup();
-	curl_global_cleanup();
 out:
 	net_config_release(&config);
 	return rc;

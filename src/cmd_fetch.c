@@ -3,16 +3,14 @@
  * sending MTA does, concurrently, on one event loop.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ares.h>
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "cli.h"
 #include "config.h"
+#include "domain_queue.h"
 #include "fetcher.h"
 
 enum fetch_exit {
@@ -45,15 +43,9 @@ static const char fetch_usage[] =
 	"or an invalid one, 2 usage error, 3 some lookup failed temporarily.\n";
 
 struct fetch_run {
-	struct event_base *base;
-	struct resolver *resolver;
-	struct http_client *http;
-	char **domains;
-	size_t count, next, done, running;
-	unsigned concurrency;
-	struct fetch_result **results;
+	struct net_session net;
+	struct domain_queue queue;
 	bool json;
-	size_t printed;
 };
 
 static json_t *result_json(const struct fetch_result *r)
@@ -113,67 +105,34 @@ static void print_human(const struct fetch_result *r)
 	       r->check != NULL ? ": " : "", r->reason, "");
 }
 
-static void start_more(struct fetch_run *run);
-
-/* Results print in argument order, each as soon as those before it are in. */
-static void print_ready(struct fetch_run *run)
-{
-	while (run->printed < run->count && run->results[run->printed] != NULL) {
-		if (!run->json)
-			print_human(run->results[run->printed]);
-		run->printed++;
-	}
-	fflush(stdout);
-}
-
-struct slot {
-	struct fetch_run *run;
-	size_t index;
-};
-
 static void on_fetched(void *arg, struct fetch_result *result)
 {
-	struct slot *slot = arg;
-	struct fetch_run *run = slot->run;
-
-	run->results[slot->index] = result;
-	run->running--;
-	run->done++;
-	free(slot);
-	print_ready(run);
-	start_more(run);
+	domain_queue_done(arg, result);
 }
 
-static void start_more(struct fetch_run *run)
+static int start_fetch(void *ctx, const char *domain, struct domain_slot *slot)
 {
-	while (run->next < run->count && run->running < run->concurrency) {
-		struct slot *slot = malloc(sizeof(*slot));
-		size_t i = run->next++;
+	struct fetch_run *run = ctx;
 
-		if (slot == NULL) {
-			run->next--;
-			return;
-		}
-		slot->run = run;
-		slot->index = i;
-		run->running++;
-		if (fetch_policy(run->resolver, run->http, run->domains[i],
-				 on_fetched, slot) != 0) {
-			fprintf(stderr, PROGRAM_NAME " fetch: %s: cannot start\n",
-				run->domains[i]);
-			run->running--;
-			free(slot);
-			return;
-		}
-	}
+	return fetch_policy(run->net.resolver, run->net.http, domain, on_fetched, slot);
+}
+
+/* Results print in argument order, each as soon as those before it are in. */
+static void print_ready(void *ctx, size_t index, void *result)
+{
+	struct fetch_run *run = ctx;
+
+	if (!run->json)
+		print_human(result);
+	fflush(stdout);
 }
 
 static int exit_status(const struct fetch_run *run)
 {
 	int rc = FETCH_EXIT_ALL_POLICY;
 
-	for (size_t i = 0; i < run->count; i++) {
-		const struct fetch_result *r = run->results[i];
+	for (size_t i = 0; i < run->queue.count; i++) {
+		const struct fetch_result *r = run->queue.results[i];
 
 		if (r == NULL || r->status == MTASTS_FETCH_TEMP_FAIL)
 			return FETCH_EXIT_TEMPORARY;
@@ -197,34 +156,17 @@ static const struct option fetch_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The option name for a short code, for messages and config keys. */
-static const char *option_name(int code)
-{
-	for (const struct option *o = fetch_options; o->name != NULL; o++)
-		if (o->val == code)
-			return o->name;
-	return "?";
-}
-
 /* Settings come from the file first, then from the command line. */
 static int read_options(int argc, char **argv, struct net_config *config,
 			bool *json)
 {
-	const char *config_path = NULL;
 	char why[512];
 	int c;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", fetch_options, NULL)) != -1)
-		if (c == 'F')
-			config_path = optarg;
-	if (!net_config_read(config, config_path != NULL ? config_path :
-			     CONFIG_DEFAULT_PATH, config_path != NULL, why, sizeof(why))) {
+	if (!net_config_load(config, argc, argv, fetch_options, 'F', why, sizeof(why))) {
 		fprintf(stderr, PROGRAM_NAME " fetch: %s\n", why);
 		return FETCH_EXIT_USAGE;
 	}
-	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", fetch_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -241,56 +183,14 @@ static int read_options(int argc, char **argv, struct net_config *config,
 					  "value: '%s'", argv[optind - 1]);
 			return FETCH_EXIT_USAGE;
 		default:
-			if (!net_config_set(config, option_name(c), optarg, false,
-					    why, sizeof(why))) {
+			if (!net_config_option(config, fetch_options, c, optarg, why,
+					       sizeof(why))) {
 				print_usage_error(&cmd_fetch, "--%s", why);
 				return FETCH_EXIT_USAGE;
 			}
 		}
 	}
 	return -1;
-}
-
-static int setup_run(struct fetch_run *run, const struct net_config *config)
-{
-	struct resolver_config rc = {
-		.servers = config->dns_servers,
-		.server_count = config->dns_server_count,
-		.timeout_ms = config->dns_timeout_ms,
-		.tries = 2,
-	};
-	struct http_client_config hc = {
-		.ca_file = config->ca_file,
-		.proxy = config->proxy,
-		.user_agent = PROGRAM_NAME "/" MTASTS_VERSION,
-		.connect_timeout_ms = config->connect_timeout_ms,
-		.total_timeout_ms = config->timeout_ms,
-		.max_body = MTASTS_POLICY_BODY_MAX,
-	};
-
-	run->concurrency = config->concurrency;
-	if ((run->base = event_base_new()) == NULL)
-		return -1;
-	if (resolver_new(run->base, &rc, &run->resolver) != 0) {
-		fprintf(stderr, PROGRAM_NAME " fetch: cannot set up the resolver "
-			"(check --dns-server and /etc/resolv.conf)\n");
-		return -1;
-	}
-	if (http_client_new(run->base, &hc, &run->http) != 0)
-		return -1;
-	run->results = calloc(run->count, sizeof(*run->results));
-	return run->results != NULL ? 0 : -1;
-}
-
-static void teardown_run(struct fetch_run *run)
-{
-	http_client_free(run->http);
-	resolver_free(run->resolver);
-	if (run->base != NULL)
-		event_base_free(run->base);
-	for (size_t i = 0; run->results != NULL && i < run->count; i++)
-		fetch_result_free(run->results[i]);
-	free(run->results);
 }
 
 static int run_fetch(int argc, char **argv)
@@ -307,30 +207,34 @@ static int run_fetch(int argc, char **argv)
 		rc = FETCH_EXIT_USAGE;
 		goto out;
 	}
-	run.domains = argv + optind;
-	run.count = (size_t)(argc - optind);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	ares_library_init(ARES_LIB_INIT_ALL);
-	if (setup_run(&run, &config) != 0) {
-		rc = FETCH_EXIT_USAGE;
+	run.queue = (struct domain_queue){
+		.domains = argv + optind,
+		.count = (size_t)(argc - optind),
+		.concurrency = config.concurrency,
+		.ctx = &run,
+		.start = start_fetch,
+		.ready = print_ready,
+	};
+	if (net_session_open(&run.net, &config, "fetch") != 0 ||
+	    domain_queue_start(&run.queue) != 0) {
+		rc = FETCH_EXIT_TEMPORARY;
 	} else {
-		start_more(&run);
-		event_base_dispatch(run.base);
+		event_base_dispatch(run.net.base);
 		if (run.json) {
 			json_t *out = json_array();
 
-			for (size_t i = 0; i < run.count; i++)
-				if (run.results[i] != NULL)
-					json_array_append_new(out, result_json(run.results[i]));
-			print_json(run.count == 1 ? json_array_get(out, 0) : out);
+			for (size_t i = 0; i < run.queue.count; i++)
+				if (run.queue.results[i] != NULL)
+					json_array_append_new(out, result_json(run.queue.results[i]));
+			print_json(run.queue.count == 1 ? json_array_get(out, 0) : out);
 			json_decref(out);
 		}
 		rc = exit_status(&run);
 	}
-	teardown_run(&run);
-	ares_library_cleanup();
-	curl_global_cleanup();
+	net_session_close(&run.net);
+	for (size_t i = 0; run.queue.results != NULL && i < run.queue.count; i++)
+		fetch_result_free(run.queue.results[i]);
+	free(run.queue.results);
 out:
 	net_config_release(&config);
 	return rc;

@@ -4,9 +4,16 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ares.h>
+#include <curl/curl.h>
+
+#include <mtasts/policy.h>
+#include <mtasts/version.h>
 
 #include "config.h"
 
@@ -170,4 +177,81 @@ bool net_config_read(struct net_config *c, const char *path, bool required,
 	}
 	fclose(f);
 	return ok;
+}
+
+bool net_config_load(struct net_config *config, int argc, char **argv,
+		     const struct option *options, int config_code,
+		     char *why, size_t why_size)
+{
+	const char *path = NULL;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", options, NULL)) != -1)
+		if (c == config_code)
+			path = optarg;
+	optind = 1;
+	return net_config_read(config, path != NULL ? path : CONFIG_DEFAULT_PATH,
+			       path != NULL, why, why_size);
+}
+
+bool net_config_option(struct net_config *config, const struct option *options,
+		       int code, const char *value, char *why, size_t why_size)
+{
+	for (const struct option *o = options; o->name != NULL; o++)
+		if (o->val == code)
+			return net_config_set(config, o->name, value, false, why, why_size);
+	snprintf(why, why_size, "unknown option");
+	return false;
+}
+
+int net_session_open(struct net_session *session, const struct net_config *config,
+		     const char *command)
+{
+	struct resolver_config rc = {
+		.servers = config->dns_servers,
+		.server_count = config->dns_server_count,
+		.timeout_ms = config->dns_timeout_ms,
+		.tries = 2,
+	};
+	struct http_client_config hc = {
+		.ca_file = config->ca_file,
+		.proxy = config->proxy,
+		.user_agent = "mtasts/" MTASTS_VERSION,
+		.connect_timeout_ms = config->connect_timeout_ms,
+		.total_timeout_ms = config->timeout_ms,
+		.max_body = MTASTS_POLICY_BODY_MAX,
+	};
+
+	memset(session, 0, sizeof(*session));
+	/* A peer closing a TLS connection must not kill the program. */
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ares_library_init(ARES_LIB_INIT_ALL);
+	if ((session->base = event_base_new()) == NULL) {
+		fprintf(stderr, "mtasts %s: cannot set up the event loop\n", command);
+		return -1;
+	}
+	if (resolver_new(session->base, &rc, &session->resolver) != 0) {
+		fprintf(stderr, "mtasts %s: cannot set up the resolver (check "
+			"--dns-server and /etc/resolv.conf)\n", command);
+		return -1;
+	}
+	if (http_client_new(session->base, &hc, &session->http) != 0) {
+		fprintf(stderr, "mtasts %s: cannot set up the HTTPS client\n", command);
+		return -1;
+	}
+	return 0;
+}
+
+void net_session_close(struct net_session *session)
+{
+	http_client_free(session->http);
+	resolver_free(session->resolver);
+	if (session->base != NULL)
+		event_base_free(session->base);
+	memset(session, 0, sizeof(*session));
+	ares_library_cleanup();
+	curl_global_cleanup();
 }

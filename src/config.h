@@ -5,8 +5,12 @@
 #ifndef MTASTS_CONFIG_H
 #define MTASTS_CONFIG_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "http.h"
+#include "resolver.h"
 
 #define CONFIG_DNS_SERVERS_MAX 8
 #define CONFIG_DEFAULT_PATH "/etc/mtasts/mtasts.conf"
@@ -38,5 +42,34 @@ bool net_config_read(struct net_config *config, const char *path, bool required,
 /* Set one key from text; false with a sentence in why when invalid. */
 bool net_config_set(struct net_config *config, const char *key, const char *value,
 		    bool copy, char *why, size_t why_size);
+
+/*
+ * The first pass over argv: read the file named by the option whose code is
+ * config_code, or the default file when it exists.  False with a sentence
+ * in why when the file is unreadable or wrong.
+ */
+bool net_config_load(struct net_config *config, int argc, char **argv,
+		     const struct option *options, int config_code,
+		     char *why, size_t why_size);
+
+/* A setting from the command line: the option's long name is the key. */
+bool net_config_option(struct net_config *config, const struct option *options,
+		       int code, const char *value, char *why, size_t why_size);
+
+/* What a network command runs on: one event loop, its resolver and HTTPS client. */
+struct net_session {
+	struct event_base *base;
+	struct resolver *resolver;
+	struct http_client *http;
+};
+
+/*
+ * Set the libraries up and open a session from config; on failure says why
+ * on standard error (naming the command) and returns -1.
+ * net_session_close() accepts a session that failed to open.
+ */
+int net_session_open(struct net_session *session, const struct net_config *config,
+		     const char *command);
+void net_session_close(struct net_session *session);
 
 #endif

@@ -121,6 +121,11 @@ void mtasts_finding_number(struct mtasts_finding *finding, const char *key,
 			   long long value);
 void mtasts_finding_bool(struct mtasts_finding *finding, const char *key, bool value);
 
+/* Keep the findings for which keep() is true, in order; free the others. */
+void mtasts_report_filter(struct mtasts_report *report,
+			  bool (*keep)(const struct mtasts_finding *finding, void *arg),
+			  void *arg);
+
 enum mtasts_verdict mtasts_report_verdict(const struct mtasts_report *report);
 bool mtasts_report_incomplete(const struct mtasts_report *report);
 size_t mtasts_report_count(const struct mtasts_report *report,

@@ -314,17 +314,34 @@ void mtasts_report_init(struct mtasts_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
+static void finding_release(struct mtasts_finding *f)
+{
+	free(f->message);
+	for (size_t j = 0; j < f->evidence_count; j++)
+		free(f->evidence[j].string);
+}
+
 void mtasts_report_release(struct mtasts_report *report)
 {
-	for (size_t i = 0; i < report->count; i++) {
-		struct mtasts_finding *f = &report->findings[i];
-
-		free(f->message);
-		for (size_t j = 0; j < f->evidence_count; j++)
-			free(f->evidence[j].string);
-	}
+	for (size_t i = 0; i < report->count; i++)
+		finding_release(&report->findings[i]);
 	free(report->findings);
 	mtasts_report_init(report);
+}
+
+void mtasts_report_filter(struct mtasts_report *report,
+			  bool (*keep)(const struct mtasts_finding *finding, void *arg),
+			  void *arg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < report->count; i++) {
+		if (keep(&report->findings[i], arg))
+			report->findings[kept++] = report->findings[i];
+		else
+			finding_release(&report->findings[i]);
+	}
+	report->count = kept;
 }
 
 static struct mtasts_finding *report_vadd(struct mtasts_report *report, const char *id,

@@ -504,29 +504,16 @@ static bool has_finding(const struct mtasts_report *report, const char *id)
 	return false;
 }
 
-static void drop_findings(struct mtasts_report *report, const char *id)
+static bool other_than(const struct mtasts_finding *f, void *id)
 {
-	size_t kept = 0;
-
-	for (size_t i = 0; i < report->count; i++) {
-		struct mtasts_finding *f = &report->findings[i];
-
-		if (strcmp(f->def->id, id) != 0) {
-			report->findings[kept++] = *f;
-			continue;
-		}
-		free(f->message);
-		for (size_t j = 0; j < f->evidence_count; j++)
-			free(f->evidence[j].string);
-	}
-	report->count = kept;
+	return strcmp(f->def->id, id) != 0;
 }
 
 static void finish(struct check_state *s)
 {
 	/* A host that only speaks old TLS fails curl's handshake too: say it once. */
 	if (has_finding(&s->r->report, "host-tls-old"))
-		drop_findings(&s->r->report, "host-tls-handshake");
+		mtasts_report_filter(&s->r->report, other_than, "host-tls-handshake");
 	judge_policy(s);
 	qsort(s->r->mx, s->r->mx_count, sizeof(s->r->mx[0]), by_preference);
 	judge_mx_against_policy(s);

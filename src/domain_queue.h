@@ -1,0 +1,42 @@
+/*
+ * domain_queue.h - run one piece of work per domain, at most `concurrency`
+ * at a time on the event loop, and hand the results back in the order the
+ * domains were given, each as soon as those before it are in.
+ */
+#ifndef MTASTS_DOMAIN_QUEUE_H
+#define MTASTS_DOMAIN_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct domain_queue;
+
+/* One domain's work in progress: pass it as the work's callback argument. */
+struct domain_slot {
+	struct domain_queue *queue;
+	size_t index;
+};
+
+struct domain_queue {
+	char **domains;
+	size_t count;
+	unsigned concurrency;
+	void *ctx;
+	/* Start the work for slot->index; 0, or a negative errno. */
+	int (*start)(void *ctx, const char *domain, struct domain_slot *slot);
+	/* A result, in domain order; the queue keeps it in results[]. */
+	void (*ready)(void *ctx, size_t index, void *result);
+	/* After every result: for a progress line. */
+	void (*progress)(void *ctx, size_t done, size_t running);
+
+	void **results;
+	size_t next, running, done, delivered;
+};
+
+/* Allocate results[] and start the first domains.  -1 when out of memory. */
+int domain_queue_start(struct domain_queue *queue);
+
+/* The work of a slot is done: keep its result, deliver, start more. */
+void domain_queue_done(struct domain_slot *slot, void *result);
+
+#endif
