@@ -168,10 +168,11 @@ static json_t *mx_json(const struct check_result *r)
 
 static json_t *policy_json(const struct mtasts_policy *p)
 {
-	json_t *mx = json_array();
+	json_t *mx;
 
 	if (p == NULL)
 		return json_null();
+	mx = json_array();
 	for (size_t i = 0; i < p->mx_count; i++)
 		json_array_append_new(mx, json_string(p->mx[i]));
 	return json_pack("{s:s, s:s, s:I, s:o}", "version", "STSv1", "mode",
@@ -373,6 +374,12 @@ static int read_options(int argc, char **argv, struct net_config *config,
 			run->options.probe_rua = true;
 			break;
 		case 'H':
+			if (optarg[0] == '\0' || strlen(optarg) > 255 ||
+			    strpbrk(optarg, " \t\r\n") != NULL) {
+				print_usage_error(&cmd_check, "--helo: \"%s\" is not a "
+						  "host name", optarg);
+				return CHECK_EXIT_USAGE;
+			}
 			run->options.helo_name = optarg;
 			break;
 		case 'F':
@@ -402,6 +409,13 @@ static bool domains_valid(char **domains, size_t count)
 	size_t offset;
 
 	for (size_t i = 0; i < count; i++) {
+		/* "_smtp._tls." in front must still fit in a DNS name. */
+		if (strlen(domains[i]) > MTASTS_HOST_NAME_MAX - strlen("_smtp._tls.")) {
+			print_usage_error(&cmd_check, "'%.40s...' is too long: with "
+					  "\"_smtp._tls.\" in front it would not be a DNS "
+					  "name", domains[i]);
+			return false;
+		}
 		if (!mtasts_mx_host_check(domains[i], strlen(domains[i]), &offset, why,
 					  sizeof(why))) {
 			print_usage_error(&cmd_check, "'%s' is not a domain name: %s",
@@ -454,6 +468,7 @@ static int run_check(int argc, char **argv)
 	run.progress = !run.json && run.queue.count > 3 && isatty(STDERR_FILENO);
 	run.options.ca_file = config.ca_file;
 	run.options.timeout_ms = config.timeout_ms;
+	run.options.connect_timeout_ms = config.connect_timeout_ms;
 	if (net_session_open(&run.net, &config, "check") != 0 ||
 	    domain_queue_start(&run.queue) != 0) {
 		rc = CHECK_EXIT_INCOMPLETE;

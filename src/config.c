@@ -11,6 +11,8 @@
 
 #include <ares.h>
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 
 #include <mtasts/policy.h>
 #include <mtasts/version.h>
@@ -44,8 +46,9 @@ static bool parse_seconds(const char *value, unsigned *ret_ms)
 
 	errno = 0;
 	seconds = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || seconds <= 0 ||
-	    seconds > 3600)
+	/* Written so that NaN fails too. */
+	if (errno != 0 || end == value || *end != '\0' ||
+	    !(seconds > 0 && seconds <= 3600))
 		return false;
 	*ret_ms = (unsigned)(seconds * 1000 + 0.5);
 	return *ret_ms > 0;
@@ -64,6 +67,17 @@ static const char *keep(struct net_config *c, const char *value, bool copy)
 	return p;
 }
 
+/* A wrong CA file is the user's mistake: say so before blaming a domain. */
+static bool certificates_readable(const char *path)
+{
+	X509_STORE *store = X509_STORE_new();
+	bool ok = store != NULL && X509_STORE_load_file(store, path) == 1;
+
+	X509_STORE_free(store);
+	ERR_clear_error();	/* nothing of this may colour later TLS errors */
+	return ok;
+}
+
 bool net_config_set(struct net_config *c, const char *key, const char *value,
 		    bool copy, char *why, size_t why_size)
 {
@@ -79,6 +93,11 @@ bool net_config_set(struct net_config *c, const char *key, const char *value,
 			goto nomem;
 		c->dns_servers[c->dns_server_count++] = value;
 	} else if (strcmp(key, "ca-file") == 0) {
+		if (!certificates_readable(value)) {
+			snprintf(why, why_size, "ca-file: %s has no certificate that can "
+				 "be read (PEM expected)", value);
+			return false;
+		}
 		if ((c->ca_file = keep(c, value, copy)) == NULL)
 			goto nomem;
 	} else if (strcmp(key, "proxy") == 0) {

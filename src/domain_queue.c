@@ -7,8 +7,15 @@
 
 #include "domain_queue.h"
 
+/*
+ * Work may finish inside its start function (an invalid name is known at
+ * once); the loop below then goes on rather than recursing once a domain.
+ */
 static void start_more(struct domain_queue *q)
 {
+	if (q->starting)
+		return;
+	q->starting = true;
 	while (q->next < q->count && q->running < q->concurrency) {
 		struct domain_slot *slot = malloc(sizeof(*slot));
 
@@ -21,9 +28,10 @@ static void start_more(struct domain_queue *q)
 			fprintf(stderr, "mtasts: %s: cannot start\n", q->domains[slot->index]);
 			q->running--;
 			free(slot);
-			return;
+			break;
 		}
 	}
+	q->starting = false;
 }
 
 int domain_queue_start(struct domain_queue *q)

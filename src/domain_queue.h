@@ -31,6 +31,7 @@ struct domain_queue {
 
 	void **results;
 	size_t next, running, done, delivered;
+	bool starting;		/* start_more is on the stack */
 };
 
 /* Allocate results[] and start the first domains.  -1 when out of memory. */

@@ -93,7 +93,7 @@ struct mtasts_finding {
 struct mtasts_report {
 	size_t count, capacity;
 	struct mtasts_finding *findings;
-	bool out_of_memory;		/* some finding could not be recorded */
+	bool incomplete;		/* a finding could not be recorded, or a check not run */
 };
 
 void mtasts_report_init(struct mtasts_report *report);

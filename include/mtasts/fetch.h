@@ -46,7 +46,7 @@ enum mtasts_result_type {
 	MTASTS_RESULT_STS_WEBPKI_INVALID,
 };
 
-#define MTASTS_FETCH_REASON_MAX 256
+#define MTASTS_FETCH_REASON_MAX 512
 
 /* "policy", "no-policy", "temp-fail", "invalid". */
 const char *mtasts_fetch_status_name(enum mtasts_fetch_status status);

@@ -95,6 +95,10 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 	  "fetching the policy failed",
 	  "make https://mta-sts.<domain>/.well-known/mta-sts.txt reachable",
 	  "RFC 8461 3.3" },
+	{ "fetch-address-limit", MTASTS_CAT_POLICY_FETCH, W,
+	  "the policy host has more addresses than the check examines",
+	  "keep the policy host to a few addresses; the others were not checked",
+	  "RFC 8461 3.3" },
 	{ "fetch-inconsistent", MTASTS_CAT_POLICY_FETCH, W,
 	  "different addresses of the policy host serve different policies",
 	  "serve the same policy body from every address",
@@ -190,6 +194,10 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 	{ "mx-lookup-failed", MTASTS_CAT_MX_DNS, E,
 	  "the MX lookup failed",
 	  "make the domain's name servers answer",
+	  "RFC 5321 5.1" },
+	{ "mx-limit", MTASTS_CAT_MX_DNS, W,
+	  "more MX hosts, or MX addresses, than the check examines",
+	  "the ones beyond the limit were not checked; fewer MX hosts are easier to keep right",
 	  "RFC 5321 5.1" },
 	{ "mx-host-no-address", MTASTS_CAT_MX_DNS, E,
 	  "an MX host has no A or AAAA record",
@@ -289,6 +297,10 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 	  "the MX host publishes DANE TLSA records",
 	  "nothing to do; DANE-capable senders use them",
 	  "RFC 7672" },
+	{ "dane-lookup-failed", MTASTS_CAT_DANE, W,
+	  "the TLSA lookup for an MX host failed; DANE senders defer mail to it",
+	  "make the name servers answer for _25._tcp.<mx host>, signed when the zone is",
+	  "RFC 7672 2.2" },
 	{ "dane-tlsa-insecure", MTASTS_CAT_DANE, I,
 	  "TLSA records exist but the answer was not DNSSEC-validated, so DANE senders ignore them",
 	  "sign the zone with DNSSEC and publish the DS record",
@@ -365,7 +377,7 @@ static struct mtasts_finding *report_vadd(struct mtasts_report *report, const ch
 						       capacity * sizeof(*grown));
 
 		if (grown == NULL) {
-			report->out_of_memory = true;
+			report->incomplete = true;
 			return NULL;
 		}
 		report->findings = grown;
@@ -375,7 +387,7 @@ static struct mtasts_finding *report_vadd(struct mtasts_report *report, const ch
 	f = &report->findings[report->count];
 	memset(f, 0, sizeof(*f));
 	if ((f->message = strdup(message)) == NULL) {
-		report->out_of_memory = true;
+		report->incomplete = true;
 		return NULL;
 	}
 	f->def = def;
@@ -473,7 +485,7 @@ enum mtasts_verdict mtasts_report_verdict(const struct mtasts_report *report)
 
 bool mtasts_report_incomplete(const struct mtasts_report *report)
 {
-	if (report->out_of_memory)
+	if (report->incomplete)
 		return true;
 	for (size_t i = 0; i < report->count; i++)
 		if (report->findings[i].temporary)

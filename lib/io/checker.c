@@ -153,7 +153,7 @@ static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *r
 static void on_sts_txt(void *arg, const struct dns_answer *answer)
 {
 	struct check_state *s = arg;
-	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX + 1];
 	struct mtasts_finding *f;
 	size_t n;
 
@@ -171,7 +171,8 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 	} else {
 		add_txt_chain(s, answer->message);
 		add_txt_ttl(s, answer->message);
-		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+		/* One more than the parser takes, so too many is seen as such. */
+		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX + 1);
 		judge_sts_record(s, records, n);
 	}
 	check_op_end(s);
@@ -180,11 +181,11 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 static void on_apex_txt(void *arg, const struct dns_answer *answer)
 {
 	struct check_state *s = arg;
-	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX + 1];
 	size_t n = 0;
 
 	if (answer->status == RESOLVER_OK)
-		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX);
+		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX + 1);
 	for (size_t i = 0; i < n; i++) {
 		if (records[i].len >= 7 && memcmp(records[i].data, "v=STSv1", 7) == 0) {
 			mtasts_report_add(&s->r->report, "txt-at-apex", "%s itself has "
@@ -388,6 +389,7 @@ static void fetch_policy_at(struct check_state *s, const struct sockaddr_storage
 		req.address_count = 1;
 		check_op_begin(s);
 		if (http_get(s->http, &req, on_policy_http, op) != 0) {
+			s->r->report.incomplete = true;
 			free(op);
 			check_op_end(s);
 		}
@@ -398,9 +400,11 @@ static void fetch_policy_at(struct check_state *s, const struct sockaddr_storage
 		probe.server_name = s->policy_host;
 		probe.ca_file = s->opt.ca_file;
 		probe.timeout_ms = s->opt.timeout_ms;
+		probe.connect_timeout_ms = s->opt.connect_timeout_ms;
 		probe.now = s->opt.now;
 		check_op_begin(s);
 		if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
+			s->r->report.incomplete = true;
 			free(op);
 			check_op_end(s);
 		}
@@ -415,6 +419,14 @@ static void on_policy_host(void *arg, const struct address_answer *answer)
 	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
 	     i < CHECK_ADDRESSES_MAX; i++)
 		fetch_policy_at(s, &answer->addresses[i]);
+	if (answer->status == RESOLVER_OK && answer->count > CHECK_ADDRESSES_MAX) {
+		struct mtasts_finding *f = mtasts_report_add(&s->r->report,
+			"fetch-address-limit", "%s has %zu addresses; the first %d "
+			"were checked", s->policy_host, answer->count, CHECK_ADDRESSES_MAX);
+
+		mtasts_finding_number(f, "addresses", (long long)answer->count);
+		mtasts_finding_number(f, "checked", CHECK_ADDRESSES_MAX);
+	}
 	check_op_end(s);
 }
 

@@ -25,6 +25,7 @@
 struct checker_options {
 	const char *ca_file;
 	unsigned timeout_ms;		/* each probe and fetch */
+	unsigned connect_timeout_ms;	/* connecting, within that */
 	bool skip_smtp;
 	bool probe_rua;
 	const char *helo_name;

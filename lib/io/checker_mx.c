@@ -114,9 +114,11 @@ static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
 	probe.ca_file = s->opt.ca_file;
 	probe.helo_name = s->opt.helo_name;
 	probe.timeout_ms = s->opt.timeout_ms;
+	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
 	probe.now = s->opt.now;
 	check_op_begin(s);
 	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
+		s->r->report.incomplete = true;
 		free(op);
 		check_op_end(s);
 	}
@@ -139,6 +141,14 @@ static void on_mx_addresses(void *arg, const struct address_answer *answer)
 	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
 	     m->mx->address_count < CHECK_ADDRESSES_MAX; i++)
 		probe_mx_address(s, m->mx, &answer->addresses[i]);
+	if (answer->status == RESOLVER_OK && answer->count > CHECK_ADDRESSES_MAX) {
+		f = mtasts_report_add(&s->r->report, "mx-limit", "MX host %s has %zu "
+				      "addresses; the first %d were checked", m->mx->host,
+				      answer->count, CHECK_ADDRESSES_MAX);
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		mtasts_finding_number(f, "count", (long long)answer->count);
+		mtasts_finding_number(f, "checked", CHECK_ADDRESSES_MAX);
+	}
 	free(m);
 	check_op_end(s);
 }
@@ -164,6 +174,14 @@ static void on_tlsa(void *arg, const struct dns_answer *answer)
 		mtasts_finding_string(f, "mx_host", m->mx->host);
 		mtasts_finding_number(f, "records", (long long)n);
 		mtasts_finding_bool(f, "dnssec_validated", secure);
+	} else if (resolver_status_is_temporary(answer->status)) {
+		f = mtasts_report_add(&s->r->report, "dane-lookup-failed", "the TLSA "
+				      "lookup at _25._tcp.%s failed: %s", m->mx->host,
+				      resolver_status_name(answer->status));
+		mtasts_finding_string(f, "mx_host", m->mx->host);
+		mtasts_finding_string(f, "status", resolver_status_name(answer->status));
+		if (f != NULL)
+			f->temporary = true;
 	}
 	free(m);
 	check_op_end(s);
@@ -175,6 +193,9 @@ static void start_mx_host(struct check_state *s, const char *host, unsigned pref
 	char tlsa_name[NAME_BUF];
 	struct mx_op *m;
 
+	for (size_t i = 0; i < s->r->mx_count; i++)
+		if (strcmp(s->r->mx[i].host, host) == 0)
+			return;		/* named twice: checked once */
 	if (s->r->mx_count == CHECK_MX_MAX)
 		return;
 	mx = &s->r->mx[s->r->mx_count++];
@@ -201,12 +222,49 @@ static void start_mx_host(struct check_state *s, const char *host, unsigned pref
 	}
 }
 
+static int by_preference(const void *a, const void *b)
+{
+	const struct mtasts_dns_rr *x = *(const struct mtasts_dns_rr *const *)a;
+	const struct mtasts_dns_rr *y = *(const struct mtasts_dns_rr *const *)b;
+
+	if (x->preference != y->preference)
+		return x->preference < y->preference ? -1 : 1;
+	return strcmp(x->target, y->target);
+}
+
+/* The MX hosts, most preferred first, as many as the check examines. */
+static void start_mx_hosts(struct check_state *s, const struct mtasts_dns_message *m)
+{
+	const struct mtasts_dns_rr *mx[MTASTS_DNS_RR_MAX];
+	struct mtasts_finding *f;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->answer_count && n < MTASTS_DNS_RR_MAX; i++)
+		if (m->answers[i].type == MTASTS_DNS_TYPE_MX)
+			mx[n++] = &m->answers[i];
+	if (n == 1 && mx[0]->target[0] == '\0') {
+		mtasts_report_add(&s->r->report, "mx-null", "%s has a null MX (MX 0 .)",
+				  s->r->domain);
+		return;
+	}
+	qsort(mx, n, sizeof(mx[0]), by_preference);
+	for (size_t i = 0; i < n; i++)
+		if (mx[i]->target[0] != '\0')
+			start_mx_host(s, mx[i]->target, mx[i]->preference);
+	if (n > CHECK_MX_MAX) {
+		f = mtasts_report_add(&s->r->report, "mx-limit", "%s has %zu MX records; "
+				      "the %d most preferred hosts were checked",
+				      s->r->domain, n, CHECK_MX_MAX);
+		mtasts_finding_number(f, "count", (long long)n);
+		mtasts_finding_number(f, "checked", CHECK_MX_MAX);
+	}
+}
+
 void check_mx_answer(void *arg, const struct dns_answer *answer)
 {
 	struct check_state *s = arg;
 	const struct mtasts_dns_message *m = answer->message;
 	struct mtasts_finding *f;
-	size_t n = 0;
 
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
 		mtasts_report_add(&s->r->report, "mx-implicit", "%s has no MX records; "
@@ -219,22 +277,7 @@ void check_mx_answer(void *arg, const struct dns_answer *answer)
 		if (f != NULL)
 			f->temporary = true;
 	} else {
-		for (size_t i = 0; i < m->answer_count; i++)
-			if (m->answers[i].type == MTASTS_DNS_TYPE_MX)
-				n++;
-		for (size_t i = 0; i < m->answer_count; i++) {
-			const struct mtasts_dns_rr *rr = &m->answers[i];
-
-			if (rr->type != MTASTS_DNS_TYPE_MX)
-				continue;
-			if (rr->target[0] == '\0' && n == 1) {
-				mtasts_report_add(&s->r->report, "mx-null", "%s has a "
-						  "null MX (MX 0 .)", s->r->domain);
-				break;
-			}
-			if (rr->target[0] != '\0')
-				start_mx_host(s, rr->target, rr->preference);
-		}
+		start_mx_hosts(s, m);
 	}
 	check_op_end(s);
 }

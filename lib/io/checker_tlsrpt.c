@@ -3,6 +3,7 @@
  * _smtp._tls.<domain>, and with --probe-rua a TLS handshake with each
  * https: report endpoint.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@ struct rua_op {
 	struct check_state *s;
 	char uri[512];
 	char host[NAME_BUF];
+	uint16_t port;
+	struct sockaddr_storage literal;	/* when the host is an IP address */
+	bool is_literal;
 };
 
 static void on_rua_probe(void *arg, const struct probe_result *p)
@@ -37,11 +41,29 @@ static void on_rua_probe(void *arg, const struct probe_result *p)
 	check_op_end(s);
 }
 
+static void probe_endpoint(struct rua_op *op, const struct sockaddr_storage *address)
+{
+	struct check_state *s = op->s;
+	struct probe_request probe = { 0 };
+
+	probe.address = address;
+	probe.port = op->port;
+	probe.server_name = op->host;
+	probe.ca_file = s->opt.ca_file;
+	probe.timeout_ms = s->opt.timeout_ms;
+	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
+	probe.now = s->opt.now;
+	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
+		s->r->report.incomplete = true;
+		free(op);
+		check_op_end(s);
+	}
+}
+
 static void on_rua_host(void *arg, const struct address_answer *answer)
 {
 	struct rua_op *op = arg;
 	struct check_state *s = op->s;
-	struct probe_request probe = { 0 };
 
 	if (answer->status != RESOLVER_OK || answer->count == 0) {
 		mtasts_finding_string(mtasts_report_add(&s->r->report,
@@ -52,34 +74,57 @@ static void on_rua_host(void *arg, const struct address_answer *answer)
 		check_op_end(s);
 		return;
 	}
-	probe.address = &answer->addresses[0];
-	probe.port = 443;
-	probe.server_name = op->host;
-	probe.ca_file = s->opt.ca_file;
-	probe.timeout_ms = s->opt.timeout_ms;
-	probe.now = s->opt.now;
-	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
-		free(op);
-		check_op_end(s);
-	}
+	probe_endpoint(op, &answer->addresses[0]);
 }
 
-/* The host of "https://host[:port]/path", lower case. */
-static bool rua_https_host(const char *uri, char *host, size_t size)
+/*
+ * The host and port of "https://[userinfo@]host[:port]/path": a name in
+ * lower case, or an IP literal ("[2001:db8::1]" for IPv6), port 443 unless
+ * given.
+ */
+static bool rua_endpoint(const char *uri, struct rua_op *op)
 {
-	const char *p = uri + strlen("https://"), *end;
+	const char *p = uri + strlen("https://"), *end, *at, *host_end;
 	size_t len;
 
 	if (strncasecmp(uri, "https://", 8) != 0)
 		return false;
-	if ((end = strpbrk(p, ":/?#")) == NULL)
-		end = p + strlen(p);
-	len = (size_t)(end - p);
-	if (len == 0 || len >= size)
+	end = p + strcspn(p, "/?#");
+	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL)
+		p = at + 1;
+	if (*p == '[') {
+		if ((host_end = memchr(p, ']', (size_t)(end - p))) == NULL)
+			return false;
+		p++;
+	} else {
+		host_end = p + strcspn(p, ":/?#");
+	}
+	len = (size_t)(host_end - p);
+	if (len == 0 || len >= sizeof(op->host))
 		return false;
 	for (size_t i = 0; i < len; i++)
-		host[i] = (char)tolower((unsigned char)p[i]);
-	host[len] = '\0';
+		op->host[i] = (char)tolower((unsigned char)p[i]);
+	op->host[len] = '\0';
+	op->port = 443;
+	if (host_end < end && *host_end == ']')
+		host_end++;
+	if (host_end < end && *host_end == ':') {
+		char *stop;
+		long port = strtol(host_end + 1, &stop, 10);
+
+		if (stop != end || port < 1 || port > 65535)
+			return false;
+		op->port = (uint16_t)port;
+	}
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&op->literal;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&op->literal;
+	if (inet_pton(AF_INET, op->host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		op->is_literal = true;
+	} else if (inet_pton(AF_INET6, op->host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		op->is_literal = true;
+	}
 	return true;
 }
 
@@ -92,12 +137,14 @@ static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *
 			return;
 		op->s = s;
 		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
-		if (!rua_https_host(rec->rua[i], op->host, sizeof(op->host))) {
+		if (!rua_endpoint(rec->rua[i], op)) {
 			free(op);
 			continue;
 		}
 		check_op_begin(s);
-		if (resolver_addresses(s->resolver, op->host, on_rua_host, op) != 0) {
+		if (op->is_literal)
+			probe_endpoint(op, &op->literal);
+		else if (resolver_addresses(s->resolver, op->host, on_rua_host, op) != 0) {
 			free(op);
 			check_op_end(s);
 		}
@@ -107,7 +154,7 @@ static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *
 void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
 {
 	struct check_state *s = arg;
-	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX + 1];
 	struct mtasts_tlsrpt_record *rec = NULL;
 	struct mtasts_diags diags;
 	struct mtasts_finding *f;
@@ -117,7 +164,7 @@ void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
 	mtasts_diags_init(&diags);
 	if (answer->status == RESOLVER_OK)
 		rc = mtasts_tlsrpt_record_parse(records, check_txt_records(answer->message,
-						records, MTASTS_TXT_RECORDS_MAX), &rec, &diags);
+						records, MTASTS_TXT_RECORDS_MAX + 1), &rec, &diags);
 	if (answer->status != RESOLVER_OK && resolver_status_is_temporary(answer->status)) {
 		f = mtasts_report_add(&s->r->report, "tlsrpt-lookup-failed", "the TXT "
 				      "lookup at _smtp._tls.%s failed: %s", s->r->domain,

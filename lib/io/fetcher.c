@@ -140,7 +140,12 @@ static void on_http(void *arg, const struct http_response *resp)
 			 resp->error);
 		return;
 	}
-	if (resp->body_len > 0 && (r->body = malloc(resp->body_len + 1)) != NULL) {
+	if (resp->body_len > 0) {
+		if ((r->body = malloc(resp->body_len + 1)) == NULL) {
+			conclude(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "memory",
+				 "out of memory");
+			return;
+		}
 		memcpy(r->body, resp->body, resp->body_len);
 		r->body[resp->body_len] = '\0';
 		r->body_len = resp->body_len;
@@ -230,6 +235,11 @@ static void on_txt(void *arg, const struct txt_answer *answer)
 	}
 	r->txt_id = strdup(record->id);
 	mtasts_sts_record_free(record);
+	if (r->txt_id == NULL) {
+		conclude(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "memory",
+			 "out of memory");
+		return;
+	}
 	if ((rc = resolver_addresses(d->resolver, d->policy_host, on_addresses, d)) != 0)
 		conclude(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
 			 "policy-host-dns", "cannot start the lookup: %s", strerror(-rc));
@@ -260,6 +270,13 @@ int fetch_policy(struct resolver *resolver, struct http_client *http,
 		d->result->domain[--len] = '\0';
 	for (char *p = d->result->domain; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
+	/* "_mta-sts." in front must still fit in a DNS name. */
+	if (len > MTASTS_HOST_NAME_MAX - strlen("_mta-sts.")) {
+		conclude(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_NONE, "domain-name",
+			 "the domain name is %zu octets; with \"_mta-sts.\" in front "
+			 "it would be longer than a DNS name may be", len);
+		return 0;
+	}
 	if (!mtasts_mx_host_check(d->result->domain, len, &offset, why, sizeof(why))) {
 		conclude(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_NONE, "domain-name",
 			 "\"%s\" is not a domain name: %s", domain, why);

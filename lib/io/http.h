@@ -61,7 +61,6 @@ struct http_response {
 	long verify_result;		/* OpenSSL X509_V_ERR_*, 0 when none */
 	const char *error;		/* what went wrong, for people */
 	const char *remote_ip;
-	const char *tls_version;	/* "TLSv1.3"..., NULL when no session */
 };
 
 typedef void http_done_fn(void *arg, const struct http_response *response);

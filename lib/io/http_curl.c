@@ -21,6 +21,7 @@ struct http_client {
 	struct event *timer;
 	struct http_client_config config;
 	struct transfer *transfers;	/* running, for freeing */
+	bool closing;
 };
 
 struct transfer {
@@ -165,6 +166,7 @@ struct http_client *http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return NULL;
+	c->closing = true;
 	while (c->transfers != NULL) {
 		struct http_response r = { .outcome = HTTP_FAILED,
 					   .error = "the HTTP client was shut down" };
@@ -179,8 +181,12 @@ struct http_client *http_client_free(struct http_client *c)
 	return NULL;
 }
 
-static enum http_outcome outcome_from_curl(CURLcode code, bool truncated)
+static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long os_errno)
 {
+	/* A connection cut during the handshake is no verdict on TLS. */
+	if (code == CURLE_SSL_CONNECT_ERROR &&
+	    (os_errno == ECONNRESET || os_errno == EPIPE || os_errno == ETIMEDOUT))
+		return HTTP_RECEIVE_FAILED;
 	switch (code) {
 	case CURLE_OK:
 		return HTTP_COMPLETED;
@@ -212,16 +218,6 @@ static enum http_outcome outcome_from_curl(CURLcode code, bool truncated)
 	}
 }
 
-static void describe_tls(CURL *easy, struct http_response *r)
-{
-	struct curl_tlssessioninfo *info = NULL;
-
-	if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK &&
-	    info != NULL && info->backend == CURLSSLBACKEND_OPENSSL &&
-	    info->internals != NULL)
-		r->tls_version = SSL_get_version(info->internals);
-}
-
 static void check_finished(struct http_client *c)
 {
 	CURLMsg *msg;
@@ -234,8 +230,11 @@ static void check_finished(struct http_client *c)
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
+		long os_errno = 0;
+
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-		r.outcome = outcome_from_curl(msg->data.result, t->truncated);
+		curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+		r.outcome = outcome_from_curl(msg->data.result, t->truncated, os_errno);
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
 		curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
@@ -246,8 +245,6 @@ static void check_finished(struct http_client *c)
 		if (r.outcome == HTTP_TLS_CERTIFICATE && r.verify_result != 0 &&
 		    r.verify_result != X509_V_ERR_UNSPECIFIED)
 			r.error = X509_verify_cert_error_string(r.verify_result);
-		if (r.outcome == HTTP_COMPLETED)
-			describe_tls(t->easy, &r);
 		r.content_type = content_type;
 		r.location = location;
 		r.remote_ip = ip != NULL && ip[0] != '\0' ? ip : NULL;
@@ -346,10 +343,12 @@ static int configure(struct transfer *t, const struct http_request *req)
 int http_get(struct http_client *c, const struct http_request *req,
 	     http_done_fn *fn, void *arg)
 {
-	struct transfer *t = calloc(1, sizeof(*t));
+	struct transfer *t;
 	int rc;
 
-	if (t == NULL)
+	if (c->closing)
+		return -ECANCELED;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -ENOMEM;
 	t->client = c;
 	t->fn = fn;

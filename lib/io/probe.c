@@ -72,6 +72,7 @@ struct probe {
 	enum probe_phase phase;
 	bool smtp;
 	unsigned timeout_ms;
+	unsigned connect_timeout_ms;	/* the limit while connecting */
 	time_t now;
 	char *server_name;
 	char *helo_name;
@@ -441,7 +442,11 @@ static void cert_describe(struct probe *p, X509 *cert)
 	if (name != NULL && *name != '\0')
 		c->name_matches = is_ip_literal(name)
 			? X509_check_ip_asc(cert, name, 0) == 1
-			: X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
+			: X509_check_host(cert, name, strlen(name),
+					  /* RFC 6125 as RFC 8461 4.2 asks: DNS-IDs only,
+					   * a wildcard only as a whole leftmost label */
+					  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+					  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
 	c->self_signed = X509_self_signed(cert, 1) == 1;
 	ERR_clear_error();
 }
@@ -593,9 +598,19 @@ static void on_write(struct bufferevent *bev, void *arg)
 		deliver(p);
 }
 
+static void arm_timer(struct probe *p, unsigned ms)
+{
+	struct timeval limit = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(p->timer, &limit);
+}
+
 /* Reading waits for this: a greeting can arrive with the connect. */
 static void on_connected(struct probe *p)
 {
+	/* Connected: the dialogue now has the whole time limit. */
+	if (p->connect_timeout_ms < p->timeout_ms)
+		arm_timer(p, p->timeout_ms);
 	bufferevent_enable(p->bev, EV_READ);
 	if (p->smtp) {
 		p->phase = PHASE_SMTP;
@@ -645,7 +660,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (p->phase != PHASE_START_FAILED && p->phase != PHASE_CLOSING) {
 		p->result.timed_out = true;
-		set_error(p, "timed out after %u ms (%s)", p->timeout_ms,
+		set_error(p, "timed out after %u ms (%s)",
+			  p->result.stage == PROBE_STAGE_CONNECT ?
+			  p->connect_timeout_ms : p->timeout_ms,
 			  stage_name(p->result.stage));
 	}
 	deliver(p);
@@ -723,6 +740,9 @@ static struct probe *probe_new(struct event_base *base,
 	p->smtp = req->smtp;
 	p->now = req->now;
 	p->timeout_ms = req->timeout_ms != 0 ? req->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+	p->connect_timeout_ms = req->connect_timeout_ms != 0 &&
+				req->connect_timeout_ms < p->timeout_ms ?
+				req->connect_timeout_ms : p->timeout_ms;
 	p->phase = PHASE_CONNECT;
 	p->result.stage = PROBE_STAGE_CONNECT;
 	set_address(p, req->address, req->port);
@@ -767,8 +787,8 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 		probe_free(p);
 		return rc;
 	}
-	limit.tv_sec = p->timeout_ms / 1000;
-	limit.tv_usec = (p->timeout_ms % 1000) * 1000;
+	limit.tv_sec = p->connect_timeout_ms / 1000;
+	limit.tv_usec = (p->connect_timeout_ms % 1000) * 1000;
 	if (evtimer_add(p->timer, &limit) != 0) {
 		probe_free(p);
 		return -ENOMEM;

@@ -44,6 +44,7 @@ struct probe_request {
 	const char *ca_file;		/* NULL: the system trust store */
 	const char *helo_name;		/* EHLO argument */
 	unsigned timeout_ms;
+	unsigned connect_timeout_ms;	/* 0: timeout_ms */
 	/* For tests and the clock-free core: "now" for days to expiry. */
 	time_t now;
 };

@@ -37,6 +37,7 @@ enum resolver_status {
 	RESOLVER_SERVFAIL,
 	RESOLVER_REFUSED,
 	RESOLVER_TIMEOUT,
+	RESOLVER_UNREACHABLE,	/* the resolver refused the connection */
 	RESOLVER_ERROR,		/* anything else: bad answer, no memory */
 	RESOLVER_CANCELLED,
 };

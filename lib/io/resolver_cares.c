@@ -48,6 +48,7 @@ struct resolver {
 	size_t in_flight;
 	struct lookup *queue, *queue_tail;
 	bool closing;
+	bool pumping;		/* lookup_done is sending queued lookups */
 };
 
 static void dispatch(struct lookup *q);
@@ -194,6 +195,7 @@ struct resolver *resolver_free(struct resolver *r)
 		r->queue = q->next;
 		cancel(q);
 	}
+	r->queue_tail = NULL;
 	while (r->sockets != NULL) {
 		struct watched_socket *s = r->sockets;
 
@@ -222,8 +224,9 @@ static enum resolver_status status_from_ares(int status)
 	case ARES_EREFUSED:
 		return RESOLVER_REFUSED;
 	case ARES_ETIMEOUT:
-	case ARES_ECONNREFUSED:
 		return RESOLVER_TIMEOUT;
+	case ARES_ECONNREFUSED:
+		return RESOLVER_UNREACHABLE;
 	case ARES_ECANCELLED:
 	case ARES_EDESTRUCTION:
 		return RESOLVER_CANCELLED;
@@ -247,6 +250,8 @@ const char *resolver_status_name(enum resolver_status status)
 		return "REFUSED";
 	case RESOLVER_TIMEOUT:
 		return "timed out";
+	case RESOLVER_UNREACHABLE:
+		return "the resolver cannot be reached (connection refused)";
 	case RESOLVER_ERROR:
 		return "failed";
 	case RESOLVER_CANCELLED:
@@ -274,6 +279,10 @@ static void lookup_done(struct lookup *q)
 
 	lookup_free(q);
 	r->in_flight--;
+	/* A lookup that fails at once ends inside dispatch(): loop, not recurse. */
+	if (r->pumping)
+		return;
+	r->pumping = true;
 	while (!r->closing && r->queue != NULL && r->in_flight < LOOKUPS_IN_FLIGHT) {
 		struct lookup *next = r->queue;
 
@@ -281,6 +290,7 @@ static void lookup_done(struct lookup *q)
 			r->queue_tail = NULL;
 		dispatch(next);
 	}
+	r->pumping = false;
 }
 
 /* Join the character-strings of each record; records start where c-ares says. */
@@ -507,6 +517,10 @@ static void cancel(struct lookup *q)
 /* Send the lookup now, or queue it while enough are in flight. */
 static int submit(struct resolver *r, struct lookup *q, const char *name)
 {
+	if (r->closing) {
+		free(q);
+		return -ECANCELED;
+	}
 	if ((q->name = strdup(name)) == NULL) {
 		free(q);
 		return -ENOMEM;
