@@ -80,7 +80,9 @@ static int finding_order(const void *a, const void *b)
 		return x->def->category < y->def->category ? -1 : 1;
 	if (x->severity != y->severity)
 		return x->severity < y->severity ? -1 : 1;
-	return 0;
+	/* qsort is not stable: order the rest too, for the same output each run */
+	int by_id = strcmp(x->def->id, y->def->id);
+	return by_id != 0 ? by_id : strcmp(x->message, y->message);
 }
 
 static bool in_categories(const struct mtasts_finding *f, void *arg)
