@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <mtasts/diag.h>
+#include <mtasts/txt.h>
 
 #define WANT_DIAGS_MAX 8
 
@@ -118,6 +119,54 @@ static inline bool diags_match(const struct mtasts_diags *d,
 		if (first == NULL || first > x || first->code != w->code) {
 			print_error("  mtasts_diags_find(%s) is wrong\n",
 				    mtasts_code_name(w->code));
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * What every parser promises about its outcome: the status expected, the
+ * diagnostics expected, errors exactly when it fails, and the result
+ * pointer untouched on failure (wrote is whether it changed).
+ */
+static inline bool outcome_matches(int rc, int want_rc, const struct mtasts_diags *d,
+				   const struct want_diag *want, bool wrote)
+{
+	if (rc != want_rc) {
+		print_error("  expected status %d, got %d\n", want_rc, rc);
+		return false;
+	}
+	if (!diags_match(d, want))
+		return false;
+	if ((rc == MTASTS_OK) != (mtasts_diags_count(d, MTASTS_SEVERITY_ERROR) == 0)) {
+		print_error("  status and error count disagree\n");
+		return false;
+	}
+	if (rc != MTASTS_OK && wrote) {
+		print_error("  the result was written on failure\n");
+		return false;
+	}
+	return true;
+}
+
+/* Extensions against a NULL-terminated list of name, value, name, value... */
+static inline bool extensions_match(const struct mtasts_extension *ext, size_t count,
+				    const char *const *want)
+{
+	size_t n = 0;
+
+	while (want[2 * n] != NULL)
+		n++;
+	if (count != n) {
+		print_error("  got %zu extensions, expected %zu\n", count, n);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ext[i].name, want[2 * i]) != 0 ||
+		    strcmp(ext[i].value, want[2 * i + 1]) != 0) {
+			print_error("  extension %zu is %s: %s\n", i, ext[i].name,
+				    escape(ext[i].value, strlen(ext[i].value)));
 			return false;
 		}
 	}
