@@ -57,6 +57,16 @@ json_t *diags_to_json(const struct mtasts_diags *diags,
 int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 		      bool *json_output);
 
+/*
+ * Text from the network, made safe for a terminal: control characters (C0,
+ * DEL, C1) and octets that are not UTF-8 become \xHH.  text_escape()
+ * returns a copy to free (NULL when out of memory); json_text() a JSON
+ * string (valid UTF-8 as it is, since JSON escapes controls itself).
+ */
+char *text_escape(const char *text);
+void print_text(FILE *out, const char *text);
+json_t *json_text(const char *text);
+
 /* Print a JSON value on one line followed by a newline; false on failure. */
 bool print_json(json_t *value);
 

@@ -21,8 +21,14 @@ enum check_exit {
 	CHECK_EXIT_WARN = 1,
 	CHECK_EXIT_FAIL = 2,
 	CHECK_EXIT_INCOMPLETE = 3,
-	CHECK_EXIT_USAGE = 4,
+	CHECK_EXIT_USAGE = 4,		/* also a local problem: out of descriptors */
 };
+
+/* Descriptors one domain's check may hold at once (probes, fetches). */
+#define CHECK_FDS_PER_DOMAIN 16
+
+/* Certificate names shown in JSON; the rest are counted. */
+#define CHECK_NAMES_SHOWN 64
 
 static const char check_usage[] =
 	"usage: mtasts check [OPTIONS] DOMAIN...\n"
@@ -42,9 +48,9 @@ static const char check_usage[] =
 	"      --probe-rua            make a TLS handshake with https: rua hosts\n"
 	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
 	"      --ca-file FILE         trust these CA certificates (PEM)\n"
-	"      --timeout SECONDS      limit for each fetch and probe (60)\n"
-	"      --connect-timeout SECONDS  limit for connecting (10)\n"
-	"      --dns-timeout SECONDS  limit for one DNS try (5)\n"
+	"      --timeout SECONDS      limit for each domain, DNS included (60)\n"
+	"      --connect-timeout SECONDS  limit for one TCP connect (10)\n"
+	"      --dns-timeout SECONDS  limit for one DNS try of one server (5)\n"
 	"      --concurrency N        domains in flight at once (64)\n"
 	"      --helo NAME            EHLO name for the SMTP probes\n"
 	"      --config FILE          read settings (default " CONFIG_DEFAULT_PATH ")\n"
@@ -52,7 +58,8 @@ static const char check_usage[] =
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Exit status: 0 pass, 1 warnings only, 2 errors, 3 could not complete\n"
-	"(temporary failures), 4 usage error.\n";
+	"(temporary failures, time limit), 4 usage error or a local problem\n"
+	"(such as too few file descriptors).\n";
 
 struct check_run {
 	struct net_session net;
@@ -115,7 +122,7 @@ static json_t *evidence_json(const struct mtasts_finding *f)
 		const struct mtasts_evidence *e = &f->evidence[i];
 
 		json_object_set_new(o, e->key,
-			e->kind == MTASTS_EVIDENCE_STRING ? json_string(e->string) :
+			e->kind == MTASTS_EVIDENCE_STRING ? json_text(e->string) :
 			e->kind == MTASTS_EVIDENCE_BOOL ? json_boolean(e->number) :
 			json_integer(e->number));
 	}
@@ -151,13 +158,15 @@ static json_t *mx_json(const struct check_result *r)
 			}
 			if (a->has_certificate) {
 				names = json_array();
-				for (size_t k = 0; k < a->name_count; k++)
-					json_array_append_new(names, json_string(a->names[k]));
+				for (size_t k = 0; k < a->name_count && k < CHECK_NAMES_SHOWN; k++)
+					json_array_append_new(names, json_text(a->names[k]));
 				iso_time(a->not_after, when, sizeof(when));
 				json_object_set_new(o, "certificate", json_pack(
-					"{s:o, s:s?, s:s, s:b}", "subject_names", names,
-					"issuer", a->issuer, "not_after", when, "valid",
-					a->certificate_valid));
+					"{s:o, s:I, s:o, s:s, s:b}", "subject_names", names,
+					"subject_names_more", (json_int_t)(a->name_count >
+					CHECK_NAMES_SHOWN ? a->name_count - CHECK_NAMES_SHOWN : 0),
+					"issuer", json_text(a->issuer), "not_after", when,
+					"valid", a->certificate_valid));
 			}
 			json_array_append_new(addresses, o);
 		}
@@ -182,6 +191,32 @@ static json_t *policy_json(const struct mtasts_policy *p)
 			 "mx", mx);
 }
 
+/* What a sender's discovery concluded, and what each address gave. */
+static json_t *discovery_json(const struct fetch_result *d)
+{
+	json_t *addresses;
+	const char *type;
+
+	if (d == NULL)
+		return json_null();
+	addresses = json_array();
+	for (size_t i = 0; i < d->attempt_count; i++) {
+		const struct fetch_outcome *o = &d->attempts[i].outcome;
+
+		type = mtasts_result_type_name(o->result_type);
+		json_array_append_new(addresses, json_pack("{s:s, s:s, s:o, s:s?, s:o}",
+			"address", d->attempts[i].address, "status",
+			mtasts_fetch_status_name(o->status), "result_type",
+			type != NULL ? json_string(type) : json_null(), "check", o->check,
+			"reason", json_text(o->reason)));
+	}
+	type = mtasts_result_type_name(d->result_type);
+	return json_pack("{s:s, s:o, s:s?, s:o, s:o}", "status",
+			 mtasts_fetch_status_name(d->status), "result_type",
+			 type != NULL ? json_string(type) : json_null(), "check", d->check,
+			 "reason", json_text(d->reason), "addresses", addresses);
+}
+
 static json_t *result_json(const struct check_run *run, const struct check_result *r)
 {
 	json_t *findings = json_array();
@@ -190,19 +225,22 @@ static json_t *result_json(const struct check_run *run, const struct check_resul
 		const struct mtasts_finding *f = &r->report.findings[i];
 
 		json_array_append_new(findings, json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", f->def->id,
+			"{s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "id", f->def->id,
 			"severity", mtasts_finding_severity_name(f->severity),
 			"category", mtasts_category_name(f->def->category),
-			"message", f->message, "remedy", f->def->remedy,
+			"message", json_text(f->message), "remedy", f->def->remedy,
 			"rfc", f->def->rfc, "evidence", evidence_json(f)));
 		if (f->temporary)
 			json_object_set_new(json_array_get(findings,
 				json_array_size(findings) - 1), "temporary", json_true());
 	}
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "domain", r->domain,
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
+			 "domain", r->domain,
 			 "verdict", mtasts_verdict_name(mtasts_report_verdict(&r->report)),
 			 "complete", !mtasts_report_incomplete(&r->report),
+			 "timed_out", r->timed_out, "local_error", r->local_error,
 			 "txt_id", r->txt_id != NULL ? json_string(r->txt_id) : json_null(),
+			 "discovery", discovery_json(r->discovery),
 			 "findings", findings, "policy", policy_json(r->policy),
 			 "mx", mx_json(r));
 }
@@ -231,6 +269,8 @@ static void print_human(const struct check_run *run, const struct check_result *
 	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING),
 	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING) == 1 ? "" : "s",
 	       mtasts_report_count(&r->report, MTASTS_FINDING_INFO),
+	       r->local_error ? " (incomplete: this machine ran out of resources)" :
+	       r->timed_out ? " (incomplete: the time limit was reached)" :
 	       mtasts_report_incomplete(&r->report) ? " (incomplete: some lookups "
 	       "failed temporarily)" : "");
 	for (size_t i = 0; i < r->report.count; i++) {
@@ -240,9 +280,11 @@ static void print_human(const struct check_run *run, const struct check_result *
 			last_category = (int)f->def->category;
 			printf("  %s\n", mtasts_category_name(f->def->category));
 		}
-		printf("    %s%-7s%s %s: %s\n", paint(run, f->severity),
-		       mtasts_finding_severity_name(f->severity), reset, f->def->id,
-		       f->message);
+		printf("    %s%-7s%s %s: ", paint(run, f->severity),
+		       mtasts_finding_severity_name(f->severity), reset, f->def->id);
+		/* Messages quote certificates and servers: no control byte gets out. */
+		print_text(stdout, f->message);
+		putchar('\n');
 		if (f->severity != MTASTS_FINDING_INFO)
 			printf("            fix: %s (%s)\n", f->def->remedy, f->def->rfc);
 	}
@@ -285,16 +327,39 @@ static int start_check(void *ctx, const char *domain, struct domain_slot *slot)
 			    &run->options, domain, on_checked, slot);
 }
 
+/* A domain whose check could not even start: a local failure. */
+static void *check_not_started(void *ctx, const char *domain, int err)
+{
+	struct check_result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->domain = strdup(domain)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	mtasts_report_init(&r->report);
+	r->report.incomplete = true;
+	r->local_error = true;
+	fprintf(stderr, PROGRAM_NAME " check: %s: cannot start: %s\n", domain,
+		strerror(-err));
+	return r;
+}
+
 static int exit_status(const struct check_run *run)
 {
 	int rc = CHECK_EXIT_PASS;
 
+	if (!domain_queue_complete(&run->queue))
+		return CHECK_EXIT_USAGE;
 	for (size_t i = 0; i < run->queue.count; i++) {
 		const struct check_result *r = run->queue.results[i];
 		int one;
 
-		if (r == NULL || mtasts_report_incomplete(&r->report))
-			return CHECK_EXIT_INCOMPLETE;
+		if (r == NULL || r->local_error)
+			return CHECK_EXIT_USAGE;
+		if (mtasts_report_incomplete(&r->report)) {
+			rc = CHECK_EXIT_INCOMPLETE;
+			continue;
+		}
 		one = mtasts_report_verdict(&r->report) == MTASTS_VERDICT_FAIL ?
 		      CHECK_EXIT_FAIL : mtasts_report_verdict(&r->report) ==
 		      MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
@@ -447,9 +512,9 @@ static int run_check(int argc, char **argv)
 	run.queue = (struct domain_queue){
 		.domains = argv + optind,
 		.count = (size_t)(argc - optind),
-		.concurrency = config.concurrency,
 		.ctx = &run,
 		.start = start_check,
+		.failed = check_not_started,
 		.ready = print_ready,
 		.progress = show_progress,
 	};
@@ -471,11 +536,19 @@ static int run_check(int argc, char **argv)
 	run.options.ca_file = config.ca_file;
 	run.options.timeout_ms = config.timeout_ms;
 	run.options.connect_timeout_ms = config.connect_timeout_ms;
-	if (net_session_open(&run.net, &config, "check") != 0 ||
-	    domain_queue_start(&run.queue) != 0) {
-		rc = CHECK_EXIT_INCOMPLETE;
+	if (net_session_open(&run.net, &config, "check", CHECK_FDS_PER_DOMAIN) != 0) {
+		rc = CHECK_EXIT_USAGE;
+		goto close;
+	}
+	run.options.probes = &run.net.probes;
+	run.queue.concurrency = run.net.concurrency;
+	run.queue.base = run.net.base;
+	if (domain_queue_start(&run.queue) != 0) {
+		fprintf(stderr, PROGRAM_NAME " check: out of memory\n");
+		rc = CHECK_EXIT_USAGE;
 	} else {
-		event_base_dispatch(run.net.base);
+		if (!domain_queue_complete(&run.queue) && !run.queue.stalled)
+			event_base_dispatch(run.net.base);
 		if (run.progress)
 			fputs("\r\033[K", stderr);
 		if (run.json) {
@@ -490,6 +563,7 @@ static int run_check(int argc, char **argv)
 		}
 		rc = exit_status(&run);
 	}
+close:
 	net_session_close(&run.net);
 	for (size_t i = 0; run.queue.results != NULL && i < run.queue.count; i++)
 		check_result_free(run.queue.results[i]);

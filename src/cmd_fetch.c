@@ -16,9 +16,12 @@
 enum fetch_exit {
 	FETCH_EXIT_ALL_POLICY = 0,
 	FETCH_EXIT_SOME_MISSING = 1,
-	FETCH_EXIT_USAGE = 2,
+	FETCH_EXIT_USAGE = 2,		/* also a local problem: out of descriptors */
 	FETCH_EXIT_TEMPORARY = 3,
 };
+
+/* Descriptors one discovery may hold at once: its connection, a spare. */
+#define FETCH_FDS_PER_DOMAIN 2
 
 static const char fetch_usage[] =
 	"usage: mtasts fetch [OPTIONS] DOMAIN...\n"
@@ -31,26 +34,28 @@ static const char fetch_usage[] =
 	"  -j, --json                 print JSON (an array for several domains)\n"
 	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
 	"      --ca-file FILE         trust these CA certificates (PEM)\n"
-	"      --timeout SECONDS      limit for the whole HTTPS fetch (60)\n"
-	"      --connect-timeout SECONDS  limit for connecting (10)\n"
-	"      --dns-timeout SECONDS  limit for one DNS try (5)\n"
+	"      --timeout SECONDS      limit for each domain, DNS included (60)\n"
+	"      --connect-timeout SECONDS  limit for one TCP connect (10)\n"
+	"      --dns-timeout SECONDS  limit for one DNS try of one server (5)\n"
 	"      --concurrency N        domains in flight at once (64)\n"
 	"      --proxy URL            fetch through this HTTPS proxy\n"
 	"      --config FILE          read settings (default " CONFIG_DEFAULT_PATH ")\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Exit status: 0 every domain has a usable policy, 1 some domain has none\n"
-	"or an invalid one, 2 usage error, 3 some lookup failed temporarily.\n";
+	"or an invalid one, 2 usage error or a local problem (such as too few\n"
+	"file descriptors), 3 some lookup failed temporarily.\n";
 
 struct fetch_run {
 	struct net_session net;
 	struct domain_queue queue;
+	struct fetch_options options;
 	bool json;
 };
 
 static json_t *result_json(const struct fetch_result *r)
 {
-	json_t *o = json_pack("{s:s, s:s}", "domain", r->domain, "status",
+	json_t *o = json_pack("{s:o, s:s}", "domain", json_text(r->domain), "status",
 			      mtasts_fetch_status_name(r->status));
 
 	if (o == NULL)
@@ -66,18 +71,19 @@ static json_t *result_json(const struct fetch_result *r)
 			"{s:b, s:s, s:s, s:I, s:o, s:o}", "valid", 1,
 			"version", "STSv1", "mode", mtasts_mode_name(r->policy->mode),
 			"max_age", (json_int_t)r->policy->max_age, "mx", mx,
-			"warnings", diags_to_json(&r->diags, MTASTS_SEVERITY_WARNING)));
+			"warnings", diags_to_json(r->diags, MTASTS_SEVERITY_WARNING)));
 		json_object_set_new(o, "failure", json_null());
 	} else {
 		const char *type = mtasts_result_type_name(r->result_type);
 
 		json_object_set_new(o, "policy", json_null());
-		json_object_set_new(o, "failure", json_pack("{s:o, s:s, s:s?}",
+		json_object_set_new(o, "failure", json_pack("{s:o, s:o, s:s?, s:b}",
 			"result_type", type != NULL ? json_string(type) : json_null(),
-			"reason", r->reason, "check", r->check));
+			"reason", json_text(r->reason), "check", r->check,
+			"local", r->local));
 		if (r->check != NULL && strcmp(r->check, "policy-syntax") == 0)
 			json_object_set_new(json_object_get(o, "failure"), "errors",
-					    diags_to_json(&r->diags, MTASTS_SEVERITY_ERROR));
+					    diags_to_json(r->diags, MTASTS_SEVERITY_ERROR));
 	}
 	return o;
 }
@@ -92,17 +98,20 @@ static void print_human(const struct fetch_result *r)
 		       (unsigned)r->policy->max_age);
 		for (size_t i = 0; i < r->policy->mx_count; i++)
 			printf("  mx: %s\n", r->policy->mx[i]);
-		for (size_t i = 0; i < r->diags.count; i++)
-			if (r->diags.items[i].severity == MTASTS_SEVERITY_WARNING)
-				printf("  warning: %s [%s]\n", r->diags.items[i].message,
-				       mtasts_code_name(r->diags.items[i].code));
+		for (size_t i = 0; i < r->diags->count; i++)
+			if (r->diags->items[i].severity == MTASTS_SEVERITY_WARNING)
+				printf("  warning: %s [%s]\n", r->diags->items[i].message,
+				       mtasts_code_name(r->diags->items[i].code));
 		return;
 	}
-	printf("%s: %s", r->domain, mtasts_fetch_status_name(r->status));
+	print_text(stdout, r->domain);
+	printf(": %s", r->local ? "local error" : mtasts_fetch_status_name(r->status));
 	if (type != NULL)
 		printf(" (%s)", type);
-	printf("\n  %s%s%s%s\n", r->check != NULL ? r->check : "",
-	       r->check != NULL ? ": " : "", r->reason, "");
+	printf("\n  %s%s", r->check != NULL ? r->check : "", r->check != NULL ? ": " : "");
+	/* The reason quotes what servers said: no control byte gets through. */
+	print_text(stdout, r->reason);
+	putchar('\n');
 }
 
 static void on_fetched(void *arg, struct fetch_result *result)
@@ -114,7 +123,25 @@ static int start_fetch(void *ctx, const char *domain, struct domain_slot *slot)
 {
 	struct fetch_run *run = ctx;
 
-	return fetch_policy(run->net.resolver, run->net.http, domain, on_fetched, slot);
+	return fetch_policy(run->net.base, run->net.resolver, run->net.http, domain,
+			    &run->options, on_fetched, slot);
+}
+
+/* A domain whose discovery could not even start: a local failure. */
+static void *fetch_not_started(void *ctx, const char *domain, int err)
+{
+	struct fetch_result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->domain = strdup(domain)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->status = MTASTS_FETCH_TEMP_FAIL;
+	r->check = "local";
+	r->local = true;
+	snprintf(r->reason, sizeof(r->reason), "the discovery could not start: %s",
+		 strerror(-err));
+	return r;
 }
 
 /* Results print in argument order, each as soon as those before it are in. */
@@ -127,16 +154,21 @@ static void print_ready(void *ctx, size_t index, void *result)
 	fflush(stdout);
 }
 
+/* A local problem first, then a temporary failure, then a missing policy. */
 static int exit_status(const struct fetch_run *run)
 {
 	int rc = FETCH_EXIT_ALL_POLICY;
 
+	if (!domain_queue_complete(&run->queue))
+		return FETCH_EXIT_USAGE;
 	for (size_t i = 0; i < run->queue.count; i++) {
 		const struct fetch_result *r = run->queue.results[i];
 
-		if (r == NULL || r->status == MTASTS_FETCH_TEMP_FAIL)
-			return FETCH_EXIT_TEMPORARY;
-		if (r->status != MTASTS_FETCH_POLICY)
+		if (r->local)
+			return FETCH_EXIT_USAGE;
+		if (r->status == MTASTS_FETCH_TEMP_FAIL)
+			rc = FETCH_EXIT_TEMPORARY;
+		else if (r->status != MTASTS_FETCH_POLICY && rc == FETCH_EXIT_ALL_POLICY)
 			rc = FETCH_EXIT_SOME_MISSING;
 	}
 	return rc;
@@ -207,19 +239,27 @@ static int run_fetch(int argc, char **argv)
 		rc = FETCH_EXIT_USAGE;
 		goto out;
 	}
+	run.options.timeout_ms = config.timeout_ms;
+	if (net_session_open(&run.net, &config, "fetch", FETCH_FDS_PER_DOMAIN) != 0) {
+		rc = FETCH_EXIT_USAGE;
+		goto close;
+	}
 	run.queue = (struct domain_queue){
 		.domains = argv + optind,
 		.count = (size_t)(argc - optind),
-		.concurrency = config.concurrency,
+		.concurrency = run.net.concurrency,
 		.ctx = &run,
 		.start = start_fetch,
+		.failed = fetch_not_started,
 		.ready = print_ready,
+		.base = run.net.base,
 	};
-	if (net_session_open(&run.net, &config, "fetch") != 0 ||
-	    domain_queue_start(&run.queue) != 0) {
-		rc = FETCH_EXIT_TEMPORARY;
+	if (domain_queue_start(&run.queue) != 0) {
+		fprintf(stderr, PROGRAM_NAME " fetch: out of memory\n");
+		rc = FETCH_EXIT_USAGE;
 	} else {
-		event_base_dispatch(run.net.base);
+		if (!domain_queue_complete(&run.queue) && !run.queue.stalled)
+			event_base_dispatch(run.net.base);
 		if (run.json) {
 			json_t *out = json_array();
 
@@ -231,6 +271,7 @@ static int run_fetch(int argc, char **argv)
 		}
 		rc = exit_status(&run);
 	}
+close:
 	net_session_close(&run.net);
 	for (size_t i = 0; run.queue.results != NULL && i < run.queue.count; i++)
 		fetch_result_free(run.queue.results[i]);

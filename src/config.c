@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <ares.h>
 #include <curl/curl.h>
@@ -21,6 +22,9 @@
 
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_LINES_MAX 1000
+#define DNS_ROUNDS 2		/* tries of each DNS lookup over all servers */
+#define FDS_RESERVED 16		/* descriptors not for domains */
+#define FDS_MOST 1048576
 
 void net_config_defaults(struct net_config *c)
 {
@@ -126,6 +130,7 @@ bool net_config_set(struct net_config *c, const char *key, const char *value,
 			return false;
 		}
 		c->concurrency = (unsigned)n;
+		c->concurrency_given = true;
 	} else {
 		snprintf(why, why_size, "unknown setting \"%s\"", key);
 		return false;
@@ -225,25 +230,61 @@ bool net_config_option(struct net_config *config, const struct option *options,
 	return false;
 }
 
+/*
+ * As many descriptors as the hard limit allows, and as many domains at once
+ * as they are enough for: running out would be blamed on healthy domains.
+ */
+static unsigned bound_concurrency(const struct net_config *config, const char *command,
+				  unsigned fds_per_domain)
+{
+	struct rlimit rl;
+	unsigned long long usable, most;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return config->concurrency;
+	if (rl.rlim_cur < rl.rlim_max) {
+		/* An "unlimited" hard limit may still exceed what the kernel allows. */
+		rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDS_MOST ?
+			      FDS_MOST : rl.rlim_max;
+		struct rlimit raised = { want, rl.rlim_max };
+
+		if (want > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = want;
+	}
+	/* Standard streams, the event loop, the resolver's sockets, curl's own. */
+	usable = rl.rlim_cur > FDS_RESERVED ? rl.rlim_cur - FDS_RESERVED : 0;
+	most = usable / (fds_per_domain > 0 ? fds_per_domain : 1);
+	if (most < 1)
+		most = 1;
+	if (most >= config->concurrency)
+		return config->concurrency;
+	if (config->concurrency_given)
+		fprintf(stderr, "mtasts %s: at most %llu domains at once: the open-files "
+			"limit is %llu\n", command, most, (unsigned long long)rl.rlim_cur);
+	return (unsigned)most;
+}
+
 int net_session_open(struct net_session *session, const struct net_config *config,
-		     const char *command)
+		     const char *command, unsigned fds_per_domain)
 {
 	struct resolver_config rc = {
 		.servers = config->dns_servers,
 		.server_count = config->dns_server_count,
 		.timeout_ms = config->dns_timeout_ms,
-		.tries = 2,
+		.tries = DNS_ROUNDS,
 	};
 	struct http_client_config hc = {
 		.ca_file = config->ca_file,
 		.proxy = config->proxy,
 		.user_agent = "mtasts/" MTASTS_VERSION,
 		.connect_timeout_ms = config->connect_timeout_ms,
+		/* Each request gets what is left of its domain's time limit. */
 		.total_timeout_ms = config->timeout_ms,
 		.max_body = MTASTS_POLICY_BODY_MAX,
 	};
 
 	memset(session, 0, sizeof(*session));
+	session->concurrency = bound_concurrency(config, command, fds_per_domain);
 	/* A peer closing a TLS connection must not kill the program. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -266,6 +307,7 @@ int net_session_open(struct net_session *session, const struct net_config *confi
 
 void net_session_close(struct net_session *session)
 {
+	probe_list_cancel(&session->probes);
 	http_client_free(session->http);
 	resolver_free(session->resolver);
 	if (session->base != NULL)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "probe.h"
 #include "resolver.h"
 
 #define CONFIG_DNS_SERVERS_MAX 8
@@ -22,10 +23,11 @@ struct net_config {
 	size_t owned_count;
 	const char *ca_file;
 	const char *proxy;
-	unsigned timeout_ms;		/* whole HTTPS fetch */
-	unsigned connect_timeout_ms;
-	unsigned dns_timeout_ms;	/* per DNS try */
+	unsigned timeout_ms;		/* a domain's whole discovery or check */
+	unsigned connect_timeout_ms;	/* one TCP connect (and TLS for probes) */
+	unsigned dns_timeout_ms;	/* one DNS try of one server */
 	unsigned concurrency;
+	bool concurrency_given;		/* set by the user, not the default */
 };
 
 void net_config_defaults(struct net_config *config);
@@ -61,15 +63,20 @@ struct net_session {
 	struct event_base *base;
 	struct resolver *resolver;
 	struct http_client *http;
+	struct probe_list probes;
+	unsigned concurrency;		/* config's, bounded by open files */
 };
 
 /*
  * Set the libraries up and open a session from config; on failure says why
- * on standard error (naming the command) and returns -1.
+ * on standard error (naming the command) and returns -1.  Raises the
+ * open-files limit to its hard limit and bounds the session's concurrency
+ * by it, at fds_per_domain descriptors a domain (saying so when that
+ * lowers a concurrency the user asked for).
  * net_session_close() accepts a session that failed to open.
  */
 int net_session_open(struct net_session *session, const struct net_config *config,
-		     const char *command);
+		     const char *command, unsigned fds_per_domain);
 void net_session_close(struct net_session *session);
 
 #endif

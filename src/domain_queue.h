@@ -24,6 +24,15 @@ struct domain_queue {
 	void *ctx;
 	/* Start the work for slot->index; 0, or a negative errno. */
 	int (*start)(void *ctx, const char *domain, struct domain_slot *slot);
+	/*
+	 * The result for a domain whose work could not start (err is a
+	 * negative errno): every domain gets a result, so the queue never
+	 * stalls.  NULL only when even that cannot be had; the queue then
+	 * stops starting and says so.
+	 */
+	void *(*failed)(void *ctx, const char *domain, int err);
+	/* When the last result is delivered, this loop is told to stop. */
+	struct event_base *base;
 	/* A result, in domain order; the queue keeps it in results[]. */
 	void (*ready)(void *ctx, size_t index, void *result);
 	/* After every result: for a progress line. */
@@ -32,6 +41,7 @@ struct domain_queue {
 	void **results;
 	size_t next, running, done, delivered;
 	bool starting;		/* start_more is on the stack */
+	bool stalled;		/* out of memory even for a failure result */
 };
 
 /* Allocate results[] and start the first domains.  -1 when out of memory. */
@@ -39,5 +49,8 @@ int domain_queue_start(struct domain_queue *queue);
 
 /* The work of a slot is done: keep its result, deliver, start more. */
 void domain_queue_done(struct domain_slot *slot, void *result);
+
+/* Every domain has its result (false after a stall). */
+bool domain_queue_complete(const struct domain_queue *queue);
 
 #endif

@@ -10,6 +10,91 @@
 
 #include "cli.h"
 
+/*
+ * Length of the UTF-8 sequence at s (at most len octets) that is safe to
+ * show: a printable character; 0 for an octet that must be escaped (C0 and
+ * C1 controls, DEL, and what is not valid UTF-8).
+ */
+static size_t safe_char(const unsigned char *s, size_t len)
+{
+	size_t need;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates, beyond Unicode, and C1 controls. */
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return need;
+}
+
+char *text_escape(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)(text != NULL ? text : "");
+	size_t len = strlen((const char *)s), pos = 0;
+	char *out = malloc(len * 4 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = safe_char(s + i, len - i);
+
+		if (n == 0) {
+			pos += (size_t)sprintf(out + pos, "\\x%02x", s[i]);
+			i++;
+			continue;
+		}
+		memcpy(out + pos, s + i, n);
+		pos += n;
+		i += n;
+	}
+	out[pos] = '\0';
+	return out;
+}
+
+void print_text(FILE *out, const char *text)
+{
+	char *safe = text_escape(text);
+
+	fputs(safe != NULL ? safe : "?", out);
+	free(safe);
+}
+
+json_t *json_text(const char *text)
+{
+	json_t *value;
+	char *safe;
+
+	if (text == NULL)
+		return json_null();
+	if ((value = json_string(text)) != NULL)
+		return value;	/* valid UTF-8: jansson escapes the controls */
+	safe = text_escape(text);
+	value = safe != NULL ? json_string(safe) : NULL;
+	free(safe);
+	return value != NULL ? value : json_null();
+}
+
 void print_usage_error(const struct command *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -51,17 +136,19 @@ static void print_excerpt(FILE *out, const char *label, const char *text,
 	int width;
 
 	width = fprintf(out, "  %s | ", label);
-	for (size_t i = 0; i < len && i < 200; i++) {
-		unsigned char c = (unsigned char)text[i];
+	for (size_t i = 0; i < len && i < 200;) {
+		size_t n = safe_char((const unsigned char *)text + i, len - i);
 
-		if (c >= 0x20 && c != 0x7f) {
-			fputc(c, out);
+		if (n > 0) {
+			fwrite(text + i, 1, n, out);
 			if (i + 1 < column)
-				caret++;
+				caret++;	/* one column a character */
+			i += n;
 		} else {
-			fprintf(out, "\\x%02x", c);
+			fprintf(out, "\\x%02x", (unsigned char)text[i]);
 			if (i + 1 < column)
 				caret += 4;
+			i++;
 		}
 	}
 	if (len > 200)

@@ -1,10 +1,14 @@
 /*
- * checker.c - the deployment check of one domain.  All lookups, fetches and
- * probes run concurrently; a count of pending operations says when the last
- * one is in, and then the rules that need everything (coverage, the
- * certificates against the policy) run and the result goes to the caller.
- * This file holds the MTA-STS record and the policy host; checker_mx.c the
- * MX hosts; checker_tlsrpt.c the TLSRPT record.
+ * checker.c - the deployment check of one domain.  The policy is found by
+ * the one discovery (fetcher.c), asked to fetch from every address of the
+ * policy host and to go on past a bad record; it lets the checker see the
+ * TXT answer and the addresses as they come, so the TLS probes of the
+ * policy host start at once.  Everything else (apex TXT, MX, TLSRPT) runs
+ * concurrently; a count of pending operations says when the last one is
+ * in, and then the rules that need everything (the discovery's outcomes,
+ * coverage, the certificates against the policy) run and the result goes
+ * to the caller.  This file holds the MTA-STS record and the policy host;
+ * checker_mx.c the MX hosts; checker_tlsrpt.c the TLSRPT record.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,6 +26,7 @@
 #include "checker_internal.h"
 
 static void finish(struct check_state *s);
+static void state_free(struct check_state *s);
 
 void check_op_begin(struct check_state *s)
 {
@@ -30,8 +35,27 @@ void check_op_begin(struct check_state *s)
 
 void check_op_end(struct check_state *s)
 {
-	if (--s->pending == 0)
+	if (--s->pending > 0)
+		return;
+	if (s->delivered)
+		state_free(s);
+	else
 		finish(s);
+}
+
+bool check_late(const struct check_state *s)
+{
+	return s->delivered;
+}
+
+char **check_names_copy(char *const *names, size_t count)
+{
+	char **copy = calloc(count + 1, sizeof(*copy));
+
+	for (size_t i = 0; copy != NULL && i < count; i++)
+		if ((copy[i] = strdup(names[i])) == NULL)
+			copy = tls_names_free(copy);
+	return copy;
 }
 
 void check_address_text(const struct sockaddr_storage *ss, char *out, size_t size)
@@ -150,6 +174,7 @@ static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *r
 	mtasts_finding_string(f, "code", code);
 }
 
+/* The discovery's TXT answer, for the findings about the record. */
 static void on_sts_txt(void *arg, const struct dns_answer *answer)
 {
 	struct check_state *s = arg;
@@ -157,6 +182,8 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 	struct mtasts_finding *f;
 	size_t n;
 
+	if (check_late(s))
+		return;
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
 		mtasts_report_add(&s->r->report, "txt-missing", "no TXT record at "
 				  "_mta-sts.%s (%s)", s->r->domain,
@@ -175,7 +202,6 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX + 1);
 		judge_sts_record(s, records, n);
 	}
-	check_op_end(s);
 }
 
 static void on_apex_txt(void *arg, const struct dns_answer *answer)
@@ -184,6 +210,10 @@ static void on_apex_txt(void *arg, const struct dns_answer *answer)
 	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX + 1];
 	size_t n = 0;
 
+	if (check_late(s)) {
+		check_op_end(s);
+		return;
+	}
 	if (answer->status == RESOLVER_OK)
 		n = check_txt_records(answer->message, records, MTASTS_TXT_RECORDS_MAX + 1);
 	for (size_t i = 0; i < n; i++) {
@@ -199,142 +229,57 @@ static void on_apex_txt(void *arg, const struct dns_answer *answer)
 
 /* ------------------------------------------------- policy-fetch, host TLS */
 
-static const char *fetch_finding(enum http_outcome outcome)
+void check_certificate(struct check_state *s, const struct tls_judgement *j,
+		       const char *subject, const char *issuer, char *const *names,
+		       size_t name_count, long days_to_expiry, const char *prefix,
+		       const char *host, const char *ip, enum tls_cert_kind skip_kind)
 {
-	switch (outcome) {
-	case HTTP_CONNECT_FAILED:
-		return "fetch-connect";
-	case HTTP_TIMEOUT:
-		return "fetch-timeout";
-	case HTTP_RECEIVE_FAILED:
-		return "fetch-receive";
-	case HTTP_TLS_HANDSHAKE:
-		return "host-tls-handshake";
-	default:
-		return "fetch-failed";
-	}
-}
-
-static const char *response_finding(const char *check)
-{
-	if (strcmp(check, "http-redirect") == 0)
-		return "fetch-redirect";
-	if (strcmp(check, "http-status") == 0)
-		return "fetch-http-status";
-	if (strcmp(check, "media-type") == 0)
-		return "fetch-media-type";
-	if (strcmp(check, "body-size") == 0)
-		return "fetch-body-size";
-	return "fetch-failed";
-}
-
-/*
- * Keep one body to judge.  When addresses disagree, the one of the lowest
- * address is kept, so the same lab gives the same report every run.
- */
-static void keep_body(struct check_state *s, const struct http_response *resp,
-		      const char *ip)
-{
-	char *copy;
-
-	if (s->body != NULL && (s->body_len != resp->body_len ||
-				memcmp(s->body, resp->body, resp->body_len) != 0))
-		s->inconsistent = true;
-	if (s->body != NULL && strcmp(ip, s->body_ip) >= 0)
-		return;
-	if ((copy = malloc(resp->body_len + 1)) == NULL)
-		return;
-	memcpy(copy, resp->body, resp->body_len);
-	copy[resp->body_len] = '\0';
-	free(s->body);
-	s->body = copy;
-	s->body_len = resp->body_len;
-	snprintf(s->body_ip, sizeof(s->body_ip), "%s", ip);
-}
-
-static void on_policy_http(void *arg, const struct http_response *resp)
-{
-	struct address_op *op = arg;
-	struct check_state *s = op->s;
-	struct mtasts_finding *f = NULL;
-	enum mtasts_result_type type;
-	const char *check;
-	char reason[MTASTS_FETCH_REASON_MAX];
-
-	if (resp->outcome == HTTP_TLS_CERTIFICATE) {
-		/* The TLS probe of the same address says exactly what is wrong. */
-	} else if (resp->outcome != HTTP_COMPLETED) {
-		f = mtasts_report_add(&s->r->report, fetch_finding(resp->outcome),
-				      "https://%s/ at %s: %s", s->policy_host, op->ip,
-				      resp->error);
-	} else if (mtasts_http_response_check(resp->status, resp->content_type,
-					      resp->location, resp->truncated,
-					      MTASTS_POLICY_BODY_MAX, &type, &check,
-					      reason, sizeof(reason)) != MTASTS_FETCH_POLICY) {
-		f = mtasts_report_add(&s->r->report, response_finding(check),
-				      "https://%s/.well-known/mta-sts.txt at %s: %s",
-				      s->policy_host, op->ip, reason);
-		mtasts_finding_number(f, "http_status", resp->status);
-		if (resp->content_type != NULL)
-			mtasts_finding_string(f, "content_type", resp->content_type);
-		if (resp->location != NULL)
-			mtasts_finding_string(f, "location", resp->location);
-	} else {
-		keep_body(s, resp, op->ip);
-	}
-	mtasts_finding_string(f, "address", op->ip);
-	free(op);
-	check_op_end(s);
-}
-
-void check_certificate(struct check_state *s, const struct probe_certificate *c,
-			      const char *prefix, const char *host, const char *ip)
-{
-	char id[48];
-	const char *what = NULL;
+	bool reported[TLS_CERT_WEAK + 1] = { false };
 	struct mtasts_finding *f;
+	char id[48];
 
-	if (!c->chain_valid) {
-		switch (c->verify_error) {
-		case X509_V_ERR_CERT_HAS_EXPIRED:
-			what = "expired";
-			break;
-		case X509_V_ERR_CERT_NOT_YET_VALID:
-			what = "not-yet-valid";
-			break;
-		case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-			what = "self-signed";
-			break;
-		default:
-			what = c->self_signed ? "self-signed" : "untrusted";
-		}
-		snprintf(id, sizeof(id), "%s-cert-%s", prefix, what);
-		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s: %s",
-				      host, ip, c->verify_message != NULL ?
-				      c->verify_message : "not trusted");
+	if (skip_kind != TLS_CERT_OK)
+		reported[skip_kind] = true;
+	for (size_t i = 0; i < j->error_count; i++) {
+		enum tls_cert_kind kind = tls_cert_kind_of(j->errors[i]);
+
+		if (kind == TLS_CERT_OK || reported[kind])
+			continue;
+		reported[kind] = true;
+		snprintf(id, sizeof(id), "%s-cert-%s", prefix, tls_cert_kind_name(kind));
+		if (kind != TLS_CERT_NAME)
+			f = mtasts_report_add(&s->r->report, id, "the certificate of %s "
+					      "at %s: %s", host, ip,
+					      tls_cert_error_text(j->errors[i]));
+		else if (name_count == 0)
+			f = mtasts_report_add(&s->r->report, id, "the certificate of %s "
+					      "at %s has no DNS name (subjectAltName); "
+					      "its subject (%s) does not count", host, ip,
+					      subject != NULL ? subject : "empty");
+		else
+			f = mtasts_report_add(&s->r->report, id, "the certificate of %s "
+					      "at %s names %s%s%s, not %s", host, ip,
+					      names[0], name_count > 1 ? ", " : "",
+					      name_count > 2 ? "and others" :
+					      name_count == 2 ? names[1] : "", host);
 		mtasts_finding_string(f, "host", host);
 		mtasts_finding_string(f, "address", ip);
-		mtasts_finding_string(f, "subject", c->subject);
-		mtasts_finding_string(f, "issuer", c->issuer);
-		mtasts_finding_number(f, "days_to_expiry", c->days_to_expiry);
+		mtasts_finding_string(f, "subject", subject);
+		mtasts_finding_string(f, "issuer", issuer);
+		mtasts_finding_string(f, "verify_error",
+				      X509_verify_cert_error_string(j->errors[i]));
+		if (kind != TLS_CERT_NAME)
+			mtasts_finding_number(f, "days_to_expiry", days_to_expiry);
+		else
+			mtasts_finding_number(f, "dns_names", (long long)name_count);
 	}
-	if (!c->name_matches) {
-		snprintf(id, sizeof(id), "%s-cert-name", prefix);
-		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s "
-				      "names %s%s, not %s", host, ip,
-				      c->name_count > 0 ? c->names[0] : "no host",
-				      c->name_count > 1 ? " and others" : "", host);
-		mtasts_finding_string(f, "host", host);
-		mtasts_finding_string(f, "address", ip);
-		mtasts_finding_string(f, "subject", c->subject);
-	}
-	if (c->chain_valid && c->days_to_expiry < MTASTS_CERT_EXPIRY_WARN_DAYS) {
+	if (j->valid && days_to_expiry < MTASTS_CERT_EXPIRY_WARN_DAYS) {
 		snprintf(id, sizeof(id), "%s-cert-expiring", prefix);
 		f = mtasts_report_add(&s->r->report, id, "the certificate of %s at %s "
-				      "expires in %ld days", host, ip, c->days_to_expiry);
+				      "expires in %ld days", host, ip, days_to_expiry);
 		mtasts_finding_string(f, "host", host);
 		mtasts_finding_string(f, "address", ip);
-		mtasts_finding_number(f, "days_to_expiry", c->days_to_expiry);
+		mtasts_finding_number(f, "days_to_expiry", days_to_expiry);
 	}
 }
 
@@ -342,25 +287,31 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 {
 	struct address_op *op = arg;
 	struct check_state *s = op->s;
+	struct host_probe *hp = (struct host_probe *)op->where;
+	const struct probe_certificate *c = &p->certificate;
 
-	if (p->stage == PROBE_STAGE_DONE) {
-		if (check_tls_version_old(p->tls_version)) {
-			struct mtasts_finding *f = mtasts_report_add(&s->r->report,
-				"host-tls-old", "%s at %s negotiates %s", s->policy_host,
-				op->ip, p->tls_version);
-
-			mtasts_finding_string(f, "address", op->ip);
-			mtasts_finding_string(f, "tls_version", p->tls_version);
+	if (!check_late(s)) {
+		hp->done = true;
+		hp->stage = p->stage;
+		hp->tls_version = p->tls_version;
+		if (p->local_error)
+			s->r->local_error = true;
+		if (p->stage == PROBE_STAGE_DONE && p->has_certificate) {
+			hp->has_certificate = true;
+			hp->judgement = c->judgement;
+			hp->subject = c->subject != NULL ? strdup(c->subject) : NULL;
+			hp->issuer = c->issuer != NULL ? strdup(c->issuer) : NULL;
+			hp->names = check_names_copy(c->names, c->name_count);
+			hp->name_count = hp->names != NULL ? c->name_count : 0;
+			hp->days_to_expiry = c->days_to_expiry;
 		}
-		if (p->has_certificate)
-			check_certificate(s, &p->certificate, "host", s->policy_host, op->ip);
 	}
 	free(op);
 	check_op_end(s);
 }
 
 struct address_op *check_address_op(struct check_state *s, const char *host,
-					  const struct sockaddr_storage *ss)
+				    const struct sockaddr_storage *ss)
 {
 	struct address_op *op = calloc(1, sizeof(*op));
 
@@ -373,94 +324,278 @@ struct address_op *check_address_op(struct check_state *s, const char *host,
 	return op;
 }
 
-static void fetch_policy_at(struct check_state *s, const struct sockaddr_storage *ss)
+static void probe_policy_host(struct check_state *s, const struct sockaddr_storage *ss)
 {
-	char url[NAME_BUF + 64];
-	struct http_request req = { 0 };
+	struct host_probe *hp = &s->host_probes[s->host_probe_count++];
 	struct probe_request probe = { 0 };
 	struct address_op *op;
 
-	if ((op = check_address_op(s, s->policy_host, ss)) != NULL) {
-		snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", s->policy_host);
-		req.url = url;
-		req.host = s->policy_host;
-		req.port = 443;
-		req.addresses = &op->address;
-		req.address_count = 1;
-		check_op_begin(s);
-		if (http_get(s->http, &req, on_policy_http, op) != 0) {
-			s->r->report.incomplete = true;
-			free(op);
-			check_op_end(s);
-		}
+	check_address_text(ss, hp->ip, sizeof(hp->ip));
+	if ((op = check_address_op(s, s->policy_host, ss)) == NULL) {
+		s->r->report.incomplete = true;
+		return;
 	}
-	if ((op = check_address_op(s, s->policy_host, ss)) != NULL) {
-		probe.address = &op->address;
-		probe.port = 443;
-		probe.server_name = s->policy_host;
-		probe.ca_file = s->opt.ca_file;
-		probe.timeout_ms = s->opt.timeout_ms;
-		probe.connect_timeout_ms = s->opt.connect_timeout_ms;
-		probe.now = s->opt.now;
-		check_op_begin(s);
-		if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
-			s->r->report.incomplete = true;
-			free(op);
-			check_op_end(s);
-		}
+	op->where = (struct checked_address *)hp;
+	probe.address = &op->address;
+	probe.port = 443;
+	probe.server_name = s->policy_host;
+	probe.list = s->opt.probes;
+	probe.ca_file = s->opt.ca_file;
+	probe.timeout_ms = s->inner_timeout_ms;
+	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
+	probe.now = s->opt.now;
+	check_op_begin(s);
+	if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
+		s->r->report.incomplete = true;
+		free(op);
+		check_op_end(s);
 	}
 }
 
+/* The discovery found the policy host's addresses: probe each at once. */
 static void on_policy_host(void *arg, const struct address_answer *answer)
 {
 	struct check_state *s = arg;
 
-	s->host_status = answer->status;
-	for (size_t i = 0; answer->status == RESOLVER_OK && i < answer->count &&
-	     i < CHECK_ADDRESSES_MAX; i++)
-		fetch_policy_at(s, &answer->addresses[i]);
-	if (answer->status == RESOLVER_OK && answer->count > CHECK_ADDRESSES_MAX) {
-		struct mtasts_finding *f = mtasts_report_add(&s->r->report,
-			"fetch-address-limit", "%s has %zu addresses; the first %d "
-			"were checked", s->policy_host, answer->count, CHECK_ADDRESSES_MAX);
+	if (check_late(s) || answer->status != RESOLVER_OK)
+		return;
+	for (size_t i = 0; i < answer->count && i < CHECK_ADDRESSES_MAX; i++)
+		probe_policy_host(s, &answer->addresses[i]);
+}
 
-		mtasts_finding_number(f, "addresses", (long long)answer->count);
-		mtasts_finding_number(f, "checked", CHECK_ADDRESSES_MAX);
-	}
+static void on_discovered(void *arg, struct fetch_result *result)
+{
+	struct check_state *s = arg;
+
+	if (check_late(s))
+		fetch_result_free(result);
+	else
+		s->r->discovery = result;
 	check_op_end(s);
 }
 
 /* ----------------------------------------------------------------- finish */
 
-static void judge_policy(struct check_state *s)
+static const struct host_probe *probe_of(const struct check_state *s, const char *ip)
 {
-	struct mtasts_diags diags;
+	for (size_t i = 0; i < s->host_probe_count; i++)
+		if (s->host_probes[i].done && strcmp(s->host_probes[i].ip, ip) == 0)
+			return &s->host_probes[i];
+	return NULL;
+}
+
+/*
+ * The finding for each check the discovery can fail, so that a failure
+ * never disappears from the report: the first id is the one added; any of
+ * them already present says it.
+ */
+struct failure_finding {
+	const char *check;
+	const char *ids[3];
+};
+
+static const struct failure_finding failure_findings[] = {
+	{ "txt-lookup", { "txt-missing", "txt-lookup-failed" } },
+	{ "txt-record", { "txt-invalid", "txt-multiple", "txt-not-sts" } },
+	{ "policy-host-dns", { "policy-host-missing", "policy-host-lookup-failed" } },
+	{ "https-connect", { "fetch-connect" } },
+	{ "timeout", { "fetch-timeout" } },
+	{ "https-receive", { "fetch-receive" } },
+	{ "tls-handshake", { "host-tls-handshake", "host-tls-old" } },
+	{ "http-redirect", { "fetch-redirect" } },
+	{ "http-status", { "fetch-http-status" } },
+	{ "media-type", { "fetch-media-type" } },
+	{ "body-size", { "fetch-body-size" } },
+	{ "policy-syntax", { "policy-syntax-error" } },
+	{ "tls-cert-name", { "host-cert-name" } },
+	{ "tls-cert-expired", { "host-cert-expired" } },
+	{ "tls-cert-not-yet-valid", { "host-cert-not-yet-valid" } },
+	{ "tls-cert-self-signed", { "host-cert-self-signed" } },
+	{ "tls-cert-untrusted", { "host-cert-untrusted" } },
+	{ "tls-cert-weak", { "host-cert-weak" } },
+};
+
+static const struct failure_finding *failure_finding(const char *check)
+{
+	for (size_t i = 0; check != NULL &&
+	     i < sizeof(failure_findings) / sizeof(failure_findings[0]); i++)
+		if (strcmp(failure_findings[i].check, check) == 0)
+			return &failure_findings[i];
+	return NULL;
+}
+
+static bool has_finding(const struct mtasts_report *report, const char *id)
+{
+	for (size_t i = 0; i < report->count; i++)
+		if (strcmp(report->findings[i].def->id, id) == 0)
+			return true;
+	return false;
+}
+
+static bool has_finding_at(const struct mtasts_report *report, const char *id,
+			   const char *ip)
+{
+	for (size_t i = 0; i < report->count; i++) {
+		const struct mtasts_finding *f = &report->findings[i];
+
+		if (strcmp(f->def->id, id) != 0)
+			continue;
+		for (size_t k = 0; k < f->evidence_count; k++)
+			if (strcmp(f->evidence[k].key, "address") == 0 &&
+			    f->evidence[k].string != NULL &&
+			    strcmp(f->evidence[k].string, ip) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* What one address's failed fetch says, as findings. */
+static void judge_attempt(struct check_state *s, const struct fetch_attempt *a)
+{
+	const struct fetch_outcome *o = &a->outcome;
+	const struct failure_finding *ff = failure_finding(o->check);
+	const struct host_probe *hp = probe_of(s, a->address);
+	const char *type = mtasts_result_type_name(o->result_type);
 	struct mtasts_finding *f;
 
-	if (s->host_status == RESOLVER_NXDOMAIN || s->host_status == RESOLVER_NODATA) {
+	if (o->local) {
+		s->r->local_error = true;
+		return;
+	}
+	/* The parser's findings say it better, with the line. */
+	if (strcmp(o->check, "policy-syntax") == 0)
+		return;
+	if (strncmp(o->check, "tls-cert-", 9) == 0) {
+		struct tls_judgement j = { .error_count = 1, .first_error = a->verify_error,
+					   .errors = { a->verify_error } };
+
+		check_certificate(s, &j, hp != NULL ? hp->subject : NULL,
+				  hp != NULL ? hp->issuer : NULL,
+				  hp != NULL ? hp->names : NULL,
+				  hp != NULL ? hp->name_count : 0,
+				  hp != NULL ? hp->days_to_expiry : 0, "host",
+				  s->policy_host, a->address, TLS_CERT_OK);
+		/* check_certificate() adds evidence; the type goes on the last. */
+		f = s->r->report.count > 0 ?
+		    &s->r->report.findings[s->r->report.count - 1] : NULL;
+	} else if (strcmp(o->check, "tls-handshake") == 0 &&
+		   has_finding_at(&s->r->report, "host-tls-old", a->address)) {
+		/* A host that speaks only old TLS fails this too: said once. */
+		return;
+	} else {
+		f = mtasts_report_add(&s->r->report, ff != NULL ? ff->ids[0] :
+				      "fetch-failed", "%s at %s", o->reason, a->address);
+		mtasts_finding_string(f, "address", a->address);
+		if (a->http_status != 0)
+			mtasts_finding_number(f, "http_status", a->http_status);
+		mtasts_finding_string(f, "content_type", a->content_type);
+		mtasts_finding_string(f, "location", a->location);
+		mtasts_finding_string(f, "check", o->check);
+	}
+	if (type != NULL)
+		mtasts_finding_string(f, "result_type", type);
+}
+
+/* What each probe of the policy host saw, beyond its fetch's failure. */
+static void judge_host_probes(struct check_state *s)
+{
+	const struct fetch_result *d = s->r->discovery;
+
+	for (size_t i = 0; i < s->host_probe_count; i++) {
+		const struct host_probe *hp = &s->host_probes[i];
+		enum tls_cert_kind said = TLS_CERT_OK;
+
+		if (!hp->done || hp->stage != PROBE_STAGE_DONE)
+			continue;
+		if (check_tls_version_old(hp->tls_version)) {
+			struct mtasts_finding *f = mtasts_report_add(&s->r->report,
+				"host-tls-old", "%s at %s negotiates %s", s->policy_host,
+				hp->ip, hp->tls_version);
+
+			mtasts_finding_string(f, "address", hp->ip);
+			mtasts_finding_string(f, "tls_version", hp->tls_version);
+		}
+		if (!hp->has_certificate)
+			continue;
+		for (size_t k = 0; d != NULL && k < d->attempt_count; k++)
+			if (strcmp(d->attempts[k].address, hp->ip) == 0 &&
+			    d->attempts[k].verify_error != X509_V_OK)
+				said = tls_cert_kind_of(d->attempts[k].verify_error);
+		check_certificate(s, &hp->judgement, hp->subject, hp->issuer, hp->names,
+				  hp->name_count, hp->days_to_expiry, "host",
+				  s->policy_host, hp->ip, said);
+	}
+}
+
+static void judge_policy_host(struct check_state *s)
+{
+	struct fetch_result *d = s->r->discovery;
+	const struct fetch_attempt *judged = NULL;
+	struct mtasts_finding *f;
+	const struct failure_finding *ff;
+	bool inconsistent = false;
+
+	if (d == NULL)
+		return;		/* cut short by the time limit */
+	if (d->host_looked_up && (d->host_status == RESOLVER_NXDOMAIN ||
+				  d->host_status == RESOLVER_NODATA)) {
 		if (!s->txt_missing)
 			mtasts_report_add(&s->r->report, "policy-host-missing", "%s has no "
 					  "address (%s)", s->policy_host,
-					  resolver_status_name(s->host_status));
-		return;
-	}
-	if (s->host_status != RESOLVER_OK) {
+					  resolver_status_name(d->host_status));
+	} else if (d->host_looked_up && d->host_status != RESOLVER_OK) {
 		f = mtasts_report_add(&s->r->report, "policy-host-lookup-failed", "the "
 				      "address lookup of %s failed: %s", s->policy_host,
-				      resolver_status_name(s->host_status));
+				      resolver_status_name(d->host_status));
 		if (f != NULL)
 			f->temporary = true;
-		return;
 	}
-	if (s->inconsistent)
+	if (d->host_address_count > CHECK_ADDRESSES_MAX) {
+		f = mtasts_report_add(&s->r->report, "fetch-address-limit", "%s has %zu "
+				      "addresses; the first %d were checked", s->policy_host,
+				      d->host_address_count, CHECK_ADDRESSES_MAX);
+		mtasts_finding_number(f, "addresses", (long long)d->host_address_count);
+		mtasts_finding_number(f, "checked", CHECK_ADDRESSES_MAX);
+	}
+	/* Findings from the probes first: a fetch failure they explain is said once. */
+	judge_host_probes(s);
+	for (size_t i = 0; i < d->attempt_count; i++) {
+		const struct fetch_attempt *a = &d->attempts[i];
+
+		if (a->outcome.status != MTASTS_FETCH_POLICY)
+			judge_attempt(s, a);
+		if (!a->responded)
+			continue;
+		if (judged == NULL)
+			judged = a;
+		else if (judged->body_len != a->body_len ||
+			 memcmp(judged->body, a->body, a->body_len) != 0)
+			inconsistent = true;
+	}
+	if (inconsistent)
 		mtasts_report_add(&s->r->report, "fetch-inconsistent", "the addresses of "
 				  "%s serve different policy bodies", s->policy_host);
-	if (s->body == NULL)
+	if (judged != NULL) {
+		struct fetch_attempt *a = (struct fetch_attempt *)judged;
+
+		mtasts_check_policy(&s->r->report, a->policy, &a->diags, a->body_len,
+				    s->opt.is_public_suffix, s->opt.public_suffix_arg);
+		s->r->policy = a->policy;	/* handed over */
+		a->policy = NULL;
+		if (d->policy == s->r->policy)
+			d->policy = NULL;
+	}
+	/* A failure never disappears: a sender's outcome is always said. */
+	if (d->status == MTASTS_FETCH_POLICY || d->local)
 		return;
-	mtasts_diags_init(&diags);
-	mtasts_policy_parse(s->body, s->body_len, &s->r->policy, &diags);
-	mtasts_check_policy(&s->r->report, s->r->policy, &diags, s->body_len,
-			    s->opt.is_public_suffix, s->opt.public_suffix_arg);
+	if ((ff = failure_finding(d->check)) != NULL)
+		for (size_t i = 0; i < 3 && ff->ids[i] != NULL; i++)
+			if (has_finding(&s->r->report, ff->ids[i]))
+				return;
+	f = mtasts_report_add(&s->r->report, ff != NULL ? ff->ids[0] : "fetch-failed",
+			      "%s", d->reason);
+	mtasts_finding_string(f, "check", d->check);
+	mtasts_finding_string(f, "result_type", mtasts_result_type_name(d->result_type));
 }
 
 static void judge_mx_against_policy(struct check_state *s)
@@ -508,30 +643,45 @@ static int by_preference(const void *a, const void *b)
 	return strcmp(x->host, y->host);
 }
 
-static bool has_finding(const struct mtasts_report *report, const char *id)
+static void state_free(struct check_state *s)
 {
-	for (size_t i = 0; i < report->count; i++)
-		if (strcmp(report->findings[i].def->id, id) == 0)
-			return true;
-	return false;
-}
-
-static bool other_than(const struct mtasts_finding *f, void *id)
-{
-	return strcmp(f->def->id, id) != 0;
+	for (size_t i = 0; i < s->host_probe_count; i++) {
+		free(s->host_probes[i].subject);
+		free(s->host_probes[i].issuer);
+		tls_names_free(s->host_probes[i].names);
+	}
+	if (s->deadline != NULL)
+		event_free(s->deadline);
+	free(s);
 }
 
 static void finish(struct check_state *s)
 {
-	/* A host that only speaks old TLS fails curl's handshake too: say it once. */
-	if (has_finding(&s->r->report, "host-tls-old"))
-		mtasts_report_filter(&s->r->report, other_than, "host-tls-handshake");
-	judge_policy(s);
-	qsort(s->r->mx, s->r->mx_count, sizeof(s->r->mx[0]), by_preference);
+	struct check_result *r = s->r;
+
+	s->delivered = true;
+	if (s->deadline != NULL) {
+		event_free(s->deadline);
+		s->deadline = NULL;
+	}
+	judge_policy_host(s);
+	qsort(r->mx, r->mx_count, sizeof(r->mx[0]), by_preference);
 	judge_mx_against_policy(s);
-	s->fn(s->arg, s->r);
-	free(s->body);
-	free(s);
+	if (r->local_error || r->timed_out)
+		r->report.incomplete = true;
+	s->r = NULL;
+	s->fn(s->arg, r);
+	if (s->pending == 0)
+		state_free(s);
+}
+
+/* The time limit: deliver what is known; what still runs is abandoned. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct check_state *s = arg;
+
+	s->r->timed_out = true;
+	finish(s);
 }
 
 struct check_result *check_result_free(struct check_result *r)
@@ -542,13 +692,13 @@ struct check_result *check_result_free(struct check_result *r)
 		for (size_t j = 0; j < r->mx[i].address_count; j++) {
 			struct checked_address *a = &r->mx[i].addresses[j];
 
-			for (size_t k = 0; k < a->name_count; k++)
-				free(a->names[k]);
+			tls_names_free(a->names);
 			free(a->issuer);
 		}
 	}
 	mtasts_report_release(&r->report);
 	mtasts_policy_free(r->policy);
+	fetch_result_free(r->discovery);
 	free(r->txt_id);
 	free(r->domain);
 	free(r);
@@ -562,8 +712,10 @@ static void query(struct check_state *s, const char *prefix, uint16_t type,
 
 	snprintf(name, sizeof(name), "%s%s", prefix, s->r->domain);
 	check_op_begin(s);
-	if (resolver_query(s->resolver, name, type, fn, s) != 0)
+	if (resolver_query(s->resolver, name, type, fn, s) != 0) {
+		s->r->report.incomplete = true;
 		check_op_end(s);
+	}
 }
 
 int check_domain(struct event_base *base, struct resolver *resolver,
@@ -591,19 +743,41 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 	s->opt = *options;
 	s->fn = fn;
 	s->arg = arg;
-	s->host_status = RESOLVER_ERROR;
 	mtasts_report_init(&s->r->report);
 	snprintf(s->policy_host, sizeof(s->policy_host), "mta-sts.%s", s->r->domain);
+	s->observer.txt = on_sts_txt;
+	s->observer.addresses = on_policy_host;
+	s->observer.arg = s;
+	/* What runs inside gives up a little before the domain does, so that
+	 * its timeout is a finding rather than a silence. */
+	s->inner_timeout_ms = s->opt.timeout_ms - (s->opt.timeout_ms / 10 < 500 ?
+						   s->opt.timeout_ms / 10 : 500);
+	s->fetch.timeout_ms = s->inner_timeout_ms;
+	s->fetch.each_address = true;
+	s->fetch.past_record_failure = true;
+	s->fetch.observer = &s->observer;
+	if (s->opt.timeout_ms > 0) {
+		struct timeval limit = { s->opt.timeout_ms / 1000,
+					 (s->opt.timeout_ms % 1000) * 1000 };
+
+		if ((s->deadline = evtimer_new(base, on_deadline, s)) == NULL ||
+		    evtimer_add(s->deadline, &limit) != 0) {
+			check_result_free(s->r);
+			state_free(s);
+			return -ENOMEM;
+		}
+	}
 
 	check_op_begin(s);	/* held until everything is started */
-	query(s, "_mta-sts.", MTASTS_DNS_TYPE_TXT, on_sts_txt);
+	check_op_begin(s);
+	if (fetch_policy(base, resolver, http, s->r->domain, &s->fetch, on_discovered,
+			 s) != 0) {
+		s->r->report.incomplete = true;
+		check_op_end(s);
+	}
 	query(s, "", MTASTS_DNS_TYPE_TXT, on_apex_txt);
 	query(s, "", MTASTS_DNS_TYPE_MX, check_mx_answer);
 	query(s, "_smtp._tls.", MTASTS_DNS_TYPE_TXT, check_tlsrpt_answer);
-	check_op_begin(s);
-	if (resolver_addresses(resolver, s->policy_host, on_policy_host, s) != 0)
-		check_op_end(s);
 	check_op_end(s);
 	return 0;
 }
-

@@ -15,20 +15,22 @@
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
 
+#include "fetcher.h"
 #include "http.h"
 #include "probe.h"
 #include "resolver.h"
 
 #define CHECK_MX_MAX 16
-#define CHECK_ADDRESSES_MAX 8
+#define CHECK_ADDRESSES_MAX FETCH_ADDRESSES_MAX
 
 struct checker_options {
 	const char *ca_file;
-	unsigned timeout_ms;		/* each probe and fetch */
+	unsigned timeout_ms;		/* the whole check of the domain */
 	unsigned connect_timeout_ms;	/* connecting, within that */
 	bool skip_smtp;
 	bool probe_rua;
 	const char *helo_name;
+	struct probe_list *probes;	/* where probes are tracked; may be NULL */
 	time_t now;			/* 0: the clock */
 	mtasts_public_suffix_fn *is_public_suffix;
 	void *public_suffix_arg;
@@ -45,10 +47,10 @@ struct checked_address {
 	const char *cipher;
 	bool has_certificate;
 	size_t name_count;
-	char *names[PROBE_NAMES_MAX];
+	char **names;			/* every subjectAltName dNSName */
 	char *issuer;
 	time_t not_after;
-	bool certificate_valid;		/* chain and name */
+	bool certificate_valid;		/* the judgement of tls_verify.h */
 };
 
 struct checked_mx {
@@ -61,6 +63,9 @@ struct checked_mx {
 struct check_result {
 	char *domain;
 	struct mtasts_report report;
+	struct fetch_result *discovery;	/* what a sender's discovery found */
+	bool local_error;		/* this machine ran out of something */
+	bool timed_out;			/* the time limit cut the check short */
 	char *txt_id;
 	struct mtasts_policy *policy;	/* NULL when none parsed */
 	size_t mx_count;

@@ -11,6 +11,21 @@
 
 #define NAME_BUF (MTASTS_HOST_NAME_MAX + 32)
 
+/* What the TLS probe of one address of the policy host saw. */
+struct host_probe {
+	char ip[64];
+	bool done;
+	enum probe_stage stage;
+	const char *tls_version;	/* static strings from OpenSSL */
+	bool has_certificate;
+	struct tls_judgement judgement;
+	char *subject;
+	char *issuer;
+	char **names;
+	size_t name_count;
+	long days_to_expiry;
+};
+
 struct check_state {
 	struct event_base *base;
 	struct resolver *resolver;
@@ -18,15 +33,18 @@ struct check_state {
 	struct checker_options opt;
 	check_done_fn *fn;
 	void *arg;
-	struct check_result *r;
+	struct check_result *r;		/* the caller's once delivered */
 	unsigned pending;
+	bool delivered;			/* late operations only end */
+	struct event *deadline;		/* opt.timeout_ms */
+	unsigned inner_timeout_ms;	/* of the discovery and probes: a little
+					 * less, so their failures are in time */
 	char policy_host[NAME_BUF];
 	bool txt_missing;		/* no MTA-STS record at all */
-	enum resolver_status host_status;
-	char *body;			/* the policy body judged */
-	size_t body_len;
-	char body_ip[64];		/* where it came from */
-	bool inconsistent;
+	struct fetch_observer observer;
+	struct fetch_options fetch;
+	size_t host_probe_count;
+	struct host_probe host_probes[CHECK_ADDRESSES_MAX];
 };
 
 /* One address of the policy host or of an MX host, being fetched or probed. */
@@ -38,9 +56,17 @@ struct address_op {
 	struct sockaddr_storage address;
 };
 
-/* Every started operation is ended once; the last end finishes the check. */
+/*
+ * Every started operation is ended once; the last end finishes the check.
+ * After the time limit the result is delivered early: an operation ending
+ * later must not touch s->r, so each callback asks check_late() first.
+ */
 void check_op_begin(struct check_state *s);
 void check_op_end(struct check_state *s);
+bool check_late(const struct check_state *s);
+
+/* A copy of a NULL-terminated list of names; NULL when out of memory. */
+char **check_names_copy(char *const *names, size_t count);
 
 struct address_op *check_address_op(struct check_state *s, const char *host,
 				    const struct sockaddr_storage *ss);
@@ -54,9 +80,15 @@ size_t check_txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes
 /* The first error of a parse: its message, and its code in *ret_code. */
 const char *check_first_error(const struct mtasts_diags *diags, const char **ret_code);
 
-/* Findings about a certificate a probe saw; prefix "host" or "mx". */
-void check_certificate(struct check_state *s, const struct probe_certificate *c,
-		       const char *prefix, const char *host, const char *ip);
+/*
+ * Findings about a certificate: one for each kind of error its judgement
+ * found, but skip_kind (already reported), and one for a near expiry;
+ * prefix "host" or "mx".
+ */
+void check_certificate(struct check_state *s, const struct tls_judgement *j,
+		       const char *subject, const char *issuer, char *const *names,
+		       size_t name_count, long days_to_expiry, const char *prefix,
+		       const char *host, const char *ip, enum tls_cert_kind skip_kind);
 
 /* checker_mx.c: the MX lookup and all that follows from it. */
 void check_mx_answer(void *arg, const struct dns_answer *answer);

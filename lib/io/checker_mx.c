@@ -25,12 +25,12 @@ static void keep_probe(struct checked_address *a, const struct probe_result *p)
 	a->has_certificate = p->has_certificate;
 	if (!p->has_certificate)
 		return;
-	for (size_t i = 0; i < c->name_count && i < PROBE_NAMES_MAX; i++)
-		if ((a->names[a->name_count] = strdup(c->names[i])) != NULL)
-			a->name_count++;
+	/* Every name: coverage is decided over all of them. */
+	a->names = check_names_copy(c->names, c->name_count);
+	a->name_count = a->names != NULL ? c->name_count : 0;
 	a->issuer = c->issuer != NULL ? strdup(c->issuer) : NULL;
 	a->not_after = c->not_after;
-	a->certificate_valid = c->chain_valid && c->name_matches;
+	a->certificate_valid = c->judgement.valid;
 }
 
 static void judge_smtp(struct check_state *s, const struct address_op *op,
@@ -73,7 +73,11 @@ static void judge_smtp(struct check_state *s, const struct address_op *op,
 			mtasts_finding_string(f, "tls_version", p->tls_version);
 		}
 		if (p->has_certificate)
-			check_certificate(s, &p->certificate, "mx", op->host, op->ip);
+			check_certificate(s, &p->certificate.judgement,
+					  p->certificate.subject, p->certificate.issuer,
+					  p->certificate.names, p->certificate.name_count,
+					  p->certificate.days_to_expiry, "mx", op->host,
+					  op->ip, TLS_CERT_OK);
 		break;
 	}
 	mtasts_finding_string(f, "mx_host", op->host);
@@ -85,8 +89,13 @@ static void on_mx_probe(void *arg, const struct probe_result *p)
 	struct address_op *op = arg;
 	struct check_state *s = op->s;
 
-	keep_probe(op->where, p);
-	judge_smtp(s, op, p);
+	if (!check_late(s)) {
+		if (p->local_error)
+			s->r->local_error = true;
+		else
+			judge_smtp(s, op, p);
+		keep_probe(op->where, p);
+	}
 	free(op);
 	check_op_end(s);
 }
@@ -111,9 +120,10 @@ static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
 	probe.port = 25;
 	probe.smtp = true;
 	probe.server_name = mx->host;
+	probe.list = s->opt.probes;
 	probe.ca_file = s->opt.ca_file;
 	probe.helo_name = s->opt.helo_name;
-	probe.timeout_ms = s->opt.timeout_ms;
+	probe.timeout_ms = s->inner_timeout_ms;
 	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
 	probe.now = s->opt.now;
 	check_op_begin(s);
@@ -130,6 +140,11 @@ static void on_mx_addresses(void *arg, const struct address_answer *answer)
 	struct check_state *s = m->s;
 	struct mtasts_finding *f;
 
+	if (check_late(s)) {
+		free(m);
+		check_op_end(s);
+		return;
+	}
 	if (answer->status != RESOLVER_OK) {
 		f = mtasts_report_add(&s->r->report, "mx-host-no-address", "MX host %s "
 				      "has no address: %s", m->mx->host,
@@ -160,6 +175,11 @@ static void on_tlsa(void *arg, const struct dns_answer *answer)
 	struct mtasts_finding *f;
 	size_t n = 0;
 
+	if (check_late(s)) {
+		free(m);
+		check_op_end(s);
+		return;
+	}
 	for (size_t i = 0; answer->message != NULL && i < answer->message->answer_count; i++)
 		if (answer->message->answers[i].type == MTASTS_DNS_TYPE_TLSA)
 			n++;
@@ -266,6 +286,10 @@ void check_mx_answer(void *arg, const struct dns_answer *answer)
 	const struct mtasts_dns_message *m = answer->message;
 	struct mtasts_finding *f;
 
+	if (check_late(s)) {
+		check_op_end(s);
+		return;
+	}
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
 		mtasts_report_add(&s->r->report, "mx-implicit", "%s has no MX records; "
 				  "senders deliver to %s itself", s->r->domain, s->r->domain);

@@ -31,12 +31,18 @@ static void on_rua_probe(void *arg, const struct probe_result *p)
 	struct rua_op *op = arg;
 	struct check_state *s = op->s;
 
-	if (p->stage != PROBE_STAGE_DONE || !p->has_certificate ||
-	    !p->certificate.chain_valid || !p->certificate.name_matches)
+	if (check_late(s)) {
+		/* nothing: the result is delivered */
+	} else if (p->local_error) {
+		s->r->local_error = true;
+	} else if (p->stage != PROBE_STAGE_DONE || !p->has_certificate ||
+		   !p->certificate.judgement.valid) {
 		mtasts_finding_string(mtasts_report_add(&s->r->report,
 			"tlsrpt-rua-unreachable", "%s: %s", op->uri,
 			p->stage != PROBE_STAGE_DONE ? p->error :
-			"the certificate is not valid for the host"), "rua", op->uri);
+			tls_cert_error_text(p->certificate.judgement.first_error)),
+			"rua", op->uri);
+	}
 	free(op);
 	check_op_end(s);
 }
@@ -49,8 +55,9 @@ static void probe_endpoint(struct rua_op *op, const struct sockaddr_storage *add
 	probe.address = address;
 	probe.port = op->port;
 	probe.server_name = op->host;
+	probe.list = s->opt.probes;
 	probe.ca_file = s->opt.ca_file;
-	probe.timeout_ms = s->opt.timeout_ms;
+	probe.timeout_ms = s->inner_timeout_ms;
 	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
 	probe.now = s->opt.now;
 	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
@@ -65,6 +72,11 @@ static void on_rua_host(void *arg, const struct address_answer *answer)
 	struct rua_op *op = arg;
 	struct check_state *s = op->s;
 
+	if (check_late(s)) {
+		free(op);
+		check_op_end(s);
+		return;
+	}
 	if (answer->status != RESOLVER_OK || answer->count == 0) {
 		mtasts_finding_string(mtasts_report_add(&s->r->report,
 			"tlsrpt-rua-unreachable", "%s: the host %s has no address (%s)",
@@ -161,6 +173,10 @@ void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
 	const char *code, *message;
 	int rc = MTASTS_ERR_NO_RECORD;
 
+	if (check_late(s)) {
+		check_op_end(s);
+		return;
+	}
 	mtasts_diags_init(&diags);
 	if (answer->status == RESOLVER_OK)
 		rc = mtasts_tlsrpt_record_parse(records, check_txt_records(answer->message,

@@ -3,7 +3,8 @@
  *
  * DESCRIPTION
  *	Built for fetching MTA-STS policies: HTTPS only, TLS 1.2 or newer,
- *	PKIX validation of the certificate for the URL's host, no redirect
+ *	the certificate judged for the request's host by tls_verify.c (the
+ *	judgement every command shares: DNS-IDs only, security level 2), no redirect
  *	followed, no proxy unless one is configured, no cookies, and a body
  *	read up to max_body octets and no further.  The host can be pinned to
  *	addresses the caller resolved, so the caller's resolver decides and
@@ -33,8 +34,9 @@ struct http_client_config {
 
 struct http_request {
 	const char *url;
-	const char *host;		/* the URL's host, for pinning */
+	const char *host;		/* the URL's host: pinning, certificate */
 	uint16_t port;
+	unsigned timeout_ms;		/* 0: the client's total_timeout_ms */
 	const struct sockaddr_storage *addresses;	/* NULL: curl resolves */
 	size_t address_count;
 };
@@ -47,6 +49,7 @@ enum http_outcome {
 	HTTP_TLS_HANDSHAKE,	/* no TLS 1.2+ session could be set up */
 	HTTP_RECEIVE_FAILED,	/* the connection broke mid-response */
 	HTTP_RESOLVE_FAILED,
+	HTTP_LOCAL_ERROR,	/* this machine ran out of descriptors or memory */
 	HTTP_FAILED,
 };
 
@@ -58,7 +61,7 @@ struct http_response {
 	const char *body;
 	size_t body_len;
 	bool truncated;			/* more than max_body was sent */
-	long verify_result;		/* OpenSSL X509_V_ERR_*, 0 when none */
+	long verify_result;		/* X509_V_ERR_* of the judgement, 0 when none */
 	const char *error;		/* what went wrong, for people */
 	const char *remote_ip;
 };

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "http.h"
+#include "tls_verify.h"
 
 struct http_client {
 	struct event_base *base;
@@ -28,6 +29,7 @@ struct transfer {
 	struct http_client *client;
 	CURL *easy;
 	struct curl_slist *resolve;
+	char *host;			/* the name the certificate must carry */
 	http_done_fn *fn;
 	void *arg;
 	char *body;
@@ -147,6 +149,7 @@ static void transfer_free(struct transfer *t)
 		curl_easy_cleanup(t->easy);
 	}
 	curl_slist_free_all(t->resolve);
+	free(t->host);
 	free(t->body);
 	free(t);
 }
@@ -181,8 +184,19 @@ struct http_client *http_client_free(struct http_client *c)
 	return NULL;
 }
 
-static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long os_errno)
+static bool errno_is_local(long os_errno)
 {
+	return os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOBUFS ||
+	       os_errno == ENOMEM;
+}
+
+static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long os_errno,
+					   const char *error)
+{
+	/* This machine ran out of something: no verdict on the server. */
+	if (code == CURLE_OUT_OF_MEMORY || errno_is_local(os_errno) ||
+	    strstr(error, "Too many open files") != NULL)
+		return HTTP_LOCAL_ERROR;
 	/* A connection cut during the handshake is no verdict on TLS. */
 	if (code == CURLE_SSL_CONNECT_ERROR &&
 	    (os_errno == ECONNRESET || os_errno == EPIPE || os_errno == ETIMEDOUT))
@@ -234,17 +248,16 @@ static void check_finished(struct http_client *c)
 
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
-		r.outcome = outcome_from_curl(msg->data.result, t->truncated, os_errno);
+		r.outcome = outcome_from_curl(msg->data.result, t->truncated, os_errno,
+					      t->error);
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
 		curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
 		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
 		curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &r.verify_result);
-		/* OpenSSL's reason is the precise one, except when curl's own
-		 * host name check failed after a good chain. */
-		if (r.outcome == HTTP_TLS_CERTIFICATE && r.verify_result != 0 &&
-		    r.verify_result != X509_V_ERR_UNSPECIFIED)
-			r.error = X509_verify_cert_error_string(r.verify_result);
+		/* The judgement's own words (tls_verify.c), not curl's summary. */
+		if (r.outcome == HTTP_TLS_CERTIFICATE && r.verify_result != X509_V_OK)
+			r.error = tls_cert_error_text(r.verify_result);
 		r.content_type = content_type;
 		r.location = location;
 		r.remote_ip = ip != NULL && ip[0] != '\0' ? ip : NULL;
@@ -276,6 +289,19 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	}
 	/* A short count makes curl stop reading: nothing past the limit. */
 	return t->truncated ? 0 : size * nmemb;
+}
+
+/*
+ * The certificate is judged by OpenSSL during the handshake, configured by
+ * the same code as every other judgement (tls_verify.c); curl's own host
+ * name check, which falls back to the subject CN, is off.
+ */
+static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *userp)
+{
+	struct transfer *t = userp;
+
+	return tls_verify_configure_ctx(ssl_ctx, t->host, 0) == 1 ?
+	       CURLE_OK : CURLE_OUT_OF_MEMORY;
 }
 
 /* "host:port:addr1,[v6addr]" for CURLOPT_RESOLVE. */
@@ -320,7 +346,9 @@ static int configure(struct transfer *t, const struct http_request *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);	/* on_ssl_ctx does it */
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");
@@ -330,8 +358,13 @@ static int configure(struct transfer *t, const struct http_request *req)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, cfg->user_agent);
 	if (cfg->connect_timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-	if (cfg->total_timeout_ms > 0)
+	if (req->timeout_ms > 0 &&
+	    (cfg->total_timeout_ms == 0 || req->timeout_ms < cfg->total_timeout_ms))
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	else if (cfg->total_timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->total_timeout_ms);
+	if (req->timeout_ms > 0 && req->timeout_ms < cfg->connect_timeout_ms)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
 	if (req->addresses != NULL && req->address_count > 0) {
 		if ((t->resolve = pin_addresses(req)) == NULL)
 			return -ENOMEM;
@@ -355,7 +388,8 @@ int http_get(struct http_client *c, const struct http_request *req,
 	t->arg = arg;
 	t->next = c->transfers;
 	c->transfers = t;
-	if ((t->easy = curl_easy_init()) == NULL) {
+	if ((t->host = strdup(req->host != NULL ? req->host : "")) == NULL ||
+	    (t->easy = curl_easy_init()) == NULL) {
 		transfer_free(t);
 		return -ENOMEM;
 	}

@@ -11,8 +11,10 @@
  *	the library needs nothing beyond libevent and OpenSSL.
  *
  *	The handshake accepts TLS 1.0 and up at security level 0 without
- *	verifying; the chain is then checked on its own (X509_STORE_CTX) so
- *	that a bad certificate is a finding, not a failed probe.
+ *	verifying, so that an old or weak server can still be described;
+ *	the certificate is then judged by tls_verify_judge(), the judgement
+ *	every command shares, so that a bad certificate is a finding, not a
+ *	failed probe.
  *
  *	All results are delivered from an event callback: the timer (also
  *	used with a zero delay to report a failure found while starting or
@@ -64,6 +66,8 @@ struct reply {
 };
 
 struct probe {
+	struct probe_list *list;
+	struct probe *prev, *next;	/* in list */
 	struct event_base *base;
 	struct bufferevent *bev;
 	struct event *timer;
@@ -82,6 +86,11 @@ struct probe {
 	void *arg;
 	struct probe_result result;
 };
+
+bool probe_errno_is_local(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 static void set_error(struct probe *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -109,17 +118,22 @@ static void copy_printable(char *dst, size_t size, const char *s, size_t len)
 
 static void certificate_clear(struct probe_certificate *c)
 {
-	size_t i;
-
 	free(c->subject);
 	free(c->issuer);
-	for (i = 0; i < c->name_count; i++)
-		free(c->names[i]);
+	tls_names_free(c->names);
 	memset(c, 0, sizeof(*c));
 }
 
 static void probe_free(struct probe *p)
 {
+	if (p->list != NULL) {
+		if (p->prev != NULL)
+			p->prev->next = p->next;
+		else
+			p->list->head = p->next;
+		if (p->next != NULL)
+			p->next->prev = p->prev;
+	}
 	certificate_clear(&p->result.certificate);
 	SSL_free(p->ssl);
 	if (p->bev != NULL)
@@ -137,6 +151,16 @@ static void deliver(struct probe *p)
 {
 	p->fn(p->arg, &p->result);
 	probe_free(p);
+}
+
+void probe_list_cancel(struct probe_list *list)
+{
+	while (list->head != NULL) {
+		struct probe *p = list->head;
+
+		set_error(p, "cancelled: the program is ending");
+		deliver(p);
+	}
 }
 
 /* Has the timer fire at once, so that deliver() runs from the loop. */
@@ -313,49 +337,6 @@ static void smtp_read(struct probe *p)
 
 /* ---- the certificate ---- */
 
-/* Adds one name; one with a NUL inside is not a name and is left out. */
-static void add_name(struct probe_certificate *c, const ASN1_STRING *s)
-{
-	unsigned char *utf8 = NULL;
-	int len;
-
-	if (c->name_count >= PROBE_NAMES_MAX)
-		return;
-	len = ASN1_STRING_to_UTF8(&utf8, s);
-	if (len < 0)
-		return;
-	if (memchr(utf8, '\0', (size_t)len) == NULL) {
-		c->names[c->name_count] = strdup((const char *)utf8);
-		if (c->names[c->name_count] != NULL)
-			c->name_count++;
-	}
-	OPENSSL_free(utf8);
-}
-
-static void cert_names(X509 *cert, struct probe_certificate *c)
-{
-	GENERAL_NAMES *sans;
-	const X509_NAME *subject = X509_get_subject_name(cert);
-	bool had_dns = false;
-	int i;
-
-	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
-
-		if (g->type != GEN_DNS)
-			continue;
-		had_dns = true;
-		add_name(c, g->d.dNSName);
-	}
-	GENERAL_NAMES_free(sans);
-	if (had_dns)
-		return;
-	i = -1;
-	while ((i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0)
-		add_name(c, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
-}
-
 static char *name_text(const X509_NAME *name)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -399,55 +380,55 @@ static bool is_ip_literal(const char *name)
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
-/* PKIX validation of what the server sent, against the context's store. */
-static void cert_verify(struct probe *p, X509 *cert, STACK_OF(X509) *chain,
-			struct probe_certificate *c)
+/* The one judgement (tls_verify.c), then its parts as the probe reports them. */
+static void cert_judge(struct probe *p, X509 *cert, struct probe_certificate *c)
 {
-	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
-	int err = X509_V_ERR_OUT_OF_MEM;
+	const char *host = p->server_name != NULL && *p->server_name != '\0' &&
+			   !is_ip_literal(p->server_name) ? p->server_name : NULL;
+	struct tls_judgement *j = &c->judgement;
 
-	if (sctx == NULL ||
-	    X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(p->ctx), cert, chain) != 1)
-		goto out;
-	X509_STORE_CTX_set_default(sctx, "ssl_server");
-	if (p->now != 0)
-		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), p->now);
-	if (X509_verify_cert(sctx) == 1) {
-		err = X509_V_OK;
-	} else {
-		err = X509_STORE_CTX_get_error(sctx);
-		if (err == X509_V_OK)
-			err = X509_V_ERR_UNSPECIFIED;
+	if (tls_verify_judge(SSL_CTX_get_cert_store(p->ctx), cert,
+			     SSL_get_peer_cert_chain(p->ssl), host, p->now, j) != 0) {
+		j->valid = false;
+		j->error_count = 1;
+		j->errors[0] = j->first_error = X509_V_ERR_OUT_OF_MEM;
 	}
-out:
-	c->chain_valid = err == X509_V_OK;
-	c->verify_error = err;
-	c->verify_message = X509_verify_cert_error_string(err);
-	X509_STORE_CTX_free(sctx);
+	c->chain_valid = true;
+	c->verify_error = X509_V_OK;
+	for (size_t i = 0; i < j->error_count; i++) {
+		if (j->errors[i] == X509_V_ERR_HOSTNAME_MISMATCH)
+			continue;
+		c->chain_valid = false;
+		c->verify_error = j->errors[i];
+		break;
+	}
+	c->verify_message = tls_cert_error_text(c->verify_error);
+	/* An IP address is no DNS-ID: an address literal is checked as such. */
+	c->name_matches = host != NULL ? j->name_matches :
+		p->server_name != NULL && *p->server_name != '\0' &&
+		X509_check_ip_asc(cert, p->server_name, 0) == 1;
+	if (host == NULL && !c->name_matches && j->valid) {
+		j->valid = false;
+		j->errors[j->error_count++] = j->first_error = X509_V_ERR_IP_ADDRESS_MISMATCH;
+	}
+	c->self_signed = j->self_signed;
 }
 
 static void cert_describe(struct probe *p, X509 *cert)
 {
 	struct probe_certificate *c = &p->result.certificate;
-	const char *name = p->server_name;
 	time_t now = p->now != 0 ? p->now : time(NULL);
 
 	c->subject = name_text(X509_get_subject_name(cert));
 	c->issuer = name_text(X509_get_issuer_name(cert));
-	cert_names(cert, c);
+	if (tls_cert_dns_names(cert, &c->names, &c->name_count) != 0) {
+		c->names = NULL;
+		c->name_count = 0;
+	}
 	c->not_before = asn1_time(X509_get0_notBefore(cert));
 	c->not_after = asn1_time(X509_get0_notAfter(cert));
 	c->days_to_expiry = days_until(c->not_after, now);
-	cert_verify(p, cert, SSL_get_peer_cert_chain(p->ssl), c);
-	if (name != NULL && *name != '\0')
-		c->name_matches = is_ip_literal(name)
-			? X509_check_ip_asc(cert, name, 0) == 1
-			: X509_check_host(cert, name, strlen(name),
-					  /* RFC 6125 as RFC 8461 4.2 asks: DNS-IDs only,
-					   * a wildcard only as a whole leftmost label */
-					  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-					  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
-	c->self_signed = X509_self_signed(cert, 1) == 1;
+	cert_judge(p, cert, c);
 	ERR_clear_error();
 }
 
@@ -635,8 +616,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		deliver(p);
 		return;
 	}
-	if (p->phase == PHASE_CONNECT)
+	if (p->phase == PHASE_CONNECT) {
 		set_error(p, "connect: %s", err != 0 ? strerror(err) : "failed");
+		p->result.local_error = probe_errno_is_local(err);
+	}
 	else if (what & BEV_EVENT_EOF)
 		set_error(p, "connection closed by the server%s",
 			  p->phase == PHASE_TLS ? " during the TLS handshake" : "");
@@ -782,6 +765,12 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 		return -ENOMEM;
 	p->fn = fn;
 	p->arg = arg;
+	if ((p->list = request->list) != NULL) {
+		p->next = p->list->head;
+		if (p->next != NULL)
+			p->next->prev = p;
+		p->list->head = p;
+	}
 	rc = make_context(p, request->ca_file);
 	if (rc != 0) {
 		probe_free(p);
@@ -799,6 +788,7 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->address,
 				       (int)address_length(&p->address)) != 0) {
 		set_error(p, "connect: %s", errno != 0 ? strerror(errno) : "failed");
+		p->result.local_error = probe_errno_is_local(errno);
 		p->phase = PHASE_START_FAILED;
 		deliver_soon(p);
 		return 0;

@@ -34,9 +34,15 @@
 
 #include <event2/event.h>
 
-#define PROBE_NAMES_MAX 64
+#include "tls_verify.h"
+
+/* Running probes, so that a program can end those still running. */
+struct probe_list {
+	struct probe *head;
+};
 
 struct probe_request {
+	struct probe_list *list;	/* NULL: not tracked */
 	const struct sockaddr_storage *address;
 	uint16_t port;
 	bool smtp;			/* greeting, EHLO, STARTTLS first */
@@ -58,23 +64,28 @@ enum probe_stage {
 	PROBE_STAGE_DONE,	/* handshake completed */
 };
 
+/* The certificate the server sent, judged by tls_verify_judge(). */
 struct probe_certificate {
 	char *subject;			/* one-line subject DN */
 	char *issuer;
 	size_t name_count;
-	char *names[PROBE_NAMES_MAX];	/* dNSName SANs, else the CN */
+	char **names;			/* every subjectAltName dNSName (never the CN) */
 	time_t not_before, not_after;
 	long days_to_expiry;		/* from request.now; negative when expired */
-	bool chain_valid;		/* PKIX chain to a trusted root */
-	long verify_error;		/* X509_V_ERR_*, 0 when valid */
+	struct tls_judgement judgement;	/* chain, security level, name, time */
+	/* The judgement apart from the name: */
+	bool chain_valid;		/* no error but the name */
+	long verify_error;		/* first X509_V_ERR_* but the name's; 0 none */
 	const char *verify_message;
-	bool name_matches;		/* server_name matches a name (RFC 6125) */
+	bool name_matches;		/* server_name is one of its DNS-IDs */
 	bool self_signed;
 };
 
 struct probe_result {
 	enum probe_stage stage;		/* how far it got */
 	bool timed_out;
+	bool local_error;		/* failed for want of local resources
+					 * (descriptors, memory): not the peer's fault */
 	char error[256];		/* what went wrong, for people */
 	char address[64];		/* the address as text */
 	char greeting[256];		/* SMTP 220 line, truncated */
@@ -87,6 +98,15 @@ struct probe_result {
 };
 
 typedef void probe_done_fn(void *arg, const struct probe_result *result);
+
+/*
+ * End every probe of the list now: each callback runs with an error saying
+ * so (stage as far as it got), then the probe is freed.
+ */
+void probe_list_cancel(struct probe_list *list);
+
+/* True for the errno values that say this machine ran out of something. */
+bool probe_errno_is_local(int err);
 
 /* Zero when started; a negative errno otherwise (fn not called). */
 int probe_start(struct event_base *base, const struct probe_request *request,

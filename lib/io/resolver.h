@@ -45,8 +45,9 @@ enum resolver_status {
 struct resolver_config {
 	const char *const *servers;	/* "ADDR[:PORT]" or "[V6]:PORT"; none: system */
 	size_t server_count;
-	unsigned timeout_ms;		/* per try */
-	unsigned tries;
+	unsigned timeout_ms;		/* one try of one server (c-ares never
+					 * doubles it: a new round is a new query) */
+	unsigned tries;			/* rounds over all the servers; 0: 2 */
 };
 
 struct txt_answer {

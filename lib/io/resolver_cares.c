@@ -31,6 +31,7 @@ struct lookup {
 	resolver_addresses_fn *addresses_fn;
 	resolver_query_fn *query_fn;
 	void *arg;
+	unsigned rounds_left;		/* tries over the servers, this one included */
 };
 
 /*
@@ -47,6 +48,7 @@ struct resolver {
 	struct watched_socket *sockets;
 	size_t in_flight;
 	struct lookup *queue, *queue_tail;
+	unsigned rounds;		/* config->tries */
 	bool closing;
 	bool pumping;		/* lookup_done is sending queued lookups */
 };
@@ -132,6 +134,23 @@ static int configure_servers(ares_channel channel, const struct resolver_config 
 	return rc == ARES_SUCCESS ? 0 : -EINVAL;
 }
 
+/* How many servers /etc/resolv.conf names, as c-ares reads it. */
+static int system_server_count(void)
+{
+	struct ares_addr_port_node *servers = NULL;
+	ares_channel probe;
+	int count = 0;
+
+	if (ares_init(&probe) != ARES_SUCCESS)
+		return 1;
+	if (ares_get_servers_ports(probe, &servers) == ARES_SUCCESS)
+		for (struct ares_addr_port_node *s = servers; s != NULL; s = s->next)
+			count++;
+	ares_free_data(servers);
+	ares_destroy(probe);
+	return count > 0 ? count : 1;
+}
+
 int resolver_new(struct event_base *base, const struct resolver_config *config,
 		 struct resolver **ret_resolver)
 {
@@ -162,10 +181,15 @@ int resolver_new(struct event_base *base, const struct resolver_config *config,
 		options.timeout = (int)config->timeout_ms;
 		mask |= ARES_OPT_TIMEOUTMS;
 	}
-	if (config->tries > 0) {
-		options.tries = (int)config->tries;
-		mask |= ARES_OPT_TRIES;
-	}
+	/*
+	 * One c-ares query asks each server once, every try with the same
+	 * timeout: c-ares doubles the timeout on each later round over the
+	 * servers, so the rounds are made here instead, as new queries.
+	 */
+	r->rounds = config->tries > 0 ? config->tries : 2;
+	options.tries = config->server_count > 0 ? (int)config->server_count :
+		system_server_count();
+	mask |= ARES_OPT_TRIES;
 	if ((r->timer = evtimer_new(base, on_timer, r)) == NULL)
 		goto fail;
 	if (ares_init_options(&r->channel, &options, mask) != ARES_SUCCESS) {
@@ -326,12 +350,26 @@ static int collect_txt(struct ares_txt_ext *txt, struct txt_answer *answer)
 	return 0;
 }
 
+/* A round over the servers timed out: another, while rounds are left. */
+static bool retried(struct lookup *q, int status)
+{
+	if (status != ARES_ETIMEOUT || q->resolver->closing || q->rounds_left <= 1)
+		return false;
+	q->rounds_left--;
+	q->resolver->in_flight--;
+	dispatch(q);
+	return true;
+}
+
 static void on_txt_answer(void *arg, int status, int timeouts,
 			  unsigned char *abuf, int alen)
 {
 	struct lookup *q = arg;
 	struct txt_answer answer = { .status = status_from_ares(status) };
 	struct ares_txt_ext *txt = NULL;
+
+	if (retried(q, status))
+		return;
 
 	if (answer.status == RESOLVER_OK) {
 		int rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
@@ -356,6 +394,12 @@ static void on_addrinfo(void *arg, int status, int timeouts,
 	struct lookup *q = arg;
 	struct address_answer answer = { .status = status_from_ares(status) };
 	size_t n = 0;
+
+	if (retried(q, status)) {
+		if (result != NULL)
+			ares_freeaddrinfo(result);
+		return;
+	}
 
 	if (answer.status == RESOLVER_OK && result != NULL) {
 		for (struct ares_addrinfo_node *node = result->nodes; node; node = node->ai_next)
@@ -432,6 +476,9 @@ static void on_dns_answer(void *arg, int status, int timeouts,
 	struct lookup *q = arg;
 	struct dns_answer answer = { .status = status_from_ares(status) };
 	struct mtasts_dns_message *msg = NULL;
+
+	if (retried(q, status))
+		return;
 
 	/*
 	 * The channel has ARES_FLAG_NOCHECKRESP, so SERVFAIL and REFUSED
@@ -526,6 +573,7 @@ static int submit(struct resolver *r, struct lookup *q, const char *name)
 		return -ENOMEM;
 	}
 	q->resolver = r;
+	q->rounds_left = r->rounds;
 	if (r->in_flight < LOOKUPS_IN_FLIGHT && r->queue == NULL) {
 		dispatch(q);
 		return 0;
