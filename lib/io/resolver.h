@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	struct resolver *r;
  *	resolver_new(base, &config, &r);
- *	resolver_txt(r, "_mta-sts.example.com", on_txt, ctx);
+ *	resolver_query(r, "_mta-sts.example.com", MTASTS_DNS_TYPE_TXT, on_txt, ctx);
  *	resolver_addresses(r, "mta-sts.example.com", on_addresses, ctx);
  *	event_base_dispatch(base);
  *	r = resolver_free(r);
@@ -50,19 +50,12 @@ struct resolver_config {
 	unsigned tries;			/* rounds over all the servers; 0: 2 */
 };
 
-struct txt_answer {
-	enum resolver_status status;
-	size_t count;
-	struct mtasts_bytes *records;	/* character-strings of each joined */
-};
-
 struct address_answer {
 	enum resolver_status status;
 	size_t count;
 	struct sockaddr_storage *addresses;
 };
 
-typedef void resolver_txt_fn(void *arg, const struct txt_answer *answer);
 typedef void resolver_addresses_fn(void *arg, const struct address_answer *answer);
 
 struct resolver;
@@ -72,8 +65,6 @@ int resolver_new(struct event_base *base, const struct resolver_config *config,
 struct resolver *resolver_free(struct resolver *resolver);
 
 /* Zero on success; a negative errno when the lookup could not start. */
-int resolver_txt(struct resolver *resolver, const char *name,
-		 resolver_txt_fn *fn, void *arg);
 int resolver_addresses(struct resolver *resolver, const char *name,
 		       resolver_addresses_fn *fn, void *arg);
 

@@ -1,8 +1,9 @@
 /*
  * resolver_cares.c - the resolver adapter on c-ares, its sockets and
- * timeouts watched by libevent.  TXT and address lookups use what c-ares
- * decodes; any other query is sent as built here and its answer decoded
- * by mtasts_dns_message_parse().
+ * timeouts watched by libevent.  Address lookups use what c-ares decodes;
+ * any other query (TXT, MX, TLSA) is sent as built here and its answer
+ * decoded by mtasts_dns_message_parse(), so every caller reads records
+ * the same way.
  */
 #include <arpa/nameser.h>
 #include <errno.h>
@@ -24,10 +25,9 @@ struct watched_socket {
 struct lookup {
 	struct resolver *resolver;
 	struct lookup *next;
-	enum { LOOKUP_TXT, LOOKUP_ADDRESSES, LOOKUP_QUERY } kind;
+	enum { LOOKUP_ADDRESSES, LOOKUP_QUERY } kind;
 	char *name;
 	uint16_t type;
-	resolver_txt_fn *txt_fn;
 	resolver_addresses_fn *addresses_fn;
 	resolver_query_fn *query_fn;
 	void *arg;
@@ -317,39 +317,6 @@ static void lookup_done(struct lookup *q)
 	r->pumping = false;
 }
 
-/* Join the character-strings of each record; records start where c-ares says. */
-static int collect_txt(struct ares_txt_ext *txt, struct txt_answer *answer)
-{
-	size_t count = 0, total = 0, i = 0;
-	char *storage;
-
-	for (struct ares_txt_ext *t = txt; t != NULL; t = t->next) {
-		if (t->record_start || count == 0)
-			count++;
-		total += t->length;
-	}
-	answer->records = calloc(count + 1, sizeof(*answer->records));
-	storage = malloc(total + 1);
-	if (answer->records == NULL || storage == NULL) {
-		free(answer->records);
-		free(storage);
-		answer->records = NULL;
-		return -ENOMEM;
-	}
-	/* Record 0 points at the start of the storage, which it owns. */
-	for (struct ares_txt_ext *t = txt; t != NULL; t = t->next) {
-		if (t != txt && t->record_start)
-			i++;
-		if (answer->records[i].data == NULL)
-			answer->records[i].data = storage;
-		memcpy(storage, t->txt, t->length);
-		storage += t->length;
-		answer->records[i].len += t->length;
-	}
-	answer->count = count;
-	return 0;
-}
-
 /* A round over the servers timed out: another, while rounds are left. */
 static bool retried(struct lookup *q, int status)
 {
@@ -359,33 +326,6 @@ static bool retried(struct lookup *q, int status)
 	q->resolver->in_flight--;
 	dispatch(q);
 	return true;
-}
-
-static void on_txt_answer(void *arg, int status, int timeouts,
-			  unsigned char *abuf, int alen)
-{
-	struct lookup *q = arg;
-	struct txt_answer answer = { .status = status_from_ares(status) };
-	struct ares_txt_ext *txt = NULL;
-
-	if (retried(q, status))
-		return;
-
-	if (answer.status == RESOLVER_OK) {
-		int rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
-
-		if (rc == ARES_ENODATA || (rc == ARES_SUCCESS && txt == NULL))
-			answer.status = RESOLVER_NODATA;
-		else if (rc != ARES_SUCCESS || collect_txt(txt, &answer) != 0)
-			answer.status = RESOLVER_ERROR;
-	}
-	q->txt_fn(q->arg, &answer);
-	if (answer.records != NULL) {
-		free((void *)answer.records[0].data);
-		free(answer.records);
-	}
-	ares_free_data(txt);
-	lookup_done(q);
 }
 
 static void on_addrinfo(void *arg, int status, int timeouts,
@@ -527,9 +467,6 @@ static void dispatch(struct lookup *q)
 
 	r->in_flight++;
 	switch (q->kind) {
-	case LOOKUP_TXT:
-		ares_query(r->channel, q->name, ns_c_in, ns_t_txt, on_txt_answer, q);
-		break;
 	case LOOKUP_ADDRESSES:
 		ares_getaddrinfo(r->channel, q->name, NULL, &hints, on_addrinfo, q);
 		break;
@@ -543,14 +480,10 @@ static void dispatch(struct lookup *q)
 /* Answer a lookup that never went out: the resolver is being freed. */
 static void cancel(struct lookup *q)
 {
-	struct txt_answer txt = { .status = RESOLVER_CANCELLED };
 	struct address_answer addresses = { .status = RESOLVER_CANCELLED };
 	struct dns_answer dns = { .status = RESOLVER_CANCELLED };
 
 	switch (q->kind) {
-	case LOOKUP_TXT:
-		q->txt_fn(q->arg, &txt);
-		break;
 	case LOOKUP_ADDRESSES:
 		q->addresses_fn(q->arg, &addresses);
 		break;
@@ -584,18 +517,6 @@ static int submit(struct resolver *r, struct lookup *q, const char *name)
 		r->queue = q;
 	r->queue_tail = q;
 	return 0;
-}
-
-int resolver_txt(struct resolver *r, const char *name, resolver_txt_fn *fn, void *arg)
-{
-	struct lookup *q = calloc(1, sizeof(*q));
-
-	if (q == NULL)
-		return -ENOMEM;
-	q->kind = LOOKUP_TXT;
-	q->txt_fn = fn;
-	q->arg = arg;
-	return submit(r, q, name);
 }
 
 int resolver_addresses(struct resolver *r, const char *name,
