@@ -7,6 +7,7 @@
  *	rc = mtasts_dns_message_parse(buf, len, &msg);
  *	for (size_t i = 0; i < msg->answer_count; i++)
  *		if (msg->answers[i].type == MTASTS_DNS_TYPE_TLSA) ...
+ *	count = mtasts_dns_message_txt_records(msg, records, max);
  *	msg = mtasts_dns_message_free(msg);
  *
  * DESCRIPTION
@@ -33,6 +34,7 @@
 #include <stdint.h>
 
 #include <mtasts/diag.h>
+#include <mtasts/txt.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +42,7 @@ extern "C" {
 
 #define MTASTS_DNS_RR_MAX 512
 #define MTASTS_DNS_NAME_MAX 255
+#define MTASTS_DNS_CLASS_IN 1
 
 enum mtasts_dns_type {
 	MTASTS_DNS_TYPE_A = 1,
@@ -95,6 +98,26 @@ int mtasts_dns_message_parse(const uint8_t *buf, size_t len,
 
 /* Accepts NULL; returns NULL. */
 struct mtasts_dns_message *mtasts_dns_message_free(struct mtasts_dns_message *message);
+
+/*
+ * The name the answer is about: the question name, or where the chain of
+ * CNAME records in the answer that starts at it ends (RFC 1034 3.6.2).
+ * Only records of class IN count; of two CNAME records at one name the
+ * first is followed.  NULL when the chain loops.  The name points into
+ * message.
+ */
+const char *mtasts_dns_message_final_name(const struct mtasts_dns_message *message);
+
+/*
+ * The TXT records of class IN at the final name, in answer order, each
+ * the text of one record (its character-strings joined).  The first max
+ * of them are written to records (pointing into message), and how many
+ * there are in all is returned, so that more than max can be told from
+ * max.  Records at other names, as a resolver may add, are left out.
+ * 0 for NULL or a CNAME loop; records may be NULL when max is 0.
+ */
+size_t mtasts_dns_message_txt_records(const struct mtasts_dns_message *message,
+				      struct mtasts_bytes *records, size_t max);
 
 #ifdef __cplusplus
 }

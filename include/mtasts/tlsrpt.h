@@ -51,6 +51,44 @@ int mtasts_tlsrpt_record_parse(const struct mtasts_bytes *records, size_t count,
 struct mtasts_tlsrpt_record *
 mtasts_tlsrpt_record_free(struct mtasts_tlsrpt_record *record);
 
+/*
+ * Where an https: report destination (RFC 8460 3, "https://host[:port]/...")
+ * is to be delivered: the host (a name in lower case without a final dot,
+ * or an IP address as text, an IPv6 one without its brackets, and in
+ * binary) and the port.
+ */
+#define MTASTS_RUA_HOST_MAX 253
+
+enum mtasts_rua_host_kind {
+	MTASTS_RUA_HOST_NAME,
+	MTASTS_RUA_HOST_IPV4,
+	MTASTS_RUA_HOST_IPV6,
+};
+
+struct mtasts_rua_endpoint {
+	char host[MTASTS_RUA_HOST_MAX + 1];
+	unsigned port;				/* 1 to 65535; 443 unless given */
+	enum mtasts_rua_host_kind kind;
+	unsigned char address[16];		/* an IP address in network order
+						 * (IPv4: the first 4 octets) */
+};
+
+/*
+ * Reads the endpoint of an https: URI.  The scheme is compared without
+ * regard to case; a userinfo ("user@") is skipped; the path, query and
+ * fragment are ignored.  A host name must be a host name in A-label form
+ * (letters, digits, hyphens) whose last label is not all digits; an
+ * IPv4 address is four decimal numbers; an IPv6 address is in brackets,
+ * without a zone.  A port, when given, is 1 to 65535 ("host:" is 443).
+ *
+ * Returns MTASTS_OK, or MTASTS_ERR_INVALID with a sentence in why (when
+ * not NULL) for anything else: another scheme, no host, a percent-encoded
+ * or non-ASCII host, two "@", a bad port.  *ret_endpoint is untouched
+ * on failure.
+ */
+int mtasts_rua_endpoint_parse(const char *uri, struct mtasts_rua_endpoint *ret_endpoint,
+			      char *why, size_t why_size);
+
 #ifdef __cplusplus
 }
 #endif

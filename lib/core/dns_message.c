@@ -1,7 +1,8 @@
 /*
  * dns_message.c - decoding DNS response messages (RFC 1035 4.1): header,
  * question, answer records with their RDATA, and a structural check of
- * the authority and additional sections.
+ * the authority and additional sections; then what an answer says about
+ * the question: the name its CNAME chain ends at, the TXT records there.
  *
  * DESCRIPTION
  *	Every read is bounded by the message, and names inside RDATA by the
@@ -329,4 +330,61 @@ struct mtasts_dns_message *mtasts_dns_message_free(struct mtasts_dns_message *m)
 	free(m->raw);
 	free(m);
 	return NULL;
+}
+
+/* The CNAME record of class IN at name, or NULL. */
+static const struct mtasts_dns_rr *cname_at(const struct mtasts_dns_message *m,
+					    const char *name)
+{
+	for (size_t i = 0; i < m->answer_count; i++)
+		if (m->answers[i].type == MTASTS_DNS_TYPE_CNAME &&
+		    m->answers[i].rclass == MTASTS_DNS_CLASS_IN &&
+		    strcmp(m->answers[i].name, name) == 0)
+			return &m->answers[i];
+	return NULL;
+}
+
+/*
+ * Names are compared with strcmp: the decoder wrote them all in lower
+ * case, so this is the case-insensitive comparison of RFC 4343 (octets
+ * above 0x7f compare as themselves, as there).
+ */
+const char *mtasts_dns_message_final_name(const struct mtasts_dns_message *m)
+{
+	const struct mtasts_dns_rr *cname;
+	const char *name;
+
+	if (m == NULL)
+		return NULL;
+	name = m->question;
+	/* Each step takes another record, so more steps than records is a loop. */
+	for (size_t steps = 0; (cname = cname_at(m, name)) != NULL; steps++) {
+		if (steps == m->answer_count)
+			return NULL;
+		name = cname->target;
+	}
+	return name;
+}
+
+size_t mtasts_dns_message_txt_records(const struct mtasts_dns_message *m,
+				      struct mtasts_bytes *records, size_t max)
+{
+	const char *name = mtasts_dns_message_final_name(m);
+	size_t n = 0;
+
+	if (name == NULL)
+		return 0;
+	for (size_t i = 0; i < m->answer_count; i++) {
+		const struct mtasts_dns_rr *rr = &m->answers[i];
+
+		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->rclass != MTASTS_DNS_CLASS_IN ||
+		    rr->text == NULL || strcmp(rr->name, name) != 0)
+			continue;
+		if (n < max) {
+			records[n].data = rr->text;
+			records[n].len = rr->text_len;
+		}
+		n++;
+	}
+	return n;
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_dns.c - fuzz target for the DNS message decoder
- * (mtasts_dns_message_parse).  The input is one message as it comes off
- * the wire.
+ * (mtasts_dns_message_parse) and for what is read from a decoded answer
+ * (mtasts_dns_message_final_name, mtasts_dns_message_txt_records).  The
+ * input is one message as it comes off the wire.
  */
 #include <mtasts/dns.h>
 
@@ -89,6 +90,48 @@ static void check_same(const struct mtasts_dns_message *a, const struct mtasts_d
 			abort();
 }
 
+#define TXT_MAX 4
+
+/* The final name is the question or a CNAME target; its TXT records are. */
+static void check_txt(const struct mtasts_dns_message *m)
+{
+	const char *final = mtasts_dns_message_final_name(m);
+	struct mtasts_bytes records[TXT_MAX];
+	size_t total, at_final = 0;
+
+	if (final != NULL && final != m->question) {
+		bool is_target = false;
+
+		for (size_t i = 0; i < m->answer_count; i++)
+			if (final == m->answers[i].target &&
+			    m->answers[i].type == MTASTS_DNS_TYPE_CNAME)
+				is_target = true;
+		if (!is_target)
+			abort();
+	}
+	total = mtasts_dns_message_txt_records(m, records, TXT_MAX);
+	if (mtasts_dns_message_txt_records(m, NULL, 0) != total)
+		abort();
+	if (final == NULL) {
+		if (total != 0)
+			abort();
+		return;
+	}
+	for (size_t i = 0; i < m->answer_count; i++) {
+		const struct mtasts_dns_rr *rr = &m->answers[i];
+
+		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->rclass != MTASTS_DNS_CLASS_IN ||
+		    strcmp(rr->name, final) != 0)
+			continue;
+		if (at_final < TXT_MAX && (records[at_final].data != rr->text ||
+					   records[at_final].len != rr->text_len))
+			abort();
+		at_final++;
+	}
+	if (at_final != total)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mtasts_dns_message *m = NULL, *again = NULL, *other = NULL;
@@ -102,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m == NULL)
 		return 0;
 	check_message(m, data, size);
+	check_txt(m);
 	if (mtasts_dns_message_parse(data, size, &again) != MTASTS_OK)
 		abort();
 	check_same(m, again);

@@ -763,6 +763,157 @@ static void test_failure(void **state)
 	assert_null(mtasts_dns_message_free(NULL));
 }
 
+/* ------------------------------------------------- TXT at the final name */
+
+#define TXT_WANT_MAX 4
+
+struct txt_case {
+	const char *wire;
+	const char *final;		/* NULL: the CNAME chain loops */
+	size_t max;
+	size_t total;			/* what mtasts_dns_message_txt_records() returns */
+	const char *want[TXT_WANT_MAX];	/* the first min(max, total) texts */
+};
+
+static const struct txt_case txt_cases[] = {
+	/* the records at the question name, in answer order */
+	{ RESP(2, 0, 0) Q_STS "rr:@12,16,300 { s:\"v=STSv1; id=1;\" } "
+	  "rr:@12,16,300 { s:other }",
+	  "_mta-sts.example", 4, 2, { "v=STSv1; id=1;", "other" } },
+	/* character-strings joined */
+	{ RESP(1, 0, 0) Q_STS "rr:@12,16,300 { s:v=STSv1; s:\" id=2;\" }",
+	  "_mta-sts.example", 4, 1, { "v=STSv1; id=2;" } },
+	/* no TXT record: 0 */
+	{ RESP(0, 0, 0) Q_STS, "_mta-sts.example", 4, 0, { NULL } },
+	/* only other types at the name */
+	{ RESP(1, 0, 0) Q_STS "rr:@12,1,300 { ip:192.0.2.1 }",
+	  "_mta-sts.example", 4, 0, { NULL } },
+	/* a CNAME: the records at its target, not at the question name */
+	{ RESP(3, 0, 0) Q_STS "rr:@12,5,300 { n:=t.target.@e } "
+	  "rr:@12,16,300 { s:beside-the-cname } rr:@t,16,300 { s:at-target }",
+	  "target.example", 4, 1, { "at-target" } },
+	/* a chain of two, the records in any order */
+	{ RESP(3, 0, 0) Q_STS "rr:two.@e,16,300 { s:end } "
+	  "rr:one.@e,5,300 { n:two.@e } rr:@12,5,300 { n:one.@e }",
+	  "two.example", 4, 1, { "end" } },
+	/* a CNAME to a name with nothing there */
+	{ RESP(1, 0, 0) Q_STS "rr:@12,5,300 { n:nowhere.@e }",
+	  "nowhere.example", 4, 0, { NULL } },
+	/* records at a name the question does not lead to are not ours */
+	{ RESP(3, 0, 0) Q_STS "rr:other.@e,16,300 { s:injected } "
+	  "rr:@12,16,300 { s:ours } rr:@e,16,300 { s:apex }",
+	  "_mta-sts.example", 4, 1, { "ours" } },
+	/* names without regard to case */
+	{ RESP(2, 0, 0) Q_STS "rr:_MTA-STS.Example,16,300 { s:upper } "
+	  "rr:@12,5,300 { n:x.@e }",
+	  "x.example", 4, 0, { NULL } },
+	{ RESP(2, 0, 0) "q:_MTA-STS.EXAMPLE,16 rr:_mta-sts.example,5,300 { n:T.Example } "
+	  "rr:t.EXAMPLE,16,300 { s:mixed }",
+	  "t.example", 4, 1, { "mixed" } },
+	/* only class IN: a CHAOS TXT and a CHAOS CNAME are not followed */
+	{ RESP(3, 0, 0) Q_STS "rrc:@12,16,3,300 { s:chaos } rrc:@12,5,3,300 { n:x.@e } "
+	  "rr:@12,16,300 { s:in }",
+	  "_mta-sts.example", 4, 1, { "in" } },
+	/* more records than max: all counted, max kept */
+	{ RESP(3, 0, 0) Q_STS "rr:@12,16,300 { s:a } rr:@12,16,300 { s:b } "
+	  "rr:@12,16,300 { s:c }",
+	  "_mta-sts.example", 2, 3, { "a", "b" } },
+	/* max 0: only counted */
+	{ RESP(2, 0, 0) Q_STS "rr:@12,16,300 { s:a } rr:@12,16,300 { s:b }",
+	  "_mta-sts.example", 0, 2, { NULL } },
+	/* two CNAMEs at one name: the first is followed */
+	{ RESP(4, 0, 0) Q_STS "rr:@12,5,300 { n:first.@e } rr:@12,5,300 { n:second.@e } "
+	  "rr:first.@e,16,300 { s:one } rr:second.@e,16,300 { s:two }",
+	  "first.example", 4, 1, { "one" } },
+	/* a CNAME to itself loops: nothing */
+	{ RESP(2, 0, 0) Q_STS "rr:@12,5,300 { n:@12 } rr:@12,16,300 { s:x }",
+	  NULL, 4, 0, { NULL } },
+	/* two CNAMEs to each other loop */
+	{ RESP(3, 0, 0) Q_STS "rr:@12,5,300 { n:=o.other.@e } rr:@o,5,300 { n:@12 } "
+	  "rr:@o,16,300 { s:x }",
+	  NULL, 4, 0, { NULL } },
+	/* a chain into a loop further on */
+	{ RESP(3, 0, 0) Q_STS "rr:@12,5,300 { n:=a.a.@e } rr:@a,5,300 { n:=b.b.@e } "
+	  "rr:@b,5,300 { n:@a }",
+	  NULL, 4, 0, { NULL } },
+	/* no question: the root, with what is there */
+	{ "hdr:2,0x8180,0,1,0,0 rr:.,16,0 { s:root }", "", 4, 1, { "root" } },
+};
+
+static bool run_txt_case(const struct txt_case *c, size_t i)
+{
+	static struct wire w;
+	struct mtasts_dns_message *m = NULL;
+	struct mtasts_bytes records[TXT_WANT_MAX];
+	const char *final;
+	size_t total, kept;
+	bool ok = true;
+
+	if (!build(&w, c->wire) || mtasts_dns_message_parse(w.buf, w.len, &m) != MTASTS_OK) {
+		print_error("FAILED txt case %zu: not a message: %s\n", i, c->wire);
+		mtasts_dns_message_free(m);
+		return false;
+	}
+	final = mtasts_dns_message_final_name(m);
+	total = mtasts_dns_message_txt_records(m, c->max > 0 ? records : NULL, c->max);
+	if ((final == NULL) != (c->final == NULL) ||
+	    (final != NULL && strcmp(final, c->final) != 0) || total != c->total) {
+		print_error("FAILED txt case %zu: %s\n  final %s, %zu records\n", i, c->wire,
+			    final != NULL ? final : "(loop)", total);
+		ok = false;
+	}
+	kept = total < c->max ? total : c->max;
+	for (size_t k = 0; ok && k < kept; k++) {
+		if (c->want[k] == NULL || records[k].len != strlen(c->want[k]) ||
+		    memcmp(records[k].data, c->want[k], records[k].len) != 0) {
+			print_error("FAILED txt case %zu record %zu: \"%s\"\n", i, k,
+				    escape(records[k].data, records[k].len));
+			ok = false;
+		}
+	}
+	mtasts_dns_message_free(m);
+	return ok;
+}
+
+static void test_txt_records(void **state)
+{
+	size_t failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(txt_cases); i++)
+		if (!run_txt_case(&txt_cases[i], i))
+			failed++;
+	assert_int_equal(failed, 0);
+	assert_null(mtasts_dns_message_final_name(NULL));
+	assert_int_equal(mtasts_dns_message_txt_records(NULL, NULL, 0), 0);
+}
+
+/* A chain through every answer record is not a loop; one more step is. */
+static void test_cname_chain_limit(void **state)
+{
+	static struct wire w;
+	static char desc[40 * 64 + 200];
+	struct mtasts_dns_message *m = NULL;
+	size_t o;
+
+	(void)state;
+	for (int loop = 0; loop <= 1; loop++) {
+		/* q0 -> q1 -> ... -> q31, and q31 -> q0 when it loops */
+		o = (size_t)snprintf(desc, sizeof(desc), "hdr:1,0x8180,1,32,0,0 q:q0.example,16");
+		for (int i = 0; i < 32; i++)
+			o += (size_t)snprintf(desc + o, sizeof(desc) - o,
+					      " rr:q%d.example,5,1 { n:q%d.example }", i,
+					      i < 31 || loop ? (i + 1) % 32 : 32);
+		assert_true(build(&w, desc));
+		assert_int_equal(mtasts_dns_message_parse(w.buf, w.len, &m), MTASTS_OK);
+		if (loop)
+			assert_null(mtasts_dns_message_final_name(m));
+		else
+			assert_string_equal(mtasts_dns_message_final_name(m), "q32.example");
+		m = mtasts_dns_message_free(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +921,8 @@ int main(void)
 		cmocka_unit_test(test_answer_limit),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_failure),
+		cmocka_unit_test(test_txt_records),
+		cmocka_unit_test(test_cname_chain_limit),
 	};
 
 	return cmocka_run_group_tests_name("dns_message", tests, NULL, NULL);
