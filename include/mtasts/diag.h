@@ -20,7 +20,12 @@
  *
  *	struct mtasts_diags has a fixed capacity so that recording a problem
  *	never allocates and can never fail; what does not fit is counted in
- *	`dropped`.
+ *	`dropped`.  Errors come before warnings in claim to a place: when the
+ *	list is full, an error takes the place of the latest warning (which
+ *	is counted in `dropped`) and only an error that finds no warning to
+ *	displace is dropped itself.  So a rejected input always leaves at
+ *	least one error in the list, and the items kept stay in the order
+ *	the parser gives them.
  */
 #ifndef MTASTS_DIAG_H
 #define MTASTS_DIAG_H
@@ -125,7 +130,8 @@ struct mtasts_diag {
 
 struct mtasts_diags {
 	size_t count;
-	size_t dropped;		/* diagnostics that did not fit */
+	size_t dropped;		/* diagnostics left out: did not fit, or
+				 * warnings displaced by a later error */
 	struct mtasts_diag items[MTASTS_DIAGS_MAX];
 };
 

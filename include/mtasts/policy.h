@@ -13,7 +13,8 @@
  *	mtasts_policy_parse() checks a policy body, the bytes as served,
  *	against the ABNF of the published RFC: lines end in LF or CRLF, no
  *	empty lines, "key: value" with optional white space after the colon
- *	and at the end of the line, fields in any order.  version, mode and
+ *	and at the end of the line, fields in any order.  Inside a value only
+ *	spaces may separate the visible (or UTF-8) characters, not tabs.  version, mode and
  *	max_age are required, and at least one mx unless mode is none.  Field
  *	names and the values of version and mode are case-sensitive.  An mx
  *	value is a host name or "*." and a host name, in A-label form.

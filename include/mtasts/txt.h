@@ -11,10 +11,13 @@
  * DESCRIPTION
  *	The input is every TXT record found at the name, each one the
  *	concatenation of its character-strings (joined without separator, as
- *	RFC 8461 3.1 requires).  Records that do not begin with "v=STSv1"
- *	are discarded (a warning names each); when not exactly one remains,
- *	there is no policy: MTASTS_ERR_NO_RECORD when none remains,
- *	MTASTS_ERR_INVALID when several do.  The remaining record must match
+ *	RFC 8461 3.1 requires).  Records that do not begin with exactly
+ *	"v=STSv1;" are discarded before counting, as RFC 8461 3.1 requires,
+ *	even "v=STSv1 ;" and a bare "v=STSv1" (a warning,
+ *	MTASTS_TXT_UNRELATED_RECORD, names each, and says what is wrong
+ *	when the record looks like a mistyped MTA-STS record); when not
+ *	exactly one remains, there is no policy: MTASTS_ERR_NO_RECORD when
+ *	none remains, MTASTS_ERR_INVALID when several do.  The remaining record must match
  *	the ABNF exactly and carry a valid "id"; of a field given twice the
  *	first occurrence wins (a warning names the later ones).
  *

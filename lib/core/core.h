@@ -19,10 +19,16 @@
 #define CORE_PRINTF(f, a)
 #endif
 
-/* Record a diagnostic; diags may be NULL.  Never fails: overflow is counted. */
-void diag_add(struct mtasts_diags *diags, enum mtasts_code code,
-	      enum mtasts_severity severity, long record, unsigned line,
-	      unsigned column, const char *fmt, ...) CORE_PRINTF(7, 8);
+/*
+ * Record a diagnostic; diags may be NULL.  Never fails: what does not fit
+ * is counted in diags->dropped.  When the list is full an error takes the
+ * place of the latest warning (the items after that warning move down one);
+ * the return value is the index that warning had, SIZE_MAX when nothing was
+ * displaced, so that a caller holding an index into the list can adjust it.
+ */
+size_t diag_add(struct mtasts_diags *diags, enum mtasts_code code,
+		enum mtasts_severity severity, long record, unsigned line,
+		unsigned column, const char *fmt, ...) CORE_PRINTF(7, 8);
 
 /*
  * Write at most 40 octets of s into out as a printable, quoted excerpt:
@@ -83,18 +89,24 @@ bool txt_split_fields(const char *rec, size_t len, size_t version_len,
 		      struct txt_field *fields, size_t *ret_count,
 		      struct mtasts_diags *diags);
 
-/* Does rec begin with the version tag, followed by end, WSP or ";"? */
+/*
+ * Does rec begin with the version tag followed at once by ";"?  RFC 8461
+ * 3.1 and RFC 8460 3 discard every other record, even those the ABNF would
+ * accept ("v=STSv1 ; id=1", or "v=STSv1" alone).
+ */
 bool txt_has_version(const char *rec, size_t len, const char *tag);
 
 /*
- * Pick the one record that carries the version tag.  Reports the others as
- * unrelated (warning) and, when not exactly one carries it, an error.
- * Returns MTASTS_OK with *ret_index, MTASTS_ERR_NO_RECORD or
- * MTASTS_ERR_INVALID.
+ * Pick the one record that begins with "<tag>;".  The others are discarded
+ * before counting, each with a warning under `unrelated` (worded to say
+ * what is wrong when it looks like a mistyped record of this kind); when
+ * not exactly one remains, an error.  Returns MTASTS_OK with *ret_index,
+ * MTASTS_ERR_NO_RECORD or MTASTS_ERR_INVALID.
  */
 struct txt_codes {
-	const char *tag;
+	const char *tag;		/* "v=STSv1", without the ";" */
 	const char *kind;		/* "MTA-STS", "TLSRPT" */
+	const char *rfc;		/* where the rule is: "RFC 8461 3.1" */
 	enum mtasts_code no_record, multiple, unrelated, too_long;
 };
 int txt_select_record(const struct mtasts_bytes *records, size_t count,

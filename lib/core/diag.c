@@ -1,6 +1,7 @@
 /*
  * diag.c - status messages, diagnostic codes and the diagnostics list.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,18 +117,43 @@ const struct mtasts_diag *mtasts_diags_find(const struct mtasts_diags *diags,
 	return NULL;
 }
 
-void diag_add(struct mtasts_diags *diags, enum mtasts_code code,
-	      enum mtasts_severity severity, long record, unsigned line,
-	      unsigned column, const char *fmt, ...)
+/*
+ * Make room for an error in a full list by taking out its latest warning;
+ * the items after it move down, so the rest stay in the order they came.
+ * Returns the index the warning had, or SIZE_MAX when there is none.
+ */
+static size_t evict_latest_warning(struct mtasts_diags *diags)
 {
+	for (size_t i = diags->count; i-- > 0;) {
+		if (diags->items[i].severity != MTASTS_SEVERITY_WARNING)
+			continue;
+		memmove(&diags->items[i], &diags->items[i + 1],
+			(diags->count - i - 1) * sizeof(diags->items[0]));
+		diags->count--;
+		return i;
+	}
+	return SIZE_MAX;
+}
+
+size_t diag_add(struct mtasts_diags *diags, enum mtasts_code code,
+		enum mtasts_severity severity, long record, unsigned line,
+		unsigned column, const char *fmt, ...)
+{
+	size_t evicted = SIZE_MAX;
 	struct mtasts_diag *d;
 	va_list ap;
 
 	if (diags == NULL)
-		return;
+		return SIZE_MAX;
 	if (diags->count >= MTASTS_DIAGS_MAX) {
 		diags->dropped++;
-		return;
+		/*
+		 * An error outranks any warning: the verdict must be explained
+		 * even when warnings filled the list first.
+		 */
+		if (severity != MTASTS_SEVERITY_ERROR ||
+		    (evicted = evict_latest_warning(diags)) == SIZE_MAX)
+			return SIZE_MAX;
 	}
 	d = &diags->items[diags->count++];
 	d->code = code;
@@ -138,6 +164,7 @@ void diag_add(struct mtasts_diags *diags, enum mtasts_code code,
 	va_start(ap, fmt);
 	vsnprintf(d->message, sizeof(d->message), fmt, ap);
 	va_end(ap);
+	return evicted;
 }
 
 void quote_excerpt(char *out, size_t out_size, const char *s, size_t len)

@@ -47,6 +47,8 @@ enum {
 /* What the first pass learns; the second pass builds from it. */
 struct parse_state {
 	struct mtasts_diags *diags;
+	/* Where this parse's diagnostics begin in the caller's list. */
+	size_t first_diag;
 	bool ok;
 	/* Known fields that were given but rejected: not also "missing". */
 	unsigned rejected;
@@ -84,14 +86,18 @@ static void error_at(struct parse_state *st, enum mtasts_code code,
 		     const struct line *line, size_t offset, const char *fmt, ...)
 {
 	char message[MTASTS_DIAG_MESSAGE_MAX];
+	size_t evicted;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	diag_add(st->diags, code, MTASTS_SEVERITY_ERROR, -1,
-		 line != NULL ? line->number : 0,
-		 line != NULL ? (unsigned)offset + 1 : 0, "%s", message);
+	evicted = diag_add(st->diags, code, MTASTS_SEVERITY_ERROR, -1,
+			   line != NULL ? line->number : 0,
+			   line != NULL ? (unsigned)offset + 1 : 0, "%s", message);
+	/* A warning of an earlier parse made room: ours moved down one. */
+	if (evicted < st->first_diag)
+		st->first_diag--;
 	st->ok = false;
 }
 
@@ -135,9 +141,11 @@ static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
 }
 
 /*
- * sts-policy-ext-value = sts-policy-vchar *(*WSP sts-policy-vchar), where a
- * vchar is VCHAR or a UTF-8 sequence.  Leading and trailing white space were
- * already taken off by the caller.
+ * sts-policy-ext-value = sts-policy-vchar
+ *			  [*(%x20 / sts-policy-vchar) sts-policy-vchar]
+ * where a vchar is VCHAR or a UTF-8 sequence: inside a value only spaces
+ * may separate the visible characters, never a tab.  Leading and trailing
+ * white space (tabs included: *WSP) were already taken off by the caller.
  */
 static bool check_value_chars(struct parse_state *st, const struct field *f)
 {
@@ -146,9 +154,17 @@ static bool check_value_chars(struct parse_state *st, const struct field *f)
 	for (size_t i = 0; i < f->value_len;) {
 		size_t n;
 
-		if (is_vchar(v[i]) || is_wsp(v[i])) {
+		if (is_vchar(v[i]) || v[i] == ' ') {
 			i++;
 			continue;
+		}
+		if (v[i] == '\t') {
+			error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
+				 f->value_start + i, "line %u: tab in the value at "
+				 "column %zu; only spaces may separate the words of "
+				 "a value (RFC 8461 3.2)", f->line.number,
+				 f->value_start + i + 1);
+			return false;
 		}
 		if (v[i] < 0x80 || v[i] == 0x7f) {
 			error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
@@ -597,7 +613,7 @@ int mtasts_policy_parse(const char *body, size_t len,
 	const struct field **mx_fields = NULL;
 	struct field *fields = NULL;
 	struct line line;
-	size_t count = 0, first_diag;
+	size_t count = 0;
 	int rc;
 
 	if ((body == NULL && len > 0) || ret_policy == NULL)
@@ -608,7 +624,7 @@ int mtasts_policy_parse(const char *body, size_t len,
 			 "rejected unread", MTASTS_POLICY_BODY_MAX);
 		return MTASTS_ERR_INVALID;
 	}
-	first_diag = diags != NULL ? diags->count : 0;
+	st.first_diag = diags != NULL ? diags->count : 0;
 	if (len == 0) {
 		diag_add(diags, MTASTS_POLICY_EMPTY, MTASTS_SEVERITY_ERROR, -1, 0, 0,
 			 "the policy is empty");
@@ -630,7 +646,7 @@ int mtasts_policy_parse(const char *body, size_t len,
 	check_required(&st);
 	if (st.ok)
 		add_warnings(&st, fields, count);
-	sort_by_position(diags, first_diag);
+	sort_by_position(diags, st.first_diag);
 	if (!st.ok) {
 		rc = MTASTS_ERR_INVALID;
 		goto out;
@@ -654,14 +670,13 @@ static bool extension_serializable(const struct mtasts_extension *e)
 		if (strcmp(e->name, known_fields[i]) == 0)
 			return false;
 	len = strlen(e->value);
-	if (len == 0 || is_wsp((unsigned char)e->value[0]) ||
-	    is_wsp((unsigned char)e->value[len - 1]))
+	if (len == 0 || e->value[0] == ' ' || e->value[len - 1] == ' ')
 		return false;
 	for (size_t i = 0; i < len;) {
 		const unsigned char *v = (const unsigned char *)e->value;
 		size_t n;
 
-		if (is_vchar(v[i]) || is_wsp(v[i])) {
+		if (is_vchar(v[i]) || v[i] == ' ') {
 			i++;
 			continue;
 		}

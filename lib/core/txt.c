@@ -12,6 +12,7 @@
 static const struct txt_codes sts_codes = {
 	.tag = "v=STSv1",
 	.kind = "MTA-STS",
+	.rfc = "RFC 8461 3.1",
 	.no_record = MTASTS_TXT_NO_RECORD,
 	.multiple = MTASTS_TXT_MULTIPLE_RECORDS,
 	.unrelated = MTASTS_TXT_UNRELATED_RECORD,

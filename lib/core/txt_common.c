@@ -1,8 +1,10 @@
 /*
  * txt_common.c - what the MTA-STS and TLSRPT TXT records share: picking the
- * one record with the version tag, and splitting "tag; name=value; ..." fields.
+ * one record that begins with the version tag and ";", and splitting
+ * "tag; name=value; ..." fields.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "core.h"
 
@@ -10,17 +12,84 @@ bool txt_has_version(const char *rec, size_t len, const char *tag)
 {
 	size_t tag_len = strlen(tag);
 
-	if (len < tag_len || memcmp(rec, tag, tag_len) != 0)
-		return false;
-	return len == tag_len || is_wsp((unsigned char)rec[tag_len]) ||
-	       rec[tag_len] == ';';
+	return len > tag_len && memcmp(rec, tag, tag_len) == 0 && rec[tag_len] == ';';
 }
 
+/* How a discarded record that was probably meant as one of ours goes wrong. */
+enum near_miss {
+	NEAR_MISS_NONE,
+	NEAR_MISS_WHITE_SPACE,		/* " v=STSv1; ..." */
+	NEAR_MISS_CASE,			/* "v=stsv1; ..." */
+	NEAR_MISS_SEMICOLON,		/* "v=STSv1 ; ...", "v=STSv1" */
+};
+
+static const char *const near_miss_reasons[] = {
+	[NEAR_MISS_WHITE_SPACE] = "white space comes before the tag",
+	[NEAR_MISS_CASE] = "the tag is case-sensitive",
+	[NEAR_MISS_SEMICOLON] = "\";\" must follow the tag at once",
+};
+
+/*
+ * A record that is not selected but holds the tag, in any case and after
+ * any white space, followed by the end, white space or ";", is a near miss:
+ * the ABNF alone might even accept it.  *ret_offset is where it first
+ * departs from "<tag>;".
+ */
+static enum near_miss find_near_miss(const char *rec, size_t len, const char *tag,
+				     size_t *ret_offset)
+{
+	size_t tag_len = strlen(tag), start = 0, after;
+
+	while (start < len && is_wsp((unsigned char)rec[start]))
+		start++;
+	after = start + tag_len;
+	if (len < after || strncasecmp(rec + start, tag, tag_len) != 0 ||
+	    (after < len && !is_wsp((unsigned char)rec[after]) && rec[after] != ';'))
+		return NEAR_MISS_NONE;
+	if (start > 0) {
+		*ret_offset = 0;
+		return NEAR_MISS_WHITE_SPACE;
+	}
+	for (size_t i = 0; i < tag_len; i++) {
+		if (rec[i] != tag[i]) {
+			*ret_offset = i;
+			return NEAR_MISS_CASE;
+		}
+	}
+	*ret_offset = tag_len;
+	return NEAR_MISS_SEMICOLON;
+}
+
+static void warn_discarded(const struct mtasts_bytes *record, size_t index,
+			   const struct txt_codes *codes, struct mtasts_diags *diags)
+{
+	enum near_miss miss;
+	size_t offset = 0;
+	char excerpt[64];
+
+	quote_excerpt(excerpt, sizeof(excerpt), record->data, record->len);
+	miss = find_near_miss(record->data, record->len, codes->tag, &offset);
+	if (miss == NEAR_MISS_NONE) {
+		diag_add(diags, codes->unrelated, MTASTS_SEVERITY_WARNING, (long)index,
+			 0, 1, "record %zu does not begin with \"%s;\" and is "
+			 "ignored: %s", index + 1, codes->tag, excerpt);
+		return;
+	}
+	diag_add(diags, codes->unrelated, MTASTS_SEVERITY_WARNING, (long)index, 0,
+		 (unsigned)offset + 1, "record %zu looks like the %s record but does "
+		 "not begin with exactly \"%s;\" (%s), so it is discarded, as %s "
+		 "requires: %s", index + 1, codes->kind, codes->tag,
+		 near_miss_reasons[miss], codes->rfc, excerpt);
+}
+
+/*
+ * RFC 8461 3.1 and RFC 8460 3: records that do not begin with "<tag>;" are
+ * discarded first; only then must exactly one remain.
+ */
 int txt_select_record(const struct mtasts_bytes *records, size_t count,
 		      const struct txt_codes *codes, size_t *ret_index,
 		      struct mtasts_diags *diags)
 {
-	char excerpt[64];
 	size_t found = 0, index = 0;
 
 	if (count > MTASTS_TXT_RECORDS_MAX) {
@@ -37,21 +106,17 @@ int txt_select_record(const struct mtasts_bytes *records, size_t count,
 				index = i;
 			continue;
 		}
-		quote_excerpt(excerpt, sizeof(excerpt), records[i].data,
-			      records[i].len);
-		diag_add(diags, codes->unrelated, MTASTS_SEVERITY_WARNING, (long)i,
-			 0, 1, "record %zu does not begin with \"%s\" and is ignored: %s",
-			 i + 1, codes->tag, excerpt);
+		warn_discarded(&records[i], i, codes, diags);
 	}
 	if (found == 0) {
 		diag_add(diags, codes->no_record, MTASTS_SEVERITY_ERROR, -1, 0, 0,
-			 "no TXT record begins with \"%s\": no %s record",
+			 "no TXT record begins with \"%s;\": no %s record",
 			 codes->tag, codes->kind);
 		return MTASTS_ERR_NO_RECORD;
 	}
 	if (found > 1) {
 		diag_add(diags, codes->multiple, MTASTS_SEVERITY_ERROR, -1, 0, 0,
-			 "%zu TXT records begin with \"%s\"; exactly one is allowed, "
+			 "%zu TXT records begin with \"%s;\"; exactly one is allowed, "
 			 "so the domain has no %s record in effect",
 			 found, codes->tag, codes->kind);
 		return MTASTS_ERR_INVALID;

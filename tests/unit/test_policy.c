@@ -353,10 +353,24 @@ static const struct policy_case cases[] = {
 	{ V ME MX "mx: *.example.com\n" MA, 0, OK, NO_DIAGS, ENFORCE, 86400,
 	  { "mx.example.com", "*.example.com", NULL }, NO_EXT, 5 },
 
-	/* --- extension values: vchar or UTF-8 with internal WSP, no CTLs --- */
-	/* extension value: UTF-8 and internal white space kept verbatim */
-	{ WITH_LINE5("note: caf\xc3\xa9 au \t lait"), 0, OK, NO_DIAGS, ENFORCE, 86400,
-	  { "mx.example.com", NULL }, { "note", "caf\xc3\xa9 au \t lait", NULL }, 5 },
+	/* --- extension values: vchar or UTF-8, spaces inside, no CTLs --- */
+	/* extension value: UTF-8 and internal spaces (several too) kept verbatim */
+	{ WITH_LINE5("note: caf\xc3\xa9 au  lait"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	  { "mx.example.com", NULL }, { "note", "caf\xc3\xa9 au  lait", NULL }, 5 },
+	/* only SP between vchars (%x20): an internal tab is policy-invalid-value */
+	{ WITH_LINE5("x: a\tb"), 0, INVALID, { PE(POLICY_INVALID_VALUE, 5, 5) }, FAILS },
+	/* an internal tab among spaces (column of the tab) */
+	{ WITH_LINE5("note: caf\xc3\xa9 au \t lait"), 0, INVALID,
+	  { PE(POLICY_INVALID_VALUE, 5, 16) }, FAILS },
+	/* a tab inside a known field's value: reported there, mode not also missing */
+	{ V "mode: enforce\ttesting\n" MX MA, 0, INVALID, { PE(POLICY_INVALID_VALUE, 2, 14) },
+	  FAILS },
+	/* a tab inside the version value */
+	{ "version: STSv1\tx\n" ME MX MA, 0, INVALID, { PE(POLICY_INVALID_VALUE, 1, 15) },
+	  FAILS },
+	/* tabs after the colon and at the end of the line are *WSP: allowed */
+	{ V ME MX MA "x:\t a b \t\n", 0, OK, NO_DIAGS, ENFORCE, 86400,
+	  { "mx.example.com", NULL }, { "x", "a b", NULL }, 5 },
 	/* extension value: a four-octet UTF-8 sequence */
 	{ WITH_LINE5("x: \xf0\x9f\x93\xa7"), 0, OK, NO_DIAGS, ENFORCE, 86400,
 	  { "mx.example.com", NULL }, { "x", "\xf0\x9f\x93\xa7", NULL }, 5 },
@@ -697,6 +711,116 @@ static void test_many_errors(void **state)
 	free(body);
 }
 
+/* head, then `repeats` lines "x: 1" (all but the first draw a warning), then tail */
+static char *body_with_warnings(const char *head, size_t repeats, const char *tail)
+{
+	size_t size = strlen(head) + repeats * 5 + strlen(tail) + 1, pos;
+	char *body = malloc(size);
+
+	assert_non_null(body);
+	pos = (size_t)snprintf(body, size, "%s", head);
+	for (size_t i = 0; i < repeats; i++)
+		pos += (size_t)snprintf(body + pos, size - pos, "x: 1\n");
+	snprintf(body + pos, size - pos, "%s", tail);
+	return body;
+}
+
+/* The list is sorted by line, then column; problems without a line come last. */
+static bool sorted_by_position(const struct mtasts_diags *d, size_t first)
+{
+	for (size_t i = first + 1; i < d->count; i++) {
+		const struct mtasts_diag *a = &d->items[i - 1], *b = &d->items[i];
+		unsigned la = a->line != 0 ? a->line : UINT32_MAX;
+		unsigned lb = b->line != 0 ? b->line : UINT32_MAX;
+
+		if (la > lb || (la == lb && a->column > b->column))
+			return false;
+	}
+	return true;
+}
+
+static void test_warnings_then_error(void **state)
+{
+	size_t repeats = MTASTS_DIAGS_MAX + 10, warnings = repeats - 1;
+	struct mtasts_policy sentinel, *p = &sentinel;
+	struct mtasts_diags diags;
+	const struct mtasts_diag *d;
+	char *body;
+
+	(void)state;
+	/* more warnings than the list holds, then an error on the last line */
+	body = body_with_warnings(V ME MX, repeats, "max_age: 1 day\n");
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse(body, strlen(body), &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_ptr_equal(p, &sentinel);
+	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
+	assert_int_equal(diags.count + diags.dropped, warnings + 1);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 1);
+	d = mtasts_diags_find(&diags, MTASTS_POLICY_INVALID_MAX_AGE);
+	assert_non_null(d);
+	assert_int_equal(d->line, 3 + repeats + 1);
+	assert_int_equal(d->column, 11);
+	/* still in position order: the earliest warnings kept, the error last */
+	assert_true(sorted_by_position(&diags, 0));
+	assert_int_equal(diags.items[0].line, 5);
+	assert_ptr_equal(d, &diags.items[MTASTS_DIAGS_MAX - 1]);
+	free(body);
+
+	/* the same with an error that has no line (a missing field) */
+	body = body_with_warnings(V ME MX, repeats, "");
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse(body, strlen(body), &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 1);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 1].code,
+			 MTASTS_POLICY_MISSING_MAX_AGE);
+	assert_true(sorted_by_position(&diags, 0));
+	assert_ptr_equal(p, &sentinel);
+	free(body);
+}
+
+static void test_errors_after_full_list(void **state)
+{
+	struct mtasts_policy sentinel, *p = &sentinel;
+	struct mtasts_diags diags;
+	const char *bad = "version: STSv2\n mode: x\n";
+	char *body = body_with_warnings(GOOD, MTASTS_DIAGS_MAX + 2, "");
+
+	(void)state;
+	/* a valid policy with one warning more than the caller's list holds */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse(body, strlen(body), &p, &diags), MTASTS_OK);
+	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
+	assert_int_equal(diags.dropped, 1);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 0);
+	p = mtasts_policy_free(p);
+	free(body);
+
+	/*
+	 * A second parse into the same list: its errors displace the latest
+	 * warnings of the first, and they are still sorted among themselves
+	 * (found in the order line 2, line 1, then the missing fields).
+	 */
+	p = &sentinel;
+	assert_int_equal(mtasts_policy_parse(bad, strlen(bad), &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_ptr_equal(p, &sentinel);
+	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
+	assert_int_equal(diags.dropped, 1 + 4);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 4);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 5].code,
+			 MTASTS_POLICY_DUPLICATE_FIELD);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 4].code,
+			 MTASTS_POLICY_INVALID_VERSION);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 3].code, MTASTS_POLICY_SYNTAX);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 2].code,
+			 MTASTS_POLICY_MISSING_MODE);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 1].code,
+			 MTASTS_POLICY_MISSING_MAX_AGE);
+	assert_true(sorted_by_position(&diags, MTASTS_DIAGS_MAX - 4));
+}
+
 static void test_arguments(void **state)
 {
 	struct mtasts_policy sentinel, *p = &sentinel;
@@ -787,6 +911,13 @@ static const struct serialize_case serialize_cases[] = {
 	{ ENFORCE, 86400, { "a.b", NULL }, { "x", " 1", NULL }, INVALID, NULL },
 	/* refused: an extension value with trailing white space */
 	{ ENFORCE, 86400, { "a.b", NULL }, { "x", "1\t", NULL }, INVALID, NULL },
+	/* refused: an extension value with trailing space */
+	{ ENFORCE, 86400, { "a.b", NULL }, { "x", "1 ", NULL }, INVALID, NULL },
+	/* refused: an extension value with an internal tab (only spaces parse back) */
+	{ ENFORCE, 86400, { "a.b", NULL }, { "x", "1\t2", NULL }, INVALID, NULL },
+	/* internal spaces are fine */
+	{ ENFORCE, 86400, { "a.b", NULL }, { "x", "1  2", NULL }, OK,
+	  "version: STSv1\r\nmode: enforce\r\nmx: a.b\r\nmax_age: 86400\r\nx: 1  2\r\n" },
 	/* refused: an extension value with a line break */
 	{ ENFORCE, 86400, { "a.b", NULL }, { "x", "1\nmode: none", NULL }, INVALID, NULL },
 	/* refused: an extension value with invalid UTF-8 */
@@ -862,6 +993,8 @@ int main(void)
 		cmocka_unit_test(test_mx_lengths),
 		cmocka_unit_test(test_too_many_mx),
 		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_warnings_then_error),
+		cmocka_unit_test(test_errors_after_full_list),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_serialize),
 	};

@@ -41,8 +41,8 @@ static const struct tlsrpt_case cases[] = {
 	/* RFC 8460 3 example: an https destination */
 	{ { "v=TLSRPTv1; rua=https://reporting.example.com/v1/tlsrpt" }, OK, NO_DIAGS, 0,
 	  { "https://reporting.example.com/v1/tlsrpt", NULL }, NO_EXT },
-	/* field delimiter: WSP before ";" */
-	{ { "v=TLSRPTv1 ; rua=" A }, OK, NO_DIAGS, 0, { A, NULL }, NO_EXT },
+	/* field delimiter: WSP before ";", between two fields */
+	{ { RUA A " ; x=1" }, OK, NO_DIAGS, 0, { A, NULL }, { "x", "1", NULL } },
 	/* optional trailing delimiter */
 	{ { RUA A ";" }, OK, NO_DIAGS, 0, { A, NULL }, NO_EXT },
 	/* optional trailing delimiter with WSP around it */
@@ -50,7 +50,7 @@ static const struct tlsrpt_case cases[] = {
 	/* trailing WSP without ";" is a syntax error */
 	{ { RUA A " " }, INVALID, { TE(TLSRPT_SYNTAX, 0, 37) }, FAILS },
 	/* fields are separated by ";" */
-	{ { "v=TLSRPTv1 rua=" A }, INVALID, { TE(TLSRPT_SYNTAX, 0, 12) }, FAILS },
+	{ { RUA A " x=1" }, INVALID, { TE(TLSRPT_SYNTAX, 0, 38) }, FAILS },
 	/* an empty field */
 	{ { "v=TLSRPTv1;; rua=" A }, INVALID, { TE(TLSRPT_SYNTAX, 0, 12) }, FAILS },
 	/* a field without "=" */
@@ -64,16 +64,33 @@ static const struct tlsrpt_case cases[] = {
 	/* only unrelated records: tlsrpt-no-record */
 	{ { "v=spf1 -all" }, NO_RECORD,
 	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
-	/* the version tag is case-sensitive */
+
+	/* --- RFC 8460 3: records not beginning with "v=TLSRPTv1;" are discarded --- */
+	/* WSP before ";" fits the ABNF, but the record is discarded (column 11) */
+	{ { "v=TLSRPTv1 ; rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 11), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* white space instead of ";": discarded */
+	{ { "v=TLSRPTv1 rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 11), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* the version alone, without ";": discarded, so no record */
+	{ { "v=TLSRPTv1" }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 11), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* the version tag is case-sensitive (column of the first difference) */
 	{ { "v=tlsrptv1; rua=" A }, NO_RECORD,
+	  { TW(TLSRPT_UNRELATED_RECORD, 0, 3), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* the version tag is case-sensitive: "V=" */
+	{ { "V=TLSRPTv1; rua=" A }, NO_RECORD,
 	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
+	/* a near miss is discarded before counting: the exact record is the one */
+	{ { "v=TLSRPTv1 ;rua=" H, RUA A }, OK, { TW(TLSRPT_UNRELATED_RECORD, 0, 11) }, 1,
+	  { A, NULL }, NO_EXT },
 	/* "v=TLSRPTv1" followed by end, WSP or ";" only: "v=TLSRPTv10" */
 	{ { "v=TLSRPTv10; rua=" A }, NO_RECORD,
 	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
 	/* "v=TLSRPTv1" followed by end, WSP or ";" only: "v=TLSRPTv1," */
 	{ { "v=TLSRPTv1,rua=" A }, NO_RECORD,
 	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
-	/* "v=TLSRPTv1" first: leading white space */
+	/* "v=TLSRPTv1" first: leading white space (a near miss, at column 1) */
 	{ { " " RUA A }, NO_RECORD,
 	  { TW(TLSRPT_UNRELATED_RECORD, 0, 1), TE(TLSRPT_NO_RECORD, -1, 0) }, FAILS },
 	/* "v=TLSRPTv1" first: after the rua */
@@ -82,13 +99,15 @@ static const struct tlsrpt_case cases[] = {
 	/* more than one TLSRPT record: tlsrpt-multiple-records */
 	{ { RUA A, RUA H }, INVALID, { TE(TLSRPT_MULTIPLE_RECORDS, -1, 0) }, FAILS },
 	/* more than one TLSRPT record, among others */
-	{ { RUA A, "x", "v=TLSRPTv1" }, INVALID,
+	{ { RUA A, "x", "v=TLSRPTv1;" }, INVALID,
 	  { TW(TLSRPT_UNRELATED_RECORD, 1, 1), TE(TLSRPT_MULTIPLE_RECORDS, -1, 0) }, FAILS },
+	/* a bare "v=TLSRPTv1" does not make a second record */
+	{ { RUA A, "x", "v=TLSRPTv1" }, OK,
+	  { TW(TLSRPT_UNRELATED_RECORD, 1, 1), TW(TLSRPT_UNRELATED_RECORD, 2, 11) }, 0,
+	  { A, NULL }, NO_EXT },
 
 	/* --- rua = URI *(*WSP "," *WSP URI) --- */
-	/* the version alone: tlsrpt-missing-rua */
-	{ { "v=TLSRPTv1" }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
-	/* the version and a delimiter: still no rua */
+	/* the version and a delimiter: selected, but no rua */
 	{ { "v=TLSRPTv1;" }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
 	/* field names are case-sensitive: "RUA" is an extension */
 	{ { "v=TLSRPTv1; RUA=" A }, INVALID, { TE(TLSRPT_MISSING_RUA, 0, 0) }, FAILS },
@@ -122,15 +141,18 @@ static const struct tlsrpt_case cases[] = {
 	/* --- each URI: RFC 3986, "," and "!" percent-encoded --- */
 	/* an unencoded "," splits the URI in two invalid ones */
 	{ { RUA "mailto:a,b@example.com" }, INVALID,
-	  { TE(TLSRPT_INVALID_URI, 0, 24), TE(TLSRPT_INVALID_URI, 0, 27) }, FAILS },
-	/* "," percent-encoded is fine */
-	{ { RUA "mailto:a%2Cb@example.com" }, OK, NO_DIAGS, 0,
-	  { "mailto:a%2Cb@example.com", NULL }, NO_EXT },
+	  { TE(TLSRPT_INVALID_URI, 0, 25), TE(TLSRPT_INVALID_URI, 0, 27) }, FAILS },
+	/* "," percent-encoded is fine, and separates addresses (RFC 6068) */
+	{ { RUA "mailto:a@example.com%2Cb@example.net" }, OK, NO_DIAGS, 0,
+	  { "mailto:a@example.com%2Cb@example.net", NULL }, NO_EXT },
+	/* ... so "a%2Cb@example.com" is the address "a", which has no domain */
+	{ { RUA "mailto:a%2Cb@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
 	/* an unencoded "!" is invalid */
 	{ { RUA "mailto:a!b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
 	/* "!" percent-encoded is fine (lower-case hex too) */
-	{ { RUA "mailto:a%21b%2cc@example.com" }, OK, NO_DIAGS, 0,
-	  { "mailto:a%21b%2cc@example.com", NULL }, NO_EXT },
+	{ { RUA "mailto:a%21b%2ec@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:a%21b%2ec@example.com", NULL }, NO_EXT },
 	/* a URI needs a scheme */
 	{ { RUA "reports@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
 	/* a scheme starts with a letter */
@@ -194,16 +216,118 @@ static const struct tlsrpt_case cases[] = {
 	{ { RUA "mailto:" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
 	/* mailto needs a local part */
 	{ { RUA "mailto:@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
-	/* mailto needs a domain */
-	{ { RUA "mailto:a@" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
-	/* mailto needs "@" before the query */
-	{ { RUA "mailto:a?to=b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) },
+	/* mailto needs a domain (column just past the "@") */
+	{ { RUA "mailto:a@" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) }, FAILS },
+	/* mailto needs a domain before the query */
+	{ { RUA "mailto:a@?subject=x" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) }, FAILS },
+	/* mailto needs "@" before the query (column of the "?") */
+	{ { RUA "mailto:a?to=b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* mailto needs an address before the query */
+	{ { RUA "mailto:?to=b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) },
 	  FAILS },
 	/* an invalid URI next to an unsupported one: both reported */
 	{ { RUA "gopher://g.example,mailto:a!b@example.com" }, INVALID,
 	  { TW(TLSRPT_UNSUPPORTED_SCHEME, 0, 17), TE(TLSRPT_INVALID_URI, 0, 44) }, FAILS },
 	/* an invalid URI next to a good one still fails the record */
 	{ { RUA A ",mailto:" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 45) }, FAILS },
+
+	/* --- mailto: addresses, RFC 6068 2 and RFC 5322 3.4.1 addr-spec --- */
+	/* (the address begins at column 24, after "mailto:") */
+	/* dot-atom local part and domain */
+	{ { RUA "mailto:first.last@mail.example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:first.last@mail.example.com", NULL }, NO_EXT },
+	/* a single-label domain is a dot-atom */
+	{ { RUA "mailto:a@localhost" }, OK, NO_DIAGS, 0, { "mailto:a@localhost", NULL },
+	  NO_EXT },
+	/* atext that a URI may hold as it is */
+	{ { RUA "mailto:a&b'c*d+e=f$g~h_i-j/k@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:a&b'c*d+e=f$g~h_i-j/k@example.com", NULL }, NO_EXT },
+	/* atext that a URI must percent-encode: decoded before the check */
+	{ { RUA "mailto:%7B%7C%7D%5E%60%23%3F%21@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:%7B%7C%7D%5E%60%23%3F%21@example.com", NULL }, NO_EXT },
+	/* percent-encoded letters and dots are the letters and dots */
+	{ { RUA "mailto:%61%2Eb@example%2Ecom" }, OK, NO_DIAGS, 0,
+	  { "mailto:%61%2Eb@example%2Ecom", NULL }, NO_EXT },
+	/* a quoted local part may hold a space and an "@" */
+	{ { RUA "mailto:%22a%20b@c%22@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:%22a%20b@c%22@example.com", NULL }, NO_EXT },
+	/* a quoted local part may hold a quoted-pair */
+	{ { RUA "mailto:%22a%5C%22b%22@example.com" }, OK, NO_DIAGS, 0,
+	  { "mailto:%22a%5C%22b%22@example.com", NULL }, NO_EXT },
+	/* local part: no leading dot */
+	{ { RUA "mailto:.a@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* local part: no trailing dot */
+	{ { RUA "mailto:a.@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) }, FAILS },
+	/* local part: no two dots in a row (column of the second) */
+	{ { RUA "mailto:a..b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) },
+	  FAILS },
+	/* local part: a decoded dot counts as a dot */
+	{ { RUA "mailto:a.%2Eb@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) },
+	  FAILS },
+	/* local part: a space only inside quotes (column of the "%") */
+	{ { RUA "mailto:a%20b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* local part: no comments */
+	{ { RUA "mailto:a(b)@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* local part: ":" is not atext */
+	{ { RUA "mailto:a:b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* local part: a backslash only inside quotes */
+	{ { RUA "mailto:a%5Cb@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* local part: a NUL octet, percent-encoded */
+	{ { RUA "mailto:a%00@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* local part: non-ASCII (UTF-8, percent-encoded) is not atext */
+	{ { RUA "mailto:a%C3%A9@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 25) },
+	  FAILS },
+	/* quoted local part: unterminated (column of the opening quote) */
+	{ { RUA "mailto:%22ab@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) },
+	  FAILS },
+	/* quoted local part: something between the closing quote and "@" */
+	{ { RUA "mailto:%22a%22b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 31) },
+	  FAILS },
+	/* quoted local part: no control octet */
+	{ { RUA "mailto:%22a%01%22@example.com" }, INVALID,
+	  { TE(TLSRPT_INVALID_URI, 0, 28) }, FAILS },
+	/* quoted local part: a backslash needs something to quote */
+	{ { RUA "mailto:%22a%5C%01%22@example.com" }, INVALID,
+	  { TE(TLSRPT_INVALID_URI, 0, 28) }, FAILS },
+	/* domain: no leading dot */
+	{ { RUA "mailto:a@.example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) }, FAILS },
+	/* domain: no trailing dot */
+	{ { RUA "mailto:a@example.com." }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 37) }, FAILS },
+	/* domain: no empty label */
+	{ { RUA "mailto:a@example..com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 34) }, FAILS },
+	/* domain: no ":" (no port) */
+	{ { RUA "mailto:a@example.com:25" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 37) },
+	  FAILS },
+	/* domain: a second "@" */
+	{ { RUA "mailto:a@b@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 27) }, FAILS },
+	/* domain: an address literal names no domain */
+	{ { RUA "mailto:a@[192.0.2.1]" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 26) }, FAILS },
+	/* domain: a percent-encoded space */
+	{ { RUA "mailto:a@exa%20mple.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 29) },
+	  FAILS },
+	/* domain: non-ASCII (a U-label) */
+	{ { RUA "mailto:a@b%C3%BCcher.example" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 27) },
+	  FAILS },
+	/* domain: a fragment is no part of a mailto URI */
+	{ { RUA "mailto:a@example.com#x" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 37) }, FAILS },
+	/* a list of addresses: an empty one at the end */
+	{ { RUA "mailto:a@example.com%2C" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 40) },
+	  FAILS },
+	/* a list of addresses: an empty one in the middle */
+	{ { RUA "mailto:a@example.com%2C%2Cb@example.net" }, INVALID,
+	  { TE(TLSRPT_INVALID_URI, 0, 40) }, FAILS },
+	/* a list of addresses: an empty one first */
+	{ { RUA "mailto:%2Ca@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) },
+	  FAILS },
+	/* a list of addresses: every one is checked */
+	{ { RUA "mailto:a@example.com%2Cb@" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 42) },
+	  FAILS },
 
 	/* --- extensions: ext-name "=" ext-value --- */
 	/* an extension after rua, kept */
@@ -252,7 +376,7 @@ static const struct tlsrpt_case cases[] = {
 	    TE(TLSRPT_SYNTAX, 0, 45) }, FAILS },
 	/* the first rua wins even when it is bad */
 	{ { RUA "mailto:nobody; rua=" A }, INVALID,
-	  { TE(TLSRPT_INVALID_URI, 0, 24), TW(TLSRPT_DUPLICATE_FIELD, 0, 32) }, FAILS },
+	  { TE(TLSRPT_INVALID_URI, 0, 30), TW(TLSRPT_DUPLICATE_FIELD, 0, 32) }, FAILS },
 	/* a repeated extension: the first value kept, once */
 	{ { RUA A "; x=1; x=2" }, OK, { TW(TLSRPT_DUPLICATE_FIELD, 0, 44) }, 0, { A, NULL },
 	  { "x", "1", NULL } },
@@ -432,6 +556,32 @@ static void test_limits(void **state)
 	rec = mtasts_tlsrpt_record_free(rec);
 }
 
+static void test_embedded_nul(void **state)
+{
+	static const char in_mailto[] = RUA "mailto:a\0b@example.com";
+	static const char in_https[] = RUA "https://r.example.com/\0x";
+	const struct mtasts_bytes records[] = {
+		{ in_mailto, sizeof(in_mailto) - 1 },
+		{ in_https, sizeof(in_https) - 1 },
+	};
+	struct mtasts_tlsrpt_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+	const struct want_diag want_mailto[] = { TE(TLSRPT_INVALID_URI, 0, 25), { 0 } };
+	const struct want_diag want_https[] = { TE(TLSRPT_INVALID_URI, 0, 39), { 0 } };
+
+	(void)state;
+	/* a NUL octet is no URI character: it would cut the copy short */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&records[0], 1, &rec, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_true(diags_match(&diags, want_mailto));
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_tlsrpt_record_parse(&records[1], 1, &rec, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_true(diags_match(&diags, want_https));
+	assert_ptr_equal(rec, &sentinel);
+}
+
 static void test_arguments(void **state)
 {
 	struct mtasts_bytes bad = { NULL, 4 }, good = { RUA A, strlen(RUA A) };
@@ -473,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_no_records),
 		cmocka_unit_test(test_rua_count),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_arguments),
 	};
 

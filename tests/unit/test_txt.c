@@ -34,10 +34,10 @@ static const struct txt_case cases[] = {
 	{ { "v=STSv1; id=20160831085700Z;" }, OK, { { 0 } }, "20160831085700Z", 0, { NULL } },
 	/* sts-field-delim: no white space is needed around ";" */
 	{ { "v=STSv1;id=abc" }, OK, { { 0 } }, "abc", 0, { NULL } },
-	/* sts-field-delim: *WSP before ";" */
-	{ { "v=STSv1 ; id=abc" }, OK, { { 0 } }, "abc", 0, { NULL } },
 	/* sts-field-delim: several WSP, tabs included, on both sides */
-	{ { "v=STSv1 \t;\t  id=abc" }, OK, { { 0 } }, "abc", 0, { NULL } },
+	{ { "v=STSv1; id=abc \t;\t  x=1" }, OK, { { 0 } }, "abc", 0, { "x", "1", NULL } },
+	/* sts-field-delim: *WSP before ";", between two fields */
+	{ { "v=STSv1;id=abc ;x=1" }, OK, { { 0 } }, "abc", 0, { "x", "1", NULL } },
 	/* optional trailing sts-field-delim: ";" */
 	{ { "v=STSv1; id=abc;" }, OK, { { 0 } }, "abc", 0, { NULL } },
 	/* optional trailing sts-field-delim: WSP ";" WSP */
@@ -52,10 +52,9 @@ static const struct txt_case cases[] = {
 	{ { "v=STSv1; id=abc " }, INVALID, { TE(TXT_SYNTAX, 0, 16) }, NULL, 0, { NULL } },
 	/* trailing tab without ";" is a syntax error */
 	{ { "v=STSv1; id=abc\t" }, INVALID, { TE(TXT_SYNTAX, 0, 16) }, NULL, 0, { NULL } },
-	/* trailing white space right after the version tag */
-	{ { "v=STSv1 " }, INVALID, { TE(TXT_SYNTAX, 0, 8) }, NULL, 0, { NULL } },
-	/* fields are separated by ";", not by white space alone */
-	{ { "v=STSv1 id=abc" }, INVALID, { TE(TXT_SYNTAX, 0, 9) }, NULL, 0, { NULL } },
+	/* fields are separated by ";", not by white space alone: the id takes the rest */
+	{ { "v=STSv1; id=abc x=1" }, INVALID, { TE(TXT_INVALID_ID, 0, 16) }, NULL, 0,
+	  { NULL } },
 	/* an empty field between delimiters */
 	{ { "v=STSv1;; id=abc" }, INVALID, { TE(TXT_SYNTAX, 0, 9) }, NULL, 0, { NULL } },
 	/* a field needs "=" */
@@ -64,22 +63,54 @@ static const struct txt_case cases[] = {
 	{ { "v=STSv1; id =abc" }, INVALID, { TE(TXT_SYNTAX, 0, 12) }, NULL, 0, { NULL } },
 	/* a field needs a name before "=" */
 	{ { "v=STSv1; =abc; id=abc" }, INVALID, { TE(TXT_SYNTAX, 0, 10) }, NULL, 0, { NULL } },
-	/* sts-version alone: 1*(delim field) needs at least one field (id) */
-	{ { "v=STSv1" }, INVALID, { TE(TXT_MISSING_ID, 0, 0) }, NULL, 0, { NULL } },
-	/* sts-version and a lone delimiter: still no id */
+	/* sts-version and a lone delimiter: selected, but it has no id */
 	{ { "v=STSv1;" }, INVALID, { TE(TXT_MISSING_ID, 0, 0) }, NULL, 0, { NULL } },
-	/* the version tag is case-sensitive: "v=stsv1" is another record */
+
+	/* --- RFC 8461 3.1: records not beginning with "v=STSv1;" are discarded --- */
+	/* WSP before ";" fits the ABNF, but the record is discarded (at column 8) */
+	{ { "v=STSv1 ; id=abc" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* a tab before ";": discarded too */
+	{ { "v=STSv1\t;id=abc" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* sts-version alone, without ";": discarded, so no record at all */
+	{ { "v=STSv1" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* sts-version and white space: discarded */
+	{ { "v=STSv1 " }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* fields after white space instead of ";": discarded */
+	{ { "v=STSv1 id=abc" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* the version tag is case-sensitive: "v=stsv1;" (column of the first "s") */
 	{ { "v=stsv1; id=abc" }, NO_RECORD,
-	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
-	/* the version tag is case-sensitive: "V=STSv1" is another record */
+	  { TW(TXT_UNRELATED_RECORD, 0, 3), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* the version tag is case-sensitive: "V=STSv1;" */
 	{ { "V=STSv1; id=abc" }, NO_RECORD,
 	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
-	/* "v=STSv1" must be followed by end, WSP or ";": "v=STSv10" is not it */
+	/* the version tag is case-sensitive: "v=STSV1;" */
+	{ { "v=STSV1; id=abc" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 6), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* a discarded near miss is not counted: the exact record is the one */
+	{ { "v=STSv1 ; id=old", "v=STSv1; id=new" }, OK,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8) }, "new", 1, { NULL } },
+	/* a bare "v=STSv1" next to a record makes no second record */
+	{ { "v=STSv1", "v=STSv1; id=abc" }, OK,
+	  { TW(TXT_UNRELATED_RECORD, 0, 8) }, "abc", 1, { NULL } },
+	/* two exact records and a near miss: the two still count as several */
+	{ { "v=STSv1; id=a", "v=stsv1; id=b", "v=STSv1;id=c" }, INVALID,
+	  { TW(TXT_UNRELATED_RECORD, 1, 3), TE(TXT_MULTIPLE_RECORDS, -1, 0) }, NULL, 0,
+	  { NULL } },
+	/* "v=STSv10" is no near miss: a plain unrelated record, at column 1 */
 	{ { "v=STSv10; id=abc" }, NO_RECORD,
 	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
-	/* "v=STSv1" must be followed by end, WSP or ";": "v=STSv1x" is not it */
+	/* "v=STSv1x" is no near miss either */
 	{ { "v=STSv1x" }, NO_RECORD,
 	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* a leading tab makes another record too */
+	{ { "\tv=STSv1; id=abc", "v=spf1 -all" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 1), TW(TXT_UNRELATED_RECORD, 1, 1),
+	    TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
 	/* "v=STSv1" must come first: leading white space makes another record */
 	{ { " v=STSv1; id=abc" }, NO_RECORD,
 	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
@@ -110,7 +141,7 @@ static const struct txt_case cases[] = {
 	{ { "v=STSv1; id=abc", "v=STSv1; id=abc" }, INVALID,
 	  { TE(TXT_MULTIPLE_RECORDS, -1, 0) }, NULL, 0, { NULL } },
 	/* more than one STS record, even when one is broken */
-	{ { "v=STSv1", "v=spf1", "v=STSv1; id=abc" }, INVALID,
+	{ { "v=STSv1;", "v=spf1", "v=STSv1; id=abc" }, INVALID,
 	  { TW(TXT_UNRELATED_RECORD, 1, 1), TE(TXT_MULTIPLE_RECORDS, -1, 0) }, NULL, 0,
 	  { NULL } },
 	/* a broken record still counts as the STS record: its errors are reported */
@@ -382,6 +413,87 @@ static void test_record_count(void **state)
 	assert_ptr_equal(rec, &sentinel);
 }
 
+/* The warning for a discarded record says why, when it looks like a typo. */
+static void test_discarded_messages(void **state)
+{
+	static const struct {
+		const char *record;
+		const char *says;	/* in the message */
+	} discarded[] = {
+		{ "v=STSv1 ; id=abc", "\";\" must follow the tag at once" },
+		{ "v=STSv1", "\";\" must follow the tag at once" },
+		{ "v=stsv1; id=abc", "the tag is case-sensitive" },
+		{ " v=STSv1; id=abc", "white space comes before the tag" },
+		{ "v=spf1 -all", "does not begin with \"v=STSv1;\" and is ignored" },
+		{ "v=STSv10; id=abc", "does not begin with \"v=STSv1;\" and is ignored" },
+	};
+	struct mtasts_sts_record *rec = NULL;
+	struct mtasts_diags diags;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(discarded); i++) {
+		struct mtasts_bytes r = { discarded[i].record, strlen(discarded[i].record) };
+		const struct mtasts_diag *d;
+
+		mtasts_diags_init(&diags);
+		assert_int_equal(mtasts_sts_record_parse(&r, 1, &rec, &diags),
+				 MTASTS_ERR_NO_RECORD);
+		d = mtasts_diags_find(&diags, MTASTS_TXT_UNRELATED_RECORD);
+		assert_non_null(d);
+		if (strstr(d->message, discarded[i].says) == NULL)
+			fail_msg("record \"%s\": message \"%s\" lacks \"%s\"",
+				 discarded[i].record, d->message, discarded[i].says);
+		/* a near miss names the rule; a plain unrelated record does not */
+		assert_true((strstr(d->message, "RFC 8461 3.1") != NULL) ==
+			    (strstr(discarded[i].says, "ignored") == NULL));
+	}
+}
+
+/*
+ * Warnings that fill the list do not crowd out the error that decides the
+ * outcome: it takes the place of the latest warning.
+ */
+static void test_full_list_keeps_error(void **state)
+{
+	struct mtasts_bytes r[MTASTS_TXT_RECORDS_MAX];
+	struct mtasts_sts_record sentinel, *rec = &sentinel;
+	struct mtasts_diags diags;
+
+	(void)state;
+	assert_true(MTASTS_TXT_RECORDS_MAX >= MTASTS_DIAGS_MAX);
+	for (size_t i = 0; i < MTASTS_TXT_RECORDS_MAX; i++) {
+		r[i].data = "v=spf1 -all";
+		r[i].len = 11;
+	}
+	/* as many unrelated records as the list holds, then txt-no-record */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_sts_record_parse(r, MTASTS_DIAGS_MAX, &rec, &diags),
+			 MTASTS_ERR_NO_RECORD);
+	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
+	assert_int_equal(diags.dropped, 1);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 1);
+	/* the error comes last, after the warnings kept in their order */
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 1].code, MTASTS_TXT_NO_RECORD);
+	for (size_t i = 0; i + 1 < MTASTS_DIAGS_MAX; i++) {
+		assert_int_equal(diags.items[i].code, MTASTS_TXT_UNRELATED_RECORD);
+		assert_int_equal(diags.items[i].record, (long)i);
+	}
+	assert_ptr_equal(rec, &sentinel);
+
+	/* a list already full of errors: a new error is dropped, not a warning */
+	mtasts_diags_init(&diags);
+	for (size_t i = 0; i < MTASTS_DIAGS_MAX; i++)
+		assert_int_equal(mtasts_sts_record_parse(NULL, 0, &rec, &diags),
+				 MTASTS_ERR_NO_RECORD);
+	assert_int_equal(mtasts_sts_record_parse(r, 1, &rec, &diags),
+			 MTASTS_ERR_NO_RECORD);
+	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
+	assert_int_equal(diags.dropped, 2);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR),
+			 MTASTS_DIAGS_MAX);
+	assert_ptr_equal(rec, &sentinel);
+}
+
 static void test_arguments(void **state)
 {
 	struct mtasts_bytes r = { NULL, 5 };
@@ -458,6 +570,8 @@ int main(void)
 		cmocka_unit_test(test_no_records),
 		cmocka_unit_test(test_record_length),
 		cmocka_unit_test(test_record_count),
+		cmocka_unit_test(test_discarded_messages),
+		cmocka_unit_test(test_full_list_keeps_error),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_code_names),
