@@ -43,9 +43,8 @@
 #include <openssl/x509v3.h>
 
 #include "probe.h"
+#include "smtp_reply.h"
 
-#define SMTP_LINE_MAX 512	/* octets of one reply line, without CRLF */
-#define SMTP_LINES_MAX 100	/* lines of one reply */
 #define PROBE_DEFAULT_TIMEOUT_MS 10000
 #define PROBE_DEFAULT_HELO "mtasts.invalid"
 
@@ -55,14 +54,6 @@ enum probe_phase {
 	PHASE_SMTP,		/* reading replies */
 	PHASE_TLS,		/* handshaking */
 	PHASE_CLOSING,		/* sending the last bytes, then report */
-};
-
-/* The SMTP reply being read. */
-struct reply {
-	int code;
-	unsigned lines;
-	bool starttls;		/* a line after the first says STARTTLS */
-	char first[256];	/* the first line, printable */
 };
 
 struct probe {
@@ -81,7 +72,7 @@ struct probe {
 	char *server_name;
 	char *helo_name;
 	struct sockaddr_storage address;
-	struct reply reply;
+	struct smtp_reply reply;
 	probe_done_fn *fn;
 	void *arg;
 	struct probe_result result;
@@ -102,18 +93,6 @@ static void set_error(struct probe *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->result.error, sizeof(p->result.error), fmt, ap);
 	va_end(ap);
-}
-
-/* Copies at most len octets of s, printable ASCII only (others as '?'). */
-static void copy_printable(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t i;
-
-	if (size == 0)
-		return;
-	for (i = 0; i < len && i + 1 < size; i++)
-		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[i] = '\0';
 }
 
 static void certificate_clear(struct probe_certificate *c)
@@ -200,65 +179,31 @@ static void smtp_quit(struct probe *p)
 
 /* ---- SMTP replies ---- */
 
-/* One reply line: 1 when it ends the reply, 0 when more follow, -1 bad. */
-static int reply_line(struct probe *p, const char *line, size_t len)
-{
-	struct reply *r = &p->reply;
-	char sep = len > 3 ? line[3] : ' ';
-	int code;
-
-	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
-	    line[1] > '9' || line[2] < '0' || line[2] > '9' ||
-	    (sep != ' ' && sep != '-'))
-		return -1;
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-	if (r->lines > 0 && code != r->code)
-		return -1;
-	r->code = code;
-	if (++r->lines == 1) {
-		copy_printable(r->first, sizeof(r->first), line, len);
-	} else if (len >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
-		   (len == 12 || line[12] == ' ')) {
-		r->starttls = true;
-	}
-	return sep == ' ' ? 1 : 0;
-}
-
 /* Reads a whole reply: 1 when read, 0 when more input is needed, -1 bad. */
 static int reply_read(struct probe *p, struct evbuffer *in)
 {
-	char line[SMTP_LINE_MAX + 1], shown[80];
-	struct evbuffer_ptr eol;
-	size_t eol_len;
+	/* A whole reply at its longest, and a little more. */
+	size_t len = evbuffer_get_length(in), used = 0;
+	const size_t most = (size_t)SMTP_REPLY_LINES_MAX * (SMTP_REPLY_LINE_MAX + 2) + 2;
+	const char *data;
 	int rc;
 
-	for (;;) {
-		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-		if (eol.pos < 0) {
-			if (evbuffer_get_length(in) <= SMTP_LINE_MAX)
-				return 0;
-			set_error(p, "reply line longer than %d octets", SMTP_LINE_MAX);
-			return -1;
-		}
-		if ((size_t)eol.pos > SMTP_LINE_MAX) {
-			set_error(p, "reply line longer than %d octets", SMTP_LINE_MAX);
-			return -1;
-		}
-		evbuffer_remove(in, line, (size_t)eol.pos);
-		evbuffer_drain(in, eol_len);
-		rc = reply_line(p, line, (size_t)eol.pos);
-		if (rc < 0) {
-			copy_printable(shown, sizeof(shown), line, (size_t)eol.pos);
-			set_error(p, "malformed reply line: %s", shown);
-			return -1;
-		}
-		if (rc == 1)
-			return 1;
-		if (p->reply.lines >= SMTP_LINES_MAX) {
-			set_error(p, "reply longer than %d lines", SMTP_LINES_MAX);
-			return -1;
-		}
+	if (len == 0)
+		return 0;
+	if (len > most)
+		len = most;
+	if ((data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL) {
+		set_error(p, "out of memory reading a reply");
+		return -1;
 	}
+	rc = smtp_reply_read(&p->reply, data, len, &used);
+	evbuffer_drain(in, used);
+	if (rc < 0) {
+		set_error(p, "malformed reply: %s%s%s", smtp_reply_error_text(rc),
+			  p->reply.first[0] != '\0' ? ", after " : "", p->reply.first);
+		return -1;
+	}
+	return rc;
 }
 
 static void tls_begin(struct probe *p);
@@ -287,7 +232,7 @@ static void on_ehlo(struct probe *p)
 		return;
 	}
 	res->stage = PROBE_STAGE_STARTTLS;
-	res->starttls_offered = p->reply.starttls;
+	res->starttls_offered = (p->reply.extensions & SMTP_EXT_STARTTLS) != 0;
 	if (!res->starttls_offered) {
 		set_error(p, "STARTTLS not offered");
 		smtp_quit(p);
@@ -331,7 +276,7 @@ static void smtp_read(struct probe *p)
 			on_ehlo(p);
 		else
 			on_starttls(p);
-		memset(&p->reply, 0, sizeof(p->reply));
+		smtp_reply_init(&p->reply);
 	}
 }
 

@@ -102,7 +102,7 @@ static const struct fake_script scripts[] = {
 	{ "EHLO refused", "220 ok\r\n502 5.5.2 no EHLO here\r\n", false, false,
 	  PROBE_STAGE_EHLO, "502 5.5.2", false, 0 },
 	{ "codes differ within one reply", "220-ok\r\n250 odd\r\n", false, false,
-	  PROBE_STAGE_GREETING, "malformed reply line: 250 odd", false, 0 },
+	  PROBE_STAGE_GREETING, "another code than the first, after 220-ok", false, 0 },
 	{ "not SMTP", "HTTP/1.1 400 Bad Request\r\n", false, false,
 	  PROBE_STAGE_GREETING, "malformed", false, 0 },
 	{ "closed after the greeting", "220 ok\r\n", false, true,
