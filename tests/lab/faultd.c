@@ -2,7 +2,8 @@
  * faultd.c - the lab's fault injector: servers that misbehave on purpose.
  *
  * NAME
- *	lab-faultd - TLS/TCP and DNS servers that stall, trickle, reset or fail
+ *	lab-faultd - TLS/TCP and DNS servers that stall, trickle, reset, fail or
+ *	send bodies of no declared length
  *
  * SYNOPSIS
  *	lab-faultd [-c cert.pem -k key.pem] [-p pidfile] [-t seconds] SPEC...
@@ -21,6 +22,13 @@
  *	              and never answer.
  *	silent        accept the TCP connection and never send a byte (no TLS
  *	              handshake even with ",tls").
+ *	chunked       read the request, send the response head, then the body
+ *	              in the chunked transfer coding (chunks of varying sizes,
+ *	              then the last chunk), then close.  The head should say
+ *	              "Transfer-Encoding: chunked".
+ *	close         read the request, send the whole payload file, then close
+ *	              (TLS close_notify, then FIN): with no Content-Length in the
+ *	              head, the end of the connection is the end of the body.
  *	dns-drop      UDP and TCP DNS server that reads queries and never answers.
  *	dns-servfail  UDP and TCP DNS server that answers every query SERVFAIL.
  *
@@ -60,10 +68,12 @@
 #define REQUEST_MAX 8192
 #define PAYLOAD_MAX (1024 * 1024)
 
-enum mode { M_TRICKLE, M_RESET, M_HANG, M_SILENT, M_DNS_DROP, M_DNS_SERVFAIL };
+enum mode {
+	M_TRICKLE, M_RESET, M_HANG, M_SILENT, M_CHUNKED, M_CLOSE, M_DNS_DROP, M_DNS_SERVFAIL
+};
 
 static const char *const mode_names[] = {
-	"trickle", "reset", "hang", "silent", "dns-drop", "dns-servfail",
+	"trickle", "reset", "hang", "silent", "chunked", "close", "dns-drop", "dns-servfail",
 };
 
 struct spec {
@@ -288,6 +298,28 @@ static void hold_forever(struct conn *c)
 	}
 }
 
+/* Send body in the chunked transfer coding: chunk sizes cycle, so that a
+ * reader meets one-octet chunks and chunks larger than a TLS record. */
+static void send_chunked(struct conn *c, const char *body, size_t len)
+{
+	static const size_t sizes[] = { 4096, 1, 1500, 20000, 255 };
+	char line[32];
+	size_t n, i = 0;
+
+	while (len > 0) {
+		n = sizes[i++ % (sizeof(sizes) / sizeof(sizes[0]))];
+		if (n > len)
+			n = len;
+		snprintf(line, sizeof(line), "%zx\r\n", n);
+		if (conn_write(c, line, strlen(line)) < 0 || conn_write(c, body, n) < 0 ||
+		    conn_write(c, "\r\n", 2) < 0)
+			return;
+		body += n;
+		len -= n;
+	}
+	conn_write(c, "0\r\n\r\n", 5);
+}
+
 static void serve_tcp(const struct spec *sp, int fd)
 {
 	struct conn c = { .fd = fd, .ssl = NULL };
@@ -321,6 +353,13 @@ static void serve_tcp(const struct spec *sp, int fd)
 			if (conn_write(&c, sp->payload + i, 1) < 0)
 				break;
 		}
+		break;
+	case M_CHUNKED:
+		if (conn_write(&c, sp->payload, head) == 0)
+			send_chunked(&c, sp->payload + head, sp->payload_len - head);
+		break;
+	case M_CLOSE:
+		conn_write(&c, sp->payload, sp->payload_len);
 		break;
 	case M_RESET: {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
@@ -466,7 +505,7 @@ static void usage(void)
 {
 	fputs("usage: lab-faultd [-c cert.pem -k key.pem] [-p pidfile] [-t seconds] "
 	      "MODE,ADDRESS,PORT[,tls][,file=PATH]...\n"
-	      "modes: trickle reset hang silent dns-drop dns-servfail\n",
+	      "modes: trickle reset hang silent chunked close dns-drop dns-servfail\n",
 	      stderr);
 	exit(2);
 }

@@ -38,6 +38,15 @@ FAULT_ADDR = {               # lab-faultd HTTPS fault modes, port 443
     "reset": "127.2.0.2",
     "hang": "127.2.0.3",
     "silent": "127.2.0.4",
+    "chunked": "127.2.0.5",
+    "close": "127.2.0.6",
+}
+# The response head lab-faultd sends in each mode that serves a payload file.
+FAULT_HEAD = {
+    "trickle": "Content-Length: {length}\r\nConnection: close\r\n",
+    "reset": "Content-Length: {length}\r\nConnection: close\r\n",
+    "chunked": "Transfer-Encoding: chunked\r\nConnection: close\r\n",
+    "close": "Connection: close\r\n",
 }
 STRIPD = "127.26.0.1"        # lab-stripd, port 25
 V6_PREFIX = "fd00:6d74:6173::"
@@ -62,6 +71,11 @@ def extra_v4(k):
     return f"127.3.{k // 250}.{k % 250 + 1}"
 
 
+def https_v4(k):
+    """The k-th further HTTPS host of the domains (https_hosts), 127.4.0.1 on."""
+    return f"127.4.{k // 250}.{k % 250 + 1}"
+
+
 def mx_v4(i):
     return f"127.25.{i // 250}.{i % 250 + 1}"
 
@@ -77,8 +91,18 @@ BULK_CERT_NAMES = 100       # policy host names per bulk certificate
 TTL = 2                      # zone default; Unbound serves TTLs as published
 DEFAULT_TXT = "v=STSv1; id=20250101000000;"
 CERT_KINDS = ("good", "expired", "not-yet-valid", "wrong-name", "untrusted",
-              "self-signed", "wildcard", "expiring")
+              "self-signed", "wildcard", "expiring", "cn-only", "weak-key",
+              "many-names", "escape")
 EXPIRING_DAYS = 5            # the "expiring" kind ends this many days from now
+WEAK_KEY = ("-newkey", "rsa:1024", "-nodes")   # the "weak-key" kind
+MANY_NAMES = 120             # dNSNames of the "many-names" kind; the host's is last
+# The "escape" kind names "<ESCAPE_LABEL>.<parent>" only: terminal control
+# sequences (clear screen, red, window title) and other control bytes, all
+# 7-bit, so that they fit an IA5String.
+ESCAPE_LABEL = "\x1b[2J\x1b[31mowned\x1b]0;lab\x07\x08\r\n\x7f\x1b[0m"
+# Servers must lower OpenSSL's security level (Debian's default is 2) to
+# load a certificate with a key this weak at all.
+WEAK_SECLEVEL = "DEFAULT:@SECLEVEL=1"
 HTTP_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found",
                 404: "Not Found", 500: "Internal Server Error"}
 
@@ -96,7 +120,7 @@ def write(path, text, mode=0o644):
 
 
 def run(*args, cwd=None):
-    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         die(f"{' '.join(args)} failed:\n{r.stderr}")
     return r.stdout
@@ -154,7 +178,7 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-subjectAltName = {sans}
+{san_line}
 """
 
 KEYOPTS = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
@@ -162,6 +186,49 @@ KEYOPTS = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
 
 def asn1_time(dt):
     return dt.strftime("%Y%m%d%H%M%SZ")
+
+
+def der_length(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def san_line(names):
+    """The subjectAltName line of an extension section for these dNSNames.
+
+    Names with bytes the configuration syntax cannot carry (control
+    characters, commas) are given as DER: GeneralNames, a SEQUENCE of
+    [2] IA5String, so that every byte reaches the certificate as it is.
+    """
+    if not names:
+        return ""
+    if all(n.isprintable() and "," not in n for n in names):
+        return "subjectAltName = " + ",".join(f"DNS:{n}" for n in names)
+    body = b""
+    for n in names:
+        raw = n.encode("ascii")
+        body += b"\x82" + der_length(len(raw)) + raw
+    der = b"\x30" + der_length(len(body)) + body
+    return "subjectAltName = DER:" + der.hex(":")
+
+
+def cert_names(name, kind):
+    """(subject CN, dNSNames) of a certificate of this kind for host name."""
+    parent = name.split(".", 1)[1]
+    if kind == "wrong-name":
+        return f"elsewhere.{parent}", [f"elsewhere.{parent}"]
+    if kind == "wildcard":
+        return f"*.{parent}", [f"*.{parent}"]
+    if kind == "cn-only":
+        return name, []
+    if kind == "many-names":
+        names = [f"n{k:03d}.{name}" for k in range(1, MANY_NAMES)] + [name]
+        return names[0], names
+    if kind == "escape":
+        return f"{ESCAPE_LABEL}.{parent}", [f"{ESCAPE_LABEL}.{parent}"]
+    return name, [name]
 
 
 class CA:
@@ -192,13 +259,10 @@ class CA:
             return self.issued[key]
         stem = os.path.join(self.dir, "hosts", f"{name}.{kind}")
         os.makedirs(os.path.dirname(stem), exist_ok=True)
-        cn = name
-        if kind == "wrong-name":
-            cn = "elsewhere." + name.split(".", 1)[1]
-        elif kind == "wildcard":
-            cn = "*." + name.split(".", 1)[1]
+        cn, names = cert_names(name, kind)
+        keyopts = WEAK_KEY if kind == "weak-key" else KEYOPTS
         if kind == "self-signed":
-            run("openssl", "req", "-config", self.cnf, "-x509", *KEYOPTS,
+            run("openssl", "req", "-config", self.cnf, "-x509", *keyopts,
                 "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "365",
                 "-subj", f"/CN={cn}", "-extensions", "v3_self",
                 "-addext", f"subjectAltName=DNS:{cn}")
@@ -211,8 +275,8 @@ class CA:
             elif kind == "expiring":
                 start = self.now - datetime.timedelta(days=60)
                 end = self.now + datetime.timedelta(days=EXPIRING_DAYS)
-            write(stem + ".ext", LEAF_EXT.format(sans=f"DNS:{cn}"))
-            run("openssl", "req", "-config", self.cnf, "-new", *KEYOPTS,
+            write(stem + ".ext", LEAF_EXT.format(san_line=san_line(names)))
+            run("openssl", "req", "-config", self.cnf, "-new", *keyopts,
                 "-keyout", stem + ".key", "-out", stem + ".csr", "-subj", f"/CN={cn}")
             run("openssl", "ca", "-batch", "-config", self.cnf,
                 "-name", "untrusted" if kind == "untrusted" else "root",
@@ -227,7 +291,7 @@ class CA:
         stem = os.path.join(self.dir, "hosts", label)
         os.makedirs(os.path.dirname(stem), exist_ok=True)
         names = names or ["faultd.test"]
-        write(stem + ".ext", LEAF_EXT.format(sans=",".join(f"DNS:{n}" for n in names)))
+        write(stem + ".ext", LEAF_EXT.format(san_line=san_line(names)))
         run("openssl", "req", "-config", self.cnf, "-new", *KEYOPTS,
             "-keyout", stem + ".key", "-out", stem + ".csr", "-subj", f"/CN={names[0]}")
         run("openssl", "ca", "-batch", "-config", self.cnf, "-name", "root",
@@ -325,6 +389,11 @@ def check_domain(d):
             die(f"{d['name']}: host.extra server must be nginx or refused, not {x.get('server')!r}")
         if server not in ("nginx", "refused"):
             die(f"{d['name']}: host.extra needs host.server nginx or refused")
+    for x in d.get("https_hosts", []):
+        if not str(x.get("name", "")).endswith(f".{d['name']}.test"):
+            die(f"{d['name']}: https_hosts name {x.get('name')!r} must be below {d['name']}.test")
+        if x.get("server", "nginx") not in ("nginx", "refused"):
+            die(f"{d['name']}: https_hosts server must be nginx or refused, not {x.get('server')!r}")
     ttl = d.get("txt_ttl", TTL)
     if not isinstance(ttl, int) or not 1 <= ttl <= 2147483647:
         die(f"{d['name']}: bad txt_ttl {ttl!r}")
@@ -382,6 +451,7 @@ class Lab:
         self.fault_names = {m: [] for m in FAULT_ADDR}
         self.fault_payload = {}
         self.extra_count = 0  # host.extra addresses handed out so far
+        self.https_count = 0  # https_hosts addresses handed out so far
 
     # ---- MX hosts
     def build_mxhosts(self):
@@ -390,13 +460,21 @@ class Lab:
             tls = m.get("tls", "good")
             r = {"name": name, "tls": tls, "ipv4": None, "ipv6": None,
                  "listen4": None, "listen6": None, "cert": None, "key": None,
+                 "cert_names": None, "banner": m.get("banner"),
                  "via": m.get("via"), "postfix": list(m.get("postfix", []))}
             for opt in r["postfix"]:
                 if not re.fullmatch(r"[a-z_]+=[^\s]+", opt):
                     raise SystemExit(f"labgen: mxhost {name}: postfix option {opt!r} "
                                      "is not NAME=VALUE without spaces")
+            if r["banner"] is not None and ("\n" in r["banner"] or "}" in r["banner"]):
+                die(f"mxhost {name}: banner must not contain a newline or '}}'")
             if tls != "none":
                 r["cert"], r["key"] = self.ca.leaf(name, tls)
+                r["cert_names"] = cert_names(name, tls)[1]
+            if tls == "weak-key":
+                # smtpd sets its cipher list before it loads the key.
+                r["postfix"] += ["smtpd_tls_ciphers=medium",
+                                 f"tls_medium_cipherlist={WEAK_SECLEVEL}"]
             if m.get("ipv4", True):
                 r["listen4"] = mx_v4(i)
             if m.get("ipv6", False):
@@ -462,9 +540,12 @@ class Lab:
                         "status": host.get("status", 200),
                         "content_type": host.get("content_type", "text/plain"),
                         "tls_protocols": host.get("tls_protocols", "TLSv1.2 TLSv1.3"),
-                        "ipv4": None, "ipv6": None, "extra": []},
+                        "ipv4": None, "ipv6": None, "extra": [], "cert_names": None},
+               "https_hosts": [],
                "expect": d["expect"], "check": d.get("check", [])}
         h = rec["host"]
+        if server == "nginx":
+            h["cert_names"] = cert_names(policy_name, h["cert"])[1]
         if server in ("nginx", "refused"):
             if host.get("ipv4", True):
                 h["ipv4"] = policy_v4(i)
@@ -481,6 +562,11 @@ class Lab:
             h["extra"].append({"ipv4": extra_v4(self.extra_count),
                                "server": x.get("server", "nginx"), "policy": xbody})
             self.extra_count += 1
+        # Further HTTPS hosts of the domain (TLSRPT https: rua).
+        for x in d.get("https_hosts", []):
+            rec["https_hosts"].append({"name": x["name"], "ipv4": https_v4(self.https_count),
+                                       "server": x.get("server", "nginx")})
+            self.https_count += 1
         if delegated_away:
             self.plan.append(rec)
             return
@@ -502,6 +588,16 @@ class Lab:
             self.zones.add(policy_name, "AAAA", h["ipv6"])
         for x in h["extra"]:
             self.zones.add(policy_name, "A", x["ipv4"])
+        for x in rec["https_hosts"]:
+            self.zones.add(x["name"], "A", x["ipv4"])
+            if x["server"] == "nginx":
+                cert, key = self.ca.leaf(x["name"], "good")
+                self.nginx_servers.append(({"policy_host": x["name"], "https_host": True,
+                                            "host": {"ipv4": x["ipv4"], "ipv6": None,
+                                                     "cert": "good", "status": 200,
+                                                     "content_type": "text/plain",
+                                                     "tls_protocols": "TLSv1.2 TLSv1.3"}},
+                                           cert, key, None))
         for t in d.get("tlsa", []):
             mxh = self.mx[t["host"]]
             data = t["data"]
@@ -695,21 +791,35 @@ remote-control:
             ciphers = ""
             if "TLSv1.2" not in h["tls_protocols"] and "TLSv1.3" not in h["tls_protocols"]:
                 ciphers = "        ssl_ciphers DEFAULT:@SECLEVEL=0;\n"
-            servers.append(f"""\
-    server {{
-{chr(10).join(listens)}
-        server_name {rec['policy_host']};
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-        ssl_protocols {h['tls_protocols']};
-{ciphers}        location = /.well-known/mta-sts.txt {{
+            certificate = cert
+            if h.get("cert") == "weak-key":
+                # nginx loads a static certificate before it applies
+                # ssl_ciphers, at the security level that refuses this key;
+                # a variable in the path defers loading to the handshake.
+                ciphers = f"        ssl_ciphers {WEAK_SECLEVEL};\n"
+                certificate = cert + "$lab_load_late"
+            if rec.get("https_host"):
+                # A further HTTPS host (TLSRPT https: rua): any request, 204.
+                locations = """        location / {
+            return 204;
+        }"""
+            else:
+                locations = f"""        location = /.well-known/mta-sts.txt {{
             types {{ }}
             default_type {h['content_type']};
             {action}
         }}
         location / {{
             return 404;
-        }}
+        }}"""
+            servers.append(f"""\
+    server {{
+{chr(10).join(listens)}
+        server_name {rec['policy_host']};
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};
+        ssl_protocols {h['tls_protocols']};
+{ciphers}{locations}
     }}
 """)
         write(os.path.join(web, "nginx.conf"), f"""\
@@ -737,6 +847,10 @@ http {{
     keepalive_timeout 5;
     server_names_hash_bucket_size 128;
     server_names_hash_max_size {max(512, 2 * len(self.nginx_servers))};
+    # Always empty: see the weak-key servers.
+    map $server_port $lab_load_late {{
+        default "";
+    }}
 
 {"".join(servers)}}}
 """)
@@ -801,6 +915,9 @@ default_process_limit = 400
             else:
                 opts += [f"-o smtpd_tls_cert_file={r['cert']}", f"-o smtpd_tls_key_file={r['key']}"]
             opts += [f"-o {opt}" for opt in r["postfix"]]
+            if r["banner"] is not None:
+                # The { name = value } form lets the value carry spaces.
+                opts.append(f"-o {{ smtpd_banner = {r['banner']} }}")
             for addr in (r["listen4"], f"[{r['listen6']}]" if r["listen6"] else None):
                 if addr:
                     services.append(f"{addr}:25 inet n - n - - smtpd\n  " + "\n  ".join(opts))
@@ -836,11 +953,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         specs = []
         for mode, addr in FAULT_ADDR.items():
             spec = f"{mode},{addr},443,tls"
-            if mode in ("trickle", "reset"):
+            if mode in FAULT_HEAD:
                 body = self.fault_payload.get(mode, policy_body({}, ["mx1.mail.test"]))
                 path = os.path.join(fault, f"{mode}.http")
-                write(path, f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
+                write(path, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                      + FAULT_HEAD[mode].format(length=len(body)) + "\r\n" + body)
                 spec += f",file={path}"
             specs.append(spec)
         specs.append(f"dns-drop,{DNS_DROP},53")
