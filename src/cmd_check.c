@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "domain_queue.h"
+#include "hostname.h"
 #include "public_suffix.h"
 
 enum check_exit {
@@ -472,21 +473,20 @@ static int read_options(int argc, char **argv, struct net_config *config,
 
 static bool domains_valid(char **domains, size_t count)
 {
-	char why[128];
-	size_t offset;
+	char name[HOSTNAME_BUF], why[160];
 
 	for (size_t i = 0; i < count; i++) {
+		if (hostname_normalize(domains[i], name, sizeof(name), why,
+				       sizeof(why)) != 0) {
+			print_usage_error(&cmd_check, "'%s' is not a domain name: %s",
+					  domains[i], why);
+			return false;
+		}
 		/* "_smtp._tls." in front must still fit in a DNS name. */
-		if (strlen(domains[i]) > MTASTS_HOST_NAME_MAX - strlen("_smtp._tls.")) {
+		if (strlen(name) > MTASTS_HOST_NAME_MAX - strlen("_smtp._tls.")) {
 			print_usage_error(&cmd_check, "'%.40s...' is too long: with "
 					  "\"_smtp._tls.\" in front it would not be a DNS "
 					  "name", domains[i]);
-			return false;
-		}
-		if (!mtasts_mx_host_check(domains[i], strlen(domains[i]), &offset, why,
-					  sizeof(why))) {
-			print_usage_error(&cmd_check, "'%s' is not a domain name: %s",
-					  domains[i], why);
 			return false;
 		}
 	}

@@ -24,6 +24,7 @@
 #include <mtasts/txt.h>
 
 #include "checker_internal.h"
+#include "hostname.h"
 
 static void finish(struct check_state *s);
 static void state_free(struct check_state *s);
@@ -111,20 +112,13 @@ static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *
 	}
 }
 
-/* The TXT records of an answer, for the parsers. */
+/* The TXT records of an answer, for the parsers: as the discovery reads them. */
 size_t check_txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes *out,
-			  size_t max)
+			 size_t max)
 {
-	size_t n = 0;
+	size_t n = mtasts_dns_message_txt_records(m, out, max);
 
-	for (size_t i = 0; m != NULL && i < m->answer_count && n < max; i++) {
-		if (m->answers[i].type != MTASTS_DNS_TYPE_TXT || m->answers[i].text == NULL)
-			continue;
-		out[n].data = m->answers[i].text;
-		out[n].len = m->answers[i].text_len;
-		n++;
-	}
-	return n;
+	return n < max ? n : max;
 }
 
 const char *check_first_error(const struct mtasts_diags *diags, const char **ret_code)
@@ -157,7 +151,7 @@ static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *r
 				"code", mtasts_code_name(diags.items[i].code));
 	if (rc == MTASTS_ERR_NO_RECORD) {
 		mtasts_report_add(&s->r->report, "txt-not-sts", "%zu TXT record%s at "
-				  "_mta-sts.%s, none beginning with v=STSv1", count,
+				  "_mta-sts.%s, none beginning with \"v=STSv1;\"", count,
 				  count == 1 ? "" : "s", s->r->domain);
 		s->txt_missing = true;
 		return;
@@ -722,21 +716,20 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 		 struct http_client *http, const struct checker_options *options,
 		 const char *domain, check_done_fn *fn, void *arg)
 {
-	struct check_state *s = calloc(1, sizeof(*s));
-	size_t len;
+	struct check_state *s;
+	char name[HOSTNAME_BUF];
 
-	if (s == NULL || (s->r = calloc(1, sizeof(*s->r))) == NULL ||
-	    (s->r->domain = strdup(domain)) == NULL) {
+	/* The caller checked the name: a failure here is a programming error. */
+	if (hostname_normalize(domain, name, sizeof(name), NULL, 0) != 0)
+		return -EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->r = calloc(1, sizeof(*s->r))) == NULL ||
+	    (s->r->domain = strdup(name)) == NULL) {
 		if (s != NULL)
 			free(s->r);
 		free(s);
 		return -ENOMEM;
 	}
-	len = strlen(s->r->domain);
-	if (len > 1 && s->r->domain[len - 1] == '.')
-		s->r->domain[len - 1] = '\0';
-	for (char *p = s->r->domain; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
 	s->base = base;
 	s->resolver = resolver;
 	s->http = http;

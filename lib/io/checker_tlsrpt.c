@@ -89,52 +89,24 @@ static void on_rua_host(void *arg, const struct address_answer *answer)
 	probe_endpoint(op, &answer->addresses[0]);
 }
 
-/*
- * The host and port of "https://[userinfo@]host[:port]/path": a name in
- * lower case, or an IP literal ("[2001:db8::1]" for IPv6), port 443 unless
- * given.
- */
-static bool rua_endpoint(const char *uri, struct rua_op *op)
+/* The host and port of an https: rua, read by the core. */
+static bool rua_endpoint(const char *uri, struct rua_op *op, char *why, size_t why_size)
 {
-	const char *p = uri + strlen("https://"), *end, *at, *host_end;
-	size_t len;
-
-	if (strncasecmp(uri, "https://", 8) != 0)
-		return false;
-	end = p + strcspn(p, "/?#");
-	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL)
-		p = at + 1;
-	if (*p == '[') {
-		if ((host_end = memchr(p, ']', (size_t)(end - p))) == NULL)
-			return false;
-		p++;
-	} else {
-		host_end = p + strcspn(p, ":/?#");
-	}
-	len = (size_t)(host_end - p);
-	if (len == 0 || len >= sizeof(op->host))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		op->host[i] = (char)tolower((unsigned char)p[i]);
-	op->host[len] = '\0';
-	op->port = 443;
-	if (host_end < end && *host_end == ']')
-		host_end++;
-	if (host_end < end && *host_end == ':') {
-		char *stop;
-		long port = strtol(host_end + 1, &stop, 10);
-
-		if (stop != end || port < 1 || port > 65535)
-			return false;
-		op->port = (uint16_t)port;
-	}
+	struct mtasts_rua_endpoint ep;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&op->literal;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&op->literal;
-	if (inet_pton(AF_INET, op->host, &v4->sin_addr) == 1) {
+
+	if (mtasts_rua_endpoint_parse(uri, &ep, why, why_size) != MTASTS_OK)
+		return false;
+	snprintf(op->host, sizeof(op->host), "%s", ep.host);
+	op->port = (uint16_t)ep.port;
+	if (ep.kind == MTASTS_RUA_HOST_IPV4) {
 		v4->sin_family = AF_INET;
+		memcpy(&v4->sin_addr, ep.address, 4);
 		op->is_literal = true;
-	} else if (inet_pton(AF_INET6, op->host, &v6->sin6_addr) == 1) {
+	} else if (ep.kind == MTASTS_RUA_HOST_IPV6) {
 		v6->sin6_family = AF_INET6;
+		memcpy(&v6->sin6_addr, ep.address, 16);
 		op->is_literal = true;
 	}
 	return true;
@@ -142,6 +114,8 @@ static bool rua_endpoint(const char *uri, struct rua_op *op)
 
 static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *rec)
 {
+	char why[200];
+
 	for (size_t i = 0; i < rec->rua_count; i++) {
 		struct rua_op *op = calloc(1, sizeof(*op));
 
@@ -149,7 +123,14 @@ static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *
 			return;
 		op->s = s;
 		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
-		if (!rua_endpoint(rec->rua[i], op)) {
+		if (strncasecmp(rec->rua[i], "https:", 6) != 0) {
+			free(op);
+			continue;
+		}
+		if (!rua_endpoint(rec->rua[i], op, why, sizeof(why))) {
+			mtasts_finding_string(mtasts_report_add(&s->r->report,
+				"tlsrpt-rua-unreachable", "%s: %s", op->uri, why),
+				"rua", op->uri);
 			free(op);
 			continue;
 		}

@@ -20,6 +20,7 @@
 #include <mtasts/txt.h>
 
 #include "fetcher.h"
+#include "hostname.h"
 #include "tls_verify.h"
 
 struct discovery {
@@ -487,48 +488,6 @@ static void lookup_policy_host(struct discovery *d)
 
 /* ---------------------------------------------------------- the record */
 
-/*
- * The TXT records of the name asked for: those owned by the end of the
- * answer's CNAME chain.  Collects at most max, returns how many there are.
- */
-static size_t txt_records(const struct mtasts_dns_message *m, const char *name,
-			  struct mtasts_bytes *out, size_t max)
-{
-	char owner[MTASTS_HOST_NAME_MAX + 32];
-	size_t n = 0;
-
-	snprintf(owner, sizeof(owner), "%s", name);
-	for (size_t hops = 0; m != NULL && hops < 16; hops++) {
-		bool moved = false;
-
-		for (size_t i = 0; i < m->answer_count; i++) {
-			const struct mtasts_dns_rr *rr = &m->answers[i];
-
-			if (rr->type == MTASTS_DNS_TYPE_CNAME &&
-			    strcasecmp(rr->name, owner) == 0) {
-				snprintf(owner, sizeof(owner), "%s", rr->target);
-				moved = true;
-				break;
-			}
-		}
-		if (!moved)
-			break;
-	}
-	for (size_t i = 0; m != NULL && i < m->answer_count; i++) {
-		const struct mtasts_dns_rr *rr = &m->answers[i];
-
-		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->text == NULL ||
-		    strcasecmp(rr->name, owner) != 0)
-			continue;
-		if (n < max) {
-			out[n].data = rr->text;
-			out[n].len = rr->text_len;
-		}
-		n++;
-	}
-	return n;
-}
-
 /* The record step's outcome; false when the discovery stops here. */
 static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 			 const char *txt_name)
@@ -553,7 +512,8 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 		return false;
 	}
 	/* One more than the parser takes, so that too many is seen as such. */
-	n = txt_records(answer->message, txt_name, records, MTASTS_TXT_RECORDS_MAX + 1);
+	n = mtasts_dns_message_txt_records(answer->message, records,
+					   MTASTS_TXT_RECORDS_MAX + 1);
 	if (n > MTASTS_TXT_RECORDS_MAX + 1)
 		n = MTASTS_TXT_RECORDS_MAX + 1;
 	rc = mtasts_sts_record_parse(records, n, &record, &r->txt_diags);
@@ -634,29 +594,36 @@ static unsigned remaining_ms(struct discovery *d)
 	return left > 0 ? (unsigned)left : 1;
 }
 
-/* Lower case, no final dot, and a name a TXT lookup can be made for. */
+/*
+ * A host name in A-labels, lower case, no final dot (hostname.c), short
+ * enough for "_mta-sts." to go in front.
+ */
 static bool normalize_domain(struct discovery *d, const char *domain)
 {
 	struct fetch_result *r = d->result;
-	size_t len = strlen(r->domain), offset;
-	char why[128];
+	char name[HOSTNAME_BUF], why[160], *copy;
+	size_t len;
 
-	if (len > 1 && r->domain[len - 1] == '.')
-		r->domain[--len] = '\0';
-	for (char *p = r->domain; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	/* "_mta-sts." in front must still fit in a DNS name. */
+	if (hostname_normalize(domain, name, sizeof(name), why, sizeof(why)) != 0) {
+		conclude_with(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_NONE, "domain-name",
+			      "\"%s\" is not a domain name: %s", domain, why);
+		return false;
+	}
+	len = strlen(name);
 	if (len > MTASTS_HOST_NAME_MAX - strlen("_mta-sts.")) {
 		conclude_with(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_NONE, "domain-name",
 			      "the domain name is %zu octets; with \"_mta-sts.\" in "
 			      "front it would be longer than a DNS name may be", len);
 		return false;
 	}
-	if (!mtasts_mx_host_check(r->domain, len, &offset, why, sizeof(why))) {
-		conclude_with(d, MTASTS_FETCH_INVALID, MTASTS_RESULT_NONE, "domain-name",
-			      "\"%s\" is not a domain name: %s", domain, why);
+	/* An A-label may be longer than the U-label it spells. */
+	if ((copy = strdup(name)) == NULL) {
+		conclude_with(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
+			      "out of memory");
 		return false;
 	}
+	free(r->domain);
+	r->domain = copy;
 	return true;
 }
 
