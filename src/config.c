@@ -23,7 +23,7 @@
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_LINES_MAX 1000
 #define DNS_ROUNDS 2		/* tries of each DNS lookup over all servers */
-#define FDS_RESERVED 16		/* descriptors not for domains */
+#define FDS_RESERVED 10		/* descriptors not for domains */
 #define FDS_MOST 1048576
 
 void net_config_defaults(struct net_config *c)
@@ -234,14 +234,16 @@ bool net_config_option(struct net_config *config, const struct option *options,
  * As many descriptors as the hard limit allows, and as many domains at once
  * as they are enough for: running out would be blamed on healthy domains.
  */
-static unsigned bound_concurrency(const struct net_config *config, const char *command,
-				  unsigned fds_per_domain)
+static int bound_concurrency(const struct net_config *config, const char *command,
+			     unsigned fds_per_domain, unsigned *ret_concurrency)
 {
 	struct rlimit rl;
 	unsigned long long usable, most;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return config->concurrency;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		*ret_concurrency = config->concurrency;
+		return 0;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		/* An "unlimited" hard limit may still exceed what the kernel allows. */
 		rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDS_MOST ?
@@ -252,16 +254,23 @@ static unsigned bound_concurrency(const struct net_config *config, const char *c
 			rl.rlim_cur = want;
 	}
 	/* Standard streams, the event loop, the resolver's sockets, curl's own. */
-	usable = rl.rlim_cur > FDS_RESERVED ? rl.rlim_cur - FDS_RESERVED : 0;
-	most = usable / (fds_per_domain > 0 ? fds_per_domain : 1);
-	if (most < 1)
-		most = 1;
-	if (most >= config->concurrency)
-		return config->concurrency;
+	if (rl.rlim_cur < FDS_RESERVED + fds_per_domain) {
+		fprintf(stderr, "mtasts %s: the open-files limit is %llu; at least %u "
+			"are needed (raise it with ulimit -n)\n", command,
+			(unsigned long long)rl.rlim_cur, FDS_RESERVED + fds_per_domain);
+		return -1;
+	}
+	usable = rl.rlim_cur - FDS_RESERVED;
+	most = usable / fds_per_domain;
+	if (most >= config->concurrency) {
+		*ret_concurrency = config->concurrency;
+		return 0;
+	}
 	if (config->concurrency_given)
 		fprintf(stderr, "mtasts %s: at most %llu domains at once: the open-files "
 			"limit is %llu\n", command, most, (unsigned long long)rl.rlim_cur);
-	return (unsigned)most;
+	*ret_concurrency = (unsigned)most;
+	return 0;
 }
 
 int net_session_open(struct net_session *session, const struct net_config *config,
@@ -284,7 +293,9 @@ int net_session_open(struct net_session *session, const struct net_config *confi
 	};
 
 	memset(session, 0, sizeof(*session));
-	session->concurrency = bound_concurrency(config, command, fds_per_domain);
+	if (bound_concurrency(config, command, fds_per_domain > 0 ? fds_per_domain : 1,
+			      &session->concurrency) != 0)
+		return -1;
 	/* A peer closing a TLS connection must not kill the program. */
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -49,6 +49,14 @@ bool check_late(const struct check_state *s)
 	return s->delivered;
 }
 
+bool check_local(struct check_state *s, enum resolver_status status)
+{
+	if (status != RESOLVER_LOCAL)
+		return false;
+	s->r->local_error = true;
+	return true;
+}
+
 char **check_names_copy(char *const *names, size_t count)
 {
 	char **copy = calloc(count + 1, sizeof(*copy));
@@ -176,7 +184,7 @@ static void on_sts_txt(void *arg, const struct dns_answer *answer)
 	struct mtasts_finding *f;
 	size_t n;
 
-	if (check_late(s))
+	if (check_late(s) || check_local(s, answer->status))
 		return;
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
 		mtasts_report_add(&s->r->report, "txt-missing", "no TXT record at "
@@ -204,7 +212,7 @@ static void on_apex_txt(void *arg, const struct dns_answer *answer)
 	struct mtasts_bytes records[MTASTS_TXT_RECORDS_MAX + 1];
 	size_t n = 0;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		check_op_end(s);
 		return;
 	}
@@ -531,7 +539,9 @@ static void judge_policy_host(struct check_state *s)
 
 	if (d == NULL)
 		return;		/* cut short by the time limit */
-	if (d->host_looked_up && (d->host_status == RESOLVER_NXDOMAIN ||
+	if (d->host_looked_up && d->host_status == RESOLVER_LOCAL) {
+		s->r->local_error = true;
+	} else if (d->host_looked_up && (d->host_status == RESOLVER_NXDOMAIN ||
 				  d->host_status == RESOLVER_NODATA)) {
 		if (!s->txt_missing)
 			mtasts_report_add(&s->r->report, "policy-host-missing", "%s has no "

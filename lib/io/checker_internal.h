@@ -65,6 +65,9 @@ void check_op_begin(struct check_state *s);
 void check_op_end(struct check_state *s);
 bool check_late(const struct check_state *s);
 
+/* A lookup this machine could not make: noted, and no finding (true). */
+bool check_local(struct check_state *s, enum resolver_status status);
+
 /* A copy of a NULL-terminated list of names; NULL when out of memory. */
 char **check_names_copy(char *const *names, size_t count);
 

@@ -140,7 +140,7 @@ static void on_mx_addresses(void *arg, const struct address_answer *answer)
 	struct check_state *s = m->s;
 	struct mtasts_finding *f;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		free(m);
 		check_op_end(s);
 		return;
@@ -175,7 +175,7 @@ static void on_tlsa(void *arg, const struct dns_answer *answer)
 	struct mtasts_finding *f;
 	size_t n = 0;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		free(m);
 		check_op_end(s);
 		return;
@@ -286,7 +286,7 @@ void check_mx_answer(void *arg, const struct dns_answer *answer)
 	const struct mtasts_dns_message *m = answer->message;
 	struct mtasts_finding *f;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		check_op_end(s);
 		return;
 	}

@@ -72,7 +72,7 @@ static void on_rua_host(void *arg, const struct address_answer *answer)
 	struct rua_op *op = arg;
 	struct check_state *s = op->s;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		free(op);
 		check_op_end(s);
 		return;
@@ -154,7 +154,7 @@ void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
 	const char *code, *message;
 	int rc = MTASTS_ERR_NO_RECORD;
 
-	if (check_late(s)) {
+	if (check_late(s) || check_local(s, answer->status)) {
 		check_op_end(s);
 		return;
 	}

@@ -441,6 +441,11 @@ static void on_addresses(void *arg, const struct address_answer *answer)
 			    MTASTS_FETCH_INVALID, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
 			    "policy-host-dns", "the policy host %s has no address: %s",
 			    d->policy_host, resolver_status_name(answer->status));
+		if (answer->status == RESOLVER_LOCAL) {
+			d->host.check = "local";
+			d->host.result_type = MTASTS_RESULT_NONE;
+			d->host.local = true;
+		}
 		d->host_judged = true;
 		finish(d);
 		return;
@@ -499,6 +504,13 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 	size_t n;
 	int rc;
 
+	if (answer->status == RESOLVER_LOCAL) {
+		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
+			    "the TXT lookup of %s could not be made: %s", txt_name,
+			    resolver_status_name(answer->status));
+		o->local = true;
+		return false;
+	}
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
 		set_outcome(o, MTASTS_FETCH_NO_POLICY, MTASTS_RESULT_NONE, "txt-lookup",
 			    "no TXT record at %s (%s)", txt_name,

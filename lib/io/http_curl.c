@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "http.h"
+#include "resources.h"
 #include "tls_verify.h"
 
 struct http_client {
@@ -195,7 +196,9 @@ static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long o
 {
 	/* This machine ran out of something: no verdict on the server. */
 	if (code == CURLE_OUT_OF_MEMORY || errno_is_local(os_errno) ||
-	    strstr(error, "Too many open files") != NULL)
+	    strstr(error, "Too many open files") != NULL ||
+	    (code != CURLE_OK && code != CURLE_OPERATION_TIMEDOUT &&
+	     resources_descriptors_exhausted()))
 		return HTTP_LOCAL_ERROR;
 	/* A connection cut during the handshake is no verdict on TLS. */
 	if (code == CURLE_SSL_CONNECT_ERROR &&

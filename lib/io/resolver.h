@@ -38,6 +38,7 @@ enum resolver_status {
 	RESOLVER_REFUSED,
 	RESOLVER_TIMEOUT,
 	RESOLVER_UNREACHABLE,	/* the resolver refused the connection */
+	RESOLVER_LOCAL,		/* this machine is out of descriptors */
 	RESOLVER_ERROR,		/* anything else: bad answer, no memory */
 	RESOLVER_CANCELLED,
 };

@@ -13,6 +13,7 @@
 #include <ares.h>
 
 #include "resolver.h"
+#include "resources.h"
 
 /* One libevent event per socket c-ares asks us to watch. */
 struct watched_socket {
@@ -250,7 +251,11 @@ static enum resolver_status status_from_ares(int status)
 	case ARES_ETIMEOUT:
 		return RESOLVER_TIMEOUT;
 	case ARES_ECONNREFUSED:
-		return RESOLVER_UNREACHABLE;
+		/* Also what c-ares says when it cannot open a socket at all. */
+		return resources_descriptors_exhausted() ? RESOLVER_LOCAL :
+		       RESOLVER_UNREACHABLE;
+	case ARES_ENOMEM:
+		return RESOLVER_LOCAL;
 	case ARES_ECANCELLED:
 	case ARES_EDESTRUCTION:
 		return RESOLVER_CANCELLED;
@@ -276,6 +281,8 @@ const char *resolver_status_name(enum resolver_status status)
 		return "timed out";
 	case RESOLVER_UNREACHABLE:
 		return "the resolver cannot be reached (connection refused)";
+	case RESOLVER_LOCAL:
+		return "this machine ran out of file descriptors or memory";
 	case RESOLVER_ERROR:
 		return "failed";
 	case RESOLVER_CANCELLED:
