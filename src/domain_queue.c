@@ -37,6 +37,8 @@ static void start_failed(struct domain_queue *q, size_t index, int err)
 	q->results[index] = result;
 	q->done++;
 	deliver(q);
+	if (q->progress != NULL)
+		q->progress(q->ctx, q->done, q->running);
 }
 
 /*
@@ -71,7 +73,7 @@ static void start_more(struct domain_queue *q)
 
 int domain_queue_start(struct domain_queue *q)
 {
-	if ((q->results = calloc(q->count, sizeof(*q->results))) == NULL)
+	if ((q->results = calloc(q->count > 0 ? q->count : 1, sizeof(*q->results))) == NULL)
 		return -1;
 	if (q->concurrency == 0)
 		q->concurrency = 1;

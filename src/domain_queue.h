@@ -47,7 +47,7 @@ struct domain_queue {
 /* Allocate results[] and start the first domains.  -1 when out of memory. */
 int domain_queue_start(struct domain_queue *queue);
 
-/* The work of a slot is done: keep its result, deliver, start more. */
+/* The work of a slot is done: keep its result (never NULL), deliver, start more. */
 void domain_queue_done(struct domain_slot *slot, void *result);
 
 /* Every domain has its result (false after a stall). */

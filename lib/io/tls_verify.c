@@ -15,6 +15,9 @@
 
 int tls_verify_param_setup(X509_VERIFY_PARAM *param, const char *host, time_t now)
 {
+	/* An empty name would turn the name check off: refuse it. */
+	if (host != NULL && host[0] == '\0')
+		return 0;
 	/* RFC 8461 3.3 and 4.1 via RFC 6125: DNS-IDs only, and a wildcard
 	 * only as the whole left-most label. */
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
@@ -22,7 +25,9 @@ int tls_verify_param_setup(X509_VERIFY_PARAM *param, const char *host, time_t no
 	if (X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)
 		return 0;
 	X509_VERIFY_PARAM_set_auth_level(param, TLS_VERIFY_SECURITY_LEVEL);
-	if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER) != 1)
+	/* The trust a handshake applies too, so both ways judge roots alike. */
+	if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER) != 1 ||
+	    X509_VERIFY_PARAM_set_trust(param, X509_TRUST_SSL_SERVER) != 1)
 		return 0;
 	if (now != 0)
 		X509_VERIFY_PARAM_set_time(param, now);
@@ -53,6 +58,9 @@ static int collect_errors(int ok, X509_STORE_CTX *sctx)
 		int err = X509_STORE_CTX_get_error(sctx);
 
 		record_error(j, err != X509_V_OK ? err : X509_V_ERR_UNSPECIFIED);
+		/* Left set, OpenSSL would later report it again in place of
+		 * the chain's own error. */
+		X509_STORE_CTX_set_error(sctx, X509_V_OK);
 	}
 	return 1;
 }
@@ -64,6 +72,10 @@ int tls_verify_judge(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
 	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
 	int rc = -ENOMEM;
 
+	if (host != NULL && host[0] == '\0') {
+		rc = -EINVAL;
+		goto out;
+	}
 	if (sctx == NULL || X509_STORE_CTX_init(sctx, store, leaf, chain) != 1 ||
 	    tls_verify_param_setup(X509_STORE_CTX_get0_param(sctx), host, now) != 1)
 		goto out;
