@@ -312,6 +312,25 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	check_op_end(s);
 }
 
+struct probe_request check_probe_request(const struct check_state *s,
+					 const struct sockaddr_storage *address,
+					 uint16_t port, const char *server_name)
+{
+	struct probe_request probe = {
+		.list = s->opt.probes,
+		.address = address,
+		.port = port,
+		.server_name = server_name,
+		.ca_file = s->opt.ca_file,
+		.helo_name = s->opt.helo_name,
+		.timeout_ms = s->inner_timeout_ms,
+		.connect_timeout_ms = s->opt.connect_timeout_ms,
+		.now = s->opt.now,
+	};
+
+	return probe;
+}
+
 struct address_op *check_address_op(struct check_state *s, const char *host,
 				    const struct sockaddr_storage *ss)
 {
@@ -329,7 +348,7 @@ struct address_op *check_address_op(struct check_state *s, const char *host,
 static void probe_policy_host(struct check_state *s, const struct sockaddr_storage *ss)
 {
 	struct host_probe *hp = &s->host_probes[s->host_probe_count++];
-	struct probe_request probe = { 0 };
+	struct probe_request probe;
 	struct address_op *op;
 
 	check_address_text(ss, hp->ip, sizeof(hp->ip));
@@ -338,14 +357,7 @@ static void probe_policy_host(struct check_state *s, const struct sockaddr_stora
 		return;
 	}
 	op->where = (struct checked_address *)hp;
-	probe.address = &op->address;
-	probe.port = 443;
-	probe.server_name = s->policy_host;
-	probe.list = s->opt.probes;
-	probe.ca_file = s->opt.ca_file;
-	probe.timeout_ms = s->inner_timeout_ms;
-	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
-	probe.now = s->opt.now;
+	probe = check_probe_request(s, &op->address, 443, s->policy_host);
 	check_op_begin(s);
 	if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
 		s->r->report.incomplete = true;

@@ -71,6 +71,11 @@ bool check_local(struct check_state *s, enum resolver_status status);
 /* A copy of a NULL-terminated list of names; NULL when out of memory. */
 char **check_names_copy(char *const *names, size_t count);
 
+/* A probe of address:port for server_name, with the check's settings. */
+struct probe_request check_probe_request(const struct check_state *s,
+					 const struct sockaddr_storage *address,
+					 uint16_t port, const char *server_name);
+
 struct address_op *check_address_op(struct check_state *s, const char *host,
 				    const struct sockaddr_storage *ss);
 void check_address_text(const struct sockaddr_storage *ss, char *out, size_t size);

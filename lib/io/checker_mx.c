@@ -109,23 +109,15 @@ static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
 			     const struct sockaddr_storage *ss)
 {
 	struct checked_address *where = &mx->addresses[mx->address_count++];
-	struct probe_request probe = { 0 };
+	struct probe_request probe;
 	struct address_op *op;
 
 	check_address_text(ss, where->ip, sizeof(where->ip));
 	if (s->opt.skip_smtp || (op = check_address_op(s, mx->host, ss)) == NULL)
 		return;
 	op->where = where;
-	probe.address = &op->address;
-	probe.port = 25;
+	probe = check_probe_request(s, &op->address, 25, mx->host);
 	probe.smtp = true;
-	probe.server_name = mx->host;
-	probe.list = s->opt.probes;
-	probe.ca_file = s->opt.ca_file;
-	probe.helo_name = s->opt.helo_name;
-	probe.timeout_ms = s->inner_timeout_ms;
-	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
-	probe.now = s->opt.now;
 	check_op_begin(s);
 	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
 		s->r->report.incomplete = true;

@@ -50,16 +50,8 @@ static void on_rua_probe(void *arg, const struct probe_result *p)
 static void probe_endpoint(struct rua_op *op, const struct sockaddr_storage *address)
 {
 	struct check_state *s = op->s;
-	struct probe_request probe = { 0 };
+	struct probe_request probe = check_probe_request(s, address, op->port, op->host);
 
-	probe.address = address;
-	probe.port = op->port;
-	probe.server_name = op->host;
-	probe.list = s->opt.probes;
-	probe.ca_file = s->opt.ca_file;
-	probe.timeout_ms = s->inner_timeout_ms;
-	probe.connect_timeout_ms = s->opt.connect_timeout_ms;
-	probe.now = s->opt.now;
 	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
 		s->r->report.incomplete = true;
 		free(op);

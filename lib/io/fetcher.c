@@ -73,18 +73,29 @@ static void set_outcome(struct fetch_outcome *o, enum mtasts_fetch_status status
 			enum mtasts_result_type type, const char *check,
 			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+static void vset_outcome(struct fetch_outcome *o, enum mtasts_fetch_status status,
+			 enum mtasts_result_type type, const char *check,
+			 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vset_outcome(struct fetch_outcome *o, enum mtasts_fetch_status status,
+			 enum mtasts_result_type type, const char *check,
+			 const char *fmt, va_list ap)
+{
+	o->status = status;
+	o->result_type = type;
+	o->check = check;
+	o->local = check != NULL && strcmp(check, "local") == 0;
+	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+}
+
 static void set_outcome(struct fetch_outcome *o, enum mtasts_fetch_status status,
 			enum mtasts_result_type type, const char *check,
 			const char *fmt, ...)
 {
 	va_list ap;
 
-	o->status = status;
-	o->result_type = type;
-	o->check = check;
-	o->local = false;
 	va_start(ap, fmt);
-	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
+	vset_outcome(o, status, type, check, fmt, ap);
 	va_end(ap);
 }
 
@@ -138,16 +149,13 @@ static void conclude_with(struct discovery *d, enum mtasts_fetch_status status,
 			  enum mtasts_result_type type, const char *check,
 			  const char *fmt, ...)
 {
-	struct fetch_result *r = d->result;
+	struct fetch_outcome o;
 	va_list ap;
 
-	r->status = status;
-	r->result_type = type;
-	r->check = check;
-	r->local = strcmp(check, "local") == 0;
 	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	vset_outcome(&o, status, type, check, fmt, ap);
 	va_end(ap);
+	adopt(d->result, &o);
 	conclude(d);
 }
 
