@@ -70,6 +70,17 @@ json_t *json_text(const char *text);
 /* Print a JSON value on one line followed by a newline; false on failure. */
 bool print_json(json_t *value);
 
+/*
+ * A JSON array printed an element at a time, each as soon as it is known
+ * (one a line): always an array, whatever the number of elements.
+ * json_stream_item() takes the reference of value.
+ */
+struct json_stream {
+	size_t items;
+};
+void json_stream_item(struct json_stream *stream, json_t *value);
+void json_stream_end(struct json_stream *stream);
+
 /* Read all of a file ("-" for standard input), at most max octets + 1. */
 int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len);
 

@@ -39,7 +39,7 @@ static const char check_usage[] =
 	"hosts (STARTTLS and certificates on each address), TLSRPT and DANE.\n"
 	"\n"
 	"Options:\n"
-	"  -j, --json                 print JSON (an array for several domains)\n"
+	"  -j, --json                 print a JSON array, an object a domain\n"
 	"      --only CATEGORY        report only this category (repeatable):\n"
 	"                             dns-txt policy-fetch policy-host-tls\n"
 	"                             policy-syntax policy-semantics mx-dns\n"
@@ -68,6 +68,8 @@ struct check_run {
 	struct checker_options options;
 	bool json, color, progress;
 	unsigned only;			/* bit per category; 0: all */
+	struct json_stream out;
+	int status;			/* the exit status so far */
 };
 
 /*
@@ -291,19 +293,28 @@ static void print_human(const struct check_run *run, const struct check_result *
 	}
 }
 
-/* Each result as soon as those before it are in, in argument order. */
+static int combined_status(int status, const struct check_result *r);
+
+/*
+ * Each result as soon as those before it are in, in argument order; freed
+ * once printed, so memory stays flat in the number of domains.
+ */
 static void print_ready(void *ctx, size_t index, void *result)
 {
 	struct check_run *run = ctx;
 	struct check_result *r = result;
 
 	arrange(run, &r->report);
-	if (!run->json) {
+	if (run->json) {
+		json_stream_item(&run->out, result_json(run, r));
+	} else {
 		if (run->progress)
 			fputs("\r\033[K", stderr);
 		print_human(run, r);
 	}
 	fflush(stdout);
+	run->status = combined_status(run->status, r);
+	check_result_free(r);
 }
 
 static void show_progress(void *ctx, size_t done, size_t running)
@@ -345,29 +356,25 @@ static void *check_not_started(void *ctx, const char *domain, int err)
 	return r;
 }
 
+/* The worst so far: a local problem, then incomplete, errors, warnings. */
+static int combined_status(int status, const struct check_result *r)
+{
+	enum mtasts_verdict verdict = mtasts_report_verdict(&r->report);
+	int one;
+
+	if (r->local_error || status == CHECK_EXIT_USAGE)
+		return CHECK_EXIT_USAGE;
+	if (mtasts_report_incomplete(&r->report))
+		one = CHECK_EXIT_INCOMPLETE;
+	else
+		one = verdict == MTASTS_VERDICT_FAIL ? CHECK_EXIT_FAIL :
+		      verdict == MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
+	return one > status ? one : status;
+}
+
 static int exit_status(const struct check_run *run)
 {
-	int rc = CHECK_EXIT_PASS;
-
-	if (!domain_queue_complete(&run->queue))
-		return CHECK_EXIT_USAGE;
-	for (size_t i = 0; i < run->queue.count; i++) {
-		const struct check_result *r = run->queue.results[i];
-		int one;
-
-		if (r == NULL || r->local_error)
-			return CHECK_EXIT_USAGE;
-		if (mtasts_report_incomplete(&r->report)) {
-			rc = CHECK_EXIT_INCOMPLETE;
-			continue;
-		}
-		one = mtasts_report_verdict(&r->report) == MTASTS_VERDICT_FAIL ?
-		      CHECK_EXIT_FAIL : mtasts_report_verdict(&r->report) ==
-		      MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
-		if (one > rc)
-			rc = one;
-	}
-	return rc;
+	return domain_queue_complete(&run->queue) ? run->status : CHECK_EXIT_USAGE;
 }
 
 static const struct option check_options[] = {
@@ -551,16 +558,8 @@ static int run_check(int argc, char **argv)
 			event_base_dispatch(run.net.base);
 		if (run.progress)
 			fputs("\r\033[K", stderr);
-		if (run.json) {
-			json_t *all = json_array();
-
-			for (size_t i = 0; i < run.queue.count; i++)
-				if (run.queue.results[i] != NULL)
-					json_array_append_new(all, result_json(&run,
-							      run.queue.results[i]));
-			print_json(run.queue.count == 1 ? json_array_get(all, 0) : all);
-			json_decref(all);
-		}
+		if (run.json)
+			json_stream_end(&run.out);
 		rc = exit_status(&run);
 	}
 close:

@@ -31,7 +31,7 @@ static const char fetch_usage[] =
 	"https://mta-sts.DOMAIN/.well-known/mta-sts.txt, validated.\n"
 	"\n"
 	"Options:\n"
-	"  -j, --json                 print JSON (an array for several domains)\n"
+	"  -j, --json                 print a JSON array, an object a domain\n"
 	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
 	"      --ca-file FILE         trust these CA certificates (PEM)\n"
 	"      --timeout SECONDS      limit for each domain, DNS included (60)\n"
@@ -50,7 +50,9 @@ struct fetch_run {
 	struct net_session net;
 	struct domain_queue queue;
 	struct fetch_options options;
+	struct json_stream out;
 	bool json;
+	bool any_local, any_temporary, any_missing;
 };
 
 static json_t *result_json(const struct fetch_result *r)
@@ -144,34 +146,34 @@ static void *fetch_not_started(void *ctx, const char *domain, int err)
 	return r;
 }
 
-/* Results print in argument order, each as soon as those before it are in. */
+/*
+ * Results print in argument order, each as soon as those before it are in,
+ * and are freed then: memory stays flat in the number of domains.
+ */
 static void print_ready(void *ctx, size_t index, void *result)
 {
 	struct fetch_run *run = ctx;
+	struct fetch_result *r = result;
 
-	if (!run->json)
-		print_human(result);
+	if (run->json)
+		json_stream_item(&run->out, result_json(r));
+	else
+		print_human(r);
 	fflush(stdout);
+	run->any_local |= r->local;
+	run->any_temporary |= r->status == MTASTS_FETCH_TEMP_FAIL;
+	run->any_missing |= r->status != MTASTS_FETCH_POLICY;
+	fetch_result_free(r);
 }
 
 /* A local problem first, then a temporary failure, then a missing policy. */
 static int exit_status(const struct fetch_run *run)
 {
-	int rc = FETCH_EXIT_ALL_POLICY;
-
-	if (!domain_queue_complete(&run->queue))
+	if (!domain_queue_complete(&run->queue) || run->any_local)
 		return FETCH_EXIT_USAGE;
-	for (size_t i = 0; i < run->queue.count; i++) {
-		const struct fetch_result *r = run->queue.results[i];
-
-		if (r->local)
-			return FETCH_EXIT_USAGE;
-		if (r->status == MTASTS_FETCH_TEMP_FAIL)
-			rc = FETCH_EXIT_TEMPORARY;
-		else if (r->status != MTASTS_FETCH_POLICY && rc == FETCH_EXIT_ALL_POLICY)
-			rc = FETCH_EXIT_SOME_MISSING;
-	}
-	return rc;
+	if (run->any_temporary)
+		return FETCH_EXIT_TEMPORARY;
+	return run->any_missing ? FETCH_EXIT_SOME_MISSING : FETCH_EXIT_ALL_POLICY;
 }
 
 static const struct option fetch_options[] = {
@@ -260,15 +262,8 @@ static int run_fetch(int argc, char **argv)
 	} else {
 		if (!domain_queue_complete(&run.queue) && !run.queue.stalled)
 			event_base_dispatch(run.net.base);
-		if (run.json) {
-			json_t *out = json_array();
-
-			for (size_t i = 0; i < run.queue.count; i++)
-				if (run.queue.results[i] != NULL)
-					json_array_append_new(out, result_json(run.queue.results[i]));
-			print_json(run.queue.count == 1 ? json_array_get(out, 0) : out);
-			json_decref(out);
-		}
+		if (run.json)
+			json_stream_end(&run.out);
 		rc = exit_status(&run);
 	}
 close:

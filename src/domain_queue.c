@@ -14,8 +14,10 @@
 static void deliver(struct domain_queue *q)
 {
 	while (q->delivered < q->count && q->results[q->delivered] != NULL) {
-		q->ready(q->ctx, q->delivered, q->results[q->delivered]);
-		q->delivered++;
+		void *result = q->results[q->delivered];
+
+		q->results[q->delivered++] = NULL;
+		q->ready(q->ctx, q->delivered - 1, result);
 	}
 	if (q->delivered == q->count && q->base != NULL)
 		event_base_loopbreak(q->base);

@@ -33,12 +33,15 @@ struct domain_queue {
 	void *(*failed)(void *ctx, const char *domain, int err);
 	/* When the last result is delivered, this loop is told to stop. */
 	struct event_base *base;
-	/* A result, in domain order; the queue keeps it in results[]. */
+	/*
+	 * A result, in domain order: ready() owns it from then on (prints and
+	 * frees it), so memory stays flat however many domains there are.
+	 */
 	void (*ready)(void *ctx, size_t index, void *result);
 	/* After every result: for a progress line. */
 	void (*progress)(void *ctx, size_t done, size_t running);
 
-	void **results;
+	void **results;			/* finished, not yet handed to ready() */
 	size_t next, running, done, delivered;
 	bool starting;		/* start_more is on the stack */
 	bool stalled;		/* out of memory even for a failure result */

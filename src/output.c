@@ -227,6 +227,21 @@ bool print_json(json_t *value)
 	return fflush(stdout) == 0;
 }
 
+void json_stream_item(struct json_stream *stream, json_t *value)
+{
+	fputs(stream->items++ == 0 ? "[" : ",\n", stdout);
+	if (value == NULL || json_dumpf(value, stdout, JSON_COMPACT | JSON_ENSURE_ASCII) != 0)
+		fputs("null", stdout);
+	json_decref(value);
+	fflush(stdout);
+}
+
+void json_stream_end(struct json_stream *stream)
+{
+	fputs(stream->items == 0 ? "[]\n" : "]\n", stdout);
+	fflush(stdout);
+}
+
 int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
