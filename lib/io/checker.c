@@ -26,6 +26,9 @@
 #include "checker_internal.h"
 #include "hostname.h"
 
+/* The TTL of the record the txt-ttl finding advises (an hour). */
+#define TXT_TTL_ADVISED 3600
+
 static void finish(struct check_state *s);
 static void state_free(struct check_state *s);
 
@@ -110,6 +113,9 @@ static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *
 		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->text == NULL ||
 		    strncmp(rr->text, "v=STSv1", 7) != 0)
 			continue;
+		/* The advice is an hour or less: met, nothing to say. */
+		if (rr->ttl <= TXT_TTL_ADVISED)
+			return;
 		f = mtasts_report_add_as(&s->r->report, "txt-ttl", rr->ttl > 86400 ?
 					 MTASTS_FINDING_WARNING : MTASTS_FINDING_INFO,
 					 "the MTA-STS record has a TTL of %u seconds%s",
