@@ -46,6 +46,7 @@ static const char check_usage[] =
 	"                             mx-coverage mx-starttls mx-certificate\n"
 	"                             tlsrpt dane\n"
 	"      --skip-smtp            do not connect to the MX hosts\n"
+	"  -q, --quiet                print only the verdict line and the findings\n"
 	"      --probe-rua            make a TLS handshake with https: rua hosts\n"
 	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
 	"      --ca-file FILE         trust these CA certificates (PEM)\n"
@@ -66,7 +67,7 @@ struct check_run {
 	struct net_session net;
 	struct domain_queue queue;
 	struct checker_options options;
-	bool json, color, progress;
+	bool json, color, progress, quiet;
 	unsigned only;			/* bit per category; 0: all */
 	struct json_stream out;
 	int status;			/* the exit status so far */
@@ -115,6 +116,42 @@ static void arrange(struct check_run *run, struct mtasts_report *report)
 			category_worst[f->def->category] = f->severity;
 	}
 	qsort(report->findings, report->count, sizeof(*report->findings), finding_order);
+}
+
+/*
+ * The verdict, "partial" when nothing wrong was found in a check that left
+ * something out (--skip-smtp, --only, https: endpoints not probed): a pass
+ * would claim what was not checked.
+ */
+static bool partial(const struct check_run *run, const struct check_result *r)
+{
+	return mtasts_report_verdict(&r->report) == MTASTS_VERDICT_PASS &&
+	       (r->not_checked != 0 || run->only != 0);
+}
+
+static const char *verdict_name(const struct check_run *run, const struct check_result *r)
+{
+	return partial(run, r) ? "partial" :
+	       mtasts_verdict_name(mtasts_report_verdict(&r->report));
+}
+
+/* What was left out, each as "what (why)"; count of them. */
+static size_t not_checked(const struct check_run *run, const struct check_result *r,
+			  const char *parts[], size_t max)
+{
+	size_t n = 0;
+
+	if ((r->not_checked & CHECK_PART_SMTP) && n < max)
+		parts[n++] = "the MX hosts' STARTTLS and certificates (--skip-smtp)";
+	if ((r->not_checked & CHECK_PART_RUA) && n < max)
+		parts[n++] = "the TLS of the https: report endpoints (--probe-rua)";
+	if (run->only != 0 && n < max)
+		parts[n++] = "the categories not named by --only";
+	if (r->timed_out && n < max)
+		parts[n++] = "what was still running at the time limit (--timeout)";
+	if (r->local_error && n < max)
+		parts[n++] = "what this machine lacked the resources for";
+	return n;
 }
 
 static json_t *evidence_json(const struct mtasts_finding *f)
@@ -237,9 +274,15 @@ static json_t *result_json(const struct check_run *run, const struct check_resul
 			json_object_set_new(json_array_get(findings,
 				json_array_size(findings) - 1), "temporary", json_true());
 	}
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
-			 "domain", r->domain,
-			 "verdict", mtasts_verdict_name(mtasts_report_verdict(&r->report)),
+	const char *parts[8];
+	size_t n = not_checked(run, r, parts, 8);
+	json_t *skipped = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(skipped, json_string(parts[i]));
+	return json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
+			 "domain", r->domain, "verdict", verdict_name(run, r),
+			 "not_checked", skipped,
 			 "complete", !mtasts_report_incomplete(&r->report),
 			 "timed_out", r->timed_out, "local_error", r->local_error,
 			 "txt_id", r->txt_id != NULL ? json_string(r->txt_id) : json_null(),
@@ -256,6 +299,65 @@ static const char *paint(const struct check_run *run, enum mtasts_finding_severi
 	       s == MTASTS_FINDING_WARNING ? "\033[33m" : "\033[36m";
 }
 
+static void print_date(time_t t)
+{
+	char when[32];
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	fputs(when, stdout);
+}
+
+/* One line on the policy and its host, one on the MX hosts: what passed. */
+static void print_checked(const struct check_run *run, const struct check_result *r)
+{
+	const struct mtasts_policy *p = r->policy;
+	const char *parts[8];
+	size_t n, covered = 0;
+
+	if (p != NULL) {
+		printf("  policy: id ");
+		print_text(stdout, r->txt_id != NULL ? r->txt_id : "?");
+		printf(", %s, max_age %u (%u days)", mtasts_mode_name(p->mode),
+		       (unsigned)p->max_age, (unsigned)(p->max_age / 86400));
+		if (r->host_certificate_seen) {
+			printf("; certificate of mta-sts.%s until ", r->domain);
+			print_date(r->host_certificate_not_after);
+		}
+		putchar('\n');
+	}
+	if (r->mx_count > 0) {
+		printf("  mx:");
+		for (size_t i = 0; i < r->mx_count; i++) {
+			const struct checked_mx *mx = &r->mx[i];
+			const struct checked_address *a = mx->address_count > 0 ?
+				&mx->addresses[0] : NULL;
+
+			printf("%s ", i > 0 ? "," : "");
+			print_text(stdout, mx->host);
+			if (a != NULL && a->tls_version != NULL) {
+				printf(" (%s", a->tls_version);
+				if (a->has_certificate) {
+					printf(", certificate until ");
+					print_date(a->not_after);
+				}
+				putchar(')');
+			}
+			if (p != NULL && mtasts_policy_matches(p, mx->host))
+				covered++;
+		}
+		if (p != NULL)
+			printf("; %zu of %zu covered by the policy", covered, r->mx_count);
+		putchar('\n');
+	}
+	n = not_checked(run, r, parts, 8);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i == 0 ? "  not checked: " : "; ", parts[i]);
+	if (n > 0)
+		putchar('\n');
+}
+
 static void print_human(const struct check_run *run, const struct check_result *r)
 {
 	enum mtasts_verdict verdict = mtasts_report_verdict(&r->report);
@@ -266,7 +368,8 @@ static void print_human(const struct check_run *run, const struct check_result *
 	printf("%s%s%s %s: %zu error%s, %zu warning%s, %zu info%s\n",
 	       verdict == MTASTS_VERDICT_PASS ? (run->color ? "\033[32m" : "") :
 	       paint(run, verdict == MTASTS_VERDICT_FAIL ? MTASTS_FINDING_ERROR :
-		     MTASTS_FINDING_WARNING), verdicts[verdict], reset, r->domain,
+		     MTASTS_FINDING_WARNING), partial(run, r) ? "PARTIAL" :
+	       verdicts[verdict], reset, r->domain,
 	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR),
 	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR) == 1 ? "" : "s",
 	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING),
@@ -276,6 +379,8 @@ static void print_human(const struct check_run *run, const struct check_result *
 	       r->timed_out ? " (incomplete: the time limit was reached)" :
 	       mtasts_report_incomplete(&r->report) ? " (incomplete: some lookups "
 	       "failed temporarily)" : "");
+	if (!run->quiet)
+		print_checked(run, r);
 	for (size_t i = 0; i < r->report.count; i++) {
 		const struct mtasts_finding *f = &r->report.findings[i];
 
@@ -382,6 +487,7 @@ static const struct option check_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "only", required_argument, NULL, 'o' },
 	{ "skip-smtp", no_argument, NULL, 's' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "probe-rua", no_argument, NULL, 'r' },
 	{ "helo", required_argument, NULL, 'H' },
 	{ "dns-server", required_argument, NULL, 'D' },
@@ -427,7 +533,7 @@ static int read_options(int argc, char **argv, struct net_config *config,
 		fprintf(stderr, PROGRAM_NAME " check: %s\n", why);
 		return CHECK_EXIT_USAGE;
 	}
-	while ((c = getopt_long(argc, argv, "jh", check_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jhq", check_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			run->json = true;
@@ -441,6 +547,9 @@ static int read_options(int argc, char **argv, struct net_config *config,
 						  "'%s'", optarg);
 				return CHECK_EXIT_USAGE;
 			}
+			break;
+		case 'q':
+			run->quiet = true;
 			break;
 		case 's':
 			run->options.skip_smtp = true;

@@ -312,6 +312,7 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 			hp->names = check_names_copy(c->names, c->name_count);
 			hp->name_count = hp->names != NULL ? c->name_count : 0;
 			hp->days_to_expiry = c->days_to_expiry;
+			hp->not_after = c->not_after;
 		}
 	}
 	free(op);
@@ -537,6 +538,10 @@ static void judge_host_probes(struct check_state *s)
 		}
 		if (!hp->has_certificate)
 			continue;
+		if (!s->r->host_certificate_seen ||
+		    hp->not_after < s->r->host_certificate_not_after)
+			s->r->host_certificate_not_after = hp->not_after;
+		s->r->host_certificate_seen = true;
 		for (size_t k = 0; d != NULL && k < d->attempt_count; k++)
 			if (strcmp(d->attempts[k].address, hp->ip) == 0 &&
 			    d->attempts[k].verify_error != X509_V_OK)
@@ -765,6 +770,8 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 	s->fn = fn;
 	s->arg = arg;
 	mtasts_report_init(&s->r->report);
+	if (s->opt.skip_smtp)
+		s->r->not_checked |= CHECK_PART_SMTP;
 	snprintf(s->policy_host, sizeof(s->policy_host), "mta-sts.%s", s->r->domain);
 	s->observer.txt = on_sts_txt;
 	s->observer.addresses = on_policy_host;

@@ -60,8 +60,17 @@ struct checked_mx {
 	struct checked_address addresses[CHECK_ADDRESSES_MAX];
 };
 
+/* Parts of a check that were not made, and so cannot have passed. */
+enum check_part {
+	CHECK_PART_SMTP = 1u << 0,	/* STARTTLS and certificates of the MX hosts */
+	CHECK_PART_RUA = 1u << 1,	/* TLS of the https: report endpoints */
+};
+
 struct check_result {
 	char *domain;
+	unsigned not_checked;		/* enum check_part bits */
+	bool host_certificate_seen;
+	time_t host_certificate_not_after;	/* the earliest of its addresses */
 	struct mtasts_report report;
 	struct fetch_result *discovery;	/* what a sender's discovery found */
 	bool local_error;		/* this machine ran out of something */

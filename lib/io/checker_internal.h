@@ -24,6 +24,7 @@ struct host_probe {
 	char **names;
 	size_t name_count;
 	long days_to_expiry;
+	time_t not_after;
 };
 
 struct check_state {

@@ -177,6 +177,9 @@ void check_tlsrpt_answer(void *arg, const struct dns_answer *answer)
 				"column", diags.items[i].column);
 	if (rec != NULL && s->opt.probe_rua)
 		probe_rua(s, rec);
+	for (size_t i = 0; rec != NULL && !s->opt.probe_rua && i < rec->rua_count; i++)
+		if (strncasecmp(rec->rua[i], "https:", 6) == 0)
+			s->r->not_checked |= CHECK_PART_RUA;
 	mtasts_tlsrpt_record_free(rec);
 	check_op_end(s);
 }
