@@ -129,9 +129,16 @@ static bool partial(const struct check_run *run, const struct check_result *r)
 	       (r->not_checked != 0 || run->only != 0);
 }
 
+/* Nothing wrong found, but the check could not be made whole: no pass. */
+static bool unfinished(const struct check_result *r)
+{
+	return mtasts_report_verdict(&r->report) == MTASTS_VERDICT_PASS &&
+	       mtasts_report_incomplete(&r->report);
+}
+
 static const char *verdict_name(const struct check_run *run, const struct check_result *r)
 {
-	return partial(run, r) ? "partial" :
+	return unfinished(r) ? "incomplete" : partial(run, r) ? "partial" :
 	       mtasts_verdict_name(mtasts_report_verdict(&r->report));
 }
 
@@ -149,7 +156,10 @@ static size_t not_checked(const struct check_run *run, const struct check_result
 		parts[n++] = "the categories not named by --only";
 	if (r->timed_out && n < max)
 		parts[n++] = "what was still running at the time limit (--timeout)";
-	if (r->local_error && n < max)
+	if (r->resolver_silent && n < max)
+		parts[n++] = "anything: the resolver does not answer, not even for the "
+			     "root zone (see --dns-server and /etc/resolv.conf)";
+	else if (r->local_error && n < max)
 		parts[n++] = "what this machine lacked the resources for";
 	return n;
 }
@@ -280,11 +290,12 @@ static json_t *result_json(const struct check_run *run, const struct check_resul
 
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(skipped, json_string(parts[i]));
-	return json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
 			 "domain", r->domain, "verdict", verdict_name(run, r),
 			 "not_checked", skipped,
 			 "complete", !mtasts_report_incomplete(&r->report),
 			 "timed_out", r->timed_out, "local_error", r->local_error,
+			 "resolver_silent", r->resolver_silent,
 			 "txt_id", r->txt_id != NULL ? json_string(r->txt_id) : json_null(),
 			 "discovery", discovery_json(r->discovery),
 			 "findings", findings, "policy", policy_json(r->policy),
@@ -368,13 +379,14 @@ static void print_human(const struct check_run *run, const struct check_result *
 	printf("%s%s%s %s: %zu error%s, %zu warning%s, %zu info%s\n",
 	       verdict == MTASTS_VERDICT_PASS ? (run->color ? "\033[32m" : "") :
 	       paint(run, verdict == MTASTS_VERDICT_FAIL ? MTASTS_FINDING_ERROR :
-		     MTASTS_FINDING_WARNING), partial(run, r) ? "PARTIAL" :
-	       verdicts[verdict], reset, r->domain,
+		     MTASTS_FINDING_WARNING), unfinished(r) ? "INCOMPLETE" :
+	       partial(run, r) ? "PARTIAL" : verdicts[verdict], reset, r->domain,
 	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR),
 	       mtasts_report_count(&r->report, MTASTS_FINDING_ERROR) == 1 ? "" : "s",
 	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING),
 	       mtasts_report_count(&r->report, MTASTS_FINDING_WARNING) == 1 ? "" : "s",
 	       mtasts_report_count(&r->report, MTASTS_FINDING_INFO),
+	       r->resolver_silent ? " (incomplete: the resolver does not answer)" :
 	       r->local_error ? " (incomplete: this machine ran out of resources)" :
 	       r->timed_out ? " (incomplete: the time limit was reached)" :
 	       mtasts_report_incomplete(&r->report) ? " (incomplete: some lookups "

@@ -54,9 +54,10 @@ bool check_late(const struct check_state *s)
 
 bool check_local(struct check_state *s, enum resolver_status status)
 {
-	if (status != RESOLVER_LOCAL)
+	if (status != RESOLVER_LOCAL && status != RESOLVER_SILENT)
 		return false;
 	s->r->local_error = true;
+	s->r->resolver_silent |= status == RESOLVER_SILENT;
 	return true;
 }
 
@@ -562,8 +563,8 @@ static void judge_policy_host(struct check_state *s)
 
 	if (d == NULL)
 		return;		/* cut short by the time limit */
-	if (d->host_looked_up && d->host_status == RESOLVER_LOCAL) {
-		s->r->local_error = true;
+	if (d->host_looked_up && check_local(s, d->host_status)) {
+		/* said once for the domain */
 	} else if (d->host_looked_up && (d->host_status == RESOLVER_NXDOMAIN ||
 				  d->host_status == RESOLVER_NODATA)) {
 		if (!s->txt_missing)

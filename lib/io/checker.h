@@ -74,6 +74,7 @@ struct check_result {
 	struct mtasts_report report;
 	struct fetch_result *discovery;	/* what a sender's discovery found */
 	bool local_error;		/* this machine ran out of something */
+	bool resolver_silent;		/* ... or its resolver answers nothing */
 	bool timed_out;			/* the time limit cut the check short */
 	char *txt_id;
 	struct mtasts_policy *policy;	/* NULL when none parsed */

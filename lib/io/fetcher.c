@@ -449,7 +449,7 @@ static void on_addresses(void *arg, const struct address_answer *answer)
 			    MTASTS_FETCH_INVALID, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
 			    "policy-host-dns", "the policy host %s has no address: %s",
 			    d->policy_host, resolver_status_name(answer->status));
-		if (answer->status == RESOLVER_LOCAL) {
+		if (answer->status == RESOLVER_LOCAL || answer->status == RESOLVER_SILENT) {
 			d->host.check = "local";
 			d->host.result_type = MTASTS_RESULT_NONE;
 			d->host.local = true;
@@ -512,7 +512,7 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 	size_t n;
 	int rc;
 
-	if (answer->status == RESOLVER_LOCAL) {
+	if (answer->status == RESOLVER_LOCAL || answer->status == RESOLVER_SILENT) {
 		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
 			    "the TXT lookup of %s could not be made: %s", txt_name,
 			    resolver_status_name(answer->status));

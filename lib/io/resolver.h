@@ -13,6 +13,9 @@
  *	Answers are classified the way policy discovery needs them: the name
  *	does not exist or has no record of the type (a final "no"), or the
  *	lookup failed in a way that may pass (SERVFAIL, REFUSED, timeout).
+ *	When a lookup times out, the resolver is asked for the root zone's
+ *	NS once; if that goes unanswered too, the lookups that failed are
+ *	RESOLVER_SILENT: the fault is the resolver's (local), not the name's.
  *	CNAMEs are followed by the recursive resolver asked.  Callbacks run
  *	from the event loop, exactly once per lookup, also when the resolver
  *	is freed with lookups pending (with RESOLVER_CANCELLED).
@@ -39,6 +42,8 @@ enum resolver_status {
 	RESOLVER_TIMEOUT,
 	RESOLVER_UNREACHABLE,	/* the resolver refused the connection */
 	RESOLVER_LOCAL,		/* this machine is out of descriptors */
+	RESOLVER_SILENT,	/* the resolver answers nothing, not even
+				 * for the root zone: a local problem */
 	RESOLVER_ERROR,		/* anything else: bad answer, no memory */
 	RESOLVER_CANCELLED,
 };

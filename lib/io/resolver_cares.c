@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ares.h>
 
@@ -33,6 +34,8 @@ struct lookup {
 	resolver_query_fn *query_fn;
 	void *arg;
 	unsigned rounds_left;		/* tries over the servers, this one included */
+	bool health;			/* the resolver's own health query */
+	int parked_status;		/* ARES_* it failed with, while parked */
 };
 
 /*
@@ -41,6 +44,7 @@ struct lookup {
  * whole timeout.
  */
 #define LOOKUPS_IN_FLIGHT 128
+#define HEALTH_VALID_MS 30000
 
 struct resolver {
 	struct event_base *base;
@@ -50,12 +54,22 @@ struct resolver {
 	size_t in_flight;
 	struct lookup *queue, *queue_tail;
 	unsigned rounds;		/* config->tries */
+	/*
+	 * Whether the resolver answers at all, asked with a query for the
+	 * root zone once a lookup times out: lookups that fail meanwhile wait
+	 * for the answer (parked), so that a silent resolver is said as such,
+	 * not blamed on each domain.  Known for HEALTH_VALID_MS.
+	 */
+	enum { HEALTH_UNKNOWN, HEALTH_ASKING, HEALTH_ALIVE, HEALTH_SILENT } health;
+	long long health_at;		/* monotonic ms of the answer */
+	struct lookup *parked;
 	bool closing;
 	bool pumping;		/* lookup_done is sending queued lookups */
 };
 
 static void dispatch(struct lookup *q);
 static void cancel(struct lookup *q);
+static void unpark_all(struct resolver *r);
 
 static void schedule_timeout(struct resolver *r)
 {
@@ -214,6 +228,7 @@ struct resolver *resolver_free(struct resolver *r)
 	r->closing = true;
 	if (r->channel != NULL)
 		ares_destroy(r->channel);	/* runs pending callbacks: cancelled */
+	unpark_all(r);			/* cancelled too */
 	while (r->queue != NULL) {
 		struct lookup *q = r->queue;
 
@@ -283,6 +298,8 @@ const char *resolver_status_name(enum resolver_status status)
 		return "the resolver cannot be reached (connection refused)";
 	case RESOLVER_LOCAL:
 		return "this machine ran out of file descriptors or memory";
+	case RESOLVER_SILENT:
+		return "the resolver does not answer, not even for the root zone";
 	case RESOLVER_ERROR:
 		return "failed";
 	case RESOLVER_CANCELLED:
@@ -324,15 +341,115 @@ static void lookup_done(struct lookup *q)
 	r->pumping = false;
 }
 
-/* A round over the servers timed out: another, while rounds are left. */
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_health(void *arg, const struct dns_answer *answer);
+
+/* Ask whether the resolver answers at all, unless that is known. */
+static void ask_health(struct resolver *r)
+{
+	struct lookup *q;
+
+	if (r->health == HEALTH_ASKING || r->closing ||
+	    ((r->health == HEALTH_ALIVE || r->health == HEALTH_SILENT) &&
+	     monotonic_ms() - r->health_at < HEALTH_VALID_MS))
+		return;
+	if ((q = calloc(1, sizeof(*q))) == NULL || (q->name = strdup(".")) == NULL) {
+		free(q);
+		return;
+	}
+	q->resolver = r;
+	q->kind = LOOKUP_QUERY;
+	q->type = ns_t_ns;
+	q->query_fn = on_health;
+	q->arg = r;
+	q->health = true;
+	q->rounds_left = 1;
+	r->health = HEALTH_ASKING;
+	/* Past the queue: it says whether the queue will ever move. */
+	dispatch(q);
+}
+
+static void deliver_failure(struct lookup *q, enum resolver_status status)
+{
+	struct address_answer addresses = { .status = status };
+	struct dns_answer dns = { .status = status };
+
+	if (q->kind == LOOKUP_ADDRESSES)
+		q->addresses_fn(q->arg, &addresses);
+	else
+		q->query_fn(q->arg, &dns);
+}
+
+/* The lookups that waited for the health answer, failed as it says. */
+static void unpark_all(struct resolver *r)
+{
+	while (r->parked != NULL) {
+		struct lookup *q = r->parked;
+
+		r->parked = q->next;
+		deliver_failure(q, r->closing ? RESOLVER_CANCELLED :
+				r->health == HEALTH_SILENT ? RESOLVER_SILENT :
+				status_from_ares(q->parked_status));
+		if (r->closing)
+			lookup_free(q);
+		else
+			lookup_done(q);
+	}
+}
+
+static void on_health(void *arg, const struct dns_answer *answer)
+{
+	struct resolver *r = arg;
+
+	/* Any answer at all, even SERVFAIL, says the resolver is there. */
+	r->health = answer->status == RESOLVER_TIMEOUT ||
+		    answer->status == RESOLVER_UNREACHABLE ? HEALTH_SILENT :
+		    answer->status == RESOLVER_CANCELLED ? HEALTH_UNKNOWN : HEALTH_ALIVE;
+	r->health_at = monotonic_ms();
+	unpark_all(r);
+}
+
+/*
+ * A round over the servers timed out: another, while rounds are left, and
+ * ask whether the resolver answers at all.  When none are left and that
+ * is still being asked, the lookup waits for the answer (parked).
+ */
 static bool retried(struct lookup *q, int status)
 {
-	if (status != ARES_ETIMEOUT || q->resolver->closing || q->rounds_left <= 1)
+	struct resolver *r = q->resolver;
+
+	if ((status != ARES_ETIMEOUT && status != ARES_ECONNREFUSED) || r->closing ||
+	    q->health)
 		return false;
-	q->rounds_left--;
-	q->resolver->in_flight--;
-	dispatch(q);
-	return true;
+	if (status == ARES_ECONNREFUSED && resources_descriptors_exhausted())
+		return false;
+	ask_health(r);
+	if (status == ARES_ETIMEOUT && q->rounds_left > 1) {
+		q->rounds_left--;
+		r->in_flight--;
+		dispatch(q);
+		return true;
+	}
+	if (r->health == HEALTH_ASKING) {
+		q->parked_status = status;
+		q->next = r->parked;
+		r->parked = q;
+		return true;
+	}
+	if (r->health == HEALTH_SILENT) {
+		q->parked_status = status;
+		deliver_failure(q, RESOLVER_SILENT);
+		lookup_done(q);
+		return true;
+	}
+	return false;
 }
 
 static void on_addrinfo(void *arg, int status, int timeouts,
