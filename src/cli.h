@@ -45,6 +45,13 @@ void print_diags_human(FILE *out, const struct mtasts_diags *diags,
 		       const char *source, size_t source_len,
 		       const struct mtasts_bytes *records, size_t record_count);
 
+/*
+ * Line `line` of source, control octets made visible, with a caret under
+ * column, each output line after indent; false when there is no such line.
+ */
+bool print_source_line(FILE *out, const char *source, size_t source_len,
+		       unsigned line, unsigned column, const char *indent);
+
 /* {"code":..,"message":..,"line":..,"column":..,"record":..} for each. */
 json_t *diags_to_json(const struct mtasts_diags *diags,
 		      enum mtasts_severity severity);

@@ -369,6 +369,25 @@ static void print_checked(const struct check_run *run, const struct check_result
 		putchar('\n');
 }
 
+static long long evidence_number(const struct mtasts_finding *f, const char *key)
+{
+	for (size_t i = 0; i < f->evidence_count; i++)
+		if (strcmp(f->evidence[i].key, key) == 0 &&
+		    f->evidence[i].kind == MTASTS_EVIDENCE_NUMBER)
+			return f->evidence[i].number;
+	return 0;
+}
+
+/* A finding about a line of the policy shows the line, as parse does. */
+static void show_policy_line(const struct check_result *r, const struct mtasts_finding *f)
+{
+	long long line = evidence_number(f, "line"), column = evidence_number(f, "column");
+
+	if (line > 0 && line <= 100000 && column >= 0 && column <= 100000)
+		print_source_line(stdout, r->policy_body, r->policy_body_len,
+				  (unsigned)line, (unsigned)column, "          ");
+}
+
 static void print_human(const struct check_run *run, const struct check_result *r)
 {
 	enum mtasts_verdict verdict = mtasts_report_verdict(&r->report);
@@ -405,6 +424,7 @@ static void print_human(const struct check_run *run, const struct check_result *
 		/* Messages quote certificates and servers: no control byte gets out. */
 		print_text(stdout, f->message);
 		putchar('\n');
+		show_policy_line(r, f);
 		if (f->severity != MTASTS_FINDING_INFO)
 			printf("            fix: %s (%s)\n", f->def->remedy, f->def->rfc);
 	}

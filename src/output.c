@@ -156,6 +156,20 @@ static void print_excerpt(FILE *out, const char *label, const char *text,
 	fprintf(out, "\n%*s| %*s^\n", width - 2, "", (int)caret, "");
 }
 
+bool print_source_line(FILE *out, const char *source, size_t source_len,
+		       unsigned line, unsigned column, const char *indent)
+{
+	const char *text;
+	size_t len;
+	char label[48];
+
+	if (source == NULL || line == 0 || !find_line(source, source_len, line, &text, &len))
+		return false;
+	snprintf(label, sizeof(label), "%s%4u", indent, line);
+	print_excerpt(out, label, text, len, column);
+	return true;
+}
+
 void print_diags_human(FILE *out, const struct mtasts_diags *diags,
 		       const char *source, size_t source_len,
 		       const struct mtasts_bytes *records, size_t record_count)

@@ -608,6 +608,8 @@ static void judge_policy_host(struct check_state *s)
 
 		mtasts_check_policy(&s->r->report, a->policy, &a->diags, a->body_len,
 				    s->opt.is_public_suffix, s->opt.public_suffix_arg);
+		s->r->policy_body = a->body;
+		s->r->policy_body_len = a->body_len;
 		s->r->policy = a->policy;	/* handed over */
 		a->policy = NULL;
 		if (d->policy == s->r->policy)

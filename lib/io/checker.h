@@ -78,6 +78,8 @@ struct check_result {
 	bool timed_out;			/* the time limit cut the check short */
 	char *txt_id;
 	struct mtasts_policy *policy;	/* NULL when none parsed */
+	const char *policy_body;	/* the body judged (in discovery), or NULL */
+	size_t policy_body_len;
 	size_t mx_count;
 	struct checked_mx mx[CHECK_MX_MAX];
 };
