@@ -435,6 +435,7 @@ static const struct failure_finding failure_findings[] = {
 	{ "tls-cert-self-signed", { "host-cert-self-signed" } },
 	{ "tls-cert-untrusted", { "host-cert-untrusted" } },
 	{ "tls-cert-weak", { "host-cert-weak" } },
+	{ "https", { "fetch-failed" } },
 };
 
 static const struct failure_finding *failure_finding(const char *check)
@@ -559,6 +560,7 @@ static void judge_policy_host(struct check_state *s)
 	const struct fetch_attempt *judged = NULL;
 	struct mtasts_finding *f;
 	const struct failure_finding *ff;
+	const char *id;
 	bool inconsistent = false;
 
 	if (d == NULL)
@@ -622,8 +624,15 @@ static void judge_policy_host(struct check_state *s)
 		for (size_t i = 0; i < 3 && ff->ids[i] != NULL; i++)
 			if (has_finding(&s->r->report, ff->ids[i]))
 				return;
-	f = mtasts_report_add(&s->r->report, ff != NULL ? ff->ids[0] : "fetch-failed",
-			      "%s", d->reason);
+	/* A lookup that did not finish is a temporary failure, not a "no". */
+	id = ff == NULL ? "fetch-failed" : ff->ids[0];
+	if (d->status == MTASTS_FETCH_TEMP_FAIL && strcmp(d->check, "txt-lookup") == 0)
+		id = "txt-lookup-failed";
+	else if (d->status == MTASTS_FETCH_TEMP_FAIL && strcmp(d->check, "policy-host-dns") == 0)
+		id = "policy-host-lookup-failed";
+	f = mtasts_report_add(&s->r->report, id, "%s", d->reason);
+	if (f != NULL)
+		f->temporary = d->status == MTASTS_FETCH_TEMP_FAIL;
 	mtasts_finding_string(f, "check", d->check);
 	mtasts_finding_string(f, "result_type", mtasts_result_type_name(d->result_type));
 }

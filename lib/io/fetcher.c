@@ -36,9 +36,9 @@ struct discovery {
 	unsigned attempts_running;
 	bool record_judged;		/* the TXT step is over */
 	bool host_judged;		/* the policy host step (and its requests) is over */
+	bool host_looked_up;		/* its addresses are in */
 	struct fetch_outcome host;	/* its outcome, when it failed */
 	bool concluded;
-	const char *step;		/* what runs now, for a timeout's reason */
 	char policy_host[MTASTS_HOST_NAME_MAX + 16];
 };
 
@@ -181,7 +181,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 			set_outcome(&r->attempts[i].outcome, MTASTS_FETCH_TEMP_FAIL,
 				    MTASTS_RESULT_STS_POLICY_FETCH_ERROR, "timeout",
 				    "no response within the time limit");
-	if (r->record.reason[0] != '\0' && r->record.status != MTASTS_FETCH_POLICY) {
+	if (!d->record_judged) {
+		/* What a sender waits for first: the record's lookup. */
+		set_outcome(&r->record, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE,
+			    "txt-lookup", "the TXT lookup of _mta-sts.%s did not finish "
+			    "within %u ms", r->domain, d->opt.timeout_ms);
+		adopt(r, &r->record);
+		conclude(d);
+		return;
+	}
+	if (r->record.status != MTASTS_FETCH_POLICY) {
 		/* A sender stopped at the record already. */
 		adopt(r, &r->record);
 		conclude(d);
@@ -189,7 +198,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	conclude_with(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
 		      "timeout", "no result within %u ms (%s)", d->opt.timeout_ms,
-		      d->step);
+		      d->host_looked_up ? "fetching the policy" :
+		      "looking up the policy host");
 }
 
 /* ---------------------------------------------------- HTTPS responses */
@@ -441,6 +451,7 @@ static void on_addresses(void *arg, const struct address_answer *answer)
 	if (d->opt.observer != NULL && d->opt.observer->addresses != NULL)
 		d->opt.observer->addresses(d->opt.observer->arg, answer);
 	r->host_looked_up = true;
+	d->host_looked_up = true;
 	r->host_status = answer->status;
 	if (answer->status != RESOLVER_OK || answer->count == 0) {
 		bool temporary = resolver_status_is_temporary(answer->status);
@@ -470,7 +481,6 @@ static void on_addresses(void *arg, const struct address_answer *answer)
 	r->attempt_count = count;
 	for (size_t i = 0; i < count; i++)
 		mtasts_diags_init(&r->attempts[i].diags);
-	d->step = "fetching the policy";
 	/* Keep the discovery from concluding while requests are started. */
 	d->attempts_running++;
 	for (size_t i = 0; i < count; i++) {
@@ -487,9 +497,6 @@ static void lookup_policy_host(struct discovery *d)
 {
 	int rc;
 
-	d->step = d->record_judged || !d->opt.past_record_failure ?
-		  "looking up the policy host" :
-		  "looking up the TXT record and the policy host";
 	d->pending++;
 	if ((rc = resolver_addresses(d->resolver, d->policy_host, on_addresses, d)) != 0) {
 		d->pending--;
@@ -668,7 +675,6 @@ int fetch_policy(struct event_base *base, struct resolver *resolver,
 	d->opt = options != NULL ? *options : defaults;
 	d->fn = fn;
 	d->arg = arg;
-	d->step = "looking up the TXT record";
 	mtasts_diags_init(&d->result->txt_diags);
 	d->result->diags = &d->result->txt_diags;
 	d->result->host_status = RESOLVER_ERROR;
@@ -687,13 +693,15 @@ int fetch_policy(struct event_base *base, struct resolver *resolver,
 		return 0;
 	snprintf(txt_name, sizeof(txt_name), "_mta-sts.%s", d->result->domain);
 	snprintf(d->policy_host, sizeof(d->policy_host), "mta-sts.%s", d->result->domain);
-	d->pending++;
+	/* Held while starting: a lookup may end (and conclude) at once. */
+	d->pending += 2;
 	if ((rc = resolver_query(resolver, txt_name, MTASTS_DNS_TYPE_TXT, on_txt, d)) != 0) {
 		discovery_free(d);
 		return rc;
 	}
 	/* A checker wants both steps whatever the first says: at once. */
-	if (d->opt.past_record_failure)
+	if (!d->concluded && d->opt.past_record_failure)
 		lookup_policy_host(d);
+	release(d);
 	return 0;
 }

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -19,6 +21,7 @@
 
 struct http_client {
 	struct event_base *base;
+	X509_STORE *store;		/* the one trust store (tls_verify.c) */
 	CURLM *multi;
 	struct event *timer;
 	struct http_client_config config;
@@ -31,6 +34,7 @@ struct transfer {
 	CURL *easy;
 	struct curl_slist *resolve;
 	char *host;			/* the name the certificate must carry */
+	struct tls_verify_context verify;	/* for on_ssl_ctx's context */
 	http_done_fn *fn;
 	void *arg;
 	char *body;
@@ -114,6 +118,18 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* "OpenSSL/3.0.19" of curl against OPENSSL_VERSION_TEXT's version. */
+static bool curl_uses_our_openssl(void)
+{
+	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+	char ours[64];
+
+	if (info == NULL || info->ssl_version == NULL)
+		return false;
+	snprintf(ours, sizeof(ours), "OpenSSL/%s", OpenSSL_version(OPENSSL_VERSION_STRING));
+	return strcmp(info->ssl_version, ours) == 0;
+}
+
 int http_client_new(struct event_base *base, const struct http_client_config *config,
 		    struct http_client **ret_client)
 {
@@ -123,6 +139,20 @@ int http_client_new(struct event_base *base, const struct http_client_config *co
 		return -ENOMEM;
 	c->base = base;
 	c->config = *config;
+	/*
+	 * The certificate is judged with this program's OpenSSL inside curl's
+	 * handshake: curl must use the same library, and no TLS proxy (its
+	 * handshake would be judged for the policy host's name).
+	 */
+	if (!curl_uses_our_openssl() || (config->proxy != NULL &&
+	    strncasecmp(config->proxy, "https:", 6) == 0)) {
+		free(c);
+		return -EPROTONOSUPPORT;
+	}
+	if ((c->store = tls_verify_store_new(config->ca_file)) == NULL) {
+		free(c);
+		return -EINVAL;
+	}
 	c->multi = curl_multi_init();
 	c->timer = evtimer_new(base, on_timer, c);
 	if (c->multi == NULL || c->timer == NULL) {
@@ -181,6 +211,7 @@ struct http_client *http_client_free(struct http_client *c)
 		curl_multi_cleanup(c->multi);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	X509_STORE_free(c->store);
 	free(c);
 	return NULL;
 }
@@ -216,7 +247,6 @@ static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long o
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return HTTP_RESOLVE_FAILED;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_ISSUER_ERROR:
 		return HTTP_TLS_CERTIFICATE;
 	case CURLE_SSL_CONNECT_ERROR:
@@ -295,16 +325,22 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /*
- * The certificate is judged by OpenSSL during the handshake, configured by
- * the same code as every other judgement (tls_verify.c); curl's own host
- * name check, which falls back to the subject CN, is off.
+ * The certificate is judged during the handshake by tls_verify_judge(), the
+ * function that judges every certificate, against the one trust store;
+ * curl's own host name check, which falls back to the subject CN, is off,
+ * and what curl loaded into its context's store is not consulted.
  */
 static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *userp)
 {
 	struct transfer *t = userp;
 
-	return tls_verify_configure_ctx(ssl_ctx, t->host, 0) == 1 ?
-	       CURLE_OK : CURLE_OUT_OF_MEMORY;
+	if (tls_verify_configure_ctx(ssl_ctx, t->host, 0) != 1)
+		return CURLE_SSL_CONNECT_ERROR;
+	/* Judged as the probe judges, with the one store, not curl's. */
+	t->verify.store = t->client->store;
+	t->verify.host = t->host;
+	tls_verify_install(ssl_ctx, &t->verify);
+	return CURLE_OK;
 }
 
 /* "host:port:addr1,[v6addr]" for CURLOPT_RESOLVE. */
@@ -349,9 +385,12 @@ static int configure(struct transfer *t, const struct http_request *req)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	/* Without the callback there would be no name check at all. */
+	if (curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t) != CURLE_OK)
+		return -EPROTONOSUPPORT;
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);	/* on_ssl_ctx does it */
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");

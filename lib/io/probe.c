@@ -600,6 +600,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static int make_context(struct probe *p, const char *ca_file)
 {
+	X509_STORE *store;
+
 	p->ctx = SSL_CTX_new(TLS_client_method());
 	if (p->ctx == NULL)
 		return -ENOMEM;
@@ -607,18 +609,13 @@ static int make_context(struct probe *p, const char *ca_file)
 	SSL_CTX_set_security_level(p->ctx, 0);
 	SSL_CTX_set_options(p->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
 	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
-	if (ca_file != NULL) {
-		if (access(ca_file, R_OK) != 0)
-			return -errno;
-		if (SSL_CTX_load_verify_locations(p->ctx, ca_file, NULL) != 1)
-			goto bad;
-	} else if (SSL_CTX_set_default_verify_paths(p->ctx) != 1) {
-		goto bad;
-	}
+	if (ca_file != NULL && access(ca_file, R_OK) != 0)
+		return -errno;
+	/* The store every judgement uses (tls_verify.c). */
+	if ((store = tls_verify_store_new(ca_file)) == NULL)
+		return -EINVAL;
+	SSL_CTX_set_cert_store(p->ctx, store);
 	return 0;
-bad:
-	ERR_clear_error();
-	return -EINVAL;
 }
 
 static int check_request(const struct probe_request *req)

@@ -149,23 +149,6 @@ static int configure_servers(ares_channel channel, const struct resolver_config 
 	return rc == ARES_SUCCESS ? 0 : -EINVAL;
 }
 
-/* How many servers /etc/resolv.conf names, as c-ares reads it. */
-static int system_server_count(void)
-{
-	struct ares_addr_port_node *servers = NULL;
-	ares_channel probe;
-	int count = 0;
-
-	if (ares_init(&probe) != ARES_SUCCESS)
-		return 1;
-	if (ares_get_servers_ports(probe, &servers) == ARES_SUCCESS)
-		for (struct ares_addr_port_node *s = servers; s != NULL; s = s->next)
-			count++;
-	ares_free_data(servers);
-	ares_destroy(probe);
-	return count > 0 ? count : 1;
-}
-
 int resolver_new(struct event_base *base, const struct resolver_config *config,
 		 struct resolver **ret_resolver)
 {
@@ -197,13 +180,13 @@ int resolver_new(struct event_base *base, const struct resolver_config *config,
 		mask |= ARES_OPT_TIMEOUTMS;
 	}
 	/*
-	 * One c-ares query asks each server once, every try with the same
-	 * timeout: c-ares doubles the timeout on each later round over the
-	 * servers, so the rounds are made here instead, as new queries.
+	 * One c-ares query asks each server once (ARES_OPT_TRIES counts per
+	 * server), with the same timeout: c-ares doubles the timeout on each
+	 * later round over the servers, so the rounds are made here instead,
+	 * as new queries.
 	 */
 	r->rounds = config->tries > 0 ? config->tries : 2;
-	options.tries = config->server_count > 0 ? (int)config->server_count :
-		system_server_count();
+	options.tries = 1;
 	mask |= ARES_OPT_TRIES;
 	if ((r->timer = evtimer_new(base, on_timer, r)) == NULL)
 		goto fail;

@@ -40,6 +40,23 @@ int tls_verify_configure_ctx(SSL_CTX *ctx, const char *host, time_t now)
 	return tls_verify_param_setup(SSL_CTX_get0_param(ctx), host, now);
 }
 
+X509_STORE *tls_verify_store_new(const char *ca_file)
+{
+	X509_STORE *store = X509_STORE_new();
+	int ok;
+
+	if (store == NULL)
+		return NULL;
+	ok = ca_file != NULL ? X509_STORE_load_file(store, ca_file) :
+	     X509_STORE_set_default_paths(store);
+	ERR_clear_error();
+	if (ok != 1) {
+		X509_STORE_free(store);
+		return NULL;
+	}
+	return store;
+}
+
 static void record_error(struct tls_judgement *j, long err)
 {
 	for (size_t i = 0; i < j->error_count; i++)
@@ -99,12 +116,36 @@ out:
 	return rc;
 }
 
+/* OpenSSL's verification step of a handshake, replaced by the judgement. */
+static int judge_in_handshake(X509_STORE_CTX *sctx, void *arg)
+{
+	const struct tls_verify_context *vc = arg;
+	struct tls_judgement j;
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+
+	if (leaf == NULL ||
+	    tls_verify_judge(vc->store, leaf, X509_STORE_CTX_get0_untrusted(sctx),
+			     vc->host, vc->now, &j) != 0) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	X509_STORE_CTX_set_error(sctx, (int)j.first_error);
+	return j.valid ? 1 : 0;
+}
+
+void tls_verify_install(SSL_CTX *ctx, struct tls_verify_context *vc)
+{
+	SSL_CTX_set_cert_verify_callback(ctx, judge_in_handshake, vc);
+}
+
 enum tls_cert_kind tls_cert_kind_of(long verify_error)
 {
 	switch (verify_error) {
 	case X509_V_OK:
 		return TLS_CERT_OK;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+	case X509_V_ERR_EMAIL_MISMATCH:
 		return TLS_CERT_NAME;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CRL_HAS_EXPIRED:

@@ -78,12 +78,33 @@ int tls_verify_param_setup(X509_VERIFY_PARAM *param, const char *host, time_t no
 int tls_verify_configure_ctx(SSL_CTX *ctx, const char *host, time_t now);
 
 /*
+ * Have every handshake of ctx judged by tls_verify_judge() against
+ * vc->store, whatever store the context's owner (libcurl) loaded or
+ * flagged: the handshake fails with the judgement's first error, which
+ * SSL_get_verify_result() then reports.  vc must outlive the handshakes.
+ */
+struct tls_verify_context {
+	X509_STORE *store;
+	const char *host;
+	time_t now;			/* 0: the clock */
+};
+void tls_verify_install(SSL_CTX *ctx, struct tls_verify_context *vc);
+
+/*
  * Judge a certificate a server sent (leaf, and the rest of what it sent in
  * chain) against store, for host, at now (0: the clock).  Fills *ret;
  * returns 0, or -ENOMEM.
  */
 int tls_verify_judge(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
 		     const char *host, time_t now, struct tls_judgement *ret);
+
+/*
+ * The trust store every judgement uses: the certificates of ca_file, or
+ * when it is NULL OpenSSL's default locations (SSL_CERT_FILE and
+ * SSL_CERT_DIR honoured), and nothing else: no partial chains.  NULL when
+ * it cannot be read.
+ */
+X509_STORE *tls_verify_store_new(const char *ca_file);
 
 enum tls_cert_kind tls_cert_kind_of(long verify_error);
 

@@ -904,8 +904,8 @@ static const struct kind_case kind_cases[] = {
 	  "tls-cert-untrusted" },
 	{ X509_V_ERR_INVALID_PURPOSE, TLS_CERT_UNTRUSTED, "untrusted",
 	  "tls-cert-untrusted" },
-	{ X509_V_ERR_IP_ADDRESS_MISMATCH, TLS_CERT_UNTRUSTED, "untrusted",
-	  "tls-cert-untrusted" },
+	{ X509_V_ERR_IP_ADDRESS_MISMATCH, TLS_CERT_NAME, "name", "tls-cert-name" },
+	{ X509_V_ERR_EMAIL_MISMATCH, TLS_CERT_NAME, "name", "tls-cert-name" },
 	{ X509_V_ERR_UNSPECIFIED, TLS_CERT_UNTRUSTED, "untrusted", "tls-cert-untrusted" },
 	{ 99999, TLS_CERT_UNTRUSTED, "untrusted", "tls-cert-untrusted" },
 };
