@@ -197,6 +197,7 @@ static json_t *mx_json(const struct check_result *r)
 		for (size_t j = 0; j < r->mx[i].address_count; j++) {
 			const struct checked_address *a = &r->mx[i].addresses[j];
 			json_t *o = json_pack("{s:s}", "ip", a->ip), *names;
+
 			char when[32];
 
 			if (a->probed) {
@@ -220,8 +221,8 @@ static json_t *mx_json(const struct check_result *r)
 			}
 			json_array_append_new(addresses, o);
 		}
-		json_array_append_new(list, json_pack("{s:s, s:i, s:o}", "host",
-			r->mx[i].host, "preference", (int)r->mx[i].preference,
+		json_array_append_new(list, json_pack("{s:o, s:i, s:o}", "host",
+			json_text(r->mx[i].host), "preference", (int)r->mx[i].preference,
 			"addresses", addresses));
 	}
 	return list;

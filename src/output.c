@@ -45,6 +45,10 @@ static size_t safe_char(const unsigned char *s, size_t len)
 	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
 		return 0;
+	/* Zero-width and bidirectional controls make text read as other text. */
+	if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		return 0;
 	return need;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/x509_vfy.h>
 
@@ -107,12 +108,16 @@ static void add_txt_chain(struct check_state *s, const struct mtasts_dns_message
 
 static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *m)
 {
+	/* The records the discovery reads: at the end of the CNAME chain. */
+	const char *owner = mtasts_dns_message_final_name(m);
+
 	for (size_t i = 0; m != NULL && i < m->answer_count; i++) {
 		const struct mtasts_dns_rr *rr = &m->answers[i];
 		struct mtasts_finding *f;
 
 		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->text == NULL ||
-		    strncmp(rr->text, "v=STSv1", 7) != 0)
+		    strncmp(rr->text, "v=STSv1", 7) != 0 || owner == NULL ||
+		    strcmp(rr->name, owner) != 0)
 			continue;
 		/* The advice is an hour or less: met, nothing to say. */
 		if (rr->ttl <= TXT_TTL_ADVISED)
@@ -299,6 +304,7 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	struct host_probe *hp = (struct host_probe *)op->where;
 	const struct probe_certificate *c = &p->certificate;
 
+	check_probe_ended(s);
 	if (!check_late(s)) {
 		hp->done = true;
 		hp->stage = p->stage;
@@ -320,6 +326,25 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	check_op_end(s);
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A probe started late (after lookups) still ends before the domain does. */
+static unsigned probe_time_left(const struct check_state *s)
+{
+	long long left;
+
+	if (s->opt.timeout_ms == 0)
+		return 0;
+	left = s->inner_deadline_ms - monotonic_ms();
+	return left > 1 ? (unsigned)left : 1;
+}
+
 struct probe_request check_probe_request(const struct check_state *s,
 					 const struct sockaddr_storage *address,
 					 uint16_t port, const char *server_name)
@@ -331,12 +356,84 @@ struct probe_request check_probe_request(const struct check_state *s,
 		.server_name = server_name,
 		.ca_file = s->opt.ca_file,
 		.helo_name = s->opt.helo_name,
-		.timeout_ms = s->inner_timeout_ms,
+		.timeout_ms = probe_time_left(s),
 		.connect_timeout_ms = s->opt.connect_timeout_ms,
 		.now = s->opt.now,
 	};
 
 	return probe;
+}
+
+/* A probe that never ran, told to its callback like one that failed. */
+static void probe_not_run(const struct probe_request *request, probe_done_fn *fn,
+			  void *arg, const char *why, bool local)
+{
+	struct probe_result result = { .stage = PROBE_STAGE_CONNECT, .local_error = local };
+
+	snprintf(result.error, sizeof(result.error), "%s", why);
+	check_address_text(request->address, result.address, sizeof(result.address));
+	fn(arg, &result);
+}
+
+static unsigned probe_time_left(const struct check_state *s);
+
+static void probe_now(struct check_state *s, const struct probe_request *queued,
+		      probe_done_fn *fn, void *arg)
+{
+	struct probe_request request = *queued;
+	int rc;
+
+	/* Its time counts from now, and ends with the domain's. */
+	request.timeout_ms = probe_time_left(s);
+	s->probes_running++;
+	if ((rc = probe_start(s->base, &request, fn, arg)) != 0) {
+		/* Its callback ends it, and so lets the next one go. */
+		probe_not_run(&request, fn, arg, strerror(-rc), rc == -ENOMEM ||
+			      rc == -EMFILE || rc == -ENFILE);
+	}
+}
+
+void check_probe_start(struct check_state *s, const struct probe_request *request,
+		       probe_done_fn *fn, void *arg)
+{
+	struct queued_probe *q;
+
+	if (s->probes_running < CHECK_PROBES_RUNNING) {
+		probe_now(s, request, fn, arg);
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		s->probes_running++;
+		probe_not_run(request, fn, arg, "out of memory", true);
+		return;
+	}
+	q->request = *request;
+	q->fn = fn;
+	q->arg = arg;
+	if (s->probe_queue_tail != NULL)
+		s->probe_queue_tail->next = q;
+	else
+		s->probe_queue = q;
+	s->probe_queue_tail = q;
+}
+
+void check_probe_ended(struct check_state *s)
+{
+	struct queued_probe *q;
+
+	s->probes_running--;
+	if ((q = s->probe_queue) == NULL)
+		return;
+	if ((s->probe_queue = q->next) == NULL)
+		s->probe_queue_tail = NULL;
+	if (check_late(s)) {
+		s->probes_running++;
+		probe_not_run(&q->request, q->fn, q->arg, "not started: the time "
+			      "limit was reached", false);
+	} else {
+		probe_now(s, &q->request, q->fn, q->arg);
+	}
+	free(q);
 }
 
 struct address_op *check_address_op(struct check_state *s, const char *host,
@@ -361,17 +458,13 @@ static void probe_policy_host(struct check_state *s, const struct sockaddr_stora
 
 	check_address_text(ss, hp->ip, sizeof(hp->ip));
 	if ((op = check_address_op(s, s->policy_host, ss)) == NULL) {
-		s->r->report.incomplete = true;
+		s->r->local_error = true;	/* out of memory */
 		return;
 	}
 	op->where = (struct checked_address *)hp;
 	probe = check_probe_request(s, &op->address, 443, s->policy_host);
 	check_op_begin(s);
-	if (probe_start(s->base, &probe, on_policy_probe, op) != 0) {
-		s->r->report.incomplete = true;
-		free(op);
-		check_op_end(s);
-	}
+	check_probe_start(s, &probe, on_policy_probe, op);
 }
 
 /* The discovery found the policy host's addresses: probe each at once. */
@@ -489,8 +582,11 @@ static void judge_attempt(struct check_state *s, const struct fetch_attempt *a)
 	if (strcmp(o->check, "policy-syntax") == 0)
 		return;
 	if (strncmp(o->check, "tls-cert-", 9) == 0) {
-		struct tls_judgement j = { .error_count = 1, .first_error = a->verify_error,
-					   .errors = { a->verify_error } };
+		long err = a->verify_error != X509_V_OK ? a->verify_error :
+			   X509_V_ERR_UNSPECIFIED;
+		struct tls_judgement j = { .error_count = 1, .first_error = err,
+					   .errors = { err } };
+		size_t before = s->r->report.count;
 
 		check_certificate(s, &j, hp != NULL ? hp->subject : NULL,
 				  hp != NULL ? hp->issuer : NULL,
@@ -498,8 +594,8 @@ static void judge_attempt(struct check_state *s, const struct fetch_attempt *a)
 				  hp != NULL ? hp->name_count : 0,
 				  hp != NULL ? hp->days_to_expiry : 0, "host",
 				  s->policy_host, a->address, TLS_CERT_OK);
-		/* check_certificate() adds evidence; the type goes on the last. */
-		f = s->r->report.count > 0 ?
+		/* The finding it added, if it could, gets the result type. */
+		f = s->r->report.count > before ?
 		    &s->r->report.findings[s->r->report.count - 1] : NULL;
 	} else if (strcmp(o->check, "tls-handshake") == 0 &&
 		   has_finding_at(&s->r->report, "host-tls-old", a->address)) {
@@ -752,7 +848,7 @@ static void query(struct check_state *s, const char *prefix, uint16_t type,
 	snprintf(name, sizeof(name), "%s%s", prefix, s->r->domain);
 	check_op_begin(s);
 	if (resolver_query(s->resolver, name, type, fn, s) != 0) {
-		s->r->report.incomplete = true;
+		s->r->local_error = true;	/* only memory can fail it */
 		check_op_end(s);
 	}
 }
@@ -793,6 +889,7 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 	s->inner_timeout_ms = s->opt.timeout_ms - (s->opt.timeout_ms / 10 < 500 ?
 						   s->opt.timeout_ms / 10 : 500);
 	s->fetch.timeout_ms = s->inner_timeout_ms;
+	s->inner_deadline_ms = monotonic_ms() + s->inner_timeout_ms;
 	s->fetch.each_address = true;
 	s->fetch.past_record_failure = true;
 	s->fetch.observer = &s->observer;
@@ -812,7 +909,7 @@ int check_domain(struct event_base *base, struct resolver *resolver,
 	check_op_begin(s);
 	if (fetch_policy(base, resolver, http, s->r->domain, &s->fetch, on_discovered,
 			 s) != 0) {
-		s->r->report.incomplete = true;
+		s->r->local_error = true;
 		check_op_end(s);
 	}
 	query(s, "", MTASTS_DNS_TYPE_TXT, on_apex_txt);

@@ -27,6 +27,21 @@ struct host_probe {
 	time_t not_after;
 };
 
+/* A probe waiting for its turn (at most CHECK_PROBES_RUNNING at once). */
+struct queued_probe {
+	struct queued_probe *next;
+	struct probe_request request;
+	probe_done_fn *fn;
+	void *arg;
+};
+
+/*
+ * Probes of one domain running at once: with the fetches of the policy
+ * host, what bounds the descriptors a check holds (CHECK_FDS_PER_DOMAIN
+ * of the program); a domain with many MX addresses waits its turn.
+ */
+#define CHECK_PROBES_RUNNING 12
+
 struct check_state {
 	struct event_base *base;
 	struct resolver *resolver;
@@ -38,6 +53,7 @@ struct check_state {
 	unsigned pending;
 	bool delivered;			/* late operations only end */
 	struct event *deadline;		/* opt.timeout_ms */
+	long long inner_deadline_ms;	/* monotonic: probes end by then */
 	unsigned inner_timeout_ms;	/* of the discovery and probes: a little
 					 * less, so their failures are in time */
 	char policy_host[NAME_BUF];
@@ -46,6 +62,8 @@ struct check_state {
 	struct fetch_options fetch;
 	size_t host_probe_count;
 	struct host_probe host_probes[CHECK_ADDRESSES_MAX];
+	unsigned probes_running;
+	struct queued_probe *probe_queue, *probe_queue_tail;
 };
 
 /* One address of the policy host or of an MX host, being fetched or probed. */
@@ -76,6 +94,16 @@ char **check_names_copy(char *const *names, size_t count);
 struct probe_request check_probe_request(const struct check_state *s,
 					 const struct sockaddr_storage *address,
 					 uint16_t port, const char *server_name);
+
+/*
+ * Start a probe now, or queue it while CHECK_PROBES_RUNNING run.  fn is
+ * called exactly once (with a failed result when a queued probe cannot
+ * start); the caller has begun an operation for it.  Every probe callback
+ * calls check_probe_ended() first.
+ */
+void check_probe_start(struct check_state *s, const struct probe_request *request,
+		       probe_done_fn *fn, void *arg);
+void check_probe_ended(struct check_state *s);
 
 struct address_op *check_address_op(struct check_state *s, const char *host,
 				    const struct sockaddr_storage *ss);

@@ -89,6 +89,7 @@ static void on_mx_probe(void *arg, const struct probe_result *p)
 	struct address_op *op = arg;
 	struct check_state *s = op->s;
 
+	check_probe_ended(s);
 	if (!check_late(s)) {
 		if (p->local_error)
 			s->r->local_error = true;
@@ -113,17 +114,17 @@ static void probe_mx_address(struct check_state *s, struct checked_mx *mx,
 	struct address_op *op;
 
 	check_address_text(ss, where->ip, sizeof(where->ip));
-	if (s->opt.skip_smtp || (op = check_address_op(s, mx->host, ss)) == NULL)
+	if (s->opt.skip_smtp)
 		return;
+	if ((op = check_address_op(s, mx->host, ss)) == NULL) {
+		s->r->local_error = true;
+		return;
+	}
 	op->where = where;
 	probe = check_probe_request(s, &op->address, 25, mx->host);
 	probe.smtp = true;
 	check_op_begin(s);
-	if (probe_start(s->base, &probe, on_mx_probe, op) != 0) {
-		s->r->report.incomplete = true;
-		free(op);
-		check_op_end(s);
-	}
+	check_probe_start(s, &probe, on_mx_probe, op);
 }
 
 static void on_mx_addresses(void *arg, const struct address_answer *answer)
@@ -213,21 +214,27 @@ static void start_mx_host(struct check_state *s, const char *host, unsigned pref
 	mx = &s->r->mx[s->r->mx_count++];
 	snprintf(mx->host, sizeof(mx->host), "%s", host);
 	mx->preference = preference;
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		s->r->local_error = true;
+	} else {
 		m->s = s;
 		m->mx = mx;
 		check_op_begin(s);
 		if (resolver_addresses(s->resolver, host, on_mx_addresses, m) != 0) {
+			s->r->local_error = true;
 			free(m);
 			check_op_end(s);
 		}
 	}
-	if ((m = calloc(1, sizeof(*m))) != NULL) {
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		s->r->local_error = true;
+	} else {
 		m->s = s;
 		m->mx = mx;
 		snprintf(tlsa_name, sizeof(tlsa_name), "_25._tcp.%s", host);
 		check_op_begin(s);
 		if (resolver_query(s->resolver, tlsa_name, MTASTS_DNS_TYPE_TLSA, on_tlsa, m) != 0) {
+			s->r->local_error = true;
 			free(m);
 			check_op_end(s);
 		}

@@ -31,6 +31,7 @@ static void on_rua_probe(void *arg, const struct probe_result *p)
 	struct rua_op *op = arg;
 	struct check_state *s = op->s;
 
+	check_probe_ended(s);
 	if (check_late(s)) {
 		/* nothing: the result is delivered */
 	} else if (p->local_error) {
@@ -52,11 +53,7 @@ static void probe_endpoint(struct rua_op *op, const struct sockaddr_storage *add
 	struct check_state *s = op->s;
 	struct probe_request probe = check_probe_request(s, address, op->port, op->host);
 
-	if (probe_start(s->base, &probe, on_rua_probe, op) != 0) {
-		s->r->report.incomplete = true;
-		free(op);
-		check_op_end(s);
-	}
+	check_probe_start(s, &probe, on_rua_probe, op);
 }
 
 static void on_rua_host(void *arg, const struct address_answer *answer)
@@ -111,8 +108,10 @@ static void probe_rua(struct check_state *s, const struct mtasts_tlsrpt_record *
 	for (size_t i = 0; i < rec->rua_count; i++) {
 		struct rua_op *op = calloc(1, sizeof(*op));
 
-		if (op == NULL)
+		if (op == NULL) {
+			s->r->local_error = true;
 			return;
+		}
 		op->s = s;
 		snprintf(op->uri, sizeof(op->uri), "%s", rec->rua[i]);
 		if (strncasecmp(rec->rua[i], "https:", 6) != 0) {

@@ -82,7 +82,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 
 	if (what == CURL_POLL_REMOVE) {
 		if (w != NULL) {
-			event_free(w->event);
+			if (w->event != NULL)
+				event_free(w->event);
 			free(w);
 			curl_multi_assign(c->multi, fd, NULL);
 		}
@@ -92,7 +93,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			return -1;
 		curl_multi_assign(c->multi, fd, w);
-	} else {
+	} else if (w->event != NULL) {
 		event_free(w->event);
 	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)

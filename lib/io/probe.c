@@ -26,6 +26,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,6 +69,7 @@ struct probe {
 	bool smtp;
 	unsigned timeout_ms;
 	unsigned connect_timeout_ms;	/* the limit while connecting */
+	long long started_ms;		/* monotonic, when the probe started */
 	time_t now;
 	char *server_name;
 	char *helo_name;
@@ -372,7 +374,8 @@ static void cert_describe(struct probe *p, X509 *cert)
 	}
 	c->not_before = asn1_time(X509_get0_notBefore(cert));
 	c->not_after = asn1_time(X509_get0_notAfter(cert));
-	c->days_to_expiry = days_until(c->not_after, now);
+	/* An unreadable date says nothing of expiry (the chain check does). */
+	c->days_to_expiry = c->not_after != 0 ? days_until(c->not_after, now) : LONG_MAX;
 	cert_judge(p, cert, c);
 	ERR_clear_error();
 }
@@ -524,6 +527,14 @@ static void on_write(struct bufferevent *bev, void *arg)
 		deliver(p);
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void arm_timer(struct probe *p, unsigned ms)
 {
 	struct timeval limit = { ms / 1000, (ms % 1000) * 1000 };
@@ -534,9 +545,12 @@ static void arm_timer(struct probe *p, unsigned ms)
 /* Reading waits for this: a greeting can arrive with the connect. */
 static void on_connected(struct probe *p)
 {
-	/* Connected: the dialogue now has the whole time limit. */
-	if (p->connect_timeout_ms < p->timeout_ms)
-		arm_timer(p, p->timeout_ms);
+	/* Connected: the dialogue has what is left of the one time limit. */
+	if (p->connect_timeout_ms < p->timeout_ms) {
+		long long left = p->started_ms + p->timeout_ms - monotonic_ms();
+
+		arm_timer(p, left > 0 ? (unsigned)left : 0);
+	}
 	bufferevent_enable(p->bev, EV_READ);
 	if (p->smtp) {
 		p->phase = PHASE_SMTP;
@@ -669,6 +683,7 @@ static struct probe *probe_new(struct event_base *base,
 				req->connect_timeout_ms < p->timeout_ms ?
 				req->connect_timeout_ms : p->timeout_ms;
 	p->phase = PHASE_CONNECT;
+	p->started_ms = monotonic_ms();
 	p->result.stage = PROBE_STAGE_CONNECT;
 	set_address(p, req->address, req->port);
 	p->helo_name = strdup(req->helo_name != NULL ? req->helo_name : PROBE_DEFAULT_HELO);

@@ -71,7 +71,8 @@ struct probe_certificate {
 	size_t name_count;
 	char **names;			/* every subjectAltName dNSName (never the CN) */
 	time_t not_before, not_after;
-	long days_to_expiry;		/* from request.now; negative when expired */
+	long days_to_expiry;		/* from request.now; negative when expired;
+					 * LONG_MAX when notAfter is unreadable */
 	struct tls_judgement judgement;	/* chain, security level, name, time */
 	/* The judgement apart from the name: */
 	bool chain_valid;		/* no error but the name */

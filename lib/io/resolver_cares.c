@@ -7,6 +7,7 @@
  */
 #include <arpa/nameser.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,7 +111,8 @@ static void on_socket_state(void *data, ares_socket_t fd, int readable, int writ
 		;
 	s = *pp;
 	if (s != NULL) {
-		event_free(s->event);
+		if (s->event != NULL)
+			event_free(s->event);
 		s->event = NULL;
 		if (what == 0) {
 			*pp = s->next;
@@ -435,6 +437,20 @@ static bool retried(struct lookup *q, int status)
 	return false;
 }
 
+/* IPv4 before IPv6, then by the address's octets. */
+static int by_address(const void *x, const void *y)
+{
+	const struct sockaddr_storage *a = x, *b = y;
+
+	if (a->ss_family != b->ss_family)
+		return a->ss_family == AF_INET ? -1 : 1;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			      &((const struct sockaddr_in *)b)->sin_addr, 4);
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+}
+
 static void on_addrinfo(void *arg, int status, int timeouts,
 			struct ares_addrinfo *result)
 {
@@ -463,6 +479,10 @@ static void on_addrinfo(void *arg, int status, int timeouts,
 			       (size_t)node->ai_addrlen);
 		}
 	}
+	/* The same order every run: those past a caller's limit are the same. */
+	if (answer.count > 1)
+		qsort(answer.addresses, answer.count, sizeof(*answer.addresses),
+		      by_address);
 	q->addresses_fn(q->arg, &answer);
 	free(answer.addresses);
 	if (result != NULL)
