@@ -25,8 +25,8 @@ enum check_exit {
 	CHECK_EXIT_USAGE = 4,		/* also a local problem: out of descriptors */
 };
 
-/* Descriptors one domain's check may hold at once (probes, fetches). */
-#define CHECK_FDS_PER_DOMAIN 16
+/* Descriptors one domain's check may hold at once: 8 fetches, 12 probes. */
+#define CHECK_FDS_PER_DOMAIN 24
 
 /* Certificate names shown in JSON; the rest are counted. */
 #define CHECK_NAMES_SHOWN 64
