@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "hostname.h"
+#include "public_suffix.h"
 
 static const char parse_usage[] =
 	"usage: mtasts parse txt [--json] RECORD...\n"
@@ -127,12 +130,63 @@ static json_t *policy_json(const struct mtasts_policy *p,
 
 	for (size_t i = 0; mx != NULL && i < p->mx_count; i++)
 		json_array_append_new(mx, json_string(p->mx[i]));
-	return json_pack("{s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "valid", 1,
+	return json_pack("{s:b, s:s, s:s, s:I, s:o, s:o, s:o, s:o}", "valid", 1,
 			 "version", "STSv1", "mode", mtasts_mode_name(p->mode),
 			 "max_age", (json_int_t)p->max_age, "mx", mx,
 			 "extensions", extensions_json(p->extensions,
 						       p->extension_count),
-			 "warnings", diags_to_json(diags, MTASTS_SEVERITY_WARNING));
+			 "warnings", diags_to_json(diags, MTASTS_SEVERITY_WARNING),
+			 "info", diags_to_json(diags, MTASTS_SEVERITY_INFO));
+}
+
+/*
+ * Errors and warnings with their lines, then information ("info: ..."),
+ * then the count of what did not fit.  print_diags_human() shows errors and
+ * warnings, so it gets the list without the information.
+ */
+static void print_policy_diags(const struct mtasts_diags *diags, const char *body,
+			       size_t len)
+{
+	struct mtasts_diags *shown = malloc(sizeof(*shown));
+
+	if (shown == NULL) {
+		print_diags_human(stdout, diags, body, len, NULL, 0);
+		return;
+	}
+	mtasts_diags_init(shown);
+	for (size_t i = 0; i < diags->count; i++)
+		if (diags->items[i].severity != MTASTS_SEVERITY_INFO)
+			shown->items[shown->count++] = diags->items[i];
+	print_diags_human(stdout, shown, body, len, NULL, 0);
+	free(shown);
+	for (size_t i = 0; i < diags->count; i++)
+		if (diags->items[i].severity == MTASTS_SEVERITY_INFO)
+			printf("info: %s [%s]\n", diags->items[i].message,
+			       mtasts_code_name(diags->items[i].code));
+	if (diags->dropped > 0)
+		printf("note: %zu more problems not shown\n", diags->dropped);
+}
+
+/* mtasts_a_label_fn over libidn2, for an mx written in Unicode. */
+static bool a_label(void *arg, const char *name, char *out, size_t out_size)
+{
+	return hostname_normalize(name, out, out_size, NULL, 0) == 0;
+}
+
+/* The parse, with the helpers of the program: the Public Suffix List, IDNA. */
+static int parse_policy_body(const char *body, size_t len, struct mtasts_policy **ret_policy,
+			     struct mtasts_diags *diags)
+{
+	struct public_suffixes *suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
+	const struct mtasts_policy_helpers helpers = {
+		.is_public_suffix = suffixes != NULL ? public_suffix_is : NULL,
+		.public_suffix_arg = suffixes,
+		.to_a_label = a_label,
+	};
+	int status = mtasts_policy_parse_with(body, len, &helpers, ret_policy, diags);
+
+	public_suffixes_free(suffixes);
+	return status;
 }
 
 static int parse_policy(int argc, char **argv, bool json_output)
@@ -148,13 +202,17 @@ static int parse_policy(int argc, char **argv, bool json_output)
 		print_usage_error(&cmd_parse, "parse policy takes one FILE");
 		return EXIT_USAGE;
 	}
+	/* Someone at a terminal who gave no file should know why nothing happens. */
+	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
+		fprintf(stderr, PROGRAM_NAME " parse: reading the policy from standard "
+			"input (end with Ctrl-D)\n");
 	if ((rc = read_input(path, MTASTS_POLICY_BODY_MAX, &body, &len)) != 0) {
 		fprintf(stderr, PROGRAM_NAME " parse: %s: %s\n",
 			strcmp(path, "-") == 0 ? "standard input" : path, strerror(-rc));
 		return EXIT_USAGE;
 	}
 	mtasts_diags_init(&diags);
-	status = mtasts_policy_parse(body, len, &policy, &diags);
+	status = parse_policy_body(body, len, &policy, &diags);
 	if (status != MTASTS_OK) {
 		rc = report_failure(status, &diags, json_output, body, len, NULL, 0);
 		free(body);
@@ -171,7 +229,7 @@ static int parse_policy(int argc, char **argv, bool json_output)
 		for (size_t i = 0; i < policy->extension_count; i++)
 			printf("  %s: %s\n", policy->extensions[i].name,
 			       policy->extensions[i].value);
-		print_diags_human(stdout, &diags, body, len, NULL, 0);
+		print_policy_diags(&diags, body, len);
 		rc = EXIT_VALID;
 	}
 	mtasts_policy_free(policy);

@@ -12,24 +12,25 @@
 #include <mtasts/check.h>
 #include <mtasts/diag.h>
 #include <mtasts/policy.h>
+#include <mtasts/policy_facts.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define MTASTS_POLICY_LARGE 4096
-#define MTASTS_MAX_AGE_TWO_WEEKS 1209600u
 #define MTASTS_CERT_EXPIRY_WARN_DAYS 14
-
-/* Is name (lower case, no final dot) a public suffix such as "com"? */
-typedef bool mtasts_public_suffix_fn(void *arg, const char *name);
 
 /*
  * Findings about a fetched policy body: its parse diagnostics
- * (policy-syntax-error, policy-syntax-warning), size and line endings, and
- * when it parsed, its meaning (max_age, mode, patterns).  policy is NULL
- * when the body did not parse.  is_public_suffix may be NULL (then only
- * single-label suffixes such as "*.com" count as public).
+ * (policy-syntax-error, policy-syntax-warning; each with the evidence
+ * "code", and "line" and "column" when the diagnostic has a position),
+ * size and line endings, and when it parsed, the facts of the policy
+ * table (mtasts/policy_facts.h: max_age, mode, patterns), judged again
+ * here with is_public_suffix; the parser's own diagnostics for those facts
+ * are left out.  policy is NULL when the body did not parse.
+ * is_public_suffix may be NULL (then only single-label suffixes such as
+ * "*.com" count as public).
  */
 void mtasts_check_policy(struct mtasts_report *report, const struct mtasts_policy *policy,
 			 const struct mtasts_diags *diags, size_t body_len,

@@ -13,19 +13,22 @@
  *	Functions return an enum mtasts_status.  A parser that rejects its
  *	input returns MTASTS_ERR_INVALID and leaves one or more diagnostics of
  *	severity MTASTS_SEVERITY_ERROR in the caller's struct mtasts_diags;
- *	input that is valid but risky adds MTASTS_SEVERITY_WARNING ones.
+ *	input that is valid but risky adds MTASTS_SEVERITY_WARNING ones, and
+ *	a fact worth knowing about valid input (a policy in testing mode) an
+ *	MTASTS_SEVERITY_INFO one.  Only errors make input invalid: what a
+ *	sender accepts is never an error.
  *	Each diagnostic has a stable code (mtasts_code_name() gives its
  *	string form, which scripts and JSON consumers may rely on), a human
  *	sentence, and where it was found.
  *
  *	struct mtasts_diags has a fixed capacity so that recording a problem
  *	never allocates and can never fail; what does not fit is counted in
- *	`dropped`.  Errors come before warnings in claim to a place: when the
- *	list is full, an error takes the place of the latest warning (which
- *	is counted in `dropped`) and only an error that finds no warning to
- *	displace is dropped itself.  So a rejected input always leaves at
- *	least one error in the list, and the items kept stay in the order
- *	the parser gives them.
+ *	`dropped`.  Errors come before the rest in claim to a place: when the
+ *	list is full, an error takes the place of the latest information or,
+ *	when there is none, of the latest warning (which is counted in
+ *	`dropped`); only an error that finds nothing to displace is dropped
+ *	itself.  So a rejected input always leaves at least one error in the
+ *	list, and the items kept stay in the order the parser gives them.
  */
 #ifndef MTASTS_DIAG_H
 #define MTASTS_DIAG_H
@@ -47,6 +50,7 @@ enum mtasts_status {
 enum mtasts_severity {
 	MTASTS_SEVERITY_ERROR,
 	MTASTS_SEVERITY_WARNING,
+	MTASTS_SEVERITY_INFO,
 };
 
 /*
@@ -110,6 +114,17 @@ enum mtasts_code {
 	MTASTS_MX_INVALID_PATTERN,
 	MTASTS_MX_INVALID_HOST,
 
+	/* MTA-STS policy file: near misses, one error for one cause */
+	MTASTS_POLICY_BYTE_ORDER_MARK,
+	MTASTS_POLICY_HTML,
+	MTASTS_POLICY_MISSPELT_FIELD,
+
+	/* MTA-STS policy file: facts of the policy table (mtasts/policy_facts.h) */
+	MTASTS_POLICY_MAX_AGE_UNDER_TWO_WEEKS,
+	MTASTS_POLICY_MX_IP_ADDRESS,
+	MTASTS_POLICY_MX_MATCHES_NOTHING,
+	MTASTS_POLICY_MX_PUBLIC_SUFFIX,
+
 	MTASTS_CODE_COUNT
 };
 
@@ -148,7 +163,7 @@ const struct mtasts_diag *mtasts_diags_find(const struct mtasts_diags *diags,
 /* "policy-invalid-mode" and so on; "unknown" for out-of-range values. */
 const char *mtasts_code_name(enum mtasts_code code);
 
-/* "error" or "warning". */
+/* "error", "warning" or "info". */
 const char *mtasts_severity_name(enum mtasts_severity severity);
 
 /* A short sentence for a status. */

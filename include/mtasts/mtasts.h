@@ -12,6 +12,7 @@
 #include <mtasts/fetch.h>
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
+#include <mtasts/policy_facts.h>
 #include <mtasts/tlsrpt.h>
 #include <mtasts/txt.h>
 #include <mtasts/version.h>

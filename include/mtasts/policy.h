@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	struct mtasts_policy *policy;
  *	rc = mtasts_policy_parse(body, body_len, &policy, &diags);
+ *	rc = mtasts_policy_parse_with(body, body_len, &helpers, &policy, &diags);
  *	if (rc == MTASTS_OK && mtasts_policy_matches(policy, "mx1.example.com"))
  *		...
  *	rc = mtasts_policy_serialize(policy, &text, &text_len);
@@ -23,7 +24,24 @@
  *	kept, in order.
  *
  *	Every problem found is reported, each with its line and column, not
- *	just the first.  On failure *ret_policy is untouched.
+ *	just the first, and one cause is reported once: a bare CR, an
+ *	indented line or a misspelt field name is not also reported as the
+ *	required field it hides being missing; a byte-order mark is named as
+ *	such; an HTML page is reported as that alone.  On failure *ret_policy
+ *	is untouched.
+ *
+ *	A policy that parses is then judged by the table of policy facts
+ *	(mtasts/policy_facts.h): a short max_age, the mode, mx patterns that
+ *	match nothing or are as wide as a public suffix.  Each fact that holds
+ *	adds a warning or an information, worded as `mtasts check` words its
+ *	finding, with the advice after a ";".
+ *
+ *	mtasts_policy_parse_with() takes helpers the core cannot provide
+ *	itself (it uses libc only): a public suffix test for the facts about
+ *	wildcards (without one, only single labels such as "*.com" count as
+ *	public suffixes), and a conversion to A-labels so that an mx written
+ *	in Unicode is answered with the xn-- form to write.  helpers and each
+ *	of its members may be NULL; mtasts_policy_parse() passes none.
  *
  *	mtasts_policy_serialize() writes the canonical form: version, mode,
  *	each mx, max_age, then extensions, each line ending in CRLF.  It
@@ -50,7 +68,6 @@ extern "C" {
 #define MTASTS_POLICY_BODY_MAX 65536
 #define MTASTS_POLICY_MX_MAX 1024
 #define MTASTS_MAX_AGE_MAX 31557600u
-#define MTASTS_MAX_AGE_SHORT 86400u
 
 enum mtasts_mode {
 	MTASTS_MODE_NONE,
@@ -68,9 +85,31 @@ struct mtasts_policy {
 	size_t lf_only_lines;		/* lines ended by LF alone */
 };
 
+/* Is name (lower case, no final dot) a public suffix such as "com"? */
+typedef bool mtasts_public_suffix_fn(void *arg, const char *name);
+
+/*
+ * Write the A-label form of name (a host name in UTF-8, no "*.") to out,
+ * NUL-terminated; false when it has none.
+ */
+typedef bool mtasts_a_label_fn(void *arg, const char *name, char *out,
+			       size_t out_size);
+
+struct mtasts_policy_helpers {
+	mtasts_public_suffix_fn *is_public_suffix;
+	void *public_suffix_arg;
+	mtasts_a_label_fn *to_a_label;
+	void *a_label_arg;
+};
+
 int mtasts_policy_parse(const char *body, size_t len,
 			struct mtasts_policy **ret_policy,
 			struct mtasts_diags *diags);
+
+int mtasts_policy_parse_with(const char *body, size_t len,
+			     const struct mtasts_policy_helpers *helpers,
+			     struct mtasts_policy **ret_policy,
+			     struct mtasts_diags *diags);
 
 /* *ret_text is NUL-terminated and the caller frees it. */
 int mtasts_policy_serialize(const struct mtasts_policy *policy,

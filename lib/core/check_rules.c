@@ -7,9 +7,11 @@
 
 #include <mtasts/check_rules.h>
 #include <mtasts/mx.h>
+#include <mtasts/policy_facts.h>
 
 #include "core.h"
 
+/* A parse diagnostic as a policy-syntax finding, with where it is. */
 static void add_parse_findings(struct mtasts_report *report,
 			       const struct mtasts_diags *diags)
 {
@@ -17,14 +19,16 @@ static void add_parse_findings(struct mtasts_report *report,
 		const struct mtasts_diag *d = &diags->items[i];
 		struct mtasts_finding *f;
 
-		/* The parser's own mode and max_age warnings become semantics. */
-		if (d->code == MTASTS_POLICY_SHORT_MAX_AGE ||
-		    d->code == MTASTS_POLICY_MODE_TESTING ||
-		    d->code == MTASTS_POLICY_MODE_NONE)
+		/* The facts of the policy table are judged again, as semantics. */
+		if (mtasts_policy_fact_for_code(d->code) != NULL)
 			continue;
-		f = mtasts_report_add(report, d->severity == MTASTS_SEVERITY_ERROR ?
-				      "policy-syntax-error" : "policy-syntax-warning",
-				      "%s", d->message);
+		if (d->severity == MTASTS_SEVERITY_ERROR)
+			f = mtasts_report_add(report, "policy-syntax-error", "%s", d->message);
+		else
+			f = mtasts_report_add_as(report, "policy-syntax-warning",
+						 d->severity == MTASTS_SEVERITY_INFO ?
+						 MTASTS_FINDING_INFO : MTASTS_FINDING_WARNING,
+						 "%s", d->message);
 		mtasts_finding_string(f, "code", mtasts_code_name(d->code));
 		if (d->line > 0) {
 			mtasts_finding_number(f, "line", d->line);
@@ -33,67 +37,25 @@ static void add_parse_findings(struct mtasts_report *report,
 	}
 }
 
-/* The last label of a name: "com" of "mx.example.com". */
-static const char *last_label(const char *name)
+struct fact_findings {
+	struct mtasts_report *report;
+	const struct mtasts_policy *policy;
+};
+
+/* A fact of the policy table as its finding, with what it was seen in. */
+static void add_fact_finding(void *arg, const struct mtasts_policy_judgement *j)
 {
-	const char *dot = strrchr(name, '.');
+	const struct fact_findings *ff = arg;
+	const struct mtasts_policy *policy = ff->policy;
+	struct mtasts_finding *f;
 
-	return dot != NULL ? dot + 1 : name;
-}
-
-static bool all_digits(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!is_digit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static void check_pattern(struct mtasts_report *report, const char *pattern,
-			  mtasts_public_suffix_fn *is_public_suffix, void *arg)
-{
-	bool wildcard = strncmp(pattern, "*.", 2) == 0;
-	const char *base = wildcard ? pattern + 2 : pattern;
-	struct mtasts_finding *f = NULL;
-
-	if (all_digits(last_label(base)))
-		f = mtasts_report_add(report, "pattern-matches-nothing", "mx %s ends in "
-				      "an all-numeric label, which no host name in the "
-				      "DNS has", pattern);
-	else if (!wildcard && strchr(base, '.') == NULL)
-		f = mtasts_report_add(report, "pattern-matches-nothing", "mx %s is a "
-				      "single label; an MX host name is fully qualified",
-				      pattern);
-	else if (wildcard && (strchr(base, '.') == NULL ||
-			      (is_public_suffix != NULL && is_public_suffix(arg, base))))
-		f = mtasts_report_add(report, "pattern-public-suffix", "mx %s matches "
-				      "every host one label under the public suffix %s",
-				      pattern, base);
-	mtasts_finding_string(f, "pattern", pattern);
-}
-
-static void check_semantics(struct mtasts_report *report, const struct mtasts_policy *p,
-			    mtasts_public_suffix_fn *is_public_suffix, void *arg)
-{
-	struct mtasts_finding *f = NULL;
-
-	if (p->max_age < MTASTS_MAX_AGE_SHORT)
-		f = mtasts_report_add_as(report, "max-age-short",
-					 p->mode == MTASTS_MODE_ENFORCE ?
-					 MTASTS_FINDING_ERROR : MTASTS_FINDING_WARNING,
-					 "max_age is %u seconds, under one day", p->max_age);
-	else if (p->mode == MTASTS_MODE_ENFORCE && p->max_age < MTASTS_MAX_AGE_TWO_WEEKS)
-		f = mtasts_report_add(report, "max-age-under-two-weeks", "max_age is %u "
-				      "seconds (%u days) in enforce mode", p->max_age,
-				      p->max_age / 86400);
-	mtasts_finding_number(f, "max_age", p->max_age);
-	if (p->mode == MTASTS_MODE_TESTING)
-		mtasts_report_add(report, "mode-testing", "mode is testing; move to "
-				  "enforce once TLS reports are clean");
-	else if (p->mode == MTASTS_MODE_NONE)
-		mtasts_report_add(report, "mode-none", "mode is none");
-	for (size_t i = 0; i < p->mx_count; i++)
-		check_pattern(report, p->mx[i], is_public_suffix, arg);
+	f = mtasts_report_add_as(ff->report, j->fact->finding, j->severity, "%s",
+				 j->message);
+	mtasts_finding_string(f, "code", mtasts_code_name(j->fact->code));
+	if (j->fact->subject == MTASTS_FACT_MAX_AGE)
+		mtasts_finding_number(f, "max_age", policy->max_age);
+	else if (j->fact->subject == MTASTS_FACT_MX)
+		mtasts_finding_string(f, "pattern", policy->mx[j->mx_index]);
 }
 
 void mtasts_check_policy(struct mtasts_report *report, const struct mtasts_policy *policy,
@@ -117,7 +79,8 @@ void mtasts_check_policy(struct mtasts_report *report, const struct mtasts_polic
 				      policy->lf_only_lines == 1 ? "s" : "");
 		mtasts_finding_number(f, "lines", (long long)policy->lf_only_lines);
 	}
-	check_semantics(report, policy, is_public_suffix, arg);
+	mtasts_policy_judge(policy, is_public_suffix, arg, add_fact_finding,
+			    &(struct fact_findings){ report, policy });
 }
 
 /* Host without its final dot, for messages and matching. */

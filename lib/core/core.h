@@ -22,9 +22,10 @@
 /*
  * Record a diagnostic; diags may be NULL.  Never fails: what does not fit
  * is counted in diags->dropped.  When the list is full an error takes the
- * place of the latest warning (the items after that warning move down one);
- * the return value is the index that warning had, SIZE_MAX when nothing was
- * displaced, so that a caller holding an index into the list can adjust it.
+ * place of the latest information or else the latest warning (the items
+ * after it move down one); the return value is the index that item had,
+ * SIZE_MAX when nothing was displaced, so that a caller holding an index
+ * into the list can adjust it.
  */
 size_t diag_add(struct mtasts_diags *diags, enum mtasts_code code,
 		enum mtasts_severity severity, long record, unsigned line,
@@ -54,6 +55,12 @@ static inline bool is_wsp(unsigned char c)
 static inline bool is_vchar(unsigned char c)
 {
 	return c >= 0x21 && c <= 0x7e;
+}
+
+/* A character of an ext-name (letters, digits, "_", "-", "."). */
+static inline bool is_name_char(unsigned char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
 }
 
 /* Copy len octets into a new NUL-terminated string; NULL when out of memory. */
@@ -131,5 +138,26 @@ bool is_ext_name(const char *s, size_t len);
 
 /* TXT ext-value = 1*(%x21-3A / %x3C / %x3E-7E); returns the first bad offset or len. */
 size_t txt_ext_value_bad_offset(const char *s, size_t len);
+
+/*
+ * Near misses of a policy (policy_near_miss.c): what was probably meant.
+ *
+ * policy_near_name() gives the name of names that name (len octets) is a
+ * near miss of: the same in other case, or at most two edits away (one
+ * for names of four letters, none for shorter ones), or NULL.
+ * policy_looks_like_html() says whether a body starts as an HTML page
+ * does (white space, then "<!DOCTYPE html" or "<html", in any case), and
+ * where.  policy_looks_like_address() says whether an mx value is written
+ * as an IPv6 address or an address literal ("[192.0.2.1]").
+ * policy_a_label_of() converts an mx value in Unicode ("*." allowed) to
+ * A-labels through the caller's function.
+ */
+const char *policy_near_name(const char *name, size_t len,
+			     const char *const *names, size_t count);
+bool policy_looks_like_html(const char *body, size_t len, size_t *ret_offset);
+bool policy_looks_like_address(const char *value, size_t len);
+bool policy_a_label_of(const char *value, size_t len,
+		       bool (*to_a_label)(void *, const char *, char *, size_t),
+		       void *arg, char *out, size_t out_size);
 
 #endif

@@ -60,6 +60,15 @@ static const char *const code_names[MTASTS_CODE_COUNT] = {
 
 	[MTASTS_MX_INVALID_PATTERN] = "mx-invalid-pattern",
 	[MTASTS_MX_INVALID_HOST] = "mx-invalid-host",
+
+	[MTASTS_POLICY_BYTE_ORDER_MARK] = "policy-byte-order-mark",
+	[MTASTS_POLICY_HTML] = "policy-html",
+	[MTASTS_POLICY_MISSPELT_FIELD] = "policy-misspelt-field",
+
+	[MTASTS_POLICY_MAX_AGE_UNDER_TWO_WEEKS] = "policy-max-age-under-two-weeks",
+	[MTASTS_POLICY_MX_IP_ADDRESS] = "policy-mx-ip-address",
+	[MTASTS_POLICY_MX_MATCHES_NOTHING] = "policy-mx-matches-nothing",
+	[MTASTS_POLICY_MX_PUBLIC_SUFFIX] = "policy-mx-public-suffix",
 };
 
 const char *mtasts_code_name(enum mtasts_code code)
@@ -71,7 +80,15 @@ const char *mtasts_code_name(enum mtasts_code code)
 
 const char *mtasts_severity_name(enum mtasts_severity severity)
 {
-	return severity == MTASTS_SEVERITY_ERROR ? "error" : "warning";
+	switch (severity) {
+	case MTASTS_SEVERITY_ERROR:
+		return "error";
+	case MTASTS_SEVERITY_WARNING:
+		return "warning";
+	case MTASTS_SEVERITY_INFO:
+		return "info";
+	}
+	return "unknown";
 }
 
 const char *mtasts_status_message(enum mtasts_status status)
@@ -118,14 +135,15 @@ const struct mtasts_diag *mtasts_diags_find(const struct mtasts_diags *diags,
 }
 
 /*
- * Make room for an error in a full list by taking out its latest warning;
- * the items after it move down, so the rest stay in the order they came.
- * Returns the index the warning had, or SIZE_MAX when there is none.
+ * Make room for an error in a full list by taking out its latest item of
+ * the given severity; the items after it move down, so the rest stay in
+ * the order they came.  Returns the index it had, or SIZE_MAX when there
+ * is none.
  */
-static size_t evict_latest_warning(struct mtasts_diags *diags)
+static size_t evict_latest(struct mtasts_diags *diags, enum mtasts_severity severity)
 {
 	for (size_t i = diags->count; i-- > 0;) {
-		if (diags->items[i].severity != MTASTS_SEVERITY_WARNING)
+		if (diags->items[i].severity != severity)
 			continue;
 		memmove(&diags->items[i], &diags->items[i + 1],
 			(diags->count - i - 1) * sizeof(diags->items[0]));
@@ -148,11 +166,13 @@ size_t diag_add(struct mtasts_diags *diags, enum mtasts_code code,
 	if (diags->count >= MTASTS_DIAGS_MAX) {
 		diags->dropped++;
 		/*
-		 * An error outranks any warning: the verdict must be explained
-		 * even when warnings filled the list first.
+		 * An error outranks the rest, information first: the verdict
+		 * must be explained even when other items filled the list.
 		 */
-		if (severity != MTASTS_SEVERITY_ERROR ||
-		    (evicted = evict_latest_warning(diags)) == SIZE_MAX)
+		if (severity != MTASTS_SEVERITY_ERROR)
+			return SIZE_MAX;
+		if ((evicted = evict_latest(diags, MTASTS_SEVERITY_INFO)) == SIZE_MAX &&
+		    (evicted = evict_latest(diags, MTASTS_SEVERITY_WARNING)) == SIZE_MAX)
 			return SIZE_MAX;
 	}
 	d = &diags->items[diags->count++];

@@ -15,6 +15,13 @@
 #define W MTASTS_FINDING_WARNING
 #define I MTASTS_FINDING_INFO
 
+/*
+ * The one advice of every rung of the max_age ladder (mtasts/policy_facts.h):
+ * it names MTASTS_MAX_AGE_ADVISED, which no rung judges too short.
+ */
+#define MAX_AGE_ADVICE "raise max_age to at least 1209600 (two weeks); " \
+	"31557600 (about a year) is the largest allowed"
+
 const struct mtasts_finding_def mtasts_finding_defs[] = {
 	/* dns-txt */
 	{ "txt-missing", MTASTS_CAT_DNS_TXT, E,
@@ -162,13 +169,13 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 	  "RFC 8461 3.2" },
 
 	/* policy-semantics */
-	{ "max-age-short", MTASTS_CAT_POLICY_SEMANTICS, E,
+	{ "max-age-short", MTASTS_CAT_POLICY_SEMANTICS, W,
 	  "max_age is under one day: senders forget the policy too soon to protect mail",
-	  "raise max_age to a week or more (604800); 31557600 is the largest allowed",
+	  MAX_AGE_ADVICE,
 	  "RFC 8461 3.2" },
 	{ "max-age-under-two-weeks", MTASTS_CAT_POLICY_SEMANTICS, W,
 	  "max_age in enforce mode is under 14 days",
-	  "raise max_age to several weeks once the policy is stable",
+	  MAX_AGE_ADVICE,
 	  "RFC 8461 3.2" },
 	{ "mode-testing", MTASTS_CAT_POLICY_SEMANTICS, I,
 	  "mode is testing: failures are reported, mail still flows unprotected",
@@ -182,7 +189,7 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 	  "an mx pattern can match no host name in the DNS",
 	  "fix the pattern so it names your MX hosts",
 	  "RFC 8461 4.1" },
-	{ "pattern-public-suffix", MTASTS_CAT_POLICY_SEMANTICS, E,
+	{ "pattern-public-suffix", MTASTS_CAT_POLICY_SEMANTICS, W,
 	  "a wildcard pattern is as wide as a public suffix (such as *.com)",
 	  "list your own MX host names, or a wildcard under your own domain",
 	  "RFC 8461 4.1" },
@@ -320,6 +327,7 @@ const struct mtasts_finding_def mtasts_finding_defs[] = {
 #undef E
 #undef W
 #undef I
+#undef MAX_AGE_ADVICE
 
 const size_t mtasts_finding_def_count = ARRAY_SIZE(mtasts_finding_defs);
 

@@ -1,6 +1,8 @@
 /*
- * policy.c - the MTA-STS policy file (RFC 8461 3.2): parser, serializer and
- * MX matching against a parsed policy.
+ * policy.c - the MTA-STS policy file (RFC 8461 3.2): its grammar, the
+ * judgement of what a parsed policy means (by the table of policy facts),
+ * and MX matching against a parsed policy.  The near misses are in
+ * policy_near_miss.c, the serializer in policy_serialize.c.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -10,55 +12,10 @@
 
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
+#include <mtasts/policy_facts.h>
 
 #include "core.h"
-
-/* One line of the body, without its terminator. */
-struct line {
-	const char *text;
-	size_t len;
-	unsigned number;
-	bool crlf;
-	bool terminated;
-};
-
-struct line_reader {
-	const char *body;
-	size_t len;
-	size_t pos;
-	unsigned number;
-};
-
-/* One "name: value" field, by spans into its line. */
-struct field {
-	struct line line;
-	size_t name_len;
-	size_t value_start, value_len;
-};
-
-/* Bits of parse_state.rejected: a known field whose line was rejected. */
-enum {
-	REJECTED_VERSION = 1 << 0,
-	REJECTED_MODE = 1 << 1,
-	REJECTED_MAX_AGE = 1 << 2,
-	REJECTED_MX = 1 << 3,
-};
-
-/* What the first pass learns; the second pass builds from it. */
-struct parse_state {
-	struct mtasts_diags *diags;
-	/* Where this parse's diagnostics begin in the caller's list. */
-	size_t first_diag;
-	bool ok;
-	/* Known fields that were given but rejected: not also "missing". */
-	unsigned rejected;
-	unsigned version_line, mode_line, max_age_line;
-	enum mtasts_mode mode;
-	uint32_t max_age;
-	size_t mx_count;
-	size_t extension_count;
-	size_t lf_only_lines;
-};
+#include "policy_parse.h"
 
 static bool next_line(struct line_reader *r, struct line *ret_line)
 {
@@ -71,6 +28,7 @@ static bool next_line(struct line_reader *r, struct line *ret_line)
 	end = nl != NULL ? (size_t)(nl - r->body) : r->len;
 	ret_line->text = r->body + r->pos;
 	ret_line->number = ++r->number;
+	ret_line->column_base = r->number == 1 ? r->first_column_base : 0;
 	ret_line->terminated = nl != NULL;
 	ret_line->crlf = nl != NULL && end > r->pos && r->body[end - 1] == '\r';
 	ret_line->len = end - r->pos - (ret_line->crlf ? 1 : 0);
@@ -78,11 +36,7 @@ static bool next_line(struct line_reader *r, struct line *ret_line)
 	return true;
 }
 
-static void error_at(struct parse_state *st, enum mtasts_code code,
-		     const struct line *line, size_t offset, const char *fmt, ...)
-	CORE_PRINTF(5, 6);
-
-static void error_at(struct parse_state *st, enum mtasts_code code,
+void policy_error_at(struct parse_state *st, enum mtasts_code code,
 		     const struct line *line, size_t offset, const char *fmt, ...)
 {
 	char message[MTASTS_DIAG_MESSAGE_MAX];
@@ -94,23 +48,30 @@ static void error_at(struct parse_state *st, enum mtasts_code code,
 	va_end(ap);
 	evicted = diag_add(st->diags, code, MTASTS_SEVERITY_ERROR, -1,
 			   line != NULL ? line->number : 0,
-			   line != NULL ? (unsigned)offset + 1 : 0, "%s", message);
+			   line != NULL ? line->column_base + (unsigned)offset + 1 : 0,
+			   "%s", message);
 	/* A warning of an earlier parse made room: ours moved down one. */
 	if (evicted < st->first_diag)
 		st->first_diag--;
 	st->ok = false;
 }
 
-static void warn_at(struct parse_state *st, enum mtasts_code code,
-		    const struct line *line, size_t offset, const char *message)
+void policy_note_at(struct parse_state *st, enum mtasts_code code,
+		    enum mtasts_severity severity, const struct line *line,
+		    size_t offset, const char *message)
 {
-	diag_add(st->diags, code, MTASTS_SEVERITY_WARNING, -1,
-		 line != NULL ? line->number : 0,
-		 line != NULL ? (unsigned)offset + 1 : 0, "%s", message);
+	diag_add(st->diags, code, severity, -1, line != NULL ? line->number : 0,
+		 line != NULL ? line->column_base + (unsigned)offset + 1 : 0,
+		 "%s", message);
 }
 
-/* Length of the UTF-8 sequence at s (RFC 3629), or 0 when it is not one. */
-static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
+void policy_warn_at(struct parse_state *st, enum mtasts_code code,
+		    const struct line *line, size_t offset, const char *message)
+{
+	policy_note_at(st, code, MTASTS_SEVERITY_WARNING, line, offset, message);
+}
+
+size_t utf8_sequence_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -159,25 +120,25 @@ static bool check_value_chars(struct parse_state *st, const struct field *f)
 			continue;
 		}
 		if (v[i] == '\t') {
-			error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
-				 f->value_start + i, "line %u: tab in the value at "
-				 "column %zu; only spaces may separate the words of "
-				 "a value (RFC 8461 3.2)", f->line.number,
-				 f->value_start + i + 1);
+			policy_error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
+					f->value_start + i, "line %u: tab in the value at "
+					"column %zu; only spaces may separate the words of "
+					"a value (RFC 8461 3.2)", f->line.number,
+					f->value_start + i + 1);
 			return false;
 		}
 		if (v[i] < 0x80 || v[i] == 0x7f) {
-			error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
-				 f->value_start + i, "line %u: control character "
-				 "0x%02x in the value at column %zu",
-				 f->line.number, v[i], f->value_start + i + 1);
+			policy_error_at(st, MTASTS_POLICY_INVALID_VALUE, &f->line,
+					f->value_start + i, "line %u: control character "
+					"0x%02x in the value at column %zu",
+					f->line.number, v[i], f->value_start + i + 1);
 			return false;
 		}
 		n = utf8_sequence_len(v + i, f->value_len - i);
 		if (n == 0) {
-			error_at(st, MTASTS_POLICY_INVALID_UTF8, &f->line,
-				 f->value_start + i, "line %u: invalid UTF-8 at "
-				 "column %zu", f->line.number, f->value_start + i + 1);
+			policy_error_at(st, MTASTS_POLICY_INVALID_UTF8, &f->line,
+					f->value_start + i, "line %u: invalid UTF-8 at "
+					"column %zu", f->line.number, f->value_start + i + 1);
 			return false;
 		}
 		i += n;
@@ -190,25 +151,17 @@ static bool field_is(const struct field *f, const char *name)
 	return f->name_len == strlen(name) && memcmp(f->line.text, name, f->name_len) == 0;
 }
 
-static const char *const known_fields[] = { "version", "mode", "max_age", "mx" };
+const char *const policy_known_fields[POLICY_KNOWN_FIELDS] = {
+	"version", "mode", "max_age", "mx",
+};
 
-/* The REJECTED_ bit of a known field, 0 for any other name. */
-static unsigned known_field_bit(const struct field *f)
+unsigned policy_known_name_bit(const char *name, size_t len)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
-		if (field_is(f, known_fields[i]))
+	for (size_t i = 0; i < POLICY_KNOWN_FIELDS; i++)
+		if (len == strlen(policy_known_fields[i]) &&
+		    memcmp(name, policy_known_fields[i], len) == 0)
 			return 1u << i;
 	return 0;
-}
-
-static const char *known_field_case_twin(const struct field *f)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
-		if (f->name_len == strlen(known_fields[i]) &&
-		    strncasecmp(f->line.text, known_fields[i], f->name_len) == 0 &&
-		    !field_is(f, known_fields[i]))
-			return known_fields[i];
-	return NULL;
 }
 
 /* Split a line into name and value; report what is wrong with its shape. */
@@ -220,14 +173,13 @@ static bool split_line(struct parse_state *st, const struct line *line,
 	char excerpt[64];
 
 	if (line->len > 0 && is_wsp((unsigned char)line->text[0])) {
-		error_at(st, MTASTS_POLICY_SYNTAX, line, 0, "line %u starts with "
-			 "white space; a field name must start the line", line->number);
+		policy_error_at(st, MTASTS_POLICY_SYNTAX, line, 0, "line %u starts with "
+				"white space; a field name must start the line", line->number);
+		policy_note_given(st, line->text, line->len);
 		return false;
 	}
 	if (colon == NULL) {
-		quote_excerpt(excerpt, sizeof(excerpt), line->text, line->len);
-		error_at(st, MTASTS_POLICY_SYNTAX, line, line->len, "line %u has no "
-			 "\":\"; expected \"name: value\", found %s", line->number, excerpt);
+		policy_no_colon_error(st, line);
 		return false;
 	}
 	name_len = (size_t)(colon - line->text);
@@ -236,16 +188,13 @@ static bool split_line(struct parse_state *st, const struct line *line,
 
 		while (ws > 0 && is_wsp((unsigned char)line->text[ws - 1]))
 			ws--;
-		error_at(st, MTASTS_POLICY_SYNTAX, line, ws, "line %u: white space "
-			 "before \":\" is not allowed", line->number);
+		policy_error_at(st, MTASTS_POLICY_SYNTAX, line, ws, "line %u: white space "
+				"before \":\" is not allowed", line->number);
+		policy_note_given(st, line->text, ws);
 		return false;
 	}
 	if (!is_ext_name(line->text, name_len)) {
-		quote_excerpt(excerpt, sizeof(excerpt), line->text, name_len);
-		error_at(st, MTASTS_POLICY_INVALID_FIELD_NAME, line, 0, "line %u: "
-			 "field name %s is not valid: 1 to 32 letters, digits, \"_\", "
-			 "\"-\" or \".\", starting with a letter or digit",
-			 line->number, excerpt);
+		policy_invalid_name_error(st, line, name_len);
 		return false;
 	}
 	pos = name_len + 1;
@@ -260,13 +209,13 @@ static bool split_line(struct parse_state *st, const struct line *line,
 	ret_field->value_len = end - pos;
 	if (ret_field->value_len == 0) {
 		quote_excerpt(excerpt, sizeof(excerpt), line->text, name_len);
-		error_at(st, MTASTS_POLICY_INVALID_VALUE, line, pos, "line %u: field "
-			 "%s has no value", line->number, excerpt);
-		st->rejected |= known_field_bit(ret_field);
+		policy_error_at(st, MTASTS_POLICY_INVALID_VALUE, line, pos, "line %u: field "
+				"%s has no value", line->number, excerpt);
+		st->rejected |= policy_known_field_bit(ret_field);
 		return false;
 	}
 	if (!check_value_chars(st, ret_field)) {
-		st->rejected |= known_field_bit(ret_field);
+		st->rejected |= policy_known_field_bit(ret_field);
 		return false;
 	}
 	return true;
@@ -287,7 +236,7 @@ static void duplicate_warning(struct parse_state *st, const struct field *f,
 	snprintf(message, sizeof(message), "line %u: field %s was already given on "
 		 "line %u; the first one is used and this one is ignored",
 		 f->line.number, name, first_line);
-	warn_at(st, MTASTS_POLICY_DUPLICATE_FIELD, &f->line, 0, message);
+	policy_warn_at(st, MTASTS_POLICY_DUPLICATE_FIELD, &f->line, 0, message);
 }
 
 static void take_version(struct parse_state *st, const struct field *f)
@@ -303,9 +252,9 @@ static void take_version(struct parse_state *st, const struct field *f)
 		return;
 	quote_excerpt(excerpt, sizeof(excerpt), f->line.text + f->value_start,
 		      f->value_len);
-	error_at(st, MTASTS_POLICY_INVALID_VERSION, &f->line, f->value_start,
-		 "line %u: version is %s; it must be \"STSv1\" (case-sensitive)",
-		 f->line.number, excerpt);
+	policy_error_at(st, MTASTS_POLICY_INVALID_VERSION, &f->line, f->value_start,
+			"line %u: version is %s; it must be \"STSv1\" (case-sensitive)",
+			f->line.number, excerpt);
 }
 
 static void take_mode(struct parse_state *st, const struct field *f)
@@ -325,15 +274,16 @@ static void take_mode(struct parse_state *st, const struct field *f)
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
 		if (value_is(f, modes[i].name)) {
 			st->mode = modes[i].mode;
+			st->mode_field = f;
 			return;
 		}
 	}
 	st->rejected |= REJECTED_MODE;
 	quote_excerpt(excerpt, sizeof(excerpt), f->line.text + f->value_start,
 		      f->value_len);
-	error_at(st, MTASTS_POLICY_INVALID_MODE, &f->line, f->value_start,
-		 "line %u: mode is %s; it must be \"enforce\", \"testing\" or "
-		 "\"none\" (case-sensitive)", f->line.number, excerpt);
+	policy_error_at(st, MTASTS_POLICY_INVALID_MODE, &f->line, f->value_start,
+			"line %u: mode is %s; it must be \"enforce\", \"testing\" or "
+			"\"none\" (case-sensitive)", f->line.number, excerpt);
 }
 
 /* sts-policy-max-age-value = 1*10(DIGIT), at most 31557600 */
@@ -351,21 +301,22 @@ static void take_max_age(struct parse_state *st, const struct field *f)
 	for (size_t i = 0; i < f->value_len; i++) {
 		if (!is_digit((unsigned char)v[i]) || i == 10) {
 			quote_excerpt(excerpt, sizeof(excerpt), v, f->value_len);
-			error_at(st, MTASTS_POLICY_INVALID_MAX_AGE, &f->line,
-				 f->value_start + i, "line %u: max_age is %s; it must "
-				 "be 1 to 10 decimal digits", f->line.number, excerpt);
+			policy_error_at(st, MTASTS_POLICY_INVALID_MAX_AGE, &f->line,
+					f->value_start + i, "line %u: max_age is %s; it must "
+					"be 1 to 10 decimal digits", f->line.number, excerpt);
 			return;
 		}
 		value = value * 10 + (uint64_t)(v[i] - '0');
 	}
 	if (value > MTASTS_MAX_AGE_MAX) {
-		error_at(st, MTASTS_POLICY_MAX_AGE_TOO_LARGE, &f->line, f->value_start,
-			 "line %u: max_age is %llu; the largest allowed is %u "
-			 "(about one year)", f->line.number,
-			 (unsigned long long)value, MTASTS_MAX_AGE_MAX);
+		policy_error_at(st, MTASTS_POLICY_MAX_AGE_TOO_LARGE, &f->line, f->value_start,
+				"line %u: max_age is %llu; the largest allowed is %u "
+				"(about one year)", f->line.number,
+				(unsigned long long)value, MTASTS_MAX_AGE_MAX);
 		return;
 	}
 	st->max_age = (uint32_t)value;
+	st->max_age_field = f;
 }
 
 static void take_mx(struct parse_state *st, const struct field *f,
@@ -377,15 +328,12 @@ static void take_mx(struct parse_state *st, const struct field *f,
 
 	if (!mtasts_mx_pattern_check(v, f->value_len, &offset, why, sizeof(why))) {
 		st->rejected |= REJECTED_MX;
-		quote_excerpt(excerpt, sizeof(excerpt), v, f->value_len);
-		error_at(st, MTASTS_POLICY_INVALID_MX, &f->line, f->value_start + offset,
-			 "line %u: mx %s is not a valid pattern: %s", f->line.number,
-			 excerpt, why);
+		policy_invalid_mx_error(st, f, offset, why);
 		return;
 	}
 	if (st->mx_count == MTASTS_POLICY_MX_MAX) {
-		error_at(st, MTASTS_POLICY_TOO_MANY_MX, &f->line, 0, "line %u: more "
-			 "than %d mx lines", f->line.number, MTASTS_POLICY_MX_MAX);
+		policy_error_at(st, MTASTS_POLICY_TOO_MANY_MX, &f->line, 0, "line %u: more "
+				"than %d mx lines", f->line.number, MTASTS_POLICY_MX_MAX);
 		return;
 	}
 	for (size_t i = 0; i < earlier_count; i++) {
@@ -398,8 +346,8 @@ static void take_mx(struct parse_state *st, const struct field *f,
 			quote_excerpt(excerpt, sizeof(excerpt), v, f->value_len);
 			snprintf(message, sizeof(message), "line %u: mx %s repeats "
 				 "line %u", f->line.number, excerpt, e->line.number);
-			warn_at(st, MTASTS_POLICY_DUPLICATE_MX, &f->line, f->value_start,
-				message);
+			policy_warn_at(st, MTASTS_POLICY_DUPLICATE_MX, &f->line, f->value_start,
+				       message);
 			break;
 		}
 	}
@@ -409,17 +357,6 @@ static void take_mx(struct parse_state *st, const struct field *f,
 static void take_extension(struct parse_state *st, const struct field *f,
 			   const struct field *fields, size_t index)
 {
-	const char *twin = known_field_case_twin(f);
-	char message[MTASTS_DIAG_MESSAGE_MAX], name[64];
-
-	quote_excerpt(name, sizeof(name), f->line.text, f->name_len);
-	if (twin != NULL) {
-		snprintf(message, sizeof(message), "line %u: field %s is not \"%s\" "
-			 "(field names are case-sensitive), so it counts as an "
-			 "unknown field",
-			 f->line.number, name, twin);
-		warn_at(st, MTASTS_POLICY_FIELD_CASE, &f->line, 0, message);
-	}
 	for (size_t i = 0; i < index; i++) {
 		if (fields[i].name_len == f->name_len &&
 		    memcmp(fields[i].line.text, f->line.text, f->name_len) == 0) {
@@ -435,15 +372,12 @@ static bool check_line_shape(struct parse_state *st, const struct line *line)
 	const char *cr = memchr(line->text, '\r', line->len);
 
 	if (cr != NULL) {
-		error_at(st, MTASTS_POLICY_BAD_LINE_ENDING, line,
-			 (size_t)(cr - line->text), "line %u: carriage return not "
-			 "followed by a line feed; lines end in LF or CRLF",
-			 line->number);
+		policy_bare_cr_error(st, line, cr);
 		return false;
 	}
 	if (line->len == 0) {
-		error_at(st, MTASTS_POLICY_EMPTY_LINE, line, 0, "line %u is empty; "
-			 "a policy has no empty lines", line->number);
+		policy_error_at(st, MTASTS_POLICY_EMPTY_LINE, line, 0, "line %u is empty; "
+				"a policy has no empty lines", line->number);
 		return false;
 	}
 	return true;
@@ -456,49 +390,42 @@ static bool check_line_shape(struct parse_state *st, const struct line *line)
 static void check_required(struct parse_state *st)
 {
 	if (st->version_line == 0 && !(st->rejected & REJECTED_VERSION))
-		error_at(st, MTASTS_POLICY_MISSING_VERSION, NULL, 0,
-			 "the policy has no \"version: STSv1\" line");
+		policy_error_at(st, MTASTS_POLICY_MISSING_VERSION, NULL, 0,
+				"the policy has no \"version: STSv1\" line");
 	if (st->mode_line == 0 && !(st->rejected & REJECTED_MODE))
-		error_at(st, MTASTS_POLICY_MISSING_MODE, NULL, 0,
-			 "the policy has no \"mode\" line (enforce, testing or none)");
+		policy_error_at(st, MTASTS_POLICY_MISSING_MODE, NULL, 0,
+				"the policy has no \"mode\" line (enforce, testing or none)");
 	if (st->max_age_line == 0 && !(st->rejected & REJECTED_MAX_AGE))
-		error_at(st, MTASTS_POLICY_MISSING_MAX_AGE, NULL, 0,
-			 "the policy has no \"max_age\" line");
+		policy_error_at(st, MTASTS_POLICY_MISSING_MAX_AGE, NULL, 0,
+				"the policy has no \"max_age\" line");
 	if (st->mode_line != 0 && st->mode != MTASTS_MODE_NONE && st->mx_count == 0 &&
 	    !(st->rejected & (REJECTED_MODE | REJECTED_MX)))
-		error_at(st, MTASTS_POLICY_MISSING_MX, NULL, 0,
-			 "mode is %s but the policy has no \"mx\" line; only mode "
-			 "none may omit mx", mtasts_mode_name(st->mode));
+		policy_error_at(st, MTASTS_POLICY_MISSING_MX, NULL, 0,
+				"mode is %s but the policy has no \"mx\" line; only mode "
+				"none may omit mx", mtasts_mode_name(st->mode));
 }
 
-static void add_warnings(struct parse_state *st, const struct field *fields,
-			 size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		const struct field *f = &fields[i];
-		char message[MTASTS_DIAG_MESSAGE_MAX];
+/* Where the facts of the table are reported: the value they are about. */
+struct fact_places {
+	struct parse_state *st;
+	const struct field *const *mx_fields;
+};
 
-		if (f->line.number == st->max_age_line && field_is(f, "max_age") &&
-		    st->max_age < MTASTS_MAX_AGE_SHORT) {
-			snprintf(message, sizeof(message), "line %u: max_age is %u "
-				 "seconds, under one day: senders forget the policy "
-				 "quickly, which leaves a window for a downgrade",
-				 f->line.number, st->max_age);
-			warn_at(st, MTASTS_POLICY_SHORT_MAX_AGE, &f->line,
-				f->value_start, message);
-		}
-		if (f->line.number == st->mode_line && field_is(f, "mode")) {
-			if (st->mode == MTASTS_MODE_TESTING)
-				warn_at(st, MTASTS_POLICY_MODE_TESTING, &f->line,
-					f->value_start, "mode is testing: senders "
-					"report failures but still deliver over "
-					"unprotected connections");
-			else if (st->mode == MTASTS_MODE_NONE)
-				warn_at(st, MTASTS_POLICY_MODE_NONE, &f->line,
-					f->value_start, "mode is none: the policy "
-					"protects nothing");
-		}
-	}
+static void add_fact(void *arg, const struct mtasts_policy_judgement *j)
+{
+	const struct fact_places *places = arg;
+	const struct parse_state *st = places->st;
+	const struct field *f = j->fact->subject == MTASTS_FACT_MAX_AGE ? st->max_age_field :
+				j->fact->subject == MTASTS_FACT_MODE ? st->mode_field :
+				places->mx_fields[j->mx_index];
+	char message[MTASTS_DIAG_MESSAGE_MAX];
+
+	if (f == NULL || snprintf(message, sizeof(message), "line %u: %s; %s",
+				  f->line.number, j->message, j->advice) < 0)
+		return;
+	policy_note_at(places->st, j->fact->code, j->severity == MTASTS_FINDING_INFO ?
+		       MTASTS_SEVERITY_INFO : MTASTS_SEVERITY_WARNING, &f->line,
+		       f->value_start, message);
 }
 
 static int build_policy(const struct parse_state *st, const struct field *fields,
@@ -604,15 +531,36 @@ static void sort_by_position(struct mtasts_diags *diags, size_t first)
 	}
 }
 
-int mtasts_policy_parse(const char *body, size_t len,
-			struct mtasts_policy **ret_policy,
-			struct mtasts_diags *diags)
+/* The lines, their fields, and the judgement of what is missing. */
+static void read_fields(struct parse_state *st, struct line_reader *reader,
+			struct field *fields, size_t *ret_count,
+			const struct field **mx_fields)
 {
-	struct parse_state st = { .diags = diags, .ok = true };
+	struct line line;
+	size_t count = 0;
+
+	while (next_line(reader, &line)) {
+		if (line.terminated && !line.crlf)
+			st->lf_only_lines++;
+		if (check_line_shape(st, &line) && split_line(st, &line, &fields[count]))
+			count++;
+	}
+	check_fields(st, fields, count, mx_fields);
+	policy_check_near_names(st, fields, count);
+	check_required(st);
+	*ret_count = count;
+}
+
+int mtasts_policy_parse_with(const char *body, size_t len,
+			     const struct mtasts_policy_helpers *helpers,
+			     struct mtasts_policy **ret_policy,
+			     struct mtasts_diags *diags)
+{
+	struct parse_state st = { .diags = diags, .helpers = helpers, .ok = true };
 	struct line_reader reader = { .body = body, .len = len };
 	const struct field **mx_fields = NULL;
+	struct mtasts_policy *policy = NULL;
 	struct field *fields = NULL;
-	struct line line;
 	size_t count = 0;
 	int rc;
 
@@ -630,135 +578,38 @@ int mtasts_policy_parse(const char *body, size_t len,
 			 "the policy is empty");
 		return MTASTS_ERR_INVALID;
 	}
+	if (policy_not_a_policy(body, len, diags))
+		return MTASTS_ERR_INVALID;
 	fields = malloc(count_lines(body, len) * sizeof(*fields));
 	mx_fields = malloc(MTASTS_POLICY_MX_MAX * sizeof(*mx_fields));
 	if (fields == NULL || mx_fields == NULL) {
 		rc = MTASTS_ERR_NOMEM;
 		goto out;
 	}
-	while (next_line(&reader, &line)) {
-		if (line.terminated && !line.crlf)
-			st.lf_only_lines++;
-		if (check_line_shape(&st, &line) && split_line(&st, &line, &fields[count]))
-			count++;
-	}
-	check_fields(&st, fields, count, mx_fields);
-	check_required(&st);
-	if (st.ok)
-		add_warnings(&st, fields, count);
+	policy_skip_byte_order_mark(&st, &reader);
+	read_fields(&st, &reader, fields, &count, mx_fields);
+	rc = st.ok ? build_policy(&st, fields, count, &policy) : MTASTS_ERR_INVALID;
+	if (rc == MTASTS_OK)
+		mtasts_policy_judge(policy, helpers != NULL ? helpers->is_public_suffix : NULL,
+				    helpers != NULL ? helpers->public_suffix_arg : NULL,
+				    add_fact, &(struct fact_places){ &st, mx_fields });
 	sort_by_position(diags, st.first_diag);
-	if (!st.ok) {
-		rc = MTASTS_ERR_INVALID;
-		goto out;
+	if (rc == MTASTS_OK) {
+		*ret_policy = policy;
+		policy = NULL;
 	}
-	rc = build_policy(&st, fields, count, ret_policy);
 out:
+	mtasts_policy_free(policy);
 	free(fields);
 	free(mx_fields);
 	return rc;
 }
 
-/* What the serializer may write must parse back to the same policy. */
-static bool extension_serializable(const struct mtasts_extension *e)
+int mtasts_policy_parse(const char *body, size_t len,
+			struct mtasts_policy **ret_policy,
+			struct mtasts_diags *diags)
 {
-	size_t len;
-
-	if (e->name == NULL || e->value == NULL ||
-	    !is_ext_name(e->name, strlen(e->name)))
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(known_fields); i++)
-		if (strcmp(e->name, known_fields[i]) == 0)
-			return false;
-	len = strlen(e->value);
-	if (len == 0 || e->value[0] == ' ' || e->value[len - 1] == ' ')
-		return false;
-	for (size_t i = 0; i < len;) {
-		const unsigned char *v = (const unsigned char *)e->value;
-		size_t n;
-
-		if (is_vchar(v[i]) || v[i] == ' ') {
-			i++;
-			continue;
-		}
-		if ((n = utf8_sequence_len(v + i, len - i)) == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
-static bool policy_serializable(const struct mtasts_policy *policy)
-{
-	if (mtasts_mode_name(policy->mode) == NULL ||
-	    policy->max_age > MTASTS_MAX_AGE_MAX ||
-	    policy->mx_count > MTASTS_POLICY_MX_MAX ||
-	    (policy->mx_count == 0 && policy->mode != MTASTS_MODE_NONE) ||
-	    (policy->mx_count > 0 && policy->mx == NULL) ||
-	    (policy->extension_count > 0 && policy->extensions == NULL))
-		return false;
-	for (size_t i = 0; i < policy->mx_count; i++)
-		if (policy->mx[i] == NULL ||
-		    !mtasts_mx_pattern_check(policy->mx[i], strlen(policy->mx[i]),
-					     NULL, NULL, 0))
-			return false;
-	for (size_t i = 0; i < policy->extension_count; i++) {
-		if (!extension_serializable(&policy->extensions[i]))
-			return false;
-		/* A repeated name would parse back as one extension. */
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(policy->extensions[j].name,
-				   policy->extensions[i].name) == 0)
-				return false;
-	}
-	return true;
-}
-
-static void append(char *buf, size_t *pos, const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	memcpy(buf + *pos, a, la);
-	memcpy(buf + *pos + la, b, lb);
-	memcpy(buf + *pos + la + lb, "\r\n", 2);
-	*pos += la + lb + 2;
-}
-
-int mtasts_policy_serialize(const struct mtasts_policy *policy,
-			    char **ret_text, size_t *ret_len)
-{
-	char max_age[16];
-	size_t size, pos = 0;
-	char *buf;
-
-	if (policy == NULL || ret_text == NULL)
-		return MTASTS_ERR_ARGUMENT;
-	if (!policy_serializable(policy))
-		return MTASTS_ERR_INVALID;
-	snprintf(max_age, sizeof(max_age), "%u", (unsigned)policy->max_age);
-	size = sizeof("version: STSv1\r\n") + sizeof("mode: enforce\r\n") +
-	       sizeof("max_age: \r\n") + strlen(max_age) + 1;
-	for (size_t i = 0; i < policy->mx_count; i++)
-		size += sizeof("mx: \r\n") + strlen(policy->mx[i]);
-	for (size_t i = 0; i < policy->extension_count; i++)
-		size += strlen(policy->extensions[i].name) +
-			strlen(policy->extensions[i].value) + sizeof(": \r\n");
-	if ((buf = malloc(size)) == NULL)
-		return MTASTS_ERR_NOMEM;
-	append(buf, &pos, "version: ", "STSv1");
-	append(buf, &pos, "mode: ", mtasts_mode_name(policy->mode));
-	for (size_t i = 0; i < policy->mx_count; i++)
-		append(buf, &pos, "mx: ", policy->mx[i]);
-	append(buf, &pos, "max_age: ", max_age);
-	for (size_t i = 0; i < policy->extension_count; i++) {
-		append(buf, &pos, policy->extensions[i].name, ": ");
-		pos -= 2;	/* the value goes on the same line */
-		append(buf, &pos, "", policy->extensions[i].value);
-	}
-	buf[pos] = '\0';
-	*ret_text = buf;
-	if (ret_len != NULL)
-		*ret_len = pos;
-	return MTASTS_OK;
+	return mtasts_policy_parse_with(body, len, NULL, ret_policy, diags);
 }
 
 bool mtasts_policy_matches(const struct mtasts_policy *policy, const char *host)

@@ -64,10 +64,24 @@ static bool uri_fail(struct uri_check *c, size_t offset, const char *fmt, ...)
 	return false;
 }
 
+/* "tlsrpt@example.com": an address written where its mailto: URI belongs. */
+static bool is_bare_address(const char *u, size_t len)
+{
+	if (len > 100 || memchr(u, '@', len) == NULL || memchr(u, ':', len) != NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_uri_char((unsigned char)u[i]) && u[i] != '%')
+			return false;
+	return true;
+}
+
 static bool uri_syntax(const char *u, size_t len, struct uri_check *c)
 {
 	size_t i = 0, hashes = 0;
 
+	if (is_bare_address(u, len))
+		return uri_fail(c, 0, "an address needs the mailto: scheme: write "
+				"\"mailto:%.*s\"", (int)len, u);
 	if (len == 0 || !is_alpha((unsigned char)u[0]))
 		return uri_fail(c, 0, "a URI starts with a scheme such as \"mailto:\" "
 				"or \"https:\"");

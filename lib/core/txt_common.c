@@ -3,6 +3,7 @@
  * one record that begins with the version tag and ";", and splitting
  * "tag; name=value; ..." fields.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,33 +19,43 @@ bool txt_has_version(const char *rec, size_t len, const char *tag)
 /* How a discarded record that was probably meant as one of ours goes wrong. */
 enum near_miss {
 	NEAR_MISS_NONE,
+	NEAR_MISS_QUOTES,		/* "\"v=STSv1; ...\"" pasted from a zone file */
 	NEAR_MISS_WHITE_SPACE,		/* " v=STSv1; ..." */
 	NEAR_MISS_CASE,			/* "v=stsv1; ..." */
 	NEAR_MISS_SEMICOLON,		/* "v=STSv1 ; ...", "v=STSv1" */
 };
 
-static const char *const near_miss_reasons[] = {
-	[NEAR_MISS_WHITE_SPACE] = "white space comes before the tag",
-	[NEAR_MISS_CASE] = "the tag is case-sensitive",
-	[NEAR_MISS_SEMICOLON] = "\";\" must follow the tag at once",
-};
+/*
+ * Does rec hold the tag at start, in any case, followed by the end, white
+ * space or ";"?
+ */
+static bool tag_at(const char *rec, size_t len, size_t start, const char *tag)
+{
+	size_t after = start + strlen(tag);
+
+	return len >= after && strncasecmp(rec + start, tag, strlen(tag)) == 0 &&
+	       (after == len || is_wsp((unsigned char)rec[after]) || rec[after] == ';');
+}
 
 /*
  * A record that is not selected but holds the tag, in any case and after
  * any white space, followed by the end, white space or ";", is a near miss:
- * the ABNF alone might even accept it.  *ret_offset is where it first
- * departs from "<tag>;".
+ * the ABNF alone might even accept it.  So is the record in the quotes a
+ * zone file writes it in.  *ret_offset is where it first departs from
+ * "<tag>;".
  */
 static enum near_miss find_near_miss(const char *rec, size_t len, const char *tag,
 				     size_t *ret_offset)
 {
-	size_t tag_len = strlen(tag), start = 0, after;
+	size_t tag_len = strlen(tag), start = 0;
 
+	if (len >= 2 && rec[0] == '"' && rec[len - 1] == '"' && tag_at(rec, len - 1, 1, tag)) {
+		*ret_offset = 0;
+		return NEAR_MISS_QUOTES;
+	}
 	while (start < len && is_wsp((unsigned char)rec[start]))
 		start++;
-	after = start + tag_len;
-	if (len < after || strncasecmp(rec + start, tag, tag_len) != 0 ||
-	    (after < len && !is_wsp((unsigned char)rec[after]) && rec[after] != ';'))
+	if (!tag_at(rec, len, start, tag))
 		return NEAR_MISS_NONE;
 	if (start > 0) {
 		*ret_offset = 0;
@@ -60,12 +71,33 @@ static enum near_miss find_near_miss(const char *rec, size_t len, const char *ta
 	return NEAR_MISS_SEMICOLON;
 }
 
+/* What is wrong with a near miss, and what to write. */
+static void near_miss_reason(enum near_miss miss, const char *tag, char *out, size_t size)
+{
+	switch (miss) {
+	case NEAR_MISS_QUOTES:
+		snprintf(out, size, "remove the quotes around it, as written in a zone "
+			 "file");
+		break;
+	case NEAR_MISS_WHITE_SPACE:
+		snprintf(out, size, "white space comes before the tag");
+		break;
+	case NEAR_MISS_CASE:
+		snprintf(out, size, "the tag is case-sensitive: write \"%s;\"", tag);
+		break;
+	case NEAR_MISS_SEMICOLON:
+	case NEAR_MISS_NONE:
+		snprintf(out, size, "\";\" must follow the tag at once");
+		break;
+	}
+}
+
 static void warn_discarded(const struct mtasts_bytes *record, size_t index,
 			   const struct txt_codes *codes, struct mtasts_diags *diags)
 {
 	enum near_miss miss;
 	size_t offset = 0;
-	char excerpt[64];
+	char excerpt[64], reason[96];
 
 	quote_excerpt(excerpt, sizeof(excerpt), record->data, record->len);
 	miss = find_near_miss(record->data, record->len, codes->tag, &offset);
@@ -75,11 +107,12 @@ static void warn_discarded(const struct mtasts_bytes *record, size_t index,
 			 "ignored: %s", index + 1, codes->tag, excerpt);
 		return;
 	}
+	near_miss_reason(miss, codes->tag, reason, sizeof(reason));
 	diag_add(diags, codes->unrelated, MTASTS_SEVERITY_WARNING, (long)index, 0,
 		 (unsigned)offset + 1, "record %zu looks like the %s record but does "
 		 "not begin with exactly \"%s;\" (%s), so it is discarded, as %s "
-		 "requires: %s", index + 1, codes->kind, codes->tag,
-		 near_miss_reasons[miss], codes->rfc, excerpt);
+		 "requires: %s", index + 1, codes->kind, codes->tag, reason,
+		 codes->rfc, excerpt);
 }
 
 /*

@@ -65,7 +65,8 @@ static inline void fuzz_check_diags(const struct mtasts_diags *diags, int rc)
 		    strcmp(mtasts_code_name(d->code), "unknown") == 0)
 			abort();
 		if (d->severity != MTASTS_SEVERITY_ERROR &&
-		    d->severity != MTASTS_SEVERITY_WARNING)
+		    d->severity != MTASTS_SEVERITY_WARNING &&
+		    d->severity != MTASTS_SEVERITY_INFO)
 			abort();
 		if (memchr(d->message, '\0', sizeof(d->message)) == NULL ||
 		    d->message[0] == '\0')

@@ -40,7 +40,7 @@ struct policy_case {
 #define V "version: STSv1\n"
 #define ME "mode: enforce\n"
 #define MX "mx: mx.example.com\n"
-#define MA "max_age: 86400\n"
+#define MA "max_age: 1209600\n"
 #define GOOD V ME MX MA
 /* A good policy with line 3 (the mx line) replaced. */
 #define WITH_MX(m) V ME "mx: " m "\n" MA
@@ -51,26 +51,27 @@ static const struct policy_case cases[] = {
 	/* --- line structure --- */
 	/* RFC 8461 3.2 example: LF line ends, mx in order, wildcard kept */
 	{ "version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\n"
-	  "mx: backupmx.example.com\nmax_age: 604800\n", 0, OK, NO_DIAGS, ENFORCE, 604800,
+	  "mx: backupmx.example.com\nmax_age: 604800\n", 0, OK,
+	  { PW(POLICY_MAX_AGE_UNDER_TWO_WEEKS, 6, 10) }, ENFORCE, 604800,
 	  { "mail.example.com", "*.example.net", "backupmx.example.com", NULL }, NO_EXT, 6 },
 	/* sts-policy-term: CRLF everywhere, no LF-only line */
-	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 86400\r\n", 0, OK,
-	  NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 0 },
+	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 1209600\r\n", 0, OK,
+	  NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 0 },
 	/* sts-policy-term: LF and CRLF mixed; lf_only_lines counts the LF ones */
-	{ "version: STSv1\r\nmode: enforce\nmx: mx.example.com\r\nmax_age: 86400\n", 0, OK,
-	  NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 2 },
+	{ "version: STSv1\r\nmode: enforce\nmx: mx.example.com\r\nmax_age: 1209600\n", 0, OK,
+	  NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 2 },
 	/* [sts-policy-term]: the last line needs no terminator (LF lines) */
-	{ V ME MX "max_age: 86400", 0, OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL },
+	{ V ME MX "max_age: 1209600", 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL },
 	  NO_EXT, 3 },
 	/* [sts-policy-term]: the last line needs no terminator (CRLF lines) */
-	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 86400", 0, OK,
-	  NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 0 },
+	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 1209600", 0, OK,
+	  NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 0 },
 	/* fields in any order */
-	{ "max_age: 86400\nmx: mx.example.com\nmode: enforce\nversion: STSv1\n", 0, OK,
-	  NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 4 },
+	{ "max_age: 1209600\nmx: mx.example.com\nmode: enforce\nversion: STSv1\n", 0, OK,
+	  NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* fields in any order: mx lines apart, kept in order */
 	{ "mx: b.example\n" V "mx: a.example\n" ME MA "mx: c.example\n", 0, OK, NO_DIAGS,
-	  ENFORCE, 86400, { "b.example", "a.example", "c.example", NULL }, NO_EXT, 6 },
+	  ENFORCE, 1209600, { "b.example", "a.example", "c.example", NULL }, NO_EXT, 6 },
 	/* empty body: policy-empty */
 	{ "", 0, INVALID, { PE(POLICY_EMPTY, 0, 0) }, FAILS },
 	/* a body that is one empty line */
@@ -79,7 +80,7 @@ static const struct policy_case cases[] = {
 	/* no empty lines: a trailing blank line (LF) */
 	{ GOOD "\n", 0, INVALID, { PE(POLICY_EMPTY_LINE, 5, 1) }, FAILS },
 	/* no empty lines: a trailing blank line (CRLF) */
-	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 86400\r\n\r\n", 0,
+	{ "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmax_age: 1209600\r\n\r\n", 0,
 	  INVALID, { PE(POLICY_EMPTY_LINE, 5, 1) }, FAILS },
 	/* no empty lines: one in the middle */
 	{ V "\n" ME MX MA, 0, INVALID, { PE(POLICY_EMPTY_LINE, 2, 1) }, FAILS },
@@ -88,54 +89,59 @@ static const struct policy_case cases[] = {
 	/* no empty lines: two of them, both reported */
 	{ V "\n" ME "\r\n" MX MA, 0, INVALID, { PE(POLICY_EMPTY_LINE, 2, 1),
 	  PE(POLICY_EMPTY_LINE, 4, 1) }, FAILS },
-	/* a bare CR inside a line is policy-bad-line-ending (both fields lost) */
+	/* a bare CR inside a line is policy-bad-line-ending, and only that: the
+	 * fields on either side of it are given, not missing */
 	{ "version: STSv1\rmode: enforce\n" MX MA, 0, INVALID,
-	  { PE(POLICY_BAD_LINE_ENDING, 1, 15), PE(POLICY_MISSING_VERSION, 0, 0),
-	    PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
+	  { PE(POLICY_BAD_LINE_ENDING, 1, 15) }, FAILS },
 	/* a bare CR ending the last, unterminated line */
 	{ V ME MX "max_age: 86400\r", 0, INVALID,
-	  { PE(POLICY_BAD_LINE_ENDING, 4, 15), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	  { PE(POLICY_BAD_LINE_ENDING, 4, 15) }, FAILS },
 	/* CR CR LF: the first CR is bare */
 	{ V "mode: enforce\r\r\n" MX MA, 0, INVALID,
-	  { PE(POLICY_BAD_LINE_ENDING, 2, 14), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
-	/* CR-only line ends make one long line with a bare CR */
+	  { PE(POLICY_BAD_LINE_ENDING, 2, 14) }, FAILS },
+	/* CR-only line ends make one long line: one error, nothing missing */
 	{ "version: STSv1\rmode: enforce\rmx: mx.example.com\rmax_age: 86400\r", 0, INVALID,
-	  { PE(POLICY_BAD_LINE_ENDING, 1, 15), PE(POLICY_MISSING_VERSION, 0, 0),
-	    PE(POLICY_MISSING_MODE, 0, 0), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	  { PE(POLICY_BAD_LINE_ENDING, 1, 15) }, FAILS },
+	/* CR-only line ends with a real mistake in a piece: still one error a line */
+	{ "version: STSv1\rmode: enforce\rmax_age: 86400\r", 0, INVALID,
+	  { PE(POLICY_BAD_LINE_ENDING, 1, 15) }, FAILS },
+	/* a field missing from CR-separated pieces is still missing */
+	{ "version: STSv1\rmx: mx.example.com\rmax_age: 86400\r", 0, INVALID,
+	  { PE(POLICY_BAD_LINE_ENDING, 1, 15), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
 
 	/* --- "key: value" --- */
 	/* *WSP after ":" is optional */
-	{ "version:STSv1\nmode:enforce\nmx:mx.example.com\nmax_age:86400\n", 0, OK, NO_DIAGS,
-	  ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 4 },
+	{ "version:STSv1\nmode:enforce\nmx:mx.example.com\nmax_age:1209600\n", 0, OK, NO_DIAGS,
+	  ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* *WSP after ":" may be several spaces and tabs */
-	{ V "mode: \t enforce\n" MX "max_age:\t86400\n", 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ V "mode: \t enforce\n" MX "max_age:\t1209600\n", 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* trailing *WSP before the line end is allowed */
-	{ "version: STSv1 \nmode: enforce\t\r\nmx: mx.example.com  \nmax_age: 86400 \t\n", 0,
-	  OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 3 },
+	{ "version: STSv1 \nmode: enforce\t\r\nmx: mx.example.com  \nmax_age: 1209600 \t\n", 0,
+	  OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 3 },
 	/* trailing *WSP on the unterminated last line */
-	{ V ME MX "max_age: 86400  ", 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ V ME MX "max_age: 1209600  ", 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, NO_EXT, 3 },
-	/* no leading WSP: a line starting with a space */
-	{ V " mode: enforce\n" MX MA, 0, INVALID,
-	  { PE(POLICY_SYNTAX, 2, 1), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
-	/* no leading WSP: a line starting with a tab (mx lost, so none left) */
-	{ V ME "\tmx: mx.example.com\n" MA, 0, INVALID,
-	  { PE(POLICY_SYNTAX, 3, 1), PE(POLICY_MISSING_MX, 0, 0) }, FAILS },
+	/* no leading WSP: a line starting with a space; mode is given there */
+	{ V " mode: enforce\n" MX MA, 0, INVALID, { PE(POLICY_SYNTAX, 2, 1) }, FAILS },
+	/* no leading WSP: a line starting with a tab (the mx is given there) */
+	{ V ME "\tmx: mx.example.com\n" MA, 0, INVALID, { PE(POLICY_SYNTAX, 3, 1) }, FAILS },
+	/* no leading WSP: a whole policy indented, one error a line */
+	{ "  version: STSv1\n  mode: enforce\n  mx: mx.example.com\n  max_age: 86400\n", 0,
+	  INVALID, { PE(POLICY_SYNTAX, 1, 1), PE(POLICY_SYNTAX, 2, 1), PE(POLICY_SYNTAX, 3, 1),
+	  PE(POLICY_SYNTAX, 4, 1) }, FAILS },
 	/* no leading WSP: a line of white space only */
 	{ GOOD "   \n", 0, INVALID, { PE(POLICY_SYNTAX, 5, 1) }, FAILS },
-	/* no WSP before ":" (column of the first space) */
-	{ V "mode : enforce\n" MX MA, 0, INVALID,
-	  { PE(POLICY_SYNTAX, 2, 5), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
+	/* no WSP before ":" (column of the first space); mode is given there */
+	{ V "mode : enforce\n" MX MA, 0, INVALID, { PE(POLICY_SYNTAX, 2, 5) }, FAILS },
 	/* no WSP before ":": a tab */
-	{ V ME MX "max_age\t: 86400\n", 0, INVALID,
-	  { PE(POLICY_SYNTAX, 4, 8), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
-	/* a line needs ":" (column just past the line) */
-	{ V "mode enforce\n" MX MA, 0, INVALID,
-	  { PE(POLICY_SYNTAX, 2, 13), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
+	{ V ME MX "max_age\t: 86400\n", 0, INVALID, { PE(POLICY_SYNTAX, 4, 8) }, FAILS },
+	/* a line needs ":" (column where it belongs, after a known name) */
+	{ V "mode enforce\n" MX MA, 0, INVALID, { PE(POLICY_SYNTAX, 2, 5) }, FAILS },
 	/* "=" is not ":" */
-	{ V ME MX "max_age=86400\n", 0, INVALID,
-	  { PE(POLICY_SYNTAX, 4, 14), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	{ V ME MX "max_age=86400\n", 0, INVALID, { PE(POLICY_SYNTAX, 4, 8) }, FAILS },
+	/* no ":" and no known name: column just past the line */
+	{ WITH_LINE5("foo bar"), 0, INVALID, { PE(POLICY_SYNTAX, 5, 8) }, FAILS },
 	/* a value needs at least one character */
 	{ WITH_LINE5("foo:"), 0, INVALID, { PE(POLICY_INVALID_VALUE, 5, 5) }, FAILS },
 	/* a value of white space only is no value */
@@ -143,25 +149,25 @@ static const struct policy_case cases[] = {
 	/* the value of a known field may not be empty either */
 	{ "version:\n" ME MX MA, 0, INVALID, { PE(POLICY_INVALID_VALUE, 1, 9) }, FAILS },
 	/* an extension value may contain ":" */
-	{ WITH_LINE5("x: a:b"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL },
+	{ WITH_LINE5("x: a:b"), 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL },
 	  { "x", "a:b", NULL }, 5 },
 
 	/* --- field names: sts-policy-ext-name, case-sensitive --- */
 	/* an unknown field is kept as an extension */
-	{ WITH_LINE5("foo: bar"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL },
+	{ WITH_LINE5("foo: bar"), 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL },
 	  { "foo", "bar", NULL }, 5 },
 	/* extensions are kept in order, among the known fields */
-	{ "b: 2\n" V ME "a: 1\n" MX MA "c: 3\n", 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ "b: 2\n" V ME "a: 1\n" MX MA "c: 3\n", 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "b", "2", "a", "1", "c", "3", NULL }, 7 },
 	/* ext-name: "_", "-" and "." after the first character */
-	{ WITH_LINE5("a_b-c.d: 1"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ WITH_LINE5("a_b-c.d: 1"), 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "a_b-c.d", "1", NULL }, 5 },
 	/* ext-name: may start with a digit */
-	{ WITH_LINE5("1x: y"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL },
+	{ WITH_LINE5("1x: y"), 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL },
 	  { "1x", "y", NULL }, 5 },
 	/* ext-name: 32 characters is the most */
 	{ WITH_LINE5("abcdefghijABCDEFGHIJ0123456789xy: y"), 0, OK, NO_DIAGS, ENFORCE,
-	  86400, { "mx.example.com", NULL }, { "abcdefghijABCDEFGHIJ0123456789xy", "y", NULL },
+	  1209600, { "mx.example.com", NULL }, { "abcdefghijABCDEFGHIJ0123456789xy", "y", NULL },
 	  5 },
 	/* ext-name: 33 characters is too many */
 	{ WITH_LINE5("abcdefghijABCDEFGHIJ0123456789xyz: y"), 0, INVALID,
@@ -180,20 +186,43 @@ static const struct policy_case cases[] = {
 	  { PE(POLICY_INVALID_FIELD_NAME, 5, 1) }, FAILS },
 	/* ext-name: 1*: an empty name */
 	{ WITH_LINE5(": y"), 0, INVALID, { PE(POLICY_INVALID_FIELD_NAME, 5, 1) }, FAILS },
-	/* field names are case-sensitive: "Mode" is an extension, mode is missing */
-	{ V "Mode: enforce\n" MX MA, 0, INVALID,
-	  { PW(POLICY_FIELD_CASE, 2, 1), PE(POLICY_MISSING_MODE, 0, 0) }, FAILS },
+	/* field names are case-sensitive: "Mode" is an extension, so mode is
+	 * missing: one error, at the near name */
+	{ V "Mode: enforce\n" MX MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 2, 1) }, FAILS },
 	/* field names are case-sensitive: "Version" */
-	{ "Version: STSv1\n" ME MX MA, 0, INVALID,
-	  { PW(POLICY_FIELD_CASE, 1, 1), PE(POLICY_MISSING_VERSION, 0, 0) }, FAILS },
-	/* field names are case-sensitive: "MAX_AGE" */
-	{ V ME MX "MAX_AGE: 86400\n", 0, INVALID,
-	  { PW(POLICY_FIELD_CASE, 4, 1), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	{ "Version: STSv1\n" ME MX MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 1, 1) },
+	  FAILS },
+	/* field names are case-sensitive: "MAX_AGE", "max_Age" */
+	{ V ME MX "MAX_AGE: 86400\n", 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 4, 1) }, FAILS },
+	{ V ME MX "max_Age: 86400\n", 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 4, 1) }, FAILS },
 	/* field names are case-sensitive: "MX" is no mx, so enforce lacks one */
-	{ V ME "MX: mx.example.com\n" MA, 0, INVALID,
-	  { PW(POLICY_FIELD_CASE, 3, 1), PE(POLICY_MISSING_MX, 0, 0) }, FAILS },
+	{ V ME "MX: mx.example.com\n" MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 3, 1) },
+	  FAILS },
+	/* "MX" in mode none, where no mx is needed: only the case warning */
+	{ V "mode: none\nMX: mx.example.com\n" MA, 0, OK,
+	  { PW(POLICY_MODE_NONE, 2, 7), PW(POLICY_FIELD_CASE, 3, 1) }, NONE, 1209600, NO_MX,
+	  { "MX", "mx.example.com", NULL }, 4 },
+	/* a misspelt name of a missing field: one error, "did you mean" */
+	{ V ME MX "max-age: 86400\n", 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 4, 1) }, FAILS },
+	{ V ME MX "maxage: 86400\n", 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 4, 1) }, FAILS },
+	{ V ME MX "Max-Age: 86400\n", 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 4, 1) }, FAILS },
+	{ V "modes: enforce\n" MX MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 2, 1) }, FAILS },
+	{ "verison: STSv1\n" ME MX MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 1, 1) },
+	  FAILS },
+	{ "vresion: STSv1\n" ME MX MA, 0, INVALID, { PE(POLICY_MISSPELT_FIELD, 1, 1) },
+	  FAILS },
+	/* a near name that is not a valid field name: one error, the hint in it */
+	{ V ME MX "max age: 86400\n", 0, INVALID, { PE(POLICY_INVALID_FIELD_NAME, 4, 1) },
+	  FAILS },
+	/* a misspelt name beside the real field is an extension like any other */
+	{ GOOD "maxage: 5\n", 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL },
+	  { "maxage", "5", NULL }, 5 },
+	/* a name too far from every known one is not taken for a misspelling */
+	{ V ME MX "lifetime: 86400\n", 0, INVALID, { PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	/* "mx" is too short for typos: "x" is not taken for it */
+	{ V ME "x: mx.example.com\n" MA, 0, INVALID, { PE(POLICY_MISSING_MX, 0, 0) }, FAILS },
 	/* field names are case-sensitive: "Mode" next to a real mode is kept as an extension */
-	{ V ME "Mode: testing\n" MX MA, 0, OK, { PW(POLICY_FIELD_CASE, 3, 1) }, ENFORCE, 86400,
+	{ V ME "Mode: testing\n" MX MA, 0, OK, { PW(POLICY_FIELD_CASE, 3, 1) }, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "Mode", "testing", NULL }, 5 },
 
 	/* --- version: STSv1 --- */
@@ -210,14 +239,14 @@ static const struct policy_case cases[] = {
 	{ ME MX MA, 0, INVALID, { PE(POLICY_MISSING_VERSION, 0, 0) }, FAILS },
 
 	/* --- mode: enforce / testing / none --- */
-	/* mode testing: valid, with a warning at the value */
-	{ V "mode: testing\n" MX MA, 0, OK, { PW(POLICY_MODE_TESTING, 2, 7) }, TESTING, 86400,
+	/* mode testing: valid, with information at the value */
+	{ V "mode: testing\n" MX MA, 0, OK, { PI(POLICY_MODE_TESTING, 2, 7) }, TESTING, 1209600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* mode none without mx: valid, with a warning */
-	{ V "mode: none\n" MA, 0, OK, { PW(POLICY_MODE_NONE, 2, 7) }, NONE, 86400, NO_MX,
+	{ V "mode: none\n" MA, 0, OK, { PW(POLICY_MODE_NONE, 2, 7) }, NONE, 1209600, NO_MX,
 	  NO_EXT, 3 },
 	/* mode none with mx: the mx are kept */
-	{ V "mode: none\n" MX MA, 0, OK, { PW(POLICY_MODE_NONE, 2, 7) }, NONE, 86400,
+	{ V "mode: none\n" MX MA, 0, OK, { PW(POLICY_MODE_NONE, 2, 7) }, NONE, 1209600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* mode value is case-sensitive: "Enforce" */
 	{ V "mode: Enforce\n" MX MA, 0, INVALID, { PE(POLICY_INVALID_MODE, 2, 7) }, FAILS },
@@ -238,19 +267,32 @@ static const struct policy_case cases[] = {
 	{ V "mode: testing\n" MA, 0, INVALID, { PE(POLICY_MISSING_MX, 0, 0) }, FAILS },
 
 	/* --- max_age = 1*10(DIGIT), at most 31557600 --- */
-	/* max_age exactly 86400: no warning */
-	{ GOOD, 0, OK, NO_DIAGS, ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 4 },
-	/* max_age under 86400: policy-short-max-age at the value */
+	/* the max_age ladder (mtasts/policy_facts.h) in enforce mode: */
+	/* two weeks exactly: nothing to say */
+	{ GOOD, 0, OK, NO_DIAGS, ENFORCE, 1209600, { "mx.example.com", NULL }, NO_EXT, 4 },
+	/* one second less: under two weeks, at the value */
+	{ V ME MX "max_age: 1209599\n", 0, OK, { PW(POLICY_MAX_AGE_UNDER_TWO_WEEKS, 4, 10) },
+	  ENFORCE, 1209599, { "mx.example.com", NULL }, NO_EXT, 4 },
+	/* one day exactly: still under two weeks, not short */
+	{ V ME MX "max_age: 86400\n", 0, OK, { PW(POLICY_MAX_AGE_UNDER_TWO_WEEKS, 4, 10) },
+	  ENFORCE, 86400, { "mx.example.com", NULL }, NO_EXT, 4 },
+	/* under a day: policy-short-max-age, the lower rung only */
 	{ V ME MX "max_age: 86399\n", 0, OK, { PW(POLICY_SHORT_MAX_AGE, 4, 10) }, ENFORCE,
 	  86399, { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* max_age 0 is valid grammar, and short */
 	{ V ME MX "max_age: 0\n", 0, OK, { PW(POLICY_SHORT_MAX_AGE, 4, 10) }, ENFORCE, 0,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
+	/* in testing mode only the lower rung counts */
+	{ V "mode: testing\n" MX "max_age: 86400\n", 0, OK, { PI(POLICY_MODE_TESTING, 2, 7) },
+	  TESTING, 86400, { "mx.example.com", NULL }, NO_EXT, 4 },
+	/* in mode none a short max_age is how a policy is withdrawn */
+	{ V "mode: none\nmax_age: 60\n", 0, OK, { PW(POLICY_MODE_NONE, 2, 7) }, NONE, 60,
+	  NO_MX, NO_EXT, 3 },
 	/* max_age 31557600 is the largest */
 	{ V ME MX "max_age: 31557600\n", 0, OK, NO_DIAGS, ENFORCE, 31557600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* max_age: 10 digits with leading zeros */
-	{ V ME MX "max_age: 0000604800\n", 0, OK, NO_DIAGS, ENFORCE, 604800,
+	{ V ME MX "max_age: 0001209600\n", 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* max_age: 11 digits is too many, even when small (column of the 11th) */
 	{ V ME MX "max_age: 00000086400\n", 0, INVALID, { PE(POLICY_INVALID_MAX_AGE, 4, 20) },
@@ -287,19 +329,36 @@ static const struct policy_case cases[] = {
 
 	/* --- mx = ["*."] Domain, in A-label form --- */
 	/* mx: a wildcard pattern */
-	{ WITH_MX("*.example.com"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "*.example.com", NULL },
+	{ WITH_MX("*.example.com"), 0, OK, NO_DIAGS, ENFORCE, 1209600, { "*.example.com", NULL },
 	  NO_EXT, 4 },
 	/* mx: letters, digits and hyphens; kept as written (case too) */
-	{ WITH_MX("MX-1.Ex4mple.COM"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ WITH_MX("MX-1.Ex4mple.COM"), 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "MX-1.Ex4mple.COM", NULL }, NO_EXT, 4 },
 	/* mx: an A-label */
-	{ WITH_MX("xn--bcher-kva.example"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ WITH_MX("xn--bcher-kva.example"), 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "xn--bcher-kva.example", NULL }, NO_EXT, 4 },
-	/* mx: a single label is a Domain */
-	{ WITH_MX("localhost"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "localhost", NULL }, NO_EXT,
+	/* mx: a single label is a Domain, though no MX host has one */
+	{ WITH_MX("localhost"), 0, OK, { PW(POLICY_MX_MATCHES_NOTHING, 3, 5) }, ENFORCE,
+	  1209600, { "localhost", NULL }, NO_EXT, 4 },
+	/* mx: all-digit labels are LDH, though no host name ends in one */
+	{ WITH_MX("123.456"), 0, OK, { PW(POLICY_MX_MATCHES_NOTHING, 3, 5) }, ENFORCE, 1209600,
+	  { "123.456", NULL }, NO_EXT, 4 },
+	/* mx: an IPv4 address fits the grammar, and never matches an MX host */
+	{ WITH_MX("192.0.2.25"), 0, OK, { PW(POLICY_MX_IP_ADDRESS, 3, 5) }, ENFORCE, 1209600,
+	  { "192.0.2.25", NULL }, NO_EXT, 4 },
+	/* mx: a wildcard on a single label is as wide as a TLD */
+	{ WITH_MX("*.com"), 0, OK, { PW(POLICY_MX_PUBLIC_SUFFIX, 3, 5) }, ENFORCE, 1209600,
+	  { "*.com", NULL }, NO_EXT, 4 },
+	/* mx: without a public suffix list "*.co.uk" is not known to be one */
+	{ WITH_MX("*.co.uk"), 0, OK, NO_DIAGS, ENFORCE, 1209600, { "*.co.uk", NULL }, NO_EXT,
 	  4 },
-	/* mx: all-digit labels are LDH */
-	{ WITH_MX("123.456"), 0, OK, NO_DIAGS, ENFORCE, 86400, { "123.456", NULL }, NO_EXT, 4 },
+	/* mx: in mode none senders do not look at the patterns */
+	{ V "mode: none\nmx: *.com\nmx: 192.0.2.25\n" MA, 0, OK, { PW(POLICY_MODE_NONE, 2, 7) },
+	  NONE, 1209600, { "*.com", "192.0.2.25", NULL }, NO_EXT, 5 },
+	/* mx: an IPv6 address is no name at all: the error says what it is */
+	{ WITH_MX("2001:db8::25"), 0, INVALID, { PE(POLICY_INVALID_MX, 3, 5) }, FAILS },
+	/* mx: an address literal likewise */
+	{ WITH_MX("[192.0.2.25]"), 0, INVALID, { PE(POLICY_INVALID_MX, 3, 5) }, FAILS },
 	/* mx: a label may not start with a hyphen */
 	{ WITH_MX("-mx.example.com"), 0, INVALID, { PE(POLICY_INVALID_MX, 3, 5) }, FAILS },
 	/* mx: a label may not end with a hyphen */
@@ -344,18 +403,18 @@ static const struct policy_case cases[] = {
 	/* mx: one bad mx among good ones is still an error */
 	{ V ME MX "mx: -bad.example\n" MA, 0, INVALID, { PE(POLICY_INVALID_MX, 4, 5) }, FAILS },
 	/* a repeated mx: policy-duplicate-mx, and both entries kept */
-	{ V ME MX MX MA, 0, OK, { PW(POLICY_DUPLICATE_MX, 4, 5) }, ENFORCE, 86400,
+	{ V ME MX MX MA, 0, OK, { PW(POLICY_DUPLICATE_MX, 4, 5) }, ENFORCE, 1209600,
 	  { "mx.example.com", "mx.example.com", NULL }, NO_EXT, 5 },
 	/* a repeated mx differing in case is the same name */
 	{ V ME MX "mx: MX.Example.com\n" MA, 0, OK, { PW(POLICY_DUPLICATE_MX, 4, 5) }, ENFORCE,
-	  86400, { "mx.example.com", "MX.Example.com", NULL }, NO_EXT, 5 },
+	  1209600, { "mx.example.com", "MX.Example.com", NULL }, NO_EXT, 5 },
 	/* a wildcard and the host it covers are different patterns */
-	{ V ME MX "mx: *.example.com\n" MA, 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ V ME MX "mx: *.example.com\n" MA, 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", "*.example.com", NULL }, NO_EXT, 5 },
 
 	/* --- extension values: vchar or UTF-8, spaces inside, no CTLs --- */
 	/* extension value: UTF-8 and internal spaces (several too) kept verbatim */
-	{ WITH_LINE5("note: caf\xc3\xa9 au  lait"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ WITH_LINE5("note: caf\xc3\xa9 au  lait"), 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "note", "caf\xc3\xa9 au  lait", NULL }, 5 },
 	/* only SP between vchars (%x20): an internal tab is policy-invalid-value */
 	{ WITH_LINE5("x: a\tb"), 0, INVALID, { PE(POLICY_INVALID_VALUE, 5, 5) }, FAILS },
@@ -369,14 +428,14 @@ static const struct policy_case cases[] = {
 	{ "version: STSv1\tx\n" ME MX MA, 0, INVALID, { PE(POLICY_INVALID_VALUE, 1, 15) },
 	  FAILS },
 	/* tabs after the colon and at the end of the line are *WSP: allowed */
-	{ V ME MX MA "x:\t a b \t\n", 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ V ME MX MA "x:\t a b \t\n", 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "x", "a b", NULL }, 5 },
 	/* extension value: a four-octet UTF-8 sequence */
-	{ WITH_LINE5("x: \xf0\x9f\x93\xa7"), 0, OK, NO_DIAGS, ENFORCE, 86400,
+	{ WITH_LINE5("x: \xf0\x9f\x93\xa7"), 0, OK, NO_DIAGS, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "x", "\xf0\x9f\x93\xa7", NULL }, 5 },
 	/* extension value: every VCHAR */
 	{ WITH_LINE5("x: !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~"), 0, OK, NO_DIAGS, ENFORCE,
-	  86400, { "mx.example.com", NULL }, { "x", "!\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~",
+	  1209600, { "mx.example.com", NULL }, { "x", "!\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~",
 	  NULL }, 5 },
 	/* invalid UTF-8: a bad continuation octet */
 	{ WITH_LINE5("x: \xc3\x28"), 0, INVALID, { PE(POLICY_INVALID_UTF8, 5, 4) }, FAILS },
@@ -409,15 +468,15 @@ static const struct policy_case cases[] = {
 	/* --- duplicated fields: the first wins --- */
 	/* a repeated mode: the first is used, a warning for the second */
 	{ V ME "mode: testing\n" MX MA, 0, OK, { PW(POLICY_DUPLICATE_FIELD, 3, 1) }, ENFORCE,
-	  86400, { "mx.example.com", NULL }, NO_EXT, 5 },
+	  1209600, { "mx.example.com", NULL }, NO_EXT, 5 },
 	/* a repeated version, even an invalid one: only a warning */
 	{ V ME MX MA "version: STSv2\n", 0, OK, { PW(POLICY_DUPLICATE_FIELD, 5, 1) }, ENFORCE,
-	  86400, { "mx.example.com", NULL }, NO_EXT, 5 },
+	  1209600, { "mx.example.com", NULL }, NO_EXT, 5 },
 	/* a repeated max_age: the first value is used */
 	{ V ME MX MA "max_age: 600\n", 0, OK, { PW(POLICY_DUPLICATE_FIELD, 5, 1) }, ENFORCE,
-	  86400, { "mx.example.com", NULL }, NO_EXT, 5 },
+	  1209600, { "mx.example.com", NULL }, NO_EXT, 5 },
 	/* a repeated extension: the first value is kept, once */
-	{ GOOD "x: 1\nx: 2\n", 0, OK, { PW(POLICY_DUPLICATE_FIELD, 6, 1) }, ENFORCE, 86400,
+	{ GOOD "x: 1\nx: 2\n", 0, OK, { PW(POLICY_DUPLICATE_FIELD, 6, 1) }, ENFORCE, 1209600,
 	  { "mx.example.com", NULL }, { "x", "1", NULL }, 6 },
 	/* the first wins even when it is invalid: the record fails */
 	{ V "mode: bogus\n" ME MX MA, 0, INVALID,
@@ -431,26 +490,45 @@ static const struct policy_case cases[] = {
 	{ "version: STSv2\nmode: strict\nmx: -bad\nmax_age: x\n", 0, INVALID,
 	  { PE(POLICY_INVALID_VERSION, 1, 10), PE(POLICY_INVALID_MODE, 2, 7),
 	    PE(POLICY_INVALID_MX, 3, 5), PE(POLICY_INVALID_MAX_AGE, 4, 10) }, FAILS },
-	/* every line's shape wrong, then every required field missing */
+	/* every line's shape wrong: each line once, no field also missing */
 	{ " version: STSv1\nmode : enforce\n\nmx: a.b\rmax_age: 1\n", 0, INVALID,
 	  { PE(POLICY_SYNTAX, 1, 1), PE(POLICY_SYNTAX, 2, 5), PE(POLICY_EMPTY_LINE, 3, 1),
-	    PE(POLICY_BAD_LINE_ENDING, 4, 8), PE(POLICY_MISSING_VERSION, 0, 0),
-	    PE(POLICY_MISSING_MODE, 0, 0), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	    PE(POLICY_BAD_LINE_ENDING, 4, 8) }, FAILS },
 	/* a warning on an earlier line stays before a later error */
 	{ V ME "Mode: x\n" MX "max_age: 1 day\n", 0, INVALID,
 	  { PW(POLICY_FIELD_CASE, 3, 1), PE(POLICY_INVALID_MAX_AGE, 5, 11) }, FAILS },
 	/* only the required fields are missing: an extension alone */
 	{ "foo: bar\n", 0, INVALID, { PE(POLICY_MISSING_VERSION, 0, 0),
 	  PE(POLICY_MISSING_MODE, 0, 0), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
-	/* mode testing with a short max_age: both warnings, in line order */
+	/* mode testing with a short max_age: both facts, in line order */
 	{ V "mode: testing\n" MX "max_age: 3600\n", 0, OK,
-	  { PW(POLICY_MODE_TESTING, 2, 7), PW(POLICY_SHORT_MAX_AGE, 4, 10) }, TESTING, 3600,
+	  { PI(POLICY_MODE_TESTING, 2, 7), PW(POLICY_SHORT_MAX_AGE, 4, 10) }, TESTING, 3600,
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
-	/* HTML served instead of a policy */
+	/* every fact at once, each at its value, in line order */
+	{ "max_age: 600\nmx: *.com\nversion: STSv1\nmx: 192.0.2.1\nmode: testing\n", 0, OK,
+	  { PW(POLICY_SHORT_MAX_AGE, 1, 10), PW(POLICY_MX_PUBLIC_SUFFIX, 2, 5),
+	    PW(POLICY_MX_IP_ADDRESS, 4, 5), PI(POLICY_MODE_TESTING, 5, 7) }, TESTING, 600,
+	  { "*.com", "192.0.2.1", NULL }, NO_EXT, 5 },
+
+	/* --- what is not a policy, or not quite: one error for one cause --- */
+	/* HTML served instead of a policy: that alone */
 	{ "<html>\n<body>Not Found</body>\n</html>\n", 0, INVALID,
-	  { PE(POLICY_SYNTAX, 1, 7), PE(POLICY_SYNTAX, 2, 23), PE(POLICY_SYNTAX, 3, 8),
-	    PE(POLICY_MISSING_VERSION, 0, 0), PE(POLICY_MISSING_MODE, 0, 0),
-	    PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	  { PE(POLICY_HTML, 1, 1) }, FAILS },
+	/* an HTML page with a doctype, after white space, in other case */
+	{ "\r\n  <!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\">\n<html>\n", 0,
+	  INVALID, { PE(POLICY_HTML, 2, 3) }, FAILS },
+	/* an HTML page after a byte-order mark is still just an HTML page */
+	{ "\xef\xbb\xbf<!doctype html>\n", 0, INVALID, { PE(POLICY_HTML, 1, 4) }, FAILS },
+	/* "<htmlx" is no HTML tag: the lines are judged as lines */
+	{ "<htmlx>\n", 0, INVALID, { PE(POLICY_SYNTAX, 1, 8), PE(POLICY_MISSING_VERSION, 0, 0),
+	  PE(POLICY_MISSING_MODE, 0, 0), PE(POLICY_MISSING_MAX_AGE, 0, 0) }, FAILS },
+	/* a UTF-8 byte-order mark: named, and the rest parsed (column past it) */
+	{ "\xef\xbb\xbf" GOOD, 0, INVALID, { PE(POLICY_BYTE_ORDER_MARK, 1, 1) }, FAILS },
+	{ "\xef\xbb\xbfversion STSv1\n" ME MX MA, 0, INVALID,
+	  { PE(POLICY_BYTE_ORDER_MARK, 1, 1), PE(POLICY_SYNTAX, 1, 11) }, FAILS },
+	/* UTF-16, either byte order: that alone */
+	{ "\xff\xfev\0e\0r\0", 8, INVALID, { PE(POLICY_BYTE_ORDER_MARK, 1, 1) }, FAILS },
+	{ "\xfe\xff\0v\0e\0r", 8, INVALID, { PE(POLICY_BYTE_ORDER_MARK, 1, 1) }, FAILS },
 };
 
 static bool check_result(const struct policy_case *c, const struct mtasts_policy *p)
@@ -690,8 +768,8 @@ static void test_many_errors(void **state)
 	mtasts_diags_init(&diags);
 	assert_int_equal(mtasts_policy_parse(body, pos, &p, &diags), MTASTS_ERR_INVALID);
 	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
-	/* each line's syntax error plus the three missing fields */
-	assert_int_equal(diags.count + diags.dropped, lines + 3);
+	/* each line's syntax error plus the two missing fields (mode is given) */
+	assert_int_equal(diags.count + diags.dropped, lines + 2);
 	for (size_t i = 0; i < MTASTS_DIAGS_MAX; i++) {
 		assert_int_equal(diags.items[i].code, MTASTS_POLICY_SYNTAX);
 		assert_int_equal(diags.items[i].line, i + 1);
@@ -800,25 +878,153 @@ static void test_errors_after_full_list(void **state)
 	/*
 	 * A second parse into the same list: its errors displace the latest
 	 * warnings of the first, and they are still sorted among themselves
-	 * (found in the order line 2, line 1, then the missing fields).
+	 * (found in the order line 2, line 1, then the missing field; mode is
+	 * given on the indented line 2, so it is not also missing).
 	 */
 	p = &sentinel;
 	assert_int_equal(mtasts_policy_parse(bad, strlen(bad), &p, &diags),
 			 MTASTS_ERR_INVALID);
 	assert_ptr_equal(p, &sentinel);
 	assert_int_equal(diags.count, MTASTS_DIAGS_MAX);
-	assert_int_equal(diags.dropped, 1 + 4);
-	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 4);
-	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 5].code,
-			 MTASTS_POLICY_DUPLICATE_FIELD);
+	assert_int_equal(diags.dropped, 1 + 3);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 3);
 	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 4].code,
+			 MTASTS_POLICY_DUPLICATE_FIELD);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 3].code,
 			 MTASTS_POLICY_INVALID_VERSION);
-	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 3].code, MTASTS_POLICY_SYNTAX);
-	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 2].code,
-			 MTASTS_POLICY_MISSING_MODE);
+	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 2].code, MTASTS_POLICY_SYNTAX);
 	assert_int_equal(diags.items[MTASTS_DIAGS_MAX - 1].code,
 			 MTASTS_POLICY_MISSING_MAX_AGE);
-	assert_true(sorted_by_position(&diags, MTASTS_DIAGS_MAX - 4));
+	assert_true(sorted_by_position(&diags, MTASTS_DIAGS_MAX - 3));
+}
+
+/* A stand-in for libidn2: knows one name. */
+static bool fake_a_label(void *arg, const char *name, char *out, size_t size)
+{
+	(void)arg;
+	if (strcmp(name, "mx.b\xc3\xbc" "cher.example") != 0)
+		return false;
+	snprintf(out, size, "mx.xn--bcher-kva.example");
+	return true;
+}
+
+static bool fake_suffixes(void *arg, const char *name)
+{
+	(void)arg;
+	return strcmp(name, "co.uk") == 0 || strchr(name, '.') == NULL;
+}
+
+/* What mtasts_policy_parse_with() adds: the helpers the core has not. */
+static void test_helpers(void **state)
+{
+	const struct mtasts_policy_helpers helpers = {
+		.is_public_suffix = fake_suffixes, .to_a_label = fake_a_label,
+	};
+	const char *ulabel = WITH_MX("mx.b\xc3\xbc" "cher.example");
+	const char *wild = WITH_MX("*.mx.b\xc3\xbc" "cher.example");
+	const char *unknown = WITH_MX("mx.stra\xc3\x9f" "e.example");
+	const char *suffix = WITH_MX("*.co.uk");
+	struct mtasts_policy sentinel, *p = &sentinel;
+	struct mtasts_diags diags;
+
+	(void)state;
+	/* a U-label in an mx: the error gives the A-label form to write */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse_with(ulabel, strlen(ulabel), &helpers, &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_int_equal(diags.count, 1);
+	assert_int_equal(diags.items[0].code, MTASTS_POLICY_INVALID_MX);
+	assert_int_equal(diags.items[0].column, 9);
+	assert_non_null(strstr(diags.items[0].message, "write \"mx: mx.xn--bcher-kva.example\""));
+	/* ... wildcards keep their "*." */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse_with(wild, strlen(wild), &helpers, &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_non_null(strstr(diags.items[0].message, "\"mx: *.mx.xn--bcher-kva.example\""));
+	/* ... without the helper, or when it fails, the rule is said instead */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse(ulabel, strlen(ulabel), &p, &diags),
+			 MTASTS_ERR_INVALID);
+	assert_non_null(strstr(diags.items[0].message, "A-label (xn--) form"));
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse_with(unknown, strlen(unknown), &helpers, &p,
+						  &diags), MTASTS_ERR_INVALID);
+	assert_non_null(strstr(diags.items[0].message, "A-label (xn--) form"));
+	assert_ptr_equal(p, &sentinel);
+	/* the public suffix test: "*.co.uk" is as wide as a public suffix */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse_with(suffix, strlen(suffix), &helpers, &p, &diags),
+			 MTASTS_OK);
+	assert_int_equal(diags.count, 1);
+	assert_int_equal(diags.items[0].code, MTASTS_POLICY_MX_PUBLIC_SUFFIX);
+	p = mtasts_policy_free(p);
+	/* ... which it is not known to be without the list */
+	mtasts_diags_init(&diags);
+	assert_int_equal(mtasts_policy_parse(suffix, strlen(suffix), &p, &diags), MTASTS_OK);
+	assert_int_equal(diags.count, 0);
+	p = mtasts_policy_free(p);
+}
+
+/* The words of a few answers: what to write instead. */
+static void test_hints(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *says;
+	} hints[] = {
+		{ V ME MX "max-age: 1209600\n", "did you mean \"max_age\"?" },
+		{ V "Mode: enforce\n" MX MA, "field \"Mode\" is not \"mode\"" },
+		{ V ME MX "max age: 1209600\n", "did you mean \"max_age\"?" },
+		{ V ME MX "max_age=1209600\n", "write \"max_age: 1209600\"" },
+		{ "version STSv1\n" ME MX MA, "write \"version: STSv1\"" },
+		{ "\xef\xbb\xbf" GOOD, "byte-order mark" },
+		{ "<!DOCTYPE html>\n", "the body is an HTML page, not a policy" },
+		{ "version: STSv1\rmode: enforce\r", "separated by a carriage return alone" },
+		{ WITH_MX("2001:db8::25"), "is an IP address, not a host name" },
+		{ WITH_MX("192.0.2.25"), "is an IP address" },
+		{ V "mode: testing\n" MX MA, "switch to mode: enforce" },
+		{ V ME MX "max_age: 3600\n", "raise max_age to at least 1209600 (two weeks)" },
+	};
+	struct mtasts_diags diags;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(hints); i++) {
+		struct mtasts_policy *p = NULL;
+
+		mtasts_diags_init(&diags);
+		mtasts_policy_parse(hints[i].body, strlen(hints[i].body), &p, &diags);
+		p = mtasts_policy_free(p);
+		assert_true(diags.count >= 1);
+		if (strstr(diags.items[0].message, hints[i].says) == NULL)
+			fail_msg("\"%s\": \"%s\" lacks \"%s\"",
+				 escape(hints[i].body, strlen(hints[i].body)),
+				 diags.items[0].message, hints[i].says);
+	}
+}
+
+/* Information gives way first when an error needs a place. */
+static void test_info_gives_way(void **state)
+{
+	struct mtasts_policy *p = NULL;
+	struct mtasts_diags diags;
+	const char *testing = V "mode: testing\n" MX MA;
+	const char *bad = V "mode: x\n" MX MA;
+
+	(void)state;
+	assert_string_equal(mtasts_severity_name(MTASTS_SEVERITY_INFO), "info");
+	mtasts_diags_init(&diags);
+	for (size_t i = 0; i < MTASTS_DIAGS_MAX; i++) {
+		assert_int_equal(mtasts_policy_parse(testing, strlen(testing), &p, &diags),
+				 MTASTS_OK);
+		p = mtasts_policy_free(p);
+	}
+	/* a warning at the start, then the list is full of information */
+	diags.items[0].severity = MTASTS_SEVERITY_WARNING;
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_INFO), MTASTS_DIAGS_MAX - 1);
+	assert_int_equal(mtasts_policy_parse(bad, strlen(bad), &p, &diags), MTASTS_ERR_INVALID);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_ERROR), 1);
+	assert_int_equal(mtasts_diags_count(&diags, MTASTS_SEVERITY_WARNING), 1);
+	assert_int_equal(diags.dropped, 1);
 }
 
 static void test_arguments(void **state)
@@ -995,6 +1201,9 @@ int main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_warnings_then_error),
 		cmocka_unit_test(test_errors_after_full_list),
+		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_info_gives_way),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_serialize),
 	};

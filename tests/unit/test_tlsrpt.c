@@ -139,9 +139,10 @@ static const struct tlsrpt_case cases[] = {
 	{ { RUA A " " H }, INVALID, { TE(TLSRPT_SYNTAX, 0, 38) }, FAILS },
 
 	/* --- each URI: RFC 3986, "," and "!" percent-encoded --- */
-	/* an unencoded "," splits the URI in two invalid ones */
+	/* an unencoded "," splits the URI in two invalid ones (the second a bare
+	 * address, pointed at from its start) */
 	{ { RUA "mailto:a,b@example.com" }, INVALID,
-	  { TE(TLSRPT_INVALID_URI, 0, 25), TE(TLSRPT_INVALID_URI, 0, 27) }, FAILS },
+	  { TE(TLSRPT_INVALID_URI, 0, 25), TE(TLSRPT_INVALID_URI, 0, 26) }, FAILS },
 	/* "," percent-encoded is fine, and separates addresses (RFC 6068) */
 	{ { RUA "mailto:a@example.com%2Cb@example.net" }, OK, NO_DIAGS, 0,
 	  { "mailto:a@example.com%2Cb@example.net", NULL }, NO_EXT },
@@ -153,8 +154,11 @@ static const struct tlsrpt_case cases[] = {
 	/* "!" percent-encoded is fine (lower-case hex too) */
 	{ { RUA "mailto:a%21b%2ec@example.com" }, OK, NO_DIAGS, 0,
 	  { "mailto:a%21b%2ec@example.com", NULL }, NO_EXT },
-	/* a URI needs a scheme */
-	{ { RUA "reports@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 24) }, FAILS },
+	/* a URI needs a scheme: a bare address is pointed at from its start */
+	{ { RUA "reports@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
+	/* a URI needs a scheme: something else without one, where it goes wrong */
+	{ { RUA "reports.example.com/v1" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 36) },
+	  FAILS },
 	/* a scheme starts with a letter */
 	{ { RUA "1mailto:a@example.com" }, INVALID, { TE(TLSRPT_INVALID_URI, 0, 17) }, FAILS },
 	/* "%" needs two hex digits: one */
@@ -609,6 +613,29 @@ static void test_arguments(void **state)
 	rec = &sentinel;
 	assert_int_equal(mtasts_tlsrpt_record_parse(&good, 1, &rec, NULL), MTASTS_ERR_INVALID);
 	assert_ptr_equal(rec, &sentinel);
+	/* what to write instead, said in the message */
+	{
+		static const struct {
+			const char *record, *says;
+		} hints[] = {
+			{ RUA "tlsrpt@example.com", "write \"mailto:tlsrpt@example.com\"" },
+			{ "v=TLSRPTV1; rua=" A, "the tag is case-sensitive: write \"v=TLSRPTv1;\"" },
+			{ "\"" RUA A "\"", "remove the quotes" },
+		};
+
+		for (size_t i = 0; i < ARRAY_LEN(hints); i++) {
+			struct mtasts_bytes r = { hints[i].record, strlen(hints[i].record) };
+
+			mtasts_diags_init(&diags);
+			rec = &sentinel;
+			assert_int_not_equal(mtasts_tlsrpt_record_parse(&r, 1, &rec, &diags),
+					     MTASTS_OK);
+			assert_true(diags.count >= 1);
+			if (strstr(diags.items[0].message, hints[i].says) == NULL)
+				fail_msg("%s: \"%s\" lacks \"%s\"", hints[i].record,
+					 diags.items[0].message, hints[i].says);
+		}
+	}
 	/* names of the TLSRPT codes are part of the contract */
 	assert_string_equal(mtasts_code_name(MTASTS_TLSRPT_NO_USABLE_RUA),
 			    "tlsrpt-no-usable-rua");

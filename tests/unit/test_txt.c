@@ -91,6 +91,12 @@ static const struct txt_case cases[] = {
 	/* the version tag is case-sensitive: "v=STSV1;" */
 	{ { "v=STSV1; id=abc" }, NO_RECORD,
 	  { TW(TXT_UNRELATED_RECORD, 0, 6), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* the record in its zone-file quotes: discarded, "remove the quotes" (column 1) */
+	{ { "\"v=STSv1; id=abc\"" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
+	/* quotes on one side only are no zone-file quotes: a plain unrelated record */
+	{ { "\"v=STSv1; id=abc" }, NO_RECORD,
+	  { TW(TXT_UNRELATED_RECORD, 0, 1), TE(TXT_NO_RECORD, -1, 0) }, NULL, 0, { NULL } },
 	/* a discarded near miss is not counted: the exact record is the one */
 	{ { "v=STSv1 ; id=old", "v=STSv1; id=new" }, OK,
 	  { TW(TXT_UNRELATED_RECORD, 0, 8) }, "new", 1, { NULL } },
@@ -422,7 +428,10 @@ static void test_discarded_messages(void **state)
 	} discarded[] = {
 		{ "v=STSv1 ; id=abc", "\";\" must follow the tag at once" },
 		{ "v=STSv1", "\";\" must follow the tag at once" },
-		{ "v=stsv1; id=abc", "the tag is case-sensitive" },
+		{ "v=stsv1; id=abc", "the tag is case-sensitive: write \"v=STSv1;\"" },
+		{ "V=STSV1; id=abc", "the tag is case-sensitive: write \"v=STSv1;\"" },
+		{ "\"v=STSv1; id=abc\"", "remove the quotes" },
+		{ "\"v=stsv1; id=abc\"", "remove the quotes" },
 		{ " v=STSv1; id=abc", "white space comes before the tag" },
 		{ "v=spf1 -all", "does not begin with \"v=STSv1;\" and is ignored" },
 		{ "v=STSv10; id=abc", "does not begin with \"v=STSv1;\" and is ignored" },

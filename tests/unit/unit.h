@@ -38,9 +38,10 @@ struct want_diag {
 /* An error or a warning in TXT record `rec` at `col` (line is always 0). */
 #define TE(c, rec, col) { MTASTS_##c, MTASTS_SEVERITY_ERROR, (rec), 0, (col) }
 #define TW(c, rec, col) { MTASTS_##c, MTASTS_SEVERITY_WARNING, (rec), 0, (col) }
-/* An error or a warning in a policy body at line `ln`, column `col`. */
+/* An error, a warning or information in a policy body at line `ln`, column `col`. */
 #define PE(c, ln, col) { MTASTS_##c, MTASTS_SEVERITY_ERROR, -1, (ln), (col) }
 #define PW(c, ln, col) { MTASTS_##c, MTASTS_SEVERITY_WARNING, -1, (ln), (col) }
+#define PI(c, ln, col) { MTASTS_##c, MTASTS_SEVERITY_INFO, -1, (ln), (col) }
 
 /* Write s (len octets) with control and non-ASCII octets escaped. */
 static inline const char *escape(const char *s, size_t len)
