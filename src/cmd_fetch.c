@@ -70,10 +70,11 @@ static json_t *result_json(const struct fetch_result *r)
 		for (size_t i = 0; i < r->policy->mx_count; i++)
 			json_array_append_new(mx, json_string(r->policy->mx[i]));
 		json_object_set_new(o, "policy", json_pack(
-			"{s:b, s:s, s:s, s:I, s:o, s:o}", "valid", 1,
+			"{s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "valid", 1,
 			"version", "STSv1", "mode", mtasts_mode_name(r->policy->mode),
 			"max_age", (json_int_t)r->policy->max_age, "mx", mx,
-			"warnings", diags_to_json(r->diags, MTASTS_SEVERITY_WARNING)));
+			"warnings", diags_to_json(r->diags, MTASTS_SEVERITY_WARNING),
+			"info", diags_to_json(r->diags, MTASTS_SEVERITY_INFO)));
 		json_object_set_new(o, "failure", json_null());
 	} else {
 		const char *type = mtasts_result_type_name(r->result_type);
@@ -101,8 +102,10 @@ static void print_human(const struct fetch_result *r)
 		for (size_t i = 0; i < r->policy->mx_count; i++)
 			printf("  mx: %s\n", r->policy->mx[i]);
 		for (size_t i = 0; i < r->diags->count; i++)
-			if (r->diags->items[i].severity == MTASTS_SEVERITY_WARNING)
-				printf("  warning: %s [%s]\n", r->diags->items[i].message,
+			if (r->diags->items[i].severity != MTASTS_SEVERITY_ERROR)
+				printf("  %s: %s [%s]\n",
+				       mtasts_severity_name(r->diags->items[i].severity),
+				       r->diags->items[i].message,
 				       mtasts_code_name(r->diags->items[i].code));
 		return;
 	}

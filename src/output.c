@@ -179,10 +179,10 @@ void print_diags_human(FILE *out, const struct mtasts_diags *diags,
 		       const struct mtasts_bytes *records, size_t record_count)
 {
 	static const enum mtasts_severity order[] = {
-		MTASTS_SEVERITY_ERROR, MTASTS_SEVERITY_WARNING,
+		MTASTS_SEVERITY_ERROR, MTASTS_SEVERITY_WARNING, MTASTS_SEVERITY_INFO,
 	};
 
-	for (size_t o = 0; o < 2; o++) {
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
 		for (size_t i = 0; i < diags->count; i++) {
 			const struct mtasts_diag *d = &diags->items[i];
 			const char *text;

@@ -257,6 +257,14 @@ static void judge_failure(struct discovery *d, const struct http_response *resp,
 	}
 }
 
+/* An mx written in Unicode is answered with the xn-- form to write. */
+static bool a_label(void *arg, const char *name, char *out, size_t out_size)
+{
+	return hostname_normalize(name, out, out_size, NULL, 0) == 0;
+}
+
+static const struct mtasts_policy_helpers parse_helpers = { .to_a_label = a_label };
+
 static void judge_response(struct discovery *d, const struct http_response *resp,
 			   struct fetch_attempt *a)
 {
@@ -294,7 +302,8 @@ static void judge_response(struct discovery *d, const struct http_response *resp
 	a->body[resp->body_len] = '\0';
 	a->body_len = resp->body_len;
 	a->responded = true;
-	rc = mtasts_policy_parse(a->body, a->body_len, &a->policy, &a->diags);
+	rc = mtasts_policy_parse_with(a->body, a->body_len, &parse_helpers, &a->policy,
+				      &a->diags);
 	if (rc == MTASTS_ERR_NOMEM) {
 		set_outcome(&a->outcome, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE,
 			    "local", "out of memory");
