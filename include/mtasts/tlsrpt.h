@@ -11,15 +11,30 @@
  * DESCRIPTION
  *	Input as for mtasts_sts_record_parse(): every TXT record at the name,
  *	each the concatenation of its character-strings.  Records that do not
- *	begin with "v=TLSRPTv1" are discarded; not exactly one left means the
- *	domain does not take reports (MTASTS_ERR_NO_RECORD when none,
- *	MTASTS_ERR_INVALID when several).
+ *	begin with exactly "v=TLSRPTv1;" (the tag, case-sensitive, and the
+ *	semicolon at once) are discarded before counting (RFC 8460 3), each
+ *	with the warning MTASTS_TLSRPT_UNRELATED_RECORD, which says what is
+ *	wrong with a near miss such as "v=TLSRPTv1 ;".  Not exactly one left
+ *	means the domain does not take reports (MTASTS_ERR_NO_RECORD when
+ *	none, MTASTS_ERR_INVALID when several).
  *
  *	The record must match the ABNF exactly.  "rua" holds one or more
  *	URIs separated by commas (white space allowed around them); each must
- *	be a URI (RFC 3986).  Only mailto: and https: destinations are usable;
- *	others draw a warning and are left out of rua[].  A record with no
- *	usable destination is invalid.
+ *	be a URI (RFC 3986), with "," and "!" percent-encoded (RFC 8460 3).
+ *	Only mailto: and https: destinations are usable; others draw a
+ *	warning (MTASTS_TLSRPT_UNSUPPORTED_SCHEME) and are left out of rua[].
+ *	A record with no usable destination is invalid.
+ *
+ *	A usable destination must also be one a sender can deliver to.  An
+ *	https: URI needs "//" and a host.  The addresses of a mailto: URI
+ *	(RFC 6068: before any "?", separated by %2C) are checked once
+ *	percent-decoded, each an addr-spec of RFC 5322: a dot-atom or quoted
+ *	local part, "@", and a domain with no empty label, no ":" (no port)
+ *	and no address literal.  An invalid one makes the record invalid
+ *	(MTASTS_TLSRPT_INVALID_URI), its column pointing at the problem.
+ *
+ *	An extension's value is one or more visible ASCII characters other
+ *	than "=" and ";".
  */
 #ifndef MTASTS_TLSRPT_H
 #define MTASTS_TLSRPT_H

@@ -11,22 +11,30 @@
  * DESCRIPTION
  *	The input is every TXT record found at the name, each one the
  *	concatenation of its character-strings (joined without separator, as
- *	RFC 8461 3.1 requires).  Records that do not begin with exactly
- *	"v=STSv1;" are discarded before counting, as RFC 8461 3.1 requires,
- *	even "v=STSv1 ;" and a bare "v=STSv1" (a warning,
- *	MTASTS_TXT_UNRELATED_RECORD, names each, and says what is wrong
- *	when the record looks like a mistyped MTA-STS record); when not
- *	exactly one remains, there is no policy: MTASTS_ERR_NO_RECORD when
- *	none remains, MTASTS_ERR_INVALID when several do.  The remaining record must match
- *	the ABNF exactly and carry a valid "id"; of a field given twice the
- *	first occurrence wins (a warning names the later ones).
+ *	RFC 8461 3.1 requires); mtasts_dns_message_txt_records() gives them
+ *	from a DNS answer, at the end of its CNAME chain.
+ *
+ *	Records that do not begin with exactly "v=STSv1;" (the tag, case-
+ *	sensitive, and the semicolon at once) are discarded before counting,
+ *	as RFC 8461 3.1 requires: even "v=STSv1 ;", a bare "v=STSv1",
+ *	"v=stsv1;" and the record in quotes.  A warning,
+ *	MTASTS_TXT_UNRELATED_RECORD, names each; for a record that looks like
+ *	a mistyped MTA-STS record it says what is wrong, and its column
+ *	points there.  When not exactly one record
+ *	remains there is no policy: MTASTS_ERR_NO_RECORD when none remains,
+ *	MTASTS_ERR_INVALID when several do.
+ *
+ *	The remaining record must match the ABNF exactly and carry a valid
+ *	"id"; of a field given twice the first occurrence wins (a warning
+ *	names the later ones).
  *
  *	On success *ret_record owns copies of everything it points to.  On
  *	failure *ret_record is untouched.
  *
  * LIMITS
- *	At most MTASTS_TXT_RECORDS_MAX records of at most MTASTS_TXT_RECORD_MAX
- *	octets each; more is rejected, not truncated.
+ *	At most MTASTS_TXT_RECORDS_MAX records (more is MTASTS_ERR_INVALID), and
+ *	a record in effect of at most MTASTS_TXT_RECORD_MAX octets; more is
+ *	rejected, not truncated.
  */
 #ifndef MTASTS_TXT_H
 #define MTASTS_TXT_H
