@@ -91,4 +91,54 @@ void json_stream_end(struct json_stream *stream);
 /* Read all of a file ("-" for standard input), at most max octets + 1. */
 int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len);
 
+/*
+ * Exit statuses that mean the same in every subcommand, above every
+ * command's own scale of results (0 to 3), so that a script tells "mtasts
+ * did not do the work" from any verdict.  The values are those of
+ * sysexits.h.
+ *
+ * EXIT_USAGE_ERROR: the command line (or a file named on it) is wrong: an
+ * unknown command or option, a missing, extra or invalid argument or
+ * setting, an input or domain file that cannot be read.  Nothing was done.
+ * EXIT_LOCAL_ERROR: this machine could not do the work: too few file
+ * descriptors, the event loop or a library could not be set up, out of
+ * memory.  What could be done may have been printed.
+ */
+#define EXIT_USAGE_ERROR 64		/* EX_USAGE */
+#define EXIT_LOCAL_ERROR 71		/* EX_OSERR */
+
+struct option;
+
+/*
+ * suggest.c - a likely meant word for a mistyped one.  The candidate
+ * nearest to word by Damerau-Levenshtein distance (optimal string
+ * alignment: insertions, deletions, substitutions and swaps of neighbours),
+ * without regard to ASCII case, when that distance is at most 2 and less
+ * than the length of word; the first such candidate in table order on a
+ * tie.  NULL when none is near enough, or word is the empty string or
+ * longer than 64 octets.
+ *
+ * suggest_word() looks among words[0..count-1] and returns one of them.
+ * suggest_long_option() looks among the long names of a getopt_long()
+ * table (ended by an entry with a NULL name); arg is the argument as
+ * given, "--jsn" or "--dns-sever=192.0.2.1" (the leading dashes and any
+ * "=VALUE" are not compared).  It returns the bare option name, without
+ * "--":
+ *
+ *	const char *near = suggest_long_option(options, argv[optind - 1]);
+ *
+ *	if (near != NULL)
+ *		print_usage_error(cmd, "unknown option '%s'; did you mean "
+ *				  "'--%s'?", argv[optind - 1], near);
+ */
+const char *suggest_word(const char *const *words, size_t count, const char *word);
+const char *suggest_long_option(const struct option *options, const char *arg);
+
+/*
+ * terminal.c - whether to colour what is written to fd: only when fd is a
+ * terminal, the NO_COLOR environment variable is unset or empty
+ * (no-color.org) and TERM is set to something other than "" or "dumb".
+ */
+bool output_color_wanted(int fd);
+
 #endif

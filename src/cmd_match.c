@@ -25,7 +25,7 @@ static const char match_usage[] =
 	"  -h, --help   show this help\n"
 	"\n"
 	"Exit status: 0 match, 1 no match (or an invalid pattern or host),\n"
-	"2 usage error.\n";
+	"64 usage error.\n";
 
 static void add_error(struct mtasts_diags *diags, enum mtasts_code code,
 		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -134,7 +134,7 @@ static int run_match(int argc, char **argv)
 		return rc;
 	if (argc != 2) {
 		print_usage_error(&cmd_match, "give a PATTERN and a HOST");
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	mtasts_diags_init(&diags);
 	pattern = a_label_form(argv[0], true, pattern_buf, sizeof(pattern_buf), &diags);
@@ -146,7 +146,7 @@ static int run_match(int argc, char **argv)
 		if (diags.count > 0)
 			json_object_set_new(o, "errors",
 					    diags_to_json(&diags, MTASTS_SEVERITY_ERROR));
-		rc = print_json(o) ? EXIT_VALID : EXIT_USAGE;
+		rc = print_json(o) ? EXIT_VALID : EXIT_LOCAL_ERROR;
 		json_decref(o);
 		if (rc != EXIT_VALID)
 			return rc;

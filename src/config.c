@@ -2,8 +2,10 @@
  * config.c - the network commands' settings: defaults, a "key value" file,
  * and the same keys from the command line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <mtasts/policy.h>
 #include <mtasts/version.h>
 
+#include "cli.h"
 #include "config.h"
 
 #define CONFIG_LINE_MAX 1024
@@ -25,6 +28,13 @@
 #define DNS_ROUNDS 2		/* tries of each DNS lookup over all servers */
 #define FDS_RESERVED 10		/* descriptors not for domains */
 #define FDS_MOST 1048576
+#define CONFIG_CONCURRENCY_MAX 10000
+
+/* The keys of net_config_set(), for a guess at a mistyped one. */
+static const char *const config_keys[] = {
+	"dns-server", "ca-file", "proxy", "timeout", "connect-timeout", "dns-timeout",
+	"concurrency",
+};
 
 void net_config_defaults(struct net_config *c)
 {
@@ -43,19 +53,149 @@ void net_config_release(struct net_config *c)
 	c->owned_count = 0;
 }
 
+/*
+ * Seconds written in decimal, "30" or "2.5": no sign, exponent, hexadecimal
+ * or white space (which strtod would take), from a millisecond to an hour.
+ */
 static bool parse_seconds(const char *value, unsigned *ret_ms)
 {
-	char *end;
+	size_t digits = strspn(value, "0123456789"), fraction = 0;
 	double seconds;
 
-	errno = 0;
-	seconds = strtod(value, &end);
-	/* Written so that NaN fails too. */
-	if (errno != 0 || end == value || *end != '\0' ||
-	    !(seconds > 0 && seconds <= 3600))
+	if (value[digits] == '.')
+		fraction = strspn(value + digits + 1, "0123456789");
+	if (digits == 0 || digits + (fraction > 0 ? fraction + 1 : 0) != strlen(value))
+		return false;
+	seconds = strtod(value, NULL);
+	if (!(seconds >= 0.001 && seconds <= 3600))
 		return false;
 	*ret_ms = (unsigned)(seconds * 1000 + 0.5);
-	return *ret_ms > 0;
+	return true;
+}
+
+/* A whole number written in decimal digits only, from 1 to most. */
+static bool parse_count(const char *value, unsigned most, unsigned *ret_n)
+{
+	size_t digits = strspn(value, "0123456789");
+	unsigned long n;
+
+	if (digits == 0 || value[digits] != '\0' || digits > 9)
+		return false;
+	n = strtoul(value, NULL, 10);
+	if (n < 1 || n > most)
+		return false;
+	*ret_n = (unsigned)n;
+	return true;
+}
+
+/* A value as it may be shown in a message: escaped, at most 60 octets. */
+static void shown(const char *value, char *buf, size_t size)
+{
+	char *safe = text_escape(value);
+	const char *text = safe != NULL ? safe : "?";
+
+	if (strlen(text) > 60)
+		snprintf(buf, size, "%.57s...", text);
+	else
+		snprintf(buf, size, "%s", text);
+	free(safe);
+}
+
+/* The port after "ADDR:" or "[ADDR]:": 1 to 65535, decimal digits only. */
+static bool port_valid(const char *port, const char *value, char *why, size_t why_size)
+{
+	char text[80], all[80];
+	unsigned number;
+
+	if (parse_count(port, 65535, &number))
+		return true;
+	shown(port, text, sizeof(text));
+	shown(value, all, sizeof(all));
+	snprintf(why, why_size, "dns-server: the port '%s' of '%s' is not a number "
+		 "from 1 to 65535", text, all);
+	return false;
+}
+
+/* "[IPV6]" or "[IPV6]:PORT". */
+static bool bracketed_valid(const char *value, const char *text, char *why,
+			    size_t why_size)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *end = strchr(value, ']');
+	size_t len = end != NULL ? (size_t)(end - value - 1) : 0;
+
+	if (end == NULL || len >= sizeof(host)) {
+		snprintf(why, why_size, "dns-server: '%s' is not an IP address (an IPv6 "
+			 "address is written [ADDR] or [ADDR]:PORT)", text);
+		return false;
+	}
+	memcpy(host, value + 1, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, addr) == 1) {
+		snprintf(why, why_size, "dns-server: '%s': brackets are for IPv6 "
+			 "addresses; write an IPv4 address without them", text);
+		return false;
+	}
+	if (inet_pton(AF_INET6, host, addr) != 1) {
+		snprintf(why, why_size, "dns-server: '%s' is not an IP address: no IPv6 "
+			 "address between the brackets", text);
+		return false;
+	}
+	if (end[1] == '\0')
+		return true;
+	if (end[1] != ':') {
+		snprintf(why, why_size, "dns-server: '%s': only \":PORT\" may follow "
+			 "\"]\"", text);
+		return false;
+	}
+	return port_valid(end + 2, value, why, why_size);
+}
+
+/*
+ * A resolver's address as c-ares takes it: "ADDR" (IPv4 or IPv6),
+ * "IPV4:PORT", "[IPV6]" or "[IPV6]:PORT".  No host name: finding the
+ * resolver would take a resolver.
+ */
+static bool dns_server_valid(const char *value, char *why, size_t why_size)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET_ADDRSTRLEN + 1], text[80];
+	const char *colon = strchr(value, ':');
+	size_t len = colon != NULL ? (size_t)(colon - value) : strlen(value);
+
+	shown(value, text, sizeof(text));
+	if (value[0] == '[')
+		return bracketed_valid(value, text, why, why_size);
+	if (inet_pton(AF_INET6, value, addr) == 1)
+		return true;
+	if (value[0] == '\0') {
+		snprintf(why, why_size, "dns-server: the value is empty; give a "
+			 "resolver's IP address");
+		return false;
+	}
+	if (strchr(value, '%') != NULL) {
+		snprintf(why, why_size, "dns-server: '%s': an address with a zone "
+			 "(\"%%\") is not taken; give a global or loopback address", text);
+		return false;
+	}
+	if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+		snprintf(why, why_size, "dns-server: '%s' is not an IP address (an IPv6 "
+			 "address with a port is written [ADDR]:PORT)", text);
+		return false;
+	}
+	if (len < sizeof(host)) {
+		memcpy(host, value, len);
+		host[len] = '\0';
+	}
+	if (len >= sizeof(host) || inet_pton(AF_INET, host, addr) != 1) {
+		snprintf(why, why_size, "dns-server: '%s' is not an IP address%s", text,
+			 strspn(value, "0123456789.:") == strlen(value) ? "" :
+			 " (a resolver is given by its address, such as 192.0.2.53 "
+			 "or [2001:db8::53]:5353)");
+		return false;
+	}
+	return colon == NULL || port_valid(colon + 1, value, why, why_size);
 }
 
 static const char *keep(struct net_config *c, const char *value, bool copy)
@@ -85,9 +225,12 @@ static bool certificates_readable(const char *path)
 bool net_config_set(struct net_config *c, const char *key, const char *value,
 		    bool copy, char *why, size_t why_size)
 {
+	char text[80];
 	unsigned ms;
 
 	if (strcmp(key, "dns-server") == 0) {
+		if (!dns_server_valid(value, why, why_size))
+			return false;
 		if (c->dns_server_count == CONFIG_DNS_SERVERS_MAX) {
 			snprintf(why, why_size, "at most %d DNS servers",
 				 CONFIG_DNS_SERVERS_MAX);
@@ -110,8 +253,9 @@ bool net_config_set(struct net_config *c, const char *key, const char *value,
 	} else if (strcmp(key, "timeout") == 0 || strcmp(key, "connect-timeout") == 0 ||
 		   strcmp(key, "dns-timeout") == 0) {
 		if (!parse_seconds(value, &ms)) {
-			snprintf(why, why_size, "%s: \"%s\" is not a number of seconds "
-				 "between 0 and 3600", key, value);
+			shown(value, text, sizeof(text));
+			snprintf(why, why_size, "%s: '%s' is not a number of seconds from "
+				 "0.001 to 3600, such as 30 or 2.5", key, text);
 			return false;
 		}
 		if (key[0] == 't')
@@ -121,18 +265,21 @@ bool net_config_set(struct net_config *c, const char *key, const char *value,
 		else
 			c->dns_timeout_ms = ms;
 	} else if (strcmp(key, "concurrency") == 0) {
-		char *end;
-		long n = strtol(value, &end, 10);
-
-		if (*end != '\0' || n < 1 || n > 10000) {
-			snprintf(why, why_size, "concurrency: \"%s\" is not a number "
-				 "from 1 to 10000", value);
+		if (!parse_count(value, CONFIG_CONCURRENCY_MAX, &c->concurrency)) {
+			shown(value, text, sizeof(text));
+			snprintf(why, why_size, "concurrency: '%s' is not a whole number "
+				 "from 1 to %u", text, CONFIG_CONCURRENCY_MAX);
 			return false;
 		}
-		c->concurrency = (unsigned)n;
 		c->concurrency_given = true;
 	} else {
-		snprintf(why, why_size, "unknown setting \"%s\"", key);
+		const char *near = suggest_word(config_keys, sizeof(config_keys) /
+						sizeof(config_keys[0]), key);
+
+		shown(key, text, sizeof(text));
+		snprintf(why, why_size, "unknown setting '%s'%s%s%s", text,
+			 near != NULL ? "; did you mean '" : "", near != NULL ? near : "",
+			 near != NULL ? "'?" : "");
 		return false;
 	}
 	return true;
@@ -210,12 +357,17 @@ bool net_config_load(struct net_config *config, int argc, char **argv,
 	const char *path = NULL;
 	int c;
 
+	/*
+	 * In order ("-"): argv is left as it is for the command's own pass,
+	 * which must see an option's value after the option.  optind 0 makes
+	 * getopt start afresh, in its usual order, for that pass.
+	 */
 	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", options, NULL)) != -1)
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "-" NET_SHORT_OPTIONS, options, NULL)) != -1)
 		if (c == config_code)
 			path = optarg;
-	optind = 1;
+	optind = 0;
 	return net_config_read(config, path != NULL ? path : CONFIG_DEFAULT_PATH,
 			       path != NULL, why, why_size);
 }

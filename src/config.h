@@ -41,14 +41,29 @@ void net_config_release(struct net_config *config);
 bool net_config_read(struct net_config *config, const char *path, bool required,
 		     char *why, size_t why_size);
 
-/* Set one key from text; false with a sentence in why when invalid. */
+/*
+ * Set one key from text; false with a sentence in why, "KEY: ...", when the
+ * key is unknown or the value invalid.  dns-server takes an IP address with
+ * an optional port: ADDR, IPV4:PORT, [IPV6] or [IPV6]:PORT, a port from 1 to
+ * 65535 (no host name: the resolver could not be found without a
+ * resolver); the timeouts decimal seconds from 0.001 to 3600 ("30", "2.5");
+ * concurrency a whole number from 1 to 10000.
+ */
 bool net_config_set(struct net_config *config, const char *key, const char *value,
 		    bool copy, char *why, size_t why_size);
 
 /*
+ * The short options of the network commands: -j, -h and -f FILE.  Their
+ * getopt_long() pass and net_config_load()'s must agree on which take a
+ * value.
+ */
+#define NET_SHORT_OPTIONS "jhf:"
+
+/*
  * The first pass over argv: read the file named by the option whose code is
  * config_code, or the default file when it exists.  False with a sentence
- * in why when the file is unreadable or wrong.
+ * in why when the file is unreadable or wrong.  argv is not reordered, and
+ * the command's getopt_long() pass that follows starts afresh.
  */
 bool net_config_load(struct net_config *config, int argc, char **argv,
 		     const struct option *options, int config_code,

@@ -1,87 +1,59 @@
 /*
- * public_suffix.c - a sorted copy of the Public Suffix List's rules, searched
- * with bsearch.  Rules: "com", "co.uk", wildcards "*.ck" (any label under
- * ck), exceptions "!www.ck" (not a suffix after all).
+ * public_suffix.c - the Public Suffix List through libpsl: its newest copy
+ * on this system, searched with the list's own algorithm (wildcards,
+ * exceptions, A-labels).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include <libpsl.h>
+
+#include "hostname.h"
 #include "public_suffix.h"
 
-#define RULES_MAX 20000
-#define RULE_LEN_MAX 256
-
 struct public_suffixes {
-	size_t count;
-	char **rules;
+	const psl_ctx_t *psl;
+	psl_ctx_t *owned;		/* psl when loaded; NULL for the built-in */
 };
-
-static int compare(const void *a, const void *b)
-{
-	return strcasecmp(*(char *const *)a, *(char *const *)b);
-}
 
 struct public_suffixes *public_suffixes_free(struct public_suffixes *list)
 {
 	if (list == NULL)
 		return NULL;
-	for (size_t i = 0; i < list->count; i++)
-		free(list->rules[i]);
-	free(list->rules);
+	psl_free(list->owned);
 	free(list);
 	return NULL;
 }
 
 struct public_suffixes *public_suffixes_load(const char *path)
 {
-	struct public_suffixes *list;
-	char line[RULE_LEN_MAX + 2];
-	FILE *f = fopen(path, "r");
+	struct public_suffixes *list = calloc(1, sizeof(*list));
 
-	if (f == NULL)
+	if (list == NULL)
 		return NULL;
-	if ((list = calloc(1, sizeof(*list))) == NULL ||
-	    (list->rules = calloc(RULES_MAX, sizeof(*list->rules))) == NULL) {
-		free(list);
-		fclose(f);
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f) != NULL && list->count < RULES_MAX) {
-		line[strcspn(line, " \t\r\n")] = '\0';
-		if (line[0] == '\0' || strncmp(line, "//", 2) == 0)
-			continue;
-		if ((list->rules[list->count] = strdup(line)) == NULL)
-			break;
-		list->count++;
-	}
-	fclose(f);
-	qsort(list->rules, list->count, sizeof(*list->rules), compare);
+	/* The newest of path, the system's file and the built-in copy. */
+	if ((list->owned = psl_latest(path)) != NULL)
+		list->psl = list->owned;
+	else
+		list->psl = psl_builtin();
+	if (list->psl == NULL)
+		return public_suffixes_free(list);
 	return list;
-}
-
-static bool has_rule(const struct public_suffixes *list, const char *rule)
-{
-	return bsearch(&rule, list->rules, list->count, sizeof(*list->rules),
-		       compare) != NULL;
 }
 
 bool public_suffix_is(void *arg, const char *name)
 {
 	const struct public_suffixes *list = arg;
-	char buf[RULE_LEN_MAX + 2];
-	const char *dot;
+	char lower[HOSTNAME_BUF];
+	size_t len = strnlen(name, sizeof(lower));
 
 	if (list == NULL)
-		return strchr(name, '.') == NULL;
-	snprintf(buf, sizeof(buf), "!%s", name);
-	if (has_rule(list, buf))
+		return len > 0 && strchr(name, '.') == NULL;
+	/* No public suffix is longer than a host name; libpsl wants lower case. */
+	if (len == 0 || len == sizeof(lower))
 		return false;
-	if (has_rule(list, name))
-		return true;
-	if ((dot = strchr(name, '.')) == NULL)
-		return true;	/* every TLD is a suffix */
-	snprintf(buf, sizeof(buf), "*%s", dot);
-	return has_rule(list, buf);
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+			   (char)(name[i] - 'A' + 'a') : name[i];
+	return psl_is_public_suffix2(list->psl, lower, PSL_TYPE_ANY) != 0;
 }
