@@ -13,6 +13,7 @@
 #include "checker.h"
 #include "cli.h"
 #include "config.h"
+#include "domain_args.h"
 #include "domain_queue.h"
 #include "hostname.h"
 #include "public_suffix.h"
@@ -22,7 +23,8 @@ enum check_exit {
 	CHECK_EXIT_WARN = 1,
 	CHECK_EXIT_FAIL = 2,
 	CHECK_EXIT_INCOMPLETE = 3,
-	CHECK_EXIT_USAGE = 4,		/* also a local problem: out of descriptors */
+	CHECK_EXIT_USAGE = EXIT_USAGE_ERROR,
+	CHECK_EXIT_LOCAL = EXIT_LOCAL_ERROR,	/* out of descriptors, memory */
 };
 
 /* Descriptors one domain's check may hold at once: 8 fetches, 12 probes. */
@@ -59,9 +61,10 @@ static const char check_usage[] =
 	"      --list-findings        list every finding id and exit\n"
 	"  -h, --help                 show this help\n"
 	"\n"
-	"Exit status: 0 pass, 1 warnings only, 2 errors, 3 could not complete\n"
-	"(temporary failures, time limit), 4 usage error or a local problem\n"
-	"(such as too few file descriptors).\n";
+	"Exit status: 0 pass (or partial), 1 warnings only, 3 could not complete\n"
+	"(temporary failures, time limit), 2 errors (even where another domain\n"
+	"could not complete), 64 usage error, 71 a local problem (too few file\n"
+	"descriptors, a resolver that answers nothing).\n";
 
 struct check_run {
 	struct net_session net;
@@ -494,25 +497,55 @@ static void *check_not_started(void *ctx, const char *domain, int err)
 	return r;
 }
 
-/* The worst so far: a local problem, then incomplete, errors, warnings. */
+/*
+ * The worst so far, worst first: a local problem, errors (something to fix,
+ * whatever else could not complete), incomplete (run again), warnings.
+ */
+static int status_rank(int status)
+{
+	switch (status) {
+	case CHECK_EXIT_LOCAL:
+		return 4;
+	case CHECK_EXIT_FAIL:
+		return 3;
+	case CHECK_EXIT_INCOMPLETE:
+		return 2;
+	case CHECK_EXIT_WARN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* An error that a later run would find again: not a lookup that may pass. */
+static bool definite_error(const struct mtasts_report *report)
+{
+	for (size_t i = 0; i < report->count; i++)
+		if (report->findings[i].severity == MTASTS_FINDING_ERROR &&
+		    !report->findings[i].temporary)
+			return true;
+	return false;
+}
+
 static int combined_status(int status, const struct check_result *r)
 {
 	enum mtasts_verdict verdict = mtasts_report_verdict(&r->report);
 	int one;
 
-	if (r->local_error || status == CHECK_EXIT_USAGE)
-		return CHECK_EXIT_USAGE;
-	if (mtasts_report_incomplete(&r->report))
+	if (r->local_error)
+		one = CHECK_EXIT_LOCAL;
+	else if (verdict == MTASTS_VERDICT_FAIL && definite_error(&r->report))
+		one = CHECK_EXIT_FAIL;
+	else if (mtasts_report_incomplete(&r->report))
 		one = CHECK_EXIT_INCOMPLETE;
 	else
-		one = verdict == MTASTS_VERDICT_FAIL ? CHECK_EXIT_FAIL :
-		      verdict == MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
-	return one > status ? one : status;
+		one = verdict == MTASTS_VERDICT_WARN ? CHECK_EXIT_WARN : CHECK_EXIT_PASS;
+	return status_rank(one) > status_rank(status) ? one : status;
 }
 
 static int exit_status(const struct check_run *run)
 {
-	return domain_queue_complete(&run->queue) ? run->status : CHECK_EXIT_USAGE;
+	return domain_queue_complete(&run->queue) ? run->status : CHECK_EXIT_LOCAL;
 }
 
 static const struct option check_options[] = {
@@ -531,6 +564,7 @@ static const struct option check_options[] = {
 	{ "concurrency", required_argument, NULL, 'n' },
 	{ "config", required_argument, NULL, 'F' },
 	{ "list-findings", no_argument, NULL, 'L' },
+	{ "file", required_argument, NULL, 'f' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -557,7 +591,7 @@ static bool add_category(struct check_run *run, const char *name)
 }
 
 static int read_options(int argc, char **argv, struct net_config *config,
-			struct check_run *run)
+			struct check_run *run, const char **files, size_t *file_count)
 {
 	char why[512];
 	int c;
@@ -566,10 +600,18 @@ static int read_options(int argc, char **argv, struct net_config *config,
 		fprintf(stderr, PROGRAM_NAME " check: %s\n", why);
 		return CHECK_EXIT_USAGE;
 	}
-	while ((c = getopt_long(argc, argv, "jhq", check_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, NET_SHORT_OPTIONS "q", check_options,
+				NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			run->json = true;
+			break;
+		case 'f':
+			if (*file_count == DOMAIN_FILES_MAX) {
+				print_usage_error(&cmd_check, "at most %d -f", DOMAIN_FILES_MAX);
+				return CHECK_EXIT_USAGE;
+			}
+			files[(*file_count)++] = optarg;
 			break;
 		case 'h':
 			fputs(check_usage, stdout);
@@ -605,10 +647,17 @@ static int read_options(int argc, char **argv, struct net_config *config,
 			list_findings();
 			return CHECK_EXIT_PASS;
 		case '?':
-		case ':':
-			print_usage_error(&cmd_check, "unknown option or missing "
-					  "value: '%s'", argv[optind - 1]);
+		case ':': {
+			const char *near = suggest_long_option(check_options, argv[optind - 1]);
+
+			if (near != NULL)
+				print_usage_error(&cmd_check, "unknown option '%s'; did you "
+						  "mean '--%s'?", argv[optind - 1], near);
+			else
+				print_usage_error(&cmd_check, "unknown option or missing "
+						  "value: '%s'", argv[optind - 1]);
 			return CHECK_EXIT_USAGE;
+		}
 		default:
 			if (!net_config_option(config, check_options, c, optarg, why,
 					       sizeof(why))) {
@@ -620,57 +669,40 @@ static int read_options(int argc, char **argv, struct net_config *config,
 	return -1;
 }
 
-static bool domains_valid(char **domains, size_t count)
-{
-	char name[HOSTNAME_BUF], why[160];
-
-	for (size_t i = 0; i < count; i++) {
-		if (hostname_normalize(domains[i], name, sizeof(name), why,
-				       sizeof(why)) != 0) {
-			print_usage_error(&cmd_check, "'%s' is not a domain name: %s",
-					  domains[i], why);
-			return false;
-		}
-		/* "_smtp._tls." in front must still fit in a DNS name. */
-		if (strlen(name) > MTASTS_HOST_NAME_MAX - strlen("_smtp._tls.")) {
-			print_usage_error(&cmd_check, "'%.40s...' is too long: with "
-					  "\"_smtp._tls.\" in front it would not be a DNS "
-					  "name", domains[i]);
-			return false;
-		}
-	}
-	return true;
-}
-
 static int run_check(int argc, char **argv)
 {
 	struct check_run run = { 0 };
+	struct domain_list domains = { 0 };
+	const char *files[DOMAIN_FILES_MAX];
+	size_t file_count = 0;
 	struct public_suffixes *suffixes;
 	struct net_config config;
 	char hostname[256] = "localhost";
 	int rc;
 
 	net_config_defaults(&config);
-	if ((rc = read_options(argc, argv, &config, &run)) >= 0)
+	if ((rc = read_options(argc, argv, &config, &run, files, &file_count)) >= 0)
 		goto out;
-	if (optind >= argc) {
-		print_usage_error(&cmd_check, "give at least one DOMAIN");
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < file_count; i++)
+		rc = domain_list_add_file(&domains, &cmd_check, files[i]);
+	if (rc == 0)
+		rc = domain_list_add_args(&domains, &cmd_check, argc - optind, argv + optind);
+	if (rc == 0 && domains.count == 0) {
+		print_usage_error(&cmd_check, "give at least one DOMAIN or -f FILE");
 		rc = CHECK_EXIT_USAGE;
-		goto out;
 	}
+	if (rc != 0)
+		goto out;
 	run.queue = (struct domain_queue){
-		.domains = argv + optind,
-		.count = (size_t)(argc - optind),
+		.domains = domains.names,
+		.count = domains.count,
 		.ctx = &run,
 		.start = start_check,
 		.failed = check_not_started,
 		.ready = print_ready,
 		.progress = show_progress,
 	};
-	if (!domains_valid(run.queue.domains, run.queue.count)) {
-		rc = CHECK_EXIT_USAGE;
-		goto out;
-	}
 	if (run.options.helo_name == NULL) {
 		gethostname(hostname, sizeof(hostname) - 1);
 		run.options.helo_name = hostname;
@@ -679,14 +711,13 @@ static int run_check(int argc, char **argv)
 	run.options.is_public_suffix = public_suffix_is;
 	run.options.public_suffix_arg = suffixes;
 	/* NO_COLOR: any value but the empty string turns colour off. */
-	run.color = !run.json && isatty(STDOUT_FILENO) &&
-		    (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');
+	run.color = !run.json && output_color_wanted(STDOUT_FILENO);
 	run.progress = !run.json && run.queue.count > 3 && isatty(STDERR_FILENO);
 	run.options.ca_file = config.ca_file;
 	run.options.timeout_ms = config.timeout_ms;
 	run.options.connect_timeout_ms = config.connect_timeout_ms;
 	if (net_session_open(&run.net, &config, "check", CHECK_FDS_PER_DOMAIN) != 0) {
-		rc = CHECK_EXIT_USAGE;
+		rc = CHECK_EXIT_LOCAL;
 		goto close;
 	}
 	run.options.probes = &run.net.probes;
@@ -694,7 +725,7 @@ static int run_check(int argc, char **argv)
 	run.queue.base = run.net.base;
 	if (domain_queue_start(&run.queue) != 0) {
 		fprintf(stderr, PROGRAM_NAME " check: out of memory\n");
-		rc = CHECK_EXIT_USAGE;
+		rc = CHECK_EXIT_LOCAL;
 	} else {
 		if (!domain_queue_complete(&run.queue) && !run.queue.stalled)
 			event_base_dispatch(run.net.base);
@@ -711,6 +742,7 @@ close:
 	free(run.queue.results);
 	public_suffixes_free(suffixes);
 out:
+	domain_list_release(&domains);
 	net_config_release(&config);
 	return rc;
 }

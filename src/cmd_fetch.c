@@ -10,14 +10,16 @@
 
 #include "cli.h"
 #include "config.h"
+#include "domain_args.h"
 #include "domain_queue.h"
 #include "fetcher.h"
 
 enum fetch_exit {
 	FETCH_EXIT_ALL_POLICY = 0,
 	FETCH_EXIT_SOME_MISSING = 1,
-	FETCH_EXIT_USAGE = 2,		/* also a local problem: out of descriptors */
 	FETCH_EXIT_TEMPORARY = 3,
+	FETCH_EXIT_USAGE = EXIT_USAGE_ERROR,
+	FETCH_EXIT_LOCAL = EXIT_LOCAL_ERROR,	/* out of descriptors, memory */
 };
 
 /* Descriptors one discovery may hold at once: its connection, a spare. */
@@ -43,8 +45,8 @@ static const char fetch_usage[] =
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Exit status: 0 every domain has a usable policy, 1 some domain has none\n"
-	"or an invalid one, 2 usage error or a local problem (such as too few\n"
-	"file descriptors), 3 some lookup failed temporarily.\n";
+	"or an invalid one, 3 some lookup failed temporarily, 64 usage error, 71 a\n"
+	"local problem (too few file descriptors, a resolver that answers nothing).\n";
 
 struct fetch_run {
 	struct net_session net;
@@ -173,7 +175,7 @@ static void print_ready(void *ctx, size_t index, void *result)
 static int exit_status(const struct fetch_run *run)
 {
 	if (!domain_queue_complete(&run->queue) || run->any_local)
-		return FETCH_EXIT_USAGE;
+		return FETCH_EXIT_LOCAL;
 	if (run->any_temporary)
 		return FETCH_EXIT_TEMPORARY;
 	return run->any_missing ? FETCH_EXIT_SOME_MISSING : FETCH_EXIT_ALL_POLICY;
@@ -190,12 +192,13 @@ static const struct option fetch_options[] = {
 	{ "concurrency", required_argument, NULL, 'n' },
 	{ "proxy", required_argument, NULL, 'P' },
 	{ "config", required_argument, NULL, 'F' },
+	{ "file", required_argument, NULL, 'f' },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* Settings come from the file first, then from the command line. */
 static int read_options(int argc, char **argv, struct net_config *config,
-			bool *json)
+			bool *json, const char **files, size_t *file_count)
 {
 	char why[512];
 	int c;
@@ -204,10 +207,17 @@ static int read_options(int argc, char **argv, struct net_config *config,
 		fprintf(stderr, PROGRAM_NAME " fetch: %s\n", why);
 		return FETCH_EXIT_USAGE;
 	}
-	while ((c = getopt_long(argc, argv, "jh", fetch_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, NET_SHORT_OPTIONS, fetch_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = true;
+			break;
+		case 'f':
+			if (*file_count == DOMAIN_FILES_MAX) {
+				print_usage_error(&cmd_fetch, "at most %d -f", DOMAIN_FILES_MAX);
+				return FETCH_EXIT_USAGE;
+			}
+			files[(*file_count)++] = optarg;
 			break;
 		case 'h':
 			fputs(fetch_usage, stdout);
@@ -215,10 +225,17 @@ static int read_options(int argc, char **argv, struct net_config *config,
 		case 'F':
 			break;
 		case '?':
-		case ':':
-			print_usage_error(&cmd_fetch, "unknown option or missing "
-					  "value: '%s'", argv[optind - 1]);
+		case ':': {
+			const char *near = suggest_long_option(fetch_options, argv[optind - 1]);
+
+			if (near != NULL)
+				print_usage_error(&cmd_fetch, "unknown option '%s'; did you "
+						  "mean '--%s'?", argv[optind - 1], near);
+			else
+				print_usage_error(&cmd_fetch, "unknown option or missing "
+						  "value: '%s'", argv[optind - 1]);
 			return FETCH_EXIT_USAGE;
+		}
 		default:
 			if (!net_config_option(config, fetch_options, c, optarg, why,
 					       sizeof(why))) {
@@ -233,25 +250,34 @@ static int read_options(int argc, char **argv, struct net_config *config,
 static int run_fetch(int argc, char **argv)
 {
 	struct fetch_run run = { 0 };
+	struct domain_list domains = { 0 };
+	const char *files[DOMAIN_FILES_MAX];
+	size_t file_count = 0;
 	struct net_config config;
 	int rc;
 
 	net_config_defaults(&config);
-	if ((rc = read_options(argc, argv, &config, &run.json)) >= 0)
+	if ((rc = read_options(argc, argv, &config, &run.json, files, &file_count)) >= 0)
 		goto out;
-	if (optind >= argc) {
-		print_usage_error(&cmd_fetch, "give at least one DOMAIN");
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < file_count; i++)
+		rc = domain_list_add_file(&domains, &cmd_fetch, files[i]);
+	if (rc == 0)
+		rc = domain_list_add_args(&domains, &cmd_fetch, argc - optind, argv + optind);
+	if (rc == 0 && domains.count == 0) {
+		print_usage_error(&cmd_fetch, "give at least one DOMAIN or -f FILE");
 		rc = FETCH_EXIT_USAGE;
-		goto out;
 	}
+	if (rc != 0)
+		goto out;
 	run.options.timeout_ms = config.timeout_ms;
 	if (net_session_open(&run.net, &config, "fetch", FETCH_FDS_PER_DOMAIN) != 0) {
-		rc = FETCH_EXIT_USAGE;
+		rc = FETCH_EXIT_LOCAL;
 		goto close;
 	}
 	run.queue = (struct domain_queue){
-		.domains = argv + optind,
-		.count = (size_t)(argc - optind),
+		.domains = domains.names,
+		.count = domains.count,
 		.concurrency = run.net.concurrency,
 		.ctx = &run,
 		.start = start_fetch,
@@ -261,7 +287,7 @@ static int run_fetch(int argc, char **argv)
 	};
 	if (domain_queue_start(&run.queue) != 0) {
 		fprintf(stderr, PROGRAM_NAME " fetch: out of memory\n");
-		rc = FETCH_EXIT_USAGE;
+		rc = FETCH_EXIT_LOCAL;
 	} else {
 		if (!domain_queue_complete(&run.queue) && !run.queue.stalled)
 			event_base_dispatch(run.net.base);
@@ -275,6 +301,7 @@ close:
 		fetch_result_free(run.queue.results[i]);
 	free(run.queue.results);
 out:
+	domain_list_release(&domains);
 	net_config_release(&config);
 	return rc;
 }

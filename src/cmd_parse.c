@@ -51,7 +51,7 @@ static int finish(bool json_output, json_t *json, int rc)
 {
 	if (json_output && !print_json(json)) {
 		fprintf(stderr, PROGRAM_NAME " parse: cannot write output\n");
-		rc = EXIT_USAGE;
+		rc = EXIT_USAGE_ERROR;
 	}
 	json_decref(json);
 	return rc;
@@ -64,7 +64,7 @@ static int report_failure(int status, const struct mtasts_diags *diags,
 	if (status == MTASTS_ERR_NOMEM || status == MTASTS_ERR_ARGUMENT) {
 		fprintf(stderr, PROGRAM_NAME " parse: %s\n",
 			mtasts_status_message(status));
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	if (json_output)
 		return finish(true, invalid_json(diags), EXIT_INVALID);
@@ -92,7 +92,7 @@ static int parse_txt(int argc, char **argv, bool json_output)
 	int status, rc;
 
 	if (records == NULL)
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	mtasts_diags_init(&diags);
 	status = mtasts_sts_record_parse(records, (size_t)argc, &rec, &diags);
 	if (status != MTASTS_OK) {
@@ -200,7 +200,7 @@ static int parse_policy(int argc, char **argv, bool json_output)
 
 	if (argc > 1) {
 		print_usage_error(&cmd_parse, "parse policy takes one FILE");
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	/* Someone at a terminal who gave no file should know why nothing happens. */
 	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO))
@@ -209,7 +209,7 @@ static int parse_policy(int argc, char **argv, bool json_output)
 	if ((rc = read_input(path, MTASTS_POLICY_BODY_MAX, &body, &len)) != 0) {
 		fprintf(stderr, PROGRAM_NAME " parse: %s: %s\n",
 			strcmp(path, "-") == 0 ? "standard input" : path, strerror(-rc));
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	mtasts_diags_init(&diags);
 	status = parse_policy_body(body, len, &policy, &diags);
@@ -245,7 +245,7 @@ static int parse_tlsrpt(int argc, char **argv, bool json_output)
 	int status, rc;
 
 	if (records == NULL)
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	mtasts_diags_init(&diags);
 	status = mtasts_tlsrpt_record_parse(records, (size_t)argc, &rec, &diags);
 	if (status != MTASTS_OK) {
@@ -292,7 +292,7 @@ static int run_parse(int argc, char **argv)
 		return rc;
 	if (argc == 0) {
 		print_usage_error(&cmd_parse, "what to parse: txt, policy or tlsrpt");
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	kind = argv[0];
 	argc--;
@@ -302,11 +302,11 @@ static int run_parse(int argc, char **argv)
 	if (strcmp(kind, "txt") != 0 && strcmp(kind, "tlsrpt") != 0) {
 		print_usage_error(&cmd_parse, "unknown kind '%s': txt, policy or "
 				  "tlsrpt", kind);
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	if (argc == 0) {
 		print_usage_error(&cmd_parse, "give at least one RECORD");
-		return EXIT_USAGE;
+		return EXIT_USAGE_ERROR;
 	}
 	if (strcmp(kind, "txt") == 0)
 		return parse_txt(argc, argv, json_output);

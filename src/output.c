@@ -314,10 +314,15 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 		default:
 			if (optopt != 0)
 				print_usage_error(cmd, "unknown option '-%c'", optopt);
+			else if (suggest_long_option(options, (*argv)[optind - 1]) != NULL)
+				print_usage_error(cmd, "unknown option '%s'; did you mean "
+						  "'--%s'?", (*argv)[optind - 1],
+						  suggest_long_option(options,
+								      (*argv)[optind - 1]));
 			else
 				print_usage_error(cmd, "unknown option '%s'",
 						  (*argv)[optind - 1]);
-			return EXIT_USAGE;
+			return EXIT_USAGE_ERROR;
 		}
 	}
 	*argc -= optind;
