@@ -419,8 +419,9 @@ static int bound_concurrency(const struct net_config *config, const char *comman
 		return 0;
 	}
 	if (config->concurrency_given)
-		fprintf(stderr, "mtasts %s: at most %llu domains at once: the open-files "
-			"limit is %llu\n", command, most, (unsigned long long)rl.rlim_cur);
+		fprintf(stderr, "mtasts %s: at most %llu domain%s at once: the open-files "
+			"limit is %llu\n", command, most, most == 1 ? "" : "s",
+			(unsigned long long)rl.rlim_cur);
 	*ret_concurrency = (unsigned)most;
 	return 0;
 }

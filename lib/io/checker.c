@@ -116,7 +116,7 @@ static void add_txt_ttl(struct check_state *s, const struct mtasts_dns_message *
 		struct mtasts_finding *f;
 
 		if (rr->type != MTASTS_DNS_TYPE_TXT || rr->text == NULL ||
-		    strncmp(rr->text, "v=STSv1", 7) != 0 || owner == NULL ||
+		    strncmp(rr->text, "v=STSv1;", 8) != 0 || owner == NULL ||
 		    strcmp(rr->name, owner) != 0)
 			continue;
 		/* The advice is an hour or less: met, nothing to say. */
