@@ -94,6 +94,9 @@ CERT_KINDS = ("good", "expired", "not-yet-valid", "wrong-name", "untrusted",
               "self-signed", "wildcard", "expiring", "cn-only", "weak-key",
               "many-names", "escape")
 EXPIRING_DAYS = 5            # the "expiring" kind ends this many days from now
+# Sound certificates end on a fixed day, so what `check` prints of them
+# (and the README shows) is the same whenever the lab was brought up.
+GOOD_UNTIL = datetime.datetime(2036, 1, 1, 12, 0, tzinfo=datetime.timezone.utc)
 WEAK_KEY = ("-newkey", "rsa:1024", "-nodes")   # the "weak-key" kind
 MANY_NAMES = 120             # dNSNames of the "many-names" kind; the host's is last
 # The "escape" kind names "<ESCAPE_LABEL>.<parent>" only: terminal control
@@ -263,11 +266,12 @@ class CA:
         keyopts = WEAK_KEY if kind == "weak-key" else KEYOPTS
         if kind == "self-signed":
             run("openssl", "req", "-config", self.cnf, "-x509", *keyopts,
-                "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "365",
+                "-keyout", stem + ".key", "-out", stem + ".pem",
+                "-days", str((self.good_end().date() - self.now.date()).days),
                 "-subj", f"/CN={cn}", "-extensions", "v3_self",
                 "-addext", f"subjectAltName=DNS:{cn}")
         else:
-            start, end = self.now - datetime.timedelta(days=1), self.now + datetime.timedelta(days=365)
+            start, end = self.now - datetime.timedelta(days=1), self.good_end()
             if kind == "expired":
                 start, end = self.now - datetime.timedelta(days=60), self.now - datetime.timedelta(days=1)
             elif kind == "not-yet-valid":
@@ -295,9 +299,17 @@ class CA:
         run("openssl", "req", "-config", self.cnf, "-new", *KEYOPTS,
             "-keyout", stem + ".key", "-out", stem + ".csr", "-subj", f"/CN={names[0]}")
         run("openssl", "ca", "-batch", "-config", self.cnf, "-name", "root",
-            "-in", stem + ".csr", "-out", stem + ".pem", "-notext", "-days", "365",
+            "-in", stem + ".csr", "-out", stem + ".pem", "-notext",
+            "-startdate", asn1_time(self.now - datetime.timedelta(days=1)),
+            "-enddate", asn1_time(self.good_end()),
             "-extfile", stem + ".ext", "-extensions", "leaf")
         return stem + ".pem", stem + ".key"
+
+    def good_end(self):
+        """GOOD_UNTIL, or a year from now once that is less than a month away."""
+        if GOOD_UNTIL - self.now > datetime.timedelta(days=30):
+            return GOOD_UNTIL
+        return self.now + datetime.timedelta(days=365)
 
 
 def spki_sha256(cert):
