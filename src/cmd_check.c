@@ -34,13 +34,15 @@ enum check_exit {
 #define CHECK_NAMES_SHOWN 64
 
 static const char check_usage[] =
-	"usage: mtasts check [OPTIONS] DOMAIN...\n"
+	"usage: mtasts check [OPTIONS] [-f FILE] DOMAIN...\n"
 	"\n"
 	"Validate the MTA-STS and TLSRPT deployment of each DOMAIN: the TXT\n"
 	"records, the policy host on each of its addresses, the policy, the MX\n"
 	"hosts (STARTTLS and certificates on each address), TLSRPT and DANE.\n"
 	"\n"
 	"Options:\n"
+	"  -f, --file FILE            read domains from FILE (- for standard input),\n"
+	"                             one a line, # comments (repeatable)\n"
 	"  -j, --json                 print a JSON array, an object a domain\n"
 	"      --only CATEGORY        report only this category (repeatable):\n"
 	"                             dns-txt policy-fetch policy-host-tls\n"

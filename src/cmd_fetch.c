@@ -26,13 +26,15 @@ enum fetch_exit {
 #define FETCH_FDS_PER_DOMAIN 2
 
 static const char fetch_usage[] =
-	"usage: mtasts fetch [OPTIONS] DOMAIN...\n"
+	"usage: mtasts fetch [OPTIONS] [-f FILE] DOMAIN...\n"
 	"\n"
 	"Discover the MTA-STS policy of each DOMAIN as a sending MTA does\n"
 	"(RFC 8461): the TXT record at _mta-sts.DOMAIN, then\n"
 	"https://mta-sts.DOMAIN/.well-known/mta-sts.txt, validated.\n"
 	"\n"
 	"Options:\n"
+	"  -f, --file FILE            read domains from FILE (- for standard input),\n"
+	"                             one a line, # comments (repeatable)\n"
 	"  -j, --json                 print a JSON array, an object a domain\n"
 	"      --dns-server ADDR[:PORT]  ask this resolver (repeatable)\n"
 	"      --ca-file FILE         trust these CA certificates (PEM)\n"
