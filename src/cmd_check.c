@@ -120,7 +120,9 @@ static void arrange(struct check_run *run, struct mtasts_report *report)
 		if (f->severity < category_worst[f->def->category])
 			category_worst[f->def->category] = f->severity;
 	}
-	qsort(report->findings, report->count, sizeof(*report->findings), finding_order);
+	if (report->count > 1)		/* findings is NULL when there are none */
+		qsort(report->findings, report->count, sizeof(*report->findings),
+		      finding_order);
 }
 
 /*
