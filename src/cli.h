@@ -5,6 +5,7 @@
 #ifndef MTASTS_CLI_H
 #define MTASTS_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -73,6 +74,22 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 char *text_escape(const char *text);
 void print_text(FILE *out, const char *text);
 json_t *json_text(const char *text);
+
+/*
+ * An option getopt_long() refused, said precisely: a value missing, a value
+ * given to a flag, an ambiguous abbreviation (the candidates listed), or an
+ * unknown option with the nearest known one.  word is argv[optind - 1],
+ * code optopt, missing_value whether getopt returned ':'.
+ */
+void print_option_error(const struct command *cmd, const struct option *options,
+			const char *word, int code, bool missing_value);
+
+/*
+ * Whether everything printed on standard output was written; when not, says
+ * why on standard error (not for a reader that stopped, EPIPE) naming the
+ * command.  Every command's exit passes through it.
+ */
+bool output_written(const char *command);
 
 /* Print a JSON value on one line followed by a newline; false on failure. */
 bool print_json(json_t *value);

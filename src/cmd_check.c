@@ -329,24 +329,29 @@ static void print_date(time_t t)
 }
 
 /* One line on the policy and its host, one on the MX hosts: what passed. */
-static void print_checked(const struct check_run *run, const struct check_result *r)
+static void print_checked(const struct check_run *run, const struct check_result *r,
+			  bool only_not_checked)
 {
 	const struct mtasts_policy *p = r->policy;
 	const char *parts[8];
 	size_t n, covered = 0;
 
+	/* --quiet keeps what explains a PARTIAL or INCOMPLETE verdict. */
+	if (only_not_checked)
+		p = NULL;
 	if (p != NULL) {
 		printf("  policy: id ");
 		print_text(stdout, r->txt_id != NULL ? r->txt_id : "?");
-		printf(", %s, max_age %u (%u days)", mtasts_mode_name(p->mode),
-		       (unsigned)p->max_age, (unsigned)(p->max_age / 86400));
+		printf(", %s, max_age %u (%u day%s)", mtasts_mode_name(p->mode),
+		       (unsigned)p->max_age, (unsigned)(p->max_age / 86400),
+		       p->max_age / 86400 == 1 ? "" : "s");
 		if (r->host_certificate_seen) {
 			printf("; certificate of mta-sts.%s until ", r->domain);
 			print_date(r->host_certificate_not_after);
 		}
 		putchar('\n');
 	}
-	if (r->mx_count > 0) {
+	if (r->mx_count > 0 && !only_not_checked) {
 		printf("  mx:");
 		for (size_t i = 0; i < r->mx_count; i++) {
 			const struct checked_mx *mx = &r->mx[i];
@@ -404,7 +409,9 @@ static void print_human(const struct check_run *run, const struct check_result *
 	int last_category = -1;
 
 	printf("%s%s%s %s: %zu error%s, %zu warning%s, %zu info%s\n",
-	       verdict == MTASTS_VERDICT_PASS ? (run->color ? "\033[32m" : "") :
+	       /* Only a whole pass is green: PARTIAL and INCOMPLETE are not one. */
+	       verdict == MTASTS_VERDICT_PASS && !unfinished(r) && !partial(run, r) ?
+	       (run->color ? "\033[32m" : "") :
 	       paint(run, verdict == MTASTS_VERDICT_FAIL ? MTASTS_FINDING_ERROR :
 		     MTASTS_FINDING_WARNING), unfinished(r) ? "INCOMPLETE" :
 	       partial(run, r) ? "PARTIAL" : verdicts[verdict], reset, r->domain,
@@ -418,8 +425,7 @@ static void print_human(const struct check_run *run, const struct check_result *
 	       r->timed_out ? " (incomplete: the time limit was reached)" :
 	       mtasts_report_incomplete(&r->report) ? " (incomplete: some lookups "
 	       "failed temporarily)" : "");
-	if (!run->quiet)
-		print_checked(run, r);
+	print_checked(run, r, run->quiet);
 	for (size_t i = 0; i < r->report.count; i++) {
 		const struct mtasts_finding *f = &r->report.findings[i];
 
@@ -457,7 +463,9 @@ static void print_ready(void *ctx, size_t index, void *result)
 			fputs("\r\033[K", stderr);
 		print_human(run, r);
 	}
-	fflush(stdout);
+	/* A reader that went away (| head) wants nothing more: stop. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		event_base_loopbreak(run->net.base);
 	run->status = combined_status(run->status, r);
 	check_result_free(r);
 }
@@ -600,11 +608,19 @@ static int read_options(int argc, char **argv, struct net_config *config,
 	char why[512];
 	int c;
 
+	if (net_config_wants(argc, argv, "--help") || net_config_wants(argc, argv, "-h")) {
+		fputs(check_usage, stdout);
+		return CHECK_EXIT_PASS;
+	}
+	if (net_config_wants(argc, argv, "--list-findings")) {
+		list_findings();
+		return CHECK_EXIT_PASS;
+	}
 	if (!net_config_load(config, argc, argv, check_options, 'F', why, sizeof(why))) {
 		fprintf(stderr, PROGRAM_NAME " check: %s\n", why);
 		return CHECK_EXIT_USAGE;
 	}
-	while ((c = getopt_long(argc, argv, NET_SHORT_OPTIONS "q", check_options,
+	while ((c = getopt_long(argc, argv, ":" NET_SHORT_OPTIONS "q", check_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -651,17 +667,9 @@ static int read_options(int argc, char **argv, struct net_config *config,
 			list_findings();
 			return CHECK_EXIT_PASS;
 		case '?':
-		case ':': {
-			const char *near = suggest_long_option(check_options, argv[optind - 1]);
-
-			if (near != NULL)
-				print_usage_error(&cmd_check, "unknown option '%s'; did you "
-						  "mean '--%s'?", argv[optind - 1], near);
-			else
-				print_usage_error(&cmd_check, "unknown option or missing "
-						  "value: '%s'", argv[optind - 1]);
+		case ':':
+			print_option_error(&cmd_check, check_options, argv[optind - 1], optopt, c == ':');
 			return CHECK_EXIT_USAGE;
-		}
 		default:
 			if (!net_config_option(config, check_options, c, optarg, why,
 					       sizeof(why))) {
@@ -693,7 +701,8 @@ static int run_check(int argc, char **argv)
 	if (rc == 0)
 		rc = domain_list_add_args(&domains, &cmd_check, argc - optind, argv + optind);
 	if (rc == 0 && domains.count == 0) {
-		print_usage_error(&cmd_check, "give at least one DOMAIN or -f FILE");
+		print_usage_error(&cmd_check, file_count > 0 ? "the -f files hold no domain" :
+				  "give at least one DOMAIN or -f FILE");
 		rc = CHECK_EXIT_USAGE;
 	}
 	if (rc != 0)
@@ -716,7 +725,8 @@ static int run_check(int argc, char **argv)
 	run.options.public_suffix_arg = suffixes;
 	/* NO_COLOR: any value but the empty string turns colour off. */
 	run.color = !run.json && output_color_wanted(STDOUT_FILENO);
-	run.progress = !run.json && run.queue.count > 3 && isatty(STDERR_FILENO);
+	/* The progress line moves the cursor: only on a terminal that can. */
+	run.progress = !run.json && run.queue.count > 3 && output_color_wanted(STDERR_FILENO);
 	run.options.ca_file = config.ca_file;
 	run.options.timeout_ms = config.timeout_ms;
 	run.options.connect_timeout_ms = config.connect_timeout_ms;

@@ -166,7 +166,9 @@ static void print_ready(void *ctx, size_t index, void *result)
 		json_stream_item(&run->out, result_json(r));
 	else
 		print_human(r);
-	fflush(stdout);
+	/* A reader that went away (| head) wants nothing more: stop. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		event_base_loopbreak(run->net.base);
 	run->any_local |= r->local;
 	run->any_temporary |= r->status == MTASTS_FETCH_TEMP_FAIL;
 	run->any_missing |= r->status != MTASTS_FETCH_POLICY;
@@ -205,11 +207,15 @@ static int read_options(int argc, char **argv, struct net_config *config,
 	char why[512];
 	int c;
 
+	if (net_config_wants(argc, argv, "--help") || net_config_wants(argc, argv, "-h")) {
+		fputs(fetch_usage, stdout);
+		return FETCH_EXIT_ALL_POLICY;
+	}
 	if (!net_config_load(config, argc, argv, fetch_options, 'F', why, sizeof(why))) {
 		fprintf(stderr, PROGRAM_NAME " fetch: %s\n", why);
 		return FETCH_EXIT_USAGE;
 	}
-	while ((c = getopt_long(argc, argv, NET_SHORT_OPTIONS, fetch_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" NET_SHORT_OPTIONS, fetch_options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = true;
@@ -227,17 +233,9 @@ static int read_options(int argc, char **argv, struct net_config *config,
 		case 'F':
 			break;
 		case '?':
-		case ':': {
-			const char *near = suggest_long_option(fetch_options, argv[optind - 1]);
-
-			if (near != NULL)
-				print_usage_error(&cmd_fetch, "unknown option '%s'; did you "
-						  "mean '--%s'?", argv[optind - 1], near);
-			else
-				print_usage_error(&cmd_fetch, "unknown option or missing "
-						  "value: '%s'", argv[optind - 1]);
+		case ':':
+			print_option_error(&cmd_fetch, fetch_options, argv[optind - 1], optopt, c == ':');
 			return FETCH_EXIT_USAGE;
-		}
 		default:
 			if (!net_config_option(config, fetch_options, c, optarg, why,
 					       sizeof(why))) {
@@ -267,7 +265,8 @@ static int run_fetch(int argc, char **argv)
 	if (rc == 0)
 		rc = domain_list_add_args(&domains, &cmd_fetch, argc - optind, argv + optind);
 	if (rc == 0 && domains.count == 0) {
-		print_usage_error(&cmd_fetch, "give at least one DOMAIN or -f FILE");
+		print_usage_error(&cmd_fetch, file_count > 0 ? "the -f files hold no domain" :
+				  "give at least one DOMAIN or -f FILE");
 		rc = FETCH_EXIT_USAGE;
 	}
 	if (rc != 0)

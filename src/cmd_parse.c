@@ -29,7 +29,18 @@ static const char parse_usage[] =
 	"  -j, --json   print one JSON object\n"
 	"  -h, --help   show this help\n"
 	"\n"
-	"Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n";
+	"Exit status: 0 valid, 1 invalid, 64 usage error (an unreadable FILE\n"
+	"too), 71 a local problem (out of memory, output not written).\n";
+
+/* "  name: value", both shown safe: values are any UTF-8 from the network. */
+static void print_field(const char *name, const char *value)
+{
+	printf("  ");
+	print_text(stdout, name);
+	printf(": ");
+	print_text(stdout, value);
+	putchar('\n');
+}
 
 static json_t *extensions_json(const struct mtasts_extension *ext, size_t count)
 {
@@ -51,7 +62,7 @@ static int finish(bool json_output, json_t *json, int rc)
 {
 	if (json_output && !print_json(json)) {
 		fprintf(stderr, PROGRAM_NAME " parse: cannot write output\n");
-		rc = EXIT_USAGE_ERROR;
+		rc = EXIT_LOCAL_ERROR;
 	}
 	json_decref(json);
 	return rc;
@@ -64,7 +75,7 @@ static int report_failure(int status, const struct mtasts_diags *diags,
 	if (status == MTASTS_ERR_NOMEM || status == MTASTS_ERR_ARGUMENT) {
 		fprintf(stderr, PROGRAM_NAME " parse: %s\n",
 			mtasts_status_message(status));
-		return EXIT_USAGE_ERROR;
+		return status == MTASTS_ERR_NOMEM ? EXIT_LOCAL_ERROR : EXIT_USAGE_ERROR;
 	}
 	if (json_output)
 		return finish(true, invalid_json(diags), EXIT_INVALID);
@@ -91,8 +102,10 @@ static int parse_txt(int argc, char **argv, bool json_output)
 	struct mtasts_diags diags;
 	int status, rc;
 
-	if (records == NULL)
-		return EXIT_USAGE_ERROR;
+	if (records == NULL) {
+		fprintf(stderr, PROGRAM_NAME " parse: out of memory\n");
+		return EXIT_LOCAL_ERROR;
+	}
 	mtasts_diags_init(&diags);
 	status = mtasts_sts_record_parse(records, (size_t)argc, &rec, &diags);
 	if (status != MTASTS_OK) {
@@ -113,8 +126,7 @@ static int parse_txt(int argc, char **argv, bool json_output)
 		printf("valid MTA-STS record (record %zu of %d)\n  id: %s\n",
 		       rec->record_index + 1, argc, rec->id);
 		for (size_t i = 0; i < rec->extension_count; i++)
-			printf("  %s: %s\n", rec->extensions[i].name,
-			       rec->extensions[i].value);
+			print_field(rec->extensions[i].name, rec->extensions[i].value);
 		print_diags_human(stdout, &diags, NULL, 0, records, (size_t)argc);
 		rc = EXIT_VALID;
 	}
@@ -207,9 +219,10 @@ static int parse_policy(int argc, char **argv, bool json_output)
 		fprintf(stderr, PROGRAM_NAME " parse: reading the policy from standard "
 			"input (end with Ctrl-D)\n");
 	if ((rc = read_input(path, MTASTS_POLICY_BODY_MAX, &body, &len)) != 0) {
-		fprintf(stderr, PROGRAM_NAME " parse: %s: %s\n",
-			strcmp(path, "-") == 0 ? "standard input" : path, strerror(-rc));
-		return EXIT_USAGE_ERROR;
+		fprintf(stderr, PROGRAM_NAME " parse: ");
+		print_text(stderr, strcmp(path, "-") == 0 ? "standard input" : path);
+		fprintf(stderr, ": %s\n", strerror(-rc));
+		return rc == -ENOMEM ? EXIT_LOCAL_ERROR : EXIT_USAGE_ERROR;
 	}
 	mtasts_diags_init(&diags);
 	status = parse_policy_body(body, len, &policy, &diags);
@@ -227,8 +240,7 @@ static int parse_policy(int argc, char **argv, bool json_output)
 		for (size_t i = 0; i < policy->mx_count; i++)
 			printf("  mx: %s\n", policy->mx[i]);
 		for (size_t i = 0; i < policy->extension_count; i++)
-			printf("  %s: %s\n", policy->extensions[i].name,
-			       policy->extensions[i].value);
+			print_field(policy->extensions[i].name, policy->extensions[i].value);
 		print_policy_diags(&diags, body, len);
 		rc = EXIT_VALID;
 	}
@@ -244,8 +256,10 @@ static int parse_tlsrpt(int argc, char **argv, bool json_output)
 	struct mtasts_diags diags;
 	int status, rc;
 
-	if (records == NULL)
-		return EXIT_USAGE_ERROR;
+	if (records == NULL) {
+		fprintf(stderr, PROGRAM_NAME " parse: out of memory\n");
+		return EXIT_LOCAL_ERROR;
+	}
 	mtasts_diags_init(&diags);
 	status = mtasts_tlsrpt_record_parse(records, (size_t)argc, &rec, &diags);
 	if (status != MTASTS_OK) {
@@ -270,10 +284,9 @@ static int parse_tlsrpt(int argc, char **argv, bool json_output)
 		printf("valid TLSRPT record (record %zu of %d)\n",
 		       rec->record_index + 1, argc);
 		for (size_t i = 0; i < rec->rua_count; i++)
-			printf("  rua: %s\n", rec->rua[i]);
+			print_field("rua", rec->rua[i]);
 		for (size_t i = 0; i < rec->extension_count; i++)
-			printf("  %s: %s\n", rec->extensions[i].name,
-			       rec->extensions[i].value);
+			print_field(rec->extensions[i].name, rec->extensions[i].value);
 		print_diags_human(stdout, &diags, NULL, 0, records, (size_t)argc);
 		rc = EXIT_VALID;
 	}

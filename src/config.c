@@ -372,6 +372,14 @@ bool net_config_load(struct net_config *config, int argc, char **argv,
 			       path != NULL, why, why_size);
 }
 
+bool net_config_wants(int argc, char **argv, const char *option)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], option) == 0)
+			return true;
+	return false;
+}
+
 bool net_config_option(struct net_config *config, const struct option *options,
 		       int code, const char *value, char *why, size_t why_size)
 {

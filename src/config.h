@@ -69,6 +69,12 @@ bool net_config_load(struct net_config *config, int argc, char **argv,
 		     const struct option *options, int config_code,
 		     char *why, size_t why_size);
 
+/*
+ * Whether argv asks for option (such as "--help") before any "--": what
+ * needs no settings is answered even when the configuration is broken.
+ */
+bool net_config_wants(int argc, char **argv, const char *option);
+
 /* A setting from the command line: the option's long name is the key. */
 bool net_config_option(struct net_config *config, const struct option *options,
 		       int code, const char *value, char *why, size_t why_size);

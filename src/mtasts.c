@@ -116,7 +116,7 @@ static int print_version(void)
 	return EXIT_VALID;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	const struct command *cmd;
 
@@ -138,4 +138,14 @@ int main(int argc, char **argv)
 	if ((cmd = find_command(argv[1])) == NULL)
 		return not_a_command(argv[1], true);
 	return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+
+	/* Output that was not written is a result that was not given. */
+	if (!output_written(argc > 1 ? argv[1] : NULL))
+		return EXIT_LOCAL_ERROR;
+	return rc;
 }

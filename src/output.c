@@ -245,11 +245,61 @@ bool print_json(json_t *value)
 	return fflush(stdout) == 0;
 }
 
+void print_option_error(const struct command *cmd, const struct option *options,
+			const char *word, int code, bool missing_value)
+{
+	char *shown = text_escape(word != NULL ? word : "?");
+	const char *name = word != NULL && strncmp(word, "--", 2) == 0 ? word + 2 : NULL;
+	size_t len = name != NULL ? strcspn(name, "=") : 0, matches = 0;
+	const struct option *exact = NULL;
+	const char *near;
+	char list[256] = "";
+
+	for (const struct option *o = options; name != NULL && o->name != NULL; o++) {
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			exact = o;
+		else if (len > 0 && strncmp(o->name, name, len) == 0 && matches++ < 6)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s--%s",
+				 matches > 1 ? ", " : "", o->name);
+	}
+	if (missing_value)
+		print_usage_error(cmd, "'%s' needs a value", shown);
+	else if (exact != NULL && exact->has_arg == no_argument && name[len] == '=')
+		print_usage_error(cmd, "'--%s' takes no value", exact->name);
+	else if (exact == NULL && matches > 1)
+		print_usage_error(cmd, "'%s' is ambiguous: %s", shown, list);
+	else if ((near = suggest_long_option(options, word)) != NULL)
+		print_usage_error(cmd, "unknown option '%s'; did you mean '--%s'?", shown, near);
+	else if (name == NULL && code != 0)
+		print_usage_error(cmd, "unknown option '-%c'", code);
+	else
+		print_usage_error(cmd, "unknown option '%s'", shown);
+	free(shown);
+}
+
+bool output_written(const char *command)
+{
+	int err;
+
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	err = errno;
+	/* A reader that stopped (| head) needs no message. */
+	if (err != EPIPE)
+		fprintf(stderr, PROGRAM_NAME "%s%s: standard output: %s\n",
+			command != NULL ? " " : "", command != NULL ? command : "",
+			strerror(err));
+	return false;
+}
+
 void json_stream_item(struct json_stream *stream, json_t *value)
 {
 	fputs(stream->items++ == 0 ? "[" : ",\n", stdout);
-	if (value == NULL || json_dumpf(value, stdout, JSON_COMPACT | JSON_ENSURE_ASCII) != 0)
-		fputs("null", stdout);
+	/* A value that could not be built (no memory) is still one element. */
+	if (value == NULL)
+		fputs("{}", stdout);
+	else
+		json_dumpf(value, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(value);
 	fflush(stdout);
 }
@@ -303,7 +353,7 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(*argc, *argv, "jh", options, NULL)) != -1) {
+	while ((c = getopt_long(*argc, *argv, ":jh", options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json_output = true;
@@ -312,16 +362,7 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
 			fputs(cmd->usage, stdout);
 			return EXIT_VALID;
 		default:
-			if (optopt != 0)
-				print_usage_error(cmd, "unknown option '-%c'", optopt);
-			else if (suggest_long_option(options, (*argv)[optind - 1]) != NULL)
-				print_usage_error(cmd, "unknown option '%s'; did you mean "
-						  "'--%s'?", (*argv)[optind - 1],
-						  suggest_long_option(options,
-								      (*argv)[optind - 1]));
-			else
-				print_usage_error(cmd, "unknown option '%s'",
-						  (*argv)[optind - 1]);
+			print_option_error(cmd, options, (*argv)[optind - 1], optopt, c == ':');
 			return EXIT_USAGE_ERROR;
 		}
 	}

@@ -241,7 +241,8 @@ void policy_invalid_mx_error(struct parse_state *st, const struct field *f,
 				excerpt);
 		return;
 	}
-	if (h != NULL && h->to_a_label != NULL && v[offset] & 0x80 &&
+	if (h != NULL && h->to_a_label != NULL && offset < f->value_len &&
+	    (v[offset] & 0x80) &&
 	    a_label_of(v, f->value_len, h->to_a_label, h->a_label_arg,
 			      a_label, sizeof(a_label))) {
 		policy_error_at(st, MTASTS_POLICY_INVALID_MX, &f->line, f->value_start + offset,
