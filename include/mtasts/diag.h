@@ -45,6 +45,7 @@ enum mtasts_status {
 	MTASTS_ERR_NO_RECORD = -2,	/* no record of the wanted kind at all */
 	MTASTS_ERR_NOMEM = -3,
 	MTASTS_ERR_ARGUMENT = -4,	/* caller broke an API precondition */
+	MTASTS_ERR_TOO_LARGE = -5,	/* the result would pass its size limit */
 };
 
 enum mtasts_severity {

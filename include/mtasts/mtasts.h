@@ -13,6 +13,7 @@
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
 #include <mtasts/policy_facts.h>
+#include <mtasts/socketmap.h>
 #include <mtasts/tlsrpt.h>
 #include <mtasts/txt.h>
 #include <mtasts/version.h>

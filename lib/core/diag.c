@@ -104,6 +104,8 @@ const char *mtasts_status_message(enum mtasts_status status)
 		return "out of memory";
 	case MTASTS_ERR_ARGUMENT:
 		return "invalid argument";
+	case MTASTS_ERR_TOO_LARGE:
+		return "the result would be larger than its limit";
 	}
 	return "unknown status";
 }
