@@ -168,7 +168,7 @@ static char *write_file(const char *content, size_t len)
 
 static void test_args(void **state)
 {
-	char *good[] = { "b.example", "A.Example.", "b\xc3\xbc" "cher.example" };
+	char *good[] = { "b.example", "A.Example.", ("b\xc3\xbc" "cher.example") };
 	char *bad[] = { "ok.example", "192.0.2.1", "never.example" };
 	struct domain_list list = { 0 };
 	char *err;

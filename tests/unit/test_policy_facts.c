@@ -181,8 +181,8 @@ static const char *const agreeing[] = {
 	"version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 604800\n",
 	"version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 60\n",
 	"version: STSv1\nmode: none\nmax_age: 60\n",
-	"version: STSv1\nmode: enforce\nmx: *.co.uk\nmx: 192.0.2.1\nmx: localhost\n"
-	"mx: a.example.1\nmax_age: 86400\n",
+	("version: STSv1\nmode: enforce\nmx: *.co.uk\nmx: 192.0.2.1\nmx: localhost\n"
+	 "mx: a.example.1\nmax_age: 86400\n"),
 	"version: STSv1\nmode: testing\nmx: *.com\nmax_age: 31557600\n",
 };
 
