@@ -72,6 +72,9 @@ int parse_json_option(const struct command *cmd, int *argc, char ***argv,
  * string (valid UTF-8 as it is, since JSON escapes controls itself).
  */
 char *text_escape(const char *text);
+/* text escaped for a message, cut to at most max octets and "..." (on a
+ * character, never inside an escape), into buf. */
+void text_shown(const char *text, char *buf, size_t size, size_t max);
 void print_text(FILE *out, const char *text);
 json_t *json_text(const char *text);
 

@@ -91,14 +91,7 @@ static bool parse_count(const char *value, unsigned most, unsigned *ret_n)
 /* A value as it may be shown in a message: escaped, at most 60 octets. */
 static void shown(const char *value, char *buf, size_t size)
 {
-	char *safe = text_escape(value);
-	const char *text = safe != NULL ? safe : "?";
-
-	if (strlen(text) > 60)
-		snprintf(buf, size, "%.57s...", text);
-	else
-		snprintf(buf, size, "%s", text);
-	free(safe);
+	text_shown(value, buf, size, 60);
 }
 
 /* The port after "ADDR:" or "[ADDR]:": 1 to 65535, decimal digits only. */

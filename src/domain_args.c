@@ -25,14 +25,7 @@ static const char *const help_words[] = {
 /* word as a message quotes it: control octets escaped, long ones cut. */
 static void quote(const char *word, char *buf, size_t size)
 {
-	char *safe = text_escape(word);
-	const char *text = safe != NULL ? safe : "?";
-
-	if (strlen(text) > SHOWN_MAX)
-		snprintf(buf, size, "%.*s...", SHOWN_MAX - 3, text);
-	else
-		snprintf(buf, size, "%s", text);
-	free(safe);
+	text_shown(word, buf, size, SHOWN_MAX);
 }
 
 static bool is_help_word(const char *word)

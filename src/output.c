@@ -76,6 +76,32 @@ char *text_escape(const char *text)
 	return out;
 }
 
+void text_shown(const char *text, char *buf, size_t size, size_t max)
+{
+	char *safe = text_escape(text);
+	const char *s = safe != NULL ? safe : "?";
+	size_t len = strlen(s), cut;
+
+	if (max < 4)
+		max = 4;
+	if (len <= max) {
+		snprintf(buf, size, "%s", s);
+		free(safe);
+		return;
+	}
+	/* Cut on a character, and never inside a \xHH escape. */
+	cut = max - 3;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	for (size_t back = 1; back <= 3 && back <= cut; back++)
+		if (s[cut - back] == '\\' && s[cut - back + 1] == 'x') {
+			cut -= back;
+			break;
+		}
+	snprintf(buf, size, "%.*s...", (int)cut, s);
+	free(safe);
+}
+
 void print_text(FILE *out, const char *text)
 {
 	char *safe = text_escape(text);

@@ -71,14 +71,7 @@ static int fail(struct reader *r, const struct yaml_node *at, const char *fmt, .
 /* Text fit for a message: escaped, at most 60 octets. */
 static void shown(const char *text, char *buf, size_t size)
 {
-	char *safe = text_escape(text);
-	const char *s = safe != NULL ? safe : "?";
-
-	if (strlen(s) > 60)
-		snprintf(buf, size, "%.57s...", s);
-	else
-		snprintf(buf, size, "%s", s);
-	free(safe);
+	text_shown(text, buf, size, 60);
 }
 
 /* "zones.myzone.timeout" for key in the mapping at r->path. */

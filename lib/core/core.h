@@ -47,6 +47,22 @@ static inline bool is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
+/*
+ * True when the last label of name (len octets, no final dot) is all
+ * digits: such a name reads as an IP address to resolvers and to Postfix.
+ */
+static inline bool last_label_numeric(const char *name, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0 && name[i - 1] != '.') {
+		if (!is_digit((unsigned char)name[i - 1]))
+			return false;
+		i--;
+	}
+	return true;
+}
+
 static inline bool is_wsp(unsigned char c)
 {
 	return c == ' ' || c == '\t';

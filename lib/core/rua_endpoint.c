@@ -119,19 +119,6 @@ static int read_ipv6(const char *s, const char *end, struct mtasts_rua_endpoint 
 	return MTASTS_OK;
 }
 
-/* True when the last label of name (len octets, no final dot) is all digits. */
-static bool last_label_numeric(const char *name, size_t len)
-{
-	size_t i = len;
-
-	while (i > 0 && name[i - 1] != '.') {
-		if (!is_digit((unsigned char)name[i - 1]))
-			return false;
-		i--;
-	}
-	return true;
-}
-
 /* reg-name or IPv4address, up to ":" or the end of the authority. */
 static int read_host(const char *s, const char *end, struct mtasts_rua_endpoint *e,
 		     const char **ret_after, char *why, size_t why_size)

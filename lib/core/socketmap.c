@@ -268,18 +268,6 @@ static bool is_address(int family, const char *s, size_t len)
 	return inet_pton(family, text, address) == 1;
 }
 
-static bool last_label_numeric(const char *name, size_t len)
-{
-	size_t i = len;
-
-	while (i > 0 && name[i - 1] != '.') {
-		if (!is_digit((unsigned char)name[i - 1]))
-			return false;
-		i--;
-	}
-	return true;
-}
-
 static unsigned char to_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
