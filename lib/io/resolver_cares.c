@@ -28,10 +28,8 @@ struct watched_socket {
 struct lookup {
 	struct resolver *resolver;
 	struct lookup *next;
-	enum { LOOKUP_ADDRESSES, LOOKUP_QUERY } kind;
 	char *name;
 	uint16_t type;
-	resolver_addresses_fn *addresses_fn;
 	resolver_query_fn *query_fn;
 	void *arg;
 	unsigned rounds_left;		/* tries over the servers, this one included */
@@ -350,7 +348,6 @@ static void ask_health(struct resolver *r)
 		return;
 	}
 	q->resolver = r;
-	q->kind = LOOKUP_QUERY;
 	q->type = ns_t_ns;
 	q->query_fn = on_health;
 	q->arg = r;
@@ -363,13 +360,9 @@ static void ask_health(struct resolver *r)
 
 static void deliver_failure(struct lookup *q, enum resolver_status status)
 {
-	struct address_answer addresses = { .status = status };
 	struct dns_answer dns = { .status = status };
 
-	if (q->kind == LOOKUP_ADDRESSES)
-		q->addresses_fn(q->arg, &addresses);
-	else
-		q->query_fn(q->arg, &dns);
+	q->query_fn(q->arg, &dns);
 }
 
 /* The lookups that waited for the health answer, failed as it says. */
@@ -449,45 +442,6 @@ static int by_address(const void *x, const void *y)
 			      &((const struct sockaddr_in *)b)->sin_addr, 4);
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-}
-
-static void on_addrinfo(void *arg, int status, int timeouts,
-			struct ares_addrinfo *result)
-{
-	struct lookup *q = arg;
-	struct address_answer answer = { .status = status_from_ares(status) };
-	size_t n = 0;
-
-	if (retried(q, status)) {
-		if (result != NULL)
-			ares_freeaddrinfo(result);
-		return;
-	}
-
-	if (answer.status == RESOLVER_OK && result != NULL) {
-		for (struct ares_addrinfo_node *node = result->nodes; node; node = node->ai_next)
-			n++;
-		if (n == 0)
-			answer.status = RESOLVER_NODATA;
-		else if ((answer.addresses = calloc(n, sizeof(*answer.addresses))) == NULL)
-			answer.status = RESOLVER_ERROR;
-		for (struct ares_addrinfo_node *node = result->nodes;
-		     node != NULL && answer.addresses != NULL; node = node->ai_next) {
-			if ((size_t)node->ai_addrlen > sizeof(answer.addresses[0]))
-				continue;
-			memcpy(&answer.addresses[answer.count++], node->ai_addr,
-			       (size_t)node->ai_addrlen);
-		}
-	}
-	/* The same order every run: those past a caller's limit are the same. */
-	if (answer.count > 1)
-		qsort(answer.addresses, answer.count, sizeof(*answer.addresses),
-		      by_address);
-	q->addresses_fn(q->arg, &answer);
-	free(answer.addresses);
-	if (result != NULL)
-		ares_freeaddrinfo(result);
-	lookup_done(q);
 }
 
 /* The UDP payload size that avoids IP fragmentation (DNS flag day 2020). */
@@ -588,36 +542,17 @@ static void send_query(struct lookup *q)
 
 static void dispatch(struct lookup *q)
 {
-	struct resolver *r = q->resolver;
-	struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC,
-					     .ai_flags = ARES_AI_NOSORT };
-
-	r->in_flight++;
-	switch (q->kind) {
-	case LOOKUP_ADDRESSES:
-		ares_getaddrinfo(r->channel, q->name, NULL, &hints, on_addrinfo, q);
-		break;
-	case LOOKUP_QUERY:
-		send_query(q);
-		break;
-	}
-	schedule_timeout(r);
+	q->resolver->in_flight++;
+	send_query(q);
+	schedule_timeout(q->resolver);
 }
 
 /* Answer a lookup that never went out: the resolver is being freed. */
 static void cancel(struct lookup *q)
 {
-	struct address_answer addresses = { .status = RESOLVER_CANCELLED };
 	struct dns_answer dns = { .status = RESOLVER_CANCELLED };
 
-	switch (q->kind) {
-	case LOOKUP_ADDRESSES:
-		q->addresses_fn(q->arg, &addresses);
-		break;
-	case LOOKUP_QUERY:
-		q->query_fn(q->arg, &dns);
-		break;
-	}
+	q->query_fn(q->arg, &dns);
 	lookup_free(q);
 }
 
@@ -646,17 +581,128 @@ static int submit(struct resolver *r, struct lookup *q, const char *name)
 	return 0;
 }
 
+/*
+ * The addresses of a name: an A and an AAAA query, as a sending MTA makes
+ * them (not getaddrinfo(), which would read /etc/hosts, take a numeric
+ * name as a literal, and keep only the status of the last family).
+ */
+struct address_lookup {
+	resolver_addresses_fn *fn;
+	void *arg;
+	unsigned pending;
+	enum resolver_status status[2];		/* of A, of AAAA */
+	size_t count, capacity;
+	struct sockaddr_storage *addresses;
+};
+
+/* The addresses an answer gives the name asked (after its CNAMEs). */
+static void take_addresses(struct address_lookup *l, const struct mtasts_dns_message *m,
+			   uint16_t type)
+{
+	const char *owner = mtasts_dns_message_final_name(m);
+
+	for (size_t i = 0; m != NULL && owner != NULL && i < m->answer_count; i++) {
+		const struct mtasts_dns_rr *rr = &m->answers[i];
+		struct sockaddr_storage *ss;
+
+		if (rr->type != type || strcmp(rr->name, owner) != 0)
+			continue;
+		if (l->count == l->capacity) {
+			size_t more = l->capacity == 0 ? 4 : l->capacity * 2;
+			struct sockaddr_storage *grown = more > 1024 ? NULL :
+				realloc(l->addresses, more * sizeof(*grown));
+
+			if (grown == NULL)
+				return;		/* what fits is enough */
+			l->addresses = grown;
+			l->capacity = more;
+		}
+		ss = &l->addresses[l->count++];
+		memset(ss, 0, sizeof(*ss));
+		if (type == MTASTS_DNS_TYPE_A) {
+			ss->ss_family = AF_INET;
+			memcpy(&((struct sockaddr_in *)ss)->sin_addr, rr->address, 4);
+		} else {
+			ss->ss_family = AF_INET6;
+			memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, rr->address, 16);
+		}
+	}
+}
+
+/* Both answers in: some addresses, else the most telling failure. */
+static enum resolver_status combined_status(const struct address_lookup *l)
+{
+	static const enum resolver_status worst_first[] = {
+		RESOLVER_CANCELLED, RESOLVER_LOCAL, RESOLVER_SILENT, RESOLVER_UNREACHABLE,
+		RESOLVER_TIMEOUT, RESOLVER_SERVFAIL, RESOLVER_REFUSED, RESOLVER_ERROR,
+	};
+
+	if (l->count > 0)
+		return RESOLVER_OK;
+	for (size_t i = 0; i < sizeof(worst_first) / sizeof(worst_first[0]); i++)
+		if (l->status[0] == worst_first[i] || l->status[1] == worst_first[i])
+			return worst_first[i];
+	return l->status[0] == RESOLVER_NXDOMAIN || l->status[1] == RESOLVER_NXDOMAIN ?
+	       RESOLVER_NXDOMAIN : RESOLVER_NODATA;
+}
+
+static void on_address_answer(struct address_lookup *l, int family_index,
+			      const struct dns_answer *answer)
+{
+	struct address_answer out = { 0 };
+
+	l->status[family_index] = answer->status;
+	if (answer->status == RESOLVER_OK)
+		take_addresses(l, answer->message, family_index == 0 ?
+			       MTASTS_DNS_TYPE_A : MTASTS_DNS_TYPE_AAAA);
+	if (--l->pending > 0)
+		return;
+	out.status = combined_status(l);
+	if (out.status == RESOLVER_OK) {
+		/* The same order every run: those past a caller's limit are the same. */
+		qsort(l->addresses, l->count, sizeof(*l->addresses), by_address);
+		out.addresses = l->addresses;
+		out.count = l->count;
+	}
+	l->fn(l->arg, &out);
+	free(l->addresses);
+	free(l);
+}
+
+static void on_a_answer(void *arg, const struct dns_answer *answer)
+{
+	on_address_answer(arg, 0, answer);
+}
+
+static void on_aaaa_answer(void *arg, const struct dns_answer *answer)
+{
+	on_address_answer(arg, 1, answer);
+}
+
 int resolver_addresses(struct resolver *r, const char *name,
 		       resolver_addresses_fn *fn, void *arg)
 {
-	struct lookup *q = calloc(1, sizeof(*q));
+	struct address_lookup *l = calloc(1, sizeof(*l));
+	int rc;
 
-	if (q == NULL)
+	if (l == NULL)
 		return -ENOMEM;
-	q->kind = LOOKUP_ADDRESSES;
-	q->addresses_fn = fn;
-	q->arg = arg;
-	return submit(r, q, name);
+	l->fn = fn;
+	l->arg = arg;
+	l->pending = 2;
+	l->status[0] = l->status[1] = RESOLVER_CANCELLED;
+	if ((rc = resolver_query(r, name, MTASTS_DNS_TYPE_A, on_a_answer, l)) != 0) {
+		free(l);
+		return rc;
+	}
+	/* From here on the lookup ends through its callbacks, exactly once. */
+	if ((rc = resolver_query(r, name, MTASTS_DNS_TYPE_AAAA, on_aaaa_answer, l)) != 0) {
+		struct dns_answer failed = { .status = rc == -ENOMEM ? RESOLVER_LOCAL :
+					     RESOLVER_CANCELLED };
+
+		on_aaaa_answer(l, &failed);
+	}
+	return 0;
 }
 
 int resolver_query(struct resolver *r, const char *name, uint16_t type,
@@ -666,7 +712,6 @@ int resolver_query(struct resolver *r, const char *name, uint16_t type,
 
 	if (q == NULL)
 		return -ENOMEM;
-	q->kind = LOOKUP_QUERY;
 	q->type = type;
 	q->query_fn = fn;
 	q->arg = arg;
