@@ -160,8 +160,27 @@ static bool dns_server_valid(const char *value, char *why, size_t why_size)
 	shown(value, text, sizeof(text));
 	if (value[0] == '[')
 		return bracketed_valid(value, text, why, why_size);
-	if (inet_pton(AF_INET6, value, addr) == 1)
+	if (inet_pton(AF_INET6, value, addr) == 1) {
+		const char *last = strrchr(value, ':');
+
+		char before[INET6_ADDRSTRLEN + 1];
+		unsigned char other[sizeof(struct in6_addr)];
+		size_t head = last != NULL ? (size_t)(last - value) : 0;
+
+		/* "::1:53" is an address, but what comes before ":53" is one too:
+		 * someone may have meant a port. */
+		if (head > 0 && head < sizeof(before) && last[1] != '\0' &&
+		    strspn(last + 1, "0123456789") == strlen(last + 1) &&
+		    strlen(last + 1) <= 5) {
+			memcpy(before, value, head);
+			before[head] = '\0';
+			if (inet_pton(AF_INET6, before, other) == 1)
+				fprintf(stderr, "mtasts: --dns-server '%s' is taken as an "
+					"IPv6 address; for port %s of %s write [%s]:%s\n",
+					text, last + 1, before, before, last + 1);
+		}
 		return true;
+	}
 	if (value[0] == '\0') {
 		snprintf(why, why_size, "dns-server: the value is empty; give a "
 			 "resolver's IP address");
