@@ -355,8 +355,12 @@ static void print_checked(const struct check_run *run, const struct check_result
 		printf("  mx:");
 		for (size_t i = 0; i < r->mx_count; i++) {
 			const struct checked_mx *mx = &r->mx[i];
-			const struct checked_address *a = mx->address_count > 0 ?
-				&mx->addresses[0] : NULL;
+			const struct checked_address *a = NULL;
+
+			/* The first address that got as far as TLS speaks for the host. */
+			for (size_t k = 0; k < mx->address_count && a == NULL; k++)
+				if (mx->addresses[k].tls_version != NULL)
+					a = &mx->addresses[k];
 
 			printf("%s ", i > 0 ? "," : "");
 			print_text(stdout, mx->host);
