@@ -156,9 +156,9 @@ static size_t not_checked(const struct check_run *run, const struct check_result
 	size_t n = 0;
 
 	if ((r->not_checked & CHECK_PART_SMTP) && n < max)
-		parts[n++] = "the MX hosts' STARTTLS and certificates (--skip-smtp)";
+		parts[n++] = "the MX hosts' STARTTLS and certificates (skipped by --skip-smtp)";
 	if ((r->not_checked & CHECK_PART_RUA) && n < max)
-		parts[n++] = "the TLS of the https: report endpoints (--probe-rua)";
+		parts[n++] = "the TLS of the https: report endpoints (made by --probe-rua)";
 	if (run->only != 0 && n < max)
 		parts[n++] = "the categories not named by --only";
 	if (r->timed_out && n < max)
