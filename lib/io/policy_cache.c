@@ -113,6 +113,14 @@ struct policy_cache_entry *policy_cache_entry_free(struct policy_cache_entry *en
 	return NULL;
 }
 
+_Static_assert(sizeof(time_t) == sizeof(int64_t), "time_t of 64 bits");
+
+/* A time an entry may start at: not before 1970, nor so late its end overflows. */
+static bool time_ok(time_t now)
+{
+	return now >= 0 && now <= (time_t)(INT64_MAX - MTASTS_MAX_AGE_MAX);
+}
+
 /* An entry with domain and id copied in, checked for length and form. */
 static int entry_start(enum policy_cache_kind kind, const char *domain,
 		       const char *id, struct policy_cache_entry **ret_entry)
@@ -157,7 +165,7 @@ int policy_cache_entry_policy(const char *domain, const char *id,
 	struct policy_cache_entry *entry = NULL;
 	int rc;
 
-	if (policy == NULL || now < 0)
+	if (policy == NULL || !time_ok(now))
 		return MTASTS_ERR_ARGUMENT;
 	if ((rc = entry_start(POLICY_CACHE_POLICY, domain, id, &entry)) != MTASTS_OK)
 		return rc;
@@ -179,7 +187,7 @@ int policy_cache_entry_negative(enum policy_cache_kind kind, const char *domain,
 	int rc;
 
 	if ((kind != POLICY_CACHE_NO_POLICY && kind != POLICY_CACHE_TEMP_FAIL) ||
-	    now < 0)
+	    !time_ok(now))
 		return MTASTS_ERR_ARGUMENT;
 	if (ttl > MTASTS_MAX_AGE_MAX)
 		return MTASTS_ERR_TOO_LARGE;

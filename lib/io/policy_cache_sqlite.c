@@ -35,6 +35,8 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == POLICY_CACHE_SQLITE_SCHEMA,
 	       "one migration per schema version");
 
+#define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
+
 #define COLUMNS "domain, kind, txt_id, policy, fetched_at, expires_at"
 
 enum statement {
@@ -387,6 +389,29 @@ static int configure(sqlite3 *db, unsigned busy_timeout_ms, char *err, size_t er
 	return exec_one(db, "PRAGMA synchronous = NORMAL", NULL, NULL, 0);
 }
 
+/*
+ * Configure the connection and bring the schema up to date.  Two
+ * processes that change the journal mode of a new file at once can get
+ * SQLITE_BUSY without the busy handler being asked (SQLite's deadlock
+ * avoidance), so the whole step is tried again until the busy timeout.
+ */
+static int prepare_file(sqlite3 *db, unsigned busy_timeout_ms, char *err,
+			size_t err_size)
+{
+	unsigned waited = 0;
+	int rc;
+
+	for (;;) {
+		rc = configure(db, busy_timeout_ms, err, err_size);
+		if (rc == SQLITE_OK)
+			rc = migrate(db, err, err_size);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= busy_timeout_ms)
+			return rc;
+		sqlite3_sleep(BUSY_RETRY_MS);
+		waited += BUSY_RETRY_MS;
+	}
+}
+
 int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
 			     struct policy_cache **ret_cache,
 			     char *err, size_t err_size)
@@ -404,9 +429,7 @@ int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
-		rc = configure(s->db, busy_timeout_ms, err, err_size);
-	if (rc == SQLITE_OK)
-		rc = migrate(s->db, err, err_size);
+		rc = prepare_file(s->db, busy_timeout_ms, err, err_size);
 	for (size_t i = 0; i < STMT_COUNT_ALL && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);

@@ -8,7 +8,9 @@
  * mkdtemp() directory, removed afterwards.  Time is passed in: nothing
  * here sleeps.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -422,6 +424,24 @@ static void rejected(struct fixture *f)
 	assert_int_equal(policy_cache_delete(f->cache, long_domain), MTASTS_ERR_TOO_LARGE);
 	assert_int_equal(policy_cache_delete(f->cache, "a b"), MTASTS_ERR_ARGUMENT);
 	assert_int_equal(count(f->cache), 1);
+	/* and the constructors refuse what put() would */
+	struct mtasts_policy *policy = parse(policy_text, sizeof(policy_text) - 1);
+	assert_int_equal(policy_cache_entry_policy("example.com",
+						   "012345678901234567890123456789012",
+						   policy, T0, &entry), MTASTS_ERR_TOO_LARGE);
+	assert_int_equal(policy_cache_entry_policy("example.com", "a", policy,
+						   (time_t)INT64_MAX, &entry),
+			 MTASTS_ERR_ARGUMENT);
+	assert_int_equal(policy_cache_entry_policy("example.com", "", policy, T0, &entry),
+			 MTASTS_ERR_ARGUMENT);
+	assert_int_equal(policy_cache_entry_negative(POLICY_CACHE_NO_POLICY, "example.com",
+						     NULL, T0, MTASTS_MAX_AGE_MAX + 1,
+						     &entry), MTASTS_ERR_TOO_LARGE);
+	assert_int_equal(policy_cache_entry_negative(POLICY_CACHE_POLICY, "example.com",
+						     NULL, T0, 60, &entry),
+			 MTASTS_ERR_ARGUMENT);
+	assert_null(entry);
+	mtasts_policy_free(policy);
 }
 
 /* The limits are inclusive: 253, 32 and 65536 octets are kept whole. */
@@ -543,16 +563,81 @@ static void two_handles(struct fixture *f)
 	policy_cache_free(other);
 }
 
-/* Remove the fixture's database file and those SQLite keeps beside it. */
+/* Remove the fixture's database files and those SQLite keeps beside them. */
 static void remove_files(struct fixture *f)
 {
+	static const char *const names[] = { "cache.db", "race.db" };
 	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
 	char path[160];
 
-	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
-		snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
-		unlink(path);
+	for (size_t n = 0; n < ARRAY_LEN(names); n++) {
+		for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+			snprintf(path, sizeof(path), "%s/%s%s", f->dir, names[n],
+				 suffixes[i]);
+			unlink(path);
+		}
 	}
+}
+
+/* Open path and put n negative entries named prefix<i>; 0 when all went in. */
+static int writer(const char *path, const char *prefix, int n)
+{
+	struct policy_cache *cache = NULL;
+	char err[256], domain[32];
+	int failed = 0;
+
+	if (policy_cache_sqlite_open(path, 10000, &cache, err, sizeof(err)) != MTASTS_OK) {
+		print_error("  %s: %s\n", prefix, err);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct policy_cache_entry *entry = NULL;
+
+		snprintf(domain, sizeof(domain), "%s%d.example", prefix, i);
+		if (policy_cache_entry_negative(POLICY_CACHE_TEMP_FAIL, domain, NULL,
+						T0, 60, &entry) != MTASTS_OK ||
+		    policy_cache_put(cache, entry) != MTASTS_OK) {
+			print_error("  %s: %s\n", prefix, policy_cache_error(cache));
+			failed = 1;
+		}
+		policy_cache_entry_free(entry);
+	}
+	policy_cache_free(cache);
+	return failed;
+}
+
+/*
+ * SQLite: two processes create the same new file at once and write to it
+ * together; the busy timeout makes each wait its turn, nothing is lost.
+ */
+static void two_processes(struct fixture *f)
+{
+	struct policy_cache *cache = NULL;
+	char path[160];
+	int status = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/race.db", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(writer(path, "child", 200));
+	int failed = writer(path, "parent", 200);
+	pid_t waited;
+	while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (waited != pid)
+		fail_msg("waitpid: %s", strerror(errno));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(failed, 0);
+	char err[256];
+	assert_int_equal(policy_cache_sqlite_open(path, 1000, &cache, err, sizeof(err)),
+			 MTASTS_OK);
+	assert_int_equal(count(cache), 400);
+	assert_int_equal(get_id(cache, "child199.example", T0, NULL, 0), 1);
+	assert_int_equal(get_id(cache, "parent0.example", T0, NULL, 0), 1);
+	policy_cache_free(cache);
 }
 
 /* Open the fixture's file directly, for what the interface does not show. */
@@ -611,6 +696,14 @@ static void schema(struct fixture *f)
 			 POLICY_CACHE_ERR_STORE);
 	assert_null(cache);
 	assert_true(err[0] != '\0');
+	/* a directory that does not exist */
+	char missing[160];
+	snprintf(missing, sizeof(missing), "%s/missing/cache.db", f->dir);
+	err[0] = '\0';
+	assert_int_equal(policy_cache_sqlite_open(missing, 100, &cache, err, sizeof(err)),
+			 POLICY_CACHE_ERR_STORE);
+	assert_null(cache);
+	assert_non_null(strstr(err, "missing"));
 }
 
 /*
@@ -682,6 +775,7 @@ static const struct behaviour behaviours[] = {
 	{ "lru_many", lru_many, "memory" },
 	{ "reopen", reopen, "sqlite" },
 	{ "two_handles", two_handles, "sqlite" },
+	{ "two_processes", two_processes, "sqlite" },
 	{ "schema", schema, "sqlite" },
 	{ "bad_rows", bad_rows, "sqlite" },
 };
