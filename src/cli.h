@@ -94,6 +94,9 @@ void print_option_error(const struct command *cmd, const struct option *options,
  */
 bool output_written(const char *command);
 
+/* Flushes standard output: true once a write to it has failed. */
+bool output_failed(void);
+
 /* Print a JSON value on one line followed by a newline; false on failure. */
 bool print_json(json_t *value);
 

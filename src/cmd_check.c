@@ -468,7 +468,7 @@ static void print_ready(void *ctx, size_t index, void *result)
 		print_human(run, r);
 	}
 	/* A reader that went away (| head) wants nothing more: stop. */
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (output_failed())
 		event_base_loopbreak(run->net.base);
 	run->status = combined_status(run->status, r);
 	check_result_free(r);

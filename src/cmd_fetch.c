@@ -167,7 +167,7 @@ static void print_ready(void *ctx, size_t index, void *result)
 	else
 		print_human(r);
 	/* A reader that went away (| head) wants nothing more: stop. */
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (output_failed())
 		event_base_loopbreak(run->net.base);
 	run->any_local |= r->local;
 	run->any_temporary |= r->status == MTASTS_FETCH_TEMP_FAIL;

@@ -303,13 +303,31 @@ void print_option_error(const struct command *cmd, const struct option *options,
 	free(shown);
 }
 
+/* The errno of the first write to standard output that failed. */
+static int output_errno;
+
+static void note_output_failure(void)
+{
+	if (output_errno == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		output_errno = errno != 0 ? errno : EIO;
+}
+
+bool output_failed(void)
+{
+	note_output_failure();
+	return output_errno != 0 || ferror(stdout);
+}
+
 bool output_written(const char *command)
 {
 	int err;
 
+	errno = 0;
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return true;
-	err = errno;
+	/* After a failed flush glibc drops the buffer and a later flush
+	 * "succeeds": the first failure is the one to report. */
+	err = output_errno != 0 ? output_errno : errno != 0 ? errno : EIO;
 	/* A reader that stopped (| head) needs no message. */
 	if (err != EPIPE)
 		fprintf(stderr, PROGRAM_NAME "%s%s: standard output: %s\n",
@@ -327,13 +345,13 @@ void json_stream_item(struct json_stream *stream, json_t *value)
 	else
 		json_dumpf(value, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(value);
-	fflush(stdout);
+	note_output_failure();
 }
 
 void json_stream_end(struct json_stream *stream)
 {
 	fputs(stream->items == 0 ? "[]\n" : "]\n", stdout);
-	fflush(stdout);
+	note_output_failure();
 }
 
 int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len)

@@ -53,7 +53,8 @@ static int read_length_octet(struct mtasts_netstring_reader *r, unsigned char c)
 
 	size_t d = (size_t)(c - '0');
 
-	if (r->len > r->max / 10 || r->len * 10 > r->max - d)
+	/* r->len * 10 + d <= r->max, said without wrapping around. */
+	if (d > r->max || r->len > (r->max - d) / 10)
 		return MTASTS_NETSTRING_TOO_LONG;
 	r->len = r->len * 10 + d;
 	r->digits++;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -395,20 +396,31 @@ static int configure(sqlite3 *db, unsigned busy_timeout_ms, char *err, size_t er
  * SQLITE_BUSY without the busy handler being asked (SQLite's deadlock
  * avoidance), so the whole step is tried again until the busy timeout.
  */
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The tries (each may itself wait in SQLite's busy handler) end when the
+ * busy timeout has passed in real time, not after so many sleeps.
+ */
 static int prepare_file(sqlite3 *db, unsigned busy_timeout_ms, char *err,
 			size_t err_size)
 {
-	unsigned waited = 0;
+	long long until = monotonic_ms() + busy_timeout_ms;
 	int rc;
 
 	for (;;) {
 		rc = configure(db, busy_timeout_ms, err, err_size);
 		if (rc == SQLITE_OK)
 			rc = migrate(db, err, err_size);
-		if ((rc & 0xff) != SQLITE_BUSY || waited >= busy_timeout_ms)
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
 			return rc;
 		sqlite3_sleep(BUSY_RETRY_MS);
-		waited += BUSY_RETRY_MS;
 	}
 }
 

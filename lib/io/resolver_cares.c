@@ -1,9 +1,9 @@
 /*
  * resolver_cares.c - the resolver adapter on c-ares, its sockets and
- * timeouts watched by libevent.  Address lookups use what c-ares decodes;
- * any other query (TXT, MX, TLSA) is sent as built here and its answer
- * decoded by mtasts_dns_message_parse(), so every caller reads records
- * the same way.
+ * timeouts watched by libevent.  Every query (A and AAAA for a name's
+ * addresses, TXT, MX, TLSA) is sent as built here and its answer decoded
+ * by mtasts_dns_message_parse(), so every caller reads records the same
+ * way.
  */
 #include <arpa/nameser.h>
 #include <errno.h>
@@ -605,7 +605,8 @@ static void take_addresses(struct address_lookup *l, const struct mtasts_dns_mes
 		const struct mtasts_dns_rr *rr = &m->answers[i];
 		struct sockaddr_storage *ss;
 
-		if (rr->type != type || strcmp(rr->name, owner) != 0)
+		if (rr->type != type || rr->rclass != MTASTS_DNS_CLASS_IN ||
+		    strcmp(rr->name, owner) != 0)
 			continue;
 		if (l->count == l->capacity) {
 			size_t more = l->capacity == 0 ? 4 : l->capacity * 2;

@@ -231,6 +231,15 @@ static void test_netstring_round_trip(void **state)
 	mtasts_netstring_reader_init(&r, buf, sizeof(buf) - 1);
 	assert_int_equal(mtasts_netstring_read(&r, wire, len, &used, &payload),
 			 MTASTS_NETSTRING_TOO_LONG);
+	/* a buffer smaller than one digit's worth: the length is refused
+	 * before any octet is stored (no wrap-around in the bound) */
+	{
+		char tiny[5];
+
+		mtasts_netstring_reader_init(&r, tiny, sizeof(tiny));
+		assert_int_equal(mtasts_netstring_read(&r, "9:abcdefghi,", 12, &used,
+						       &payload), MTASTS_NETSTRING_TOO_LONG);
+	}
 	/* a reader without a buffer refuses everything */
 	mtasts_netstring_reader_init(&r, NULL, 0);
 	assert_int_equal(mtasts_netstring_read(&r, "0:,", 3, &used, &payload),
