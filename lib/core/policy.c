@@ -281,6 +281,14 @@ static void take_mode(struct parse_state *st, const struct field *f)
 	st->rejected |= REJECTED_MODE;
 	quote_excerpt(excerpt, sizeof(excerpt), f->line.text + f->value_start,
 		      f->value_len);
+	/* YAML and JSON habits put quotes around the value. */
+	if (f->value_len >= 2 && f->line.text[f->value_start] == '"' &&
+	    f->line.text[f->value_start + f->value_len - 1] == '"') {
+		policy_error_at(st, MTASTS_POLICY_INVALID_MODE, &f->line, f->value_start,
+				"line %u: mode is %s, in quotes; remove the quotes: a "
+				"policy value is written bare", f->line.number, excerpt);
+		return;
+	}
 	policy_error_at(st, MTASTS_POLICY_INVALID_MODE, &f->line, f->value_start,
 			"line %u: mode is %s; it must be \"enforce\", \"testing\" or "
 			"\"none\" (case-sensitive)", f->line.number, excerpt);

@@ -250,6 +250,7 @@ static const struct policy_case cases[] = {
 	  { "mx.example.com", NULL }, NO_EXT, 4 },
 	/* mode value is case-sensitive: "Enforce" */
 	{ V "mode: Enforce\n" MX MA, 0, INVALID, { PE(POLICY_INVALID_MODE, 2, 7) }, FAILS },
+	{ V "mode: \"enforce\"\n" MX MA, 0, INVALID, { PE(POLICY_INVALID_MODE, 2, 7) }, FAILS },
 	/* mode value is case-sensitive: "TESTING" */
 	{ V "mode: TESTING\n" MX MA, 0, INVALID, { PE(POLICY_INVALID_MODE, 2, 7) }, FAILS },
 	/* mode value: only the three names */
