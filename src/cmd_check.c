@@ -699,16 +699,8 @@ static int run_check(int argc, char **argv)
 	net_config_defaults(&config);
 	if ((rc = read_options(argc, argv, &config, &run, files, &file_count)) >= 0)
 		goto out;
-	rc = 0;
-	for (size_t i = 0; rc == 0 && i < file_count; i++)
-		rc = domain_list_add_file(&domains, &cmd_check, files[i]);
-	if (rc == 0)
-		rc = domain_list_add_args(&domains, &cmd_check, argc - optind, argv + optind);
-	if (rc == 0 && domains.count == 0) {
-		print_usage_error(&cmd_check, file_count > 0 ? "the -f files hold no domain" :
-				  "give at least one DOMAIN or -f FILE");
-		rc = CHECK_EXIT_USAGE;
-	}
+	rc = domain_list_collect(&domains, &cmd_check, files, file_count, argc - optind,
+				 argv + optind);
 	if (rc != 0)
 		goto out;
 	run.queue = (struct domain_queue){
@@ -739,6 +731,7 @@ static int run_check(int argc, char **argv)
 		goto close;
 	}
 	run.options.probes = &run.net.probes;
+	run.options.store = run.net.store;
 	run.queue.concurrency = run.net.concurrency;
 	run.queue.base = run.net.base;
 	if (domain_queue_start(&run.queue) != 0) {

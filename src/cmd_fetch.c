@@ -259,16 +259,8 @@ static int run_fetch(int argc, char **argv)
 	net_config_defaults(&config);
 	if ((rc = read_options(argc, argv, &config, &run.json, files, &file_count)) >= 0)
 		goto out;
-	rc = 0;
-	for (size_t i = 0; rc == 0 && i < file_count; i++)
-		rc = domain_list_add_file(&domains, &cmd_fetch, files[i]);
-	if (rc == 0)
-		rc = domain_list_add_args(&domains, &cmd_fetch, argc - optind, argv + optind);
-	if (rc == 0 && domains.count == 0) {
-		print_usage_error(&cmd_fetch, file_count > 0 ? "the -f files hold no domain" :
-				  "give at least one DOMAIN or -f FILE");
-		rc = FETCH_EXIT_USAGE;
-	}
+	rc = domain_list_collect(&domains, &cmd_fetch, files, file_count, argc - optind,
+				 argv + optind);
 	if (rc != 0)
 		goto out;
 	run.options.timeout_ms = config.timeout_ms;

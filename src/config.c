@@ -473,6 +473,13 @@ int net_session_open(struct net_session *session, const struct net_config *confi
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ares_library_init(ARES_LIB_INIT_ALL);
+	/* Read once, shared by the HTTPS client and every probe. */
+	if ((session->store = tls_verify_store_new(config->ca_file)) == NULL) {
+		fprintf(stderr, "mtasts %s: cannot read the trust store (%s)\n", command,
+			config->ca_file != NULL ? config->ca_file : "the system's");
+		return -1;
+	}
+	hc.store = session->store;
 	if ((session->base = event_base_new()) == NULL) {
 		fprintf(stderr, "mtasts %s: cannot set up the event loop\n", command);
 		return -1;
@@ -494,6 +501,7 @@ void net_session_close(struct net_session *session)
 	probe_list_cancel(&session->probes);
 	http_client_free(session->http);
 	resolver_free(session->resolver);
+	X509_STORE_free(session->store);
 	if (session->base != NULL)
 		event_base_free(session->base);
 	memset(session, 0, sizeof(*session));

@@ -85,6 +85,7 @@ struct net_session {
 	struct resolver *resolver;
 	struct http_client *http;
 	struct probe_list probes;
+	X509_STORE *store;		/* the one trust store, read once */
 	unsigned concurrency;		/* config's, bounded by open files */
 };
 

@@ -237,6 +237,24 @@ int domain_normalize(const char *word, const char *command, char *ret_name,
 	return 0;
 }
 
+int domain_list_collect(struct domain_list *list, const struct command *cmd,
+			const char *const *files, size_t file_count,
+			int argc, char *const *argv)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < file_count; i++)
+		rc = domain_list_add_file(list, cmd, files[i]);
+	if (rc == 0)
+		rc = domain_list_add_args(list, cmd, argc, argv);
+	if (rc == 0 && list->count == 0) {
+		print_usage_error(cmd, file_count > 0 ? "the -f files hold no domain" :
+				  "give at least one DOMAIN or -f FILE");
+		rc = EXIT_USAGE_ERROR;
+	}
+	return rc;
+}
+
 void domain_list_release(struct domain_list *list)
 {
 	if (list == NULL)

@@ -89,6 +89,15 @@ int domain_list_add_args(struct domain_list *list, const struct command *cmd,
 int domain_list_add_file(struct domain_list *list, const struct command *cmd,
 			 const char *path);
 
+/*
+ * What a network command works on: the domains of each of the files, then
+ * those of the operands; none at all is a usage error too.  0, or the exit
+ * status after the error was said.
+ */
+int domain_list_collect(struct domain_list *list, const struct command *cmd,
+			const char *const *files, size_t file_count,
+			int argc, char *const *argv);
+
 /* Free the names and empty the list; accepts NULL. */
 void domain_list_release(struct domain_list *list);
 

@@ -161,6 +161,9 @@ size_t mtasts_diags_count(const struct mtasts_diags *diags,
 const struct mtasts_diag *mtasts_diags_find(const struct mtasts_diags *diags,
 					    enum mtasts_code code);
 
+/* First error, or NULL: what a one-line reason for a rejection quotes. */
+const struct mtasts_diag *mtasts_diags_first_error(const struct mtasts_diags *diags);
+
 /* "policy-invalid-mode" and so on; "unknown" for out-of-range values. */
 const char *mtasts_code_name(enum mtasts_code code);
 

@@ -136,6 +136,14 @@ const struct mtasts_diag *mtasts_diags_find(const struct mtasts_diags *diags,
 	return NULL;
 }
 
+const struct mtasts_diag *mtasts_diags_first_error(const struct mtasts_diags *diags)
+{
+	for (size_t i = 0; i < diags->count; i++)
+		if (diags->items[i].severity == MTASTS_SEVERITY_ERROR)
+			return &diags->items[i];
+	return NULL;
+}
+
 /*
  * Make room for an error in a full list by taking out its latest item of
  * the given severity; the items after it move down, so the rest stay in

@@ -26,6 +26,7 @@
 
 #include "checker_internal.h"
 #include "hostname.h"
+#include "util.h"
 
 /* The TTL of the record the txt-ttl finding advises (an hour). */
 #define TXT_TTL_ADVISED 3600
@@ -74,11 +75,7 @@ char **check_names_copy(char *const *names, size_t count)
 
 void check_address_text(const struct sockaddr_storage *ss, char *out, size_t size)
 {
-	const void *raw = ss->ss_family == AF_INET6 ?
-		(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
-		(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
-
-	if (inet_ntop(ss->ss_family, raw, out, (socklen_t)size) == NULL)
+	if (!address_text(ss, out, size))
 		snprintf(out, size, "?");
 }
 
@@ -143,14 +140,10 @@ size_t check_txt_records(const struct mtasts_dns_message *m, struct mtasts_bytes
 
 const char *check_first_error(const struct mtasts_diags *diags, const char **ret_code)
 {
-	for (size_t i = 0; i < diags->count; i++) {
-		if (diags->items[i].severity == MTASTS_SEVERITY_ERROR) {
-			*ret_code = mtasts_code_name(diags->items[i].code);
-			return diags->items[i].message;
-		}
-	}
-	*ret_code = "none";
-	return "invalid";
+	const struct mtasts_diag *d = mtasts_diags_first_error(diags);
+
+	*ret_code = d != NULL ? mtasts_code_name(d->code) : "none";
+	return d != NULL ? d->message : "invalid";
 }
 
 static void judge_sts_record(struct check_state *s, const struct mtasts_bytes *records,
@@ -326,14 +319,6 @@ static void on_policy_probe(void *arg, const struct probe_result *p)
 	check_op_end(s);
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A probe started late (after lookups) still ends before the domain does. */
 static unsigned probe_time_left(const struct check_state *s)
 {
@@ -354,6 +339,7 @@ struct probe_request check_probe_request(const struct check_state *s,
 		.address = address,
 		.port = port,
 		.server_name = server_name,
+		.store = s->opt.store,
 		.ca_file = s->opt.ca_file,
 		.helo_name = s->opt.helo_name,
 		.timeout_ms = probe_time_left(s),

@@ -24,6 +24,7 @@
 #define CHECK_ADDRESSES_MAX FETCH_ADDRESSES_MAX
 
 struct checker_options {
+	X509_STORE *store;		/* shared with the probes; NULL: ca_file */
 	const char *ca_file;
 	unsigned timeout_ms;		/* the whole check of the domain */
 	unsigned connect_timeout_ms;	/* connecting, within that */

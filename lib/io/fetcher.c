@@ -22,6 +22,7 @@
 #include "fetcher.h"
 #include "hostname.h"
 #include "tls_verify.h"
+#include "util.h"
 
 struct discovery {
 	struct resolver *resolver;
@@ -162,10 +163,9 @@ static void conclude_with(struct discovery *d, enum mtasts_fetch_status status,
 /* The first error of a parse, as the reason for people. */
 static const char *first_error(const struct mtasts_diags *diags)
 {
-	for (size_t i = 0; i < diags->count; i++)
-		if (diags->items[i].severity == MTASTS_SEVERITY_ERROR)
-			return diags->items[i].message;
-	return "invalid";
+	const struct mtasts_diag *d = mtasts_diags_first_error(diags);
+
+	return d != NULL ? d->message : "invalid";
 }
 
 /* ------------------------------------------------------- the deadline */
@@ -410,15 +410,8 @@ static void start_request(struct discovery *d, size_t index,
 	struct request *ctx = calloc(1, sizeof(*ctx));
 	int rc = -ENOMEM;
 
-	if (count == 1) {
-		const struct sockaddr_storage *ss = &addresses[0];
-		const void *raw = ss->ss_family == AF_INET6 ?
-			(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
-			(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
-
-		if (inet_ntop(ss->ss_family, raw, a->address, sizeof(a->address)) == NULL)
-			a->address[0] = '\0';
-	}
+	if (count == 1)
+		address_text(&addresses[0], a->address, sizeof(a->address));
 	snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", d->policy_host);
 	req.url = url;
 	req.host = d->policy_host;
@@ -610,14 +603,6 @@ static void on_txt(void *arg, const struct dns_answer *answer)
 }
 
 /* ---------------------------------------------------------------- start */
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What is left of the time limit, for a request's own limit; 0: none. */
 static unsigned remaining_ms(struct discovery *d)

@@ -22,9 +22,12 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
+#include <openssl/x509.h>
 
 struct http_client_config {
-	const char *ca_file;		/* NULL: the system trust store */
+	X509_STORE *store;		/* the trust store to share; NULL: read
+					 * ca_file (NULL: the system's) */
+	const char *ca_file;
 	const char *proxy;		/* NULL: never use a proxy */
 	const char *user_agent;
 	unsigned connect_timeout_ms;

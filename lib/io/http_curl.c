@@ -18,6 +18,7 @@
 #include "http.h"
 #include "resources.h"
 #include "tls_verify.h"
+#include "util.h"
 
 struct http_client {
 	struct event_base *base;
@@ -150,7 +151,9 @@ int http_client_new(struct event_base *base, const struct http_client_config *co
 		free(c);
 		return -EPROTONOSUPPORT;
 	}
-	if ((c->store = tls_verify_store_new(config->ca_file)) == NULL) {
+	if (config->store != NULL && X509_STORE_up_ref(config->store) == 1)
+		c->store = config->store;
+	else if ((c->store = tls_verify_store_new(config->ca_file)) == NULL) {
 		free(c);
 		return -EINVAL;
 	}
@@ -357,11 +360,8 @@ static struct curl_slist *pin_addresses(const struct http_request *req)
 	pos = (size_t)snprintf(entry, size, "%s:%u:", req->host, (unsigned)req->port);
 	for (size_t i = 0; i < req->address_count; i++) {
 		const struct sockaddr_storage *ss = &req->addresses[i];
-		const void *raw = ss->ss_family == AF_INET6 ?
-			(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
-			(const void *)&((const struct sockaddr_in *)ss)->sin_addr;
 
-		if (inet_ntop(ss->ss_family, raw, text, sizeof(text)) == NULL)
+		if (!address_text(ss, text, sizeof(text)))
 			continue;
 		pos += (size_t)snprintf(entry + pos, size - pos,
 					ss->ss_family == AF_INET6 ? "%s[%s]" : "%s%s",

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "policy_cache.h"
+#include "util.h"
 
 /*
  * Migrations, in order: migrations[i] takes the schema from version i to
@@ -396,14 +397,6 @@ static int configure(sqlite3 *db, unsigned busy_timeout_ms, char *err, size_t er
  * SQLITE_BUSY without the busy handler being asked (SQLite's deadlock
  * avoidance), so the whole step is tried again until the busy timeout.
  */
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The tries (each may itself wait in SQLite's busy handler) end when the
  * busy timeout has passed in real time, not after so many sleeps.

@@ -45,6 +45,7 @@
 
 #include "probe.h"
 #include "smtp_reply.h"
+#include "util.h"
 
 #define PROBE_DEFAULT_TIMEOUT_MS 10000
 #define PROBE_DEFAULT_HELO "mtasts.invalid"
@@ -527,14 +528,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 		deliver(p);
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void arm_timer(struct probe *p, unsigned ms)
 {
 	struct timeval limit = { ms / 1000, (ms % 1000) * 1000 };
@@ -612,7 +605,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- starting ---- */
 
-static int make_context(struct probe *p, const char *ca_file)
+static int make_context(struct probe *p, X509_STORE *shared, const char *ca_file)
 {
 	X509_STORE *store;
 
@@ -623,11 +616,15 @@ static int make_context(struct probe *p, const char *ca_file)
 	SSL_CTX_set_security_level(p->ctx, 0);
 	SSL_CTX_set_options(p->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
 	SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
-	if (ca_file != NULL && access(ca_file, R_OK) != 0)
-		return -errno;
-	/* The store every judgement uses (tls_verify.c). */
-	if ((store = tls_verify_store_new(ca_file)) == NULL)
-		return -EINVAL;
+	/* The store every judgement uses (tls_verify.c), read once when shared. */
+	if (shared != NULL && X509_STORE_up_ref(shared) == 1) {
+		store = shared;
+	} else {
+		if (ca_file != NULL && access(ca_file, R_OK) != 0)
+			return -errno;
+		if ((store = tls_verify_store_new(ca_file)) == NULL)
+			return -EINVAL;
+	}
 	SSL_CTX_set_cert_store(p->ctx, store);
 	return 0;
 }
@@ -657,15 +654,11 @@ static void set_address(struct probe *p, const struct sockaddr_storage *ss,
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->address;
 
 	p->address = *ss;
-	if (ss->ss_family == AF_INET) {
+	if (ss->ss_family == AF_INET)
 		sin->sin_port = htons(port);
-		inet_ntop(AF_INET, &sin->sin_addr, p->result.address,
-			  sizeof(p->result.address));
-	} else {
+	else
 		sin6->sin6_port = htons(port);
-		inet_ntop(AF_INET6, &sin6->sin6_addr, p->result.address,
-			  sizeof(p->result.address));
-	}
+	address_text(ss, p->result.address, sizeof(p->result.address));
 }
 
 static struct probe *probe_new(struct event_base *base,
@@ -728,7 +721,7 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 			p->next->prev = p;
 		p->list->head = p;
 	}
-	rc = make_context(p, request->ca_file);
+	rc = make_context(p, request->store, request->ca_file);
 	if (rc != 0) {
 		probe_free(p);
 		return rc;

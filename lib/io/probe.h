@@ -47,7 +47,9 @@ struct probe_request {
 	uint16_t port;
 	bool smtp;			/* greeting, EHLO, STARTTLS first */
 	const char *server_name;	/* SNI, and the name to check */
-	const char *ca_file;		/* NULL: the system trust store */
+	X509_STORE *store;		/* the trust store to share; NULL: read
+					 * ca_file (NULL: the system's) */
+	const char *ca_file;
 	const char *helo_name;		/* EHLO argument */
 	unsigned timeout_ms;
 	unsigned connect_timeout_ms;	/* 0: timeout_ms */

@@ -16,6 +16,7 @@
 
 #include "resolver.h"
 #include "resources.h"
+#include "util.h"
 
 /* One libevent event per socket c-ares asks us to watch. */
 struct watched_socket {
@@ -322,14 +323,6 @@ static void lookup_done(struct lookup *q)
 		dispatch(next);
 	}
 	r->pumping = false;
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_health(void *arg, const struct dns_answer *answer);
