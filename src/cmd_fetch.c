@@ -42,7 +42,7 @@ static const char fetch_usage[] =
 	"      --connect-timeout SECONDS  limit for one TCP connect (10)\n"
 	"      --dns-timeout SECONDS  limit for one DNS try of one server (5)\n"
 	"      --concurrency N        domains in flight at once (64)\n"
-	"      --proxy URL            fetch through this HTTPS proxy\n"
+	"      --proxy URL            fetch through this HTTP or SOCKS proxy\n"
 	"      --config FILE          read settings (default " CONFIG_DEFAULT_PATH ")\n"
 	"  -h, --help                 show this help\n"
 	"\n"

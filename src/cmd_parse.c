@@ -179,12 +179,6 @@ static void print_policy_diags(const struct mtasts_diags *diags, const char *bod
 		printf("note: %zu more problems not shown\n", diags->dropped);
 }
 
-/* mtasts_a_label_fn over libidn2, for an mx written in Unicode. */
-static bool a_label(void *arg, const char *name, char *out, size_t out_size)
-{
-	return hostname_normalize(name, out, out_size, NULL, 0) == 0;
-}
-
 /* The parse, with the helpers of the program: the Public Suffix List, IDNA. */
 static int parse_policy_body(const char *body, size_t len, struct mtasts_policy **ret_policy,
 			     struct mtasts_diags *diags)
@@ -193,7 +187,7 @@ static int parse_policy_body(const char *body, size_t len, struct mtasts_policy 
 	const struct mtasts_policy_helpers helpers = {
 		.is_public_suffix = suffixes != NULL ? public_suffix_is : NULL,
 		.public_suffix_arg = suffixes,
-		.to_a_label = a_label,
+		.to_a_label = hostname_a_label,
 	};
 	int status = mtasts_policy_parse_with(body, len, &helpers, ret_policy, diags);
 

@@ -42,6 +42,16 @@ static inline bool is_alpha(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+static inline unsigned char to_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static inline bool is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (to_lower(c) >= 'a' && to_lower(c) <= 'f');
+}
+
 static inline bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
@@ -154,26 +164,5 @@ bool is_ext_name(const char *s, size_t len);
 
 /* TXT ext-value = 1*(%x21-3A / %x3C / %x3E-7E); returns the first bad offset or len. */
 size_t txt_ext_value_bad_offset(const char *s, size_t len);
-
-/*
- * Near misses of a policy (policy_near_miss.c): what was probably meant.
- *
- * policy_near_name() gives the name of names that name (len octets) is a
- * near miss of: the same in other case, or at most two edits away (one
- * for names of four letters, none for shorter ones), or NULL.
- * policy_looks_like_html() says whether a body starts as an HTML page
- * does (white space, then "<!DOCTYPE html" or "<html", in any case), and
- * where.  policy_looks_like_address() says whether an mx value is written
- * as an IPv6 address or an address literal ("[192.0.2.1]").
- * policy_a_label_of() converts an mx value in Unicode ("*." allowed) to
- * A-labels through the caller's function.
- */
-const char *policy_near_name(const char *name, size_t len,
-			     const char *const *names, size_t count);
-bool policy_looks_like_html(const char *body, size_t len, size_t *ret_offset);
-bool policy_looks_like_address(const char *value, size_t len);
-bool policy_a_label_of(const char *value, size_t len,
-		       bool (*to_a_label)(void *, const char *, char *, size_t),
-		       void *arg, char *out, size_t out_size);
 
 #endif

@@ -18,11 +18,6 @@
 
 #define NAME_MAX_LEN 32		/* an ext-name is at most 32 octets */
 
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
 static size_t min3(size_t a, size_t b, size_t c)
 {
 	size_t m = a < b ? a : b;
@@ -44,13 +39,13 @@ static size_t name_distance(const char *a, size_t la, const char *b, size_t lb)
 		d[0][j] = j;
 	for (size_t i = 1; i <= la; i++) {
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned char ca = lower((unsigned char)a[i - 1]);
-			unsigned char cb = lower((unsigned char)b[j - 1]);
+			unsigned char ca = to_lower((unsigned char)a[i - 1]);
+			unsigned char cb = to_lower((unsigned char)b[j - 1]);
 			size_t cost = ca != cb;
 
 			d[i][j] = min3(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-			if (i > 1 && j > 1 && ca == lower((unsigned char)b[j - 2]) &&
-			    lower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < d[i][j])
+			if (i > 1 && j > 1 && ca == to_lower((unsigned char)b[j - 2]) &&
+			    to_lower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < d[i][j])
 				d[i][j] = d[i - 2][j - 2] + 1;
 		}
 	}
@@ -115,11 +110,6 @@ static bool looks_like_html(const char *body, size_t len, size_t *ret_offset)
 		return false;
 	*ret_offset = i;
 	return true;
-}
-
-static bool is_hex(unsigned char c)
-{
-	return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
 }
 
 /* An mx value written as an IPv6 address or an address literal. */

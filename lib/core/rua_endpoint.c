@@ -34,16 +34,6 @@ static int fail(char *why, size_t why_size, const char *message)
 }
 
 /* ASCII only: the locale must not decide what a host name is. */
-static unsigned char to_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-static bool is_hex(unsigned char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* userinfo = *( unreserved / pct-encoded / sub-delims / ":" ) */
 static bool userinfo_valid(const char *s, size_t len)
 {

@@ -269,11 +269,6 @@ static bool is_address(int family, const char *s, size_t len)
 	return inet_pton(family, text, address) == 1;
 }
 
-static unsigned char to_lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 /* The host part of a key, without port: an address, a name, or neither. */
 static enum mtasts_socketmap_key_kind classify_host(const char *host, size_t len,
 						    char *out, size_t out_size,

@@ -21,11 +21,6 @@ static const struct txt_codes tlsrpt_codes = {
 	.too_long = MTASTS_TLSRPT_TOO_LONG,
 };
 
-static bool is_hex(unsigned char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static unsigned hex_value(unsigned char c)
 {
 	return is_digit(c) ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);

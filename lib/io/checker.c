@@ -10,13 +10,10 @@
  * to the caller.  This file holds the MTA-STS record and the policy host;
  * checker_mx.c the MX hosts; checker_tlsrpt.c the TLSRPT record.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <openssl/x509_vfy.h>
@@ -26,6 +23,7 @@
 
 #include "checker_internal.h"
 #include "hostname.h"
+#include "resources.h"
 #include "util.h"
 
 /* The TTL of the record the txt-ttl finding advises (an hour). */
@@ -361,8 +359,6 @@ static void probe_not_run(const struct probe_request *request, probe_done_fn *fn
 	fn(arg, &result);
 }
 
-static unsigned probe_time_left(const struct check_state *s);
-
 static void probe_now(struct check_state *s, const struct probe_request *queued,
 		      probe_done_fn *fn, void *arg)
 {
@@ -374,8 +370,8 @@ static void probe_now(struct check_state *s, const struct probe_request *queued,
 	s->probes_running++;
 	if ((rc = probe_start(s->base, &request, fn, arg)) != 0) {
 		/* Its callback ends it, and so lets the next one go. */
-		probe_not_run(&request, fn, arg, strerror(-rc), rc == -ENOMEM ||
-			      rc == -EMFILE || rc == -ENFILE);
+		probe_not_run(&request, fn, arg, strerror(-rc),
+			      resources_errno_is_local(-rc));
 	}
 }
 

@@ -3,14 +3,11 @@
  * callbacks (TXT answer, address answer, HTTP responses), each step
  * deciding the outcome or starting the next, under one deadline.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <openssl/x509_vfy.h>
@@ -21,6 +18,7 @@
 
 #include "fetcher.h"
 #include "hostname.h"
+#include "resources.h"
 #include "tls_verify.h"
 #include "util.h"
 
@@ -37,7 +35,6 @@ struct discovery {
 	unsigned attempts_running;
 	bool record_judged;		/* the TXT step is over */
 	bool host_judged;		/* the policy host step (and its requests) is over */
-	bool host_looked_up;		/* its addresses are in */
 	struct fetch_outcome host;	/* its outcome, when it failed */
 	bool concluded;
 	char policy_host[MTASTS_HOST_NAME_MAX + 16];
@@ -198,7 +195,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 	conclude_with(d, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
 		      "timeout", "no result within %u ms (%s)", d->opt.timeout_ms,
-		      d->host_looked_up ? "fetching the policy" :
+		      r->host_looked_up ? "fetching the policy" :
 		      "looking up the policy host");
 }
 
@@ -247,7 +244,6 @@ static void judge_failure(struct discovery *d, const struct http_response *resp,
 		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
 			    "this machine ran out of resources while fetching from "
 			    "%s: %s", host, resp->error);
-		o->local = true;
 		break;
 	case HTTP_RESOLVE_FAILED:
 	case HTTP_FAILED:
@@ -258,12 +254,9 @@ static void judge_failure(struct discovery *d, const struct http_response *resp,
 }
 
 /* An mx written in Unicode is answered with the xn-- form to write. */
-static bool a_label(void *arg, const char *name, char *out, size_t out_size)
-{
-	return hostname_normalize(name, out, out_size, NULL, 0) == 0;
-}
-
-static const struct mtasts_policy_helpers parse_helpers = { .to_a_label = a_label };
+static const struct mtasts_policy_helpers parse_helpers = {
+	.to_a_label = hostname_a_label,
+};
 
 static void judge_response(struct discovery *d, const struct http_response *resp,
 			   struct fetch_attempt *a)
@@ -295,7 +288,6 @@ static void judge_response(struct discovery *d, const struct http_response *resp
 	if ((a->body = malloc(resp->body_len + 1)) == NULL) {
 		set_outcome(&a->outcome, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE,
 			    "local", "out of memory");
-		a->outcome.local = true;
 		return;
 	}
 	memcpy(a->body, resp->body, resp->body_len);
@@ -307,7 +299,6 @@ static void judge_response(struct discovery *d, const struct http_response *resp
 	if (rc == MTASTS_ERR_NOMEM) {
 		set_outcome(&a->outcome, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE,
 			    "local", "out of memory");
-		a->outcome.local = true;
 	} else if (rc != MTASTS_OK) {
 		set_outcome(&a->outcome, MTASTS_FETCH_INVALID,
 			    MTASTS_RESULT_STS_POLICY_INVALID, "policy-syntax", "%s",
@@ -366,7 +357,6 @@ static void attempts_done(struct discovery *d)
 	if (chosen == NULL)
 		chosen = &r->attempts[0];
 	if (chosen->outcome.status == MTASTS_FETCH_POLICY) {
-		r->policy_from = chosen;
 		r->policy = chosen->policy;
 		r->diags = &chosen->diags;
 		r->body = chosen->body;
@@ -430,11 +420,9 @@ static void start_request(struct discovery *d, size_t index,
 		d->attempts_running--;
 		free(ctx);
 	}
-	set_outcome(&a->outcome, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
+	set_outcome(&a->outcome, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE,
+		    resources_errno_is_local(-rc) ? "local" : "https",
 		    "cannot start the HTTPS request: %s", strerror(-rc));
-	a->outcome.local = rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE;
-	if (!a->outcome.local)
-		a->outcome.check = "https";
 }
 
 /* ------------------------------------------------------ the policy host */
@@ -453,20 +441,19 @@ static void on_addresses(void *arg, const struct address_answer *answer)
 	if (d->opt.observer != NULL && d->opt.observer->addresses != NULL)
 		d->opt.observer->addresses(d->opt.observer->arg, answer);
 	r->host_looked_up = true;
-	d->host_looked_up = true;
 	r->host_status = answer->status;
 	if (answer->status != RESOLVER_OK || answer->count == 0) {
 		bool temporary = resolver_status_is_temporary(answer->status);
 
+		bool local = answer->status == RESOLVER_LOCAL ||
+			     answer->status == RESOLVER_SILENT;
+
 		set_outcome(&d->host, temporary ? MTASTS_FETCH_TEMP_FAIL :
-			    MTASTS_FETCH_INVALID, MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
-			    "policy-host-dns", "the policy host %s has no address: %s",
+			    MTASTS_FETCH_INVALID, local ? MTASTS_RESULT_NONE :
+			    MTASTS_RESULT_STS_POLICY_FETCH_ERROR,
+			    local ? "local" : "policy-host-dns",
+			    "the policy host %s has no address: %s",
 			    d->policy_host, resolver_status_name(answer->status));
-		if (answer->status == RESOLVER_LOCAL || answer->status == RESOLVER_SILENT) {
-			d->host.check = "local";
-			d->host.result_type = MTASTS_RESULT_NONE;
-			d->host.local = true;
-		}
 		d->host_judged = true;
 		finish(d);
 		return;
@@ -525,7 +512,6 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
 			    "the TXT lookup of %s could not be made: %s", txt_name,
 			    resolver_status_name(answer->status));
-		o->local = true;
 		return false;
 	}
 	if (answer->status == RESOLVER_NXDOMAIN || answer->status == RESOLVER_NODATA) {
@@ -554,7 +540,6 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 	if (rc == MTASTS_ERR_NOMEM) {
 		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
 			    "out of memory");
-		o->local = true;
 		return false;
 	}
 	if (rc != MTASTS_OK) {
@@ -567,7 +552,6 @@ static bool judge_record(struct discovery *d, const struct dns_answer *answer,
 	if (r->txt_id == NULL) {
 		set_outcome(o, MTASTS_FETCH_TEMP_FAIL, MTASTS_RESULT_NONE, "local",
 			    "out of memory");
-		o->local = true;
 		return false;
 	}
 	set_outcome(o, MTASTS_FETCH_POLICY, MTASTS_RESULT_NONE, NULL, "id %s", r->txt_id);

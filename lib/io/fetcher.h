@@ -115,8 +115,7 @@ struct fetch_result {
 	size_t host_address_count;	/* all the policy host has */
 	size_t attempt_count;
 	struct fetch_attempt *attempts;
-	/* The policy a sender gets: borrowed from attempts[policy_attempt]. */
-	const struct fetch_attempt *policy_from;
+	/* The policy a sender gets, borrowed from one of the attempts. */
 	struct mtasts_policy *policy;	/* set when status is POLICY */
 	const struct mtasts_diags *diags;	/* the TXT record's, or the policy's */
 	const char *body;
@@ -126,9 +125,11 @@ struct fetch_result {
 typedef void fetch_done_fn(void *arg, struct fetch_result *result);
 
 /*
- * Returns 0 when started (fn is called later, from the event loop, exactly
- * once), or a negative errno.  The domain need not stay valid after the
- * call; options and the observer must stay valid until fn is called.
+ * Returns 0 when started (fn is then called exactly once: from the event
+ * loop, or before fetch_policy() returns when the name is refused or a
+ * lookup ends at once), or a negative errno (fn is not called).  The
+ * domain need not stay valid after the call; options and the observer
+ * must stay valid until fn is called.
  */
 int fetch_policy(struct event_base *base, struct resolver *resolver,
 		 struct http_client *http, const char *domain,

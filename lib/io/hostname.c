@@ -28,6 +28,11 @@ static int fail(char *why, size_t why_size, const char *fmt, ...)
 	return -1;
 }
 
+bool hostname_a_label(void *arg, const char *name, char *out, size_t out_size)
+{
+	return hostname_normalize(name, out, out_size, NULL, 0) == 0;
+}
+
 bool hostname_is_ascii(const char *name)
 {
 	for (; *name != '\0'; name++)

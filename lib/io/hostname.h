@@ -42,6 +42,9 @@
 int hostname_normalize(const char *in, char *out, size_t out_size,
 		       char *why, size_t why_size);
 
+/* mtasts_a_label_fn (mtasts/policy.h) over hostname_normalize(). */
+bool hostname_a_label(void *arg, const char *name, char *out, size_t out_size);
+
 /* True when name has no octet above 0x7f (so has no U-label). */
 bool hostname_is_ascii(const char *name);
 

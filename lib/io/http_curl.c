@@ -220,17 +220,11 @@ struct http_client *http_client_free(struct http_client *c)
 	return NULL;
 }
 
-static bool errno_is_local(long os_errno)
-{
-	return os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOBUFS ||
-	       os_errno == ENOMEM;
-}
-
 static enum http_outcome outcome_from_curl(CURLcode code, bool truncated, long os_errno,
 					   const char *error)
 {
 	/* This machine ran out of something: no verdict on the server. */
-	if (code == CURLE_OUT_OF_MEMORY || errno_is_local(os_errno) ||
+	if (code == CURLE_OUT_OF_MEMORY || resources_errno_is_local((int)os_errno) ||
 	    strstr(error, "Too many open files") != NULL ||
 	    (code != CURLE_OK && code != CURLE_OPERATION_TIMEDOUT &&
 	     resources_descriptors_exhausted()))

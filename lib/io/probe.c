@@ -44,6 +44,7 @@
 #include <openssl/x509v3.h>
 
 #include "probe.h"
+#include "resources.h"
 #include "smtp_reply.h"
 #include "util.h"
 
@@ -80,11 +81,6 @@ struct probe {
 	void *arg;
 	struct probe_result result;
 };
-
-bool probe_errno_is_local(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
 
 static void set_error(struct probe *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -570,7 +566,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (p->phase == PHASE_CONNECT) {
 		set_error(p, "connect: %s", err != 0 ? strerror(err) : "failed");
-		p->result.local_error = probe_errno_is_local(err);
+		p->result.local_error = resources_errno_is_local(err);
 	}
 	else if (what & BEV_EVENT_EOF)
 		set_error(p, "connection closed by the server%s",
@@ -738,7 +734,7 @@ int probe_start(struct event_base *base, const struct probe_request *request,
 	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&p->address,
 				       (int)address_length(&p->address)) != 0) {
 		set_error(p, "connect: %s", errno != 0 ? strerror(errno) : "failed");
-		p->result.local_error = probe_errno_is_local(errno);
+		p->result.local_error = resources_errno_is_local(errno);
 		p->phase = PHASE_START_FAILED;
 		deliver_soon(p);
 		return 0;

@@ -108,9 +108,6 @@ typedef void probe_done_fn(void *arg, const struct probe_result *result);
  */
 void probe_list_cancel(struct probe_list *list);
 
-/* True for the errno values that say this machine ran out of something. */
-bool probe_errno_is_local(int err);
-
 /* Zero when started; a negative errno otherwise (fn not called). */
 int probe_start(struct event_base *base, const struct probe_request *request,
 		probe_done_fn *fn, void *arg);

@@ -7,6 +7,11 @@
 
 #include "resources.h"
 
+bool resources_errno_is_local(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 bool resources_descriptors_exhausted(void)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

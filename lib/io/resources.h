@@ -13,6 +13,9 @@
 
 #include <stdbool.h>
 
+/* True for the errno values that say this machine ran out of something. */
+bool resources_errno_is_local(int err);
+
 /* True when no descriptor can be opened now (EMFILE, ENFILE). */
 bool resources_descriptors_exhausted(void);
 
