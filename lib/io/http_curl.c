@@ -389,8 +389,9 @@ static int configure(struct transfer *t, const struct http_request *req)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, cfg->proxy != NULL ? cfg->proxy : "");
-	if (cfg->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
+	/* on_ssl_ctx judges against the one store: curl need load none. */
+	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	if (cfg->user_agent != NULL)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, cfg->user_agent);
 	if (cfg->connect_timeout_ms > 0)
