@@ -1,7 +1,8 @@
 /*
  * policy_cache.h - the cache of discovered policies (RFC 8461 5.1), one
- * interface over its backends: memory (bounded LRU) and SQLite (a file
- * several processes share).
+ * interface over its backends: memory (bounded LRU), SQLite (a file
+ * several processes share), Redis and PostgreSQL (a server a fleet of
+ * daemons shares).
  *
  * SYNOPSIS
  *	struct policy_cache *cache;
@@ -10,6 +11,11 @@
  *	rc = policy_cache_memory_new(10000, &cache);
  *	rc = policy_cache_sqlite_open("/var/cache/mtasts.db", 1000, &cache,
  *				      err, sizeof(err));
+ *	rc = policy_cache_redis_open(&(struct policy_cache_redis_options){
+ *		.url = "redis://localhost/0", .socket_timeout = 5,
+ *		.socket_connect_timeout = 5 }, &cache, err, sizeof(err));
+ *	rc = policy_cache_postgres_open("postgresql:///mtasts", 5, &cache,
+ *					err, sizeof(err));
  *
  *	rc = policy_cache_entry_policy("example.com", id, policy, now, &entry);
  *	rc = policy_cache_put(cache, entry);
@@ -18,6 +24,11 @@
  *	rc = policy_cache_get(cache, "example.com", now, &entry);
  *	if (rc == 1 && entry->kind == POLICY_CACHE_POLICY)
  *		rc = policy_cache_entry_parse(entry, &policy, &diags);
+ *
+ *	if (policy_cache_claim(cache, "example.com", 30000) == 1) {
+ *		... discover the policy again, put() it ...
+ *		policy_cache_unclaim(cache, "example.com");
+ *	}
  *	cache = policy_cache_free(cache);
  *
  * DESCRIPTION
@@ -46,7 +57,23 @@
  *	untouched on failure.  The library does not log.
  *
  *	A cache is not thread-safe: one thread uses it at a time.  Several
- *	processes may each open the same SQLite file.
+ *	processes may each open the same SQLite file, Redis database or
+ *	PostgreSQL database.
+ *
+ *	Redis and PostgreSQL are reached over the network and may be down:
+ *	an operation then fails with POLICY_CACHE_ERR_STORE within the
+ *	configured timeouts, and the connection is made again by a later
+ *	call, at most once a second; in between, calls fail at once without
+ *	trying (a dead server costs one connect timeout a second, not one a
+ *	lookup).  Redis forgets an entry by itself some time after it
+ *	expires (every key carries a TTL): expired entries may be gone from
+ *	count() and iterate() before purge_expired(), which finds none.
+ *
+ *	claim() is a short lock on a domain that a fleet of daemons shares,
+ *	so that one of them, not all, discovers the domain again: it holds
+ *	until unclaim() or ttl_ms, counted by the store's clock, have passed.
+ *	A backend that a single process uses (memory, SQLite) has none: every
+ *	claim succeeds.
  *
  * LIMITS
  *	Domains of at most POLICY_CACHE_DOMAIN_MAX octets, TXT ids of at most
@@ -68,6 +95,7 @@
 #define POLICY_CACHE_DOMAIN_MAX 253		/* octets of a domain */
 #define POLICY_CACHE_ERROR_MAX 256		/* policy_cache_error(), with NUL */
 #define POLICY_CACHE_MEMORY_CAPACITY_MAX (1u << 24)
+#define POLICY_CACHE_CLAIM_TTL_MAX 3600000u	/* ms a claim may hold */
 
 /* The store failed; policy_cache_error() says why. */
 #define POLICY_CACHE_ERR_STORE (-32)
@@ -102,7 +130,7 @@ typedef int policy_cache_visit_fn(void *arg, const struct policy_cache_entry *en
  * reached through; none reads the clock.
  */
 struct policy_cache_ops {
-	const char *name;		/* "memory", "sqlite" */
+	const char *name;		/* "memory", "sqlite", "redis", "postgres" */
 
 	/*
 	 * The fresh entry of domain at now: returns 1 and a copy the caller
@@ -140,6 +168,20 @@ struct policy_cache_ops {
 
 	/* Release the cache and everything it holds; the file stays. */
 	void (*free)(struct policy_cache *cache);
+
+	/*
+	 * Take the fleet's lock on domain for ttl_ms milliseconds (1 to
+	 * POLICY_CACHE_CLAIM_TTL_MAX): returns 1 when this cache now holds
+	 * it, 0 when a cache holds it already (this one included: a claim
+	 * is not counted twice).  NULL: every claim succeeds.
+	 */
+	int (*claim)(struct policy_cache *cache, const char *domain, unsigned ttl_ms);
+
+	/*
+	 * Give back the lock on domain: returns 1 when this cache held it, 0
+	 * when it did not (or no longer: its ttl passed).  May be NULL.
+	 */
+	int (*unclaim)(struct policy_cache *cache, const char *domain);
 };
 
 /* What every backend's struct begins with. */
@@ -167,6 +209,45 @@ int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
 
 /* The schema version policy_cache_sqlite_open() makes and accepts. */
 #define POLICY_CACHE_SQLITE_SCHEMA 1
+
+struct policy_cache_redis_options {
+	/*
+	 * redis://[[user]:password@]host[:port][/db] (host a name, an IPv4
+	 * address or an IPv6 one in brackets; port 6379, db 0 by default) or
+	 * unix://[[user]:password@]/path[?db=N], as redis-py reads them; the
+	 * user and password %-encoded.  At most POLICY_CACHE_URL_MAX octets.
+	 */
+	const char *url;
+	double socket_timeout;		/* seconds a command may take; 0: 5 */
+	double socket_connect_timeout;	/* seconds a connect may take; 0: 5 */
+	const char *key_prefix;		/* NULL: "mtasts:"; at most 64 octets */
+};
+
+#define POLICY_CACHE_URL_MAX 4096
+#define POLICY_CACHE_REDIS_PREFIX_MAX 64
+
+/*
+ * The cache in a Redis database, one key an entry under the prefix.  The
+ * server need not be up: the connection is made by the first call that
+ * needs it.  On failure (a malformed URL or option) a sentence goes to err.
+ */
+int policy_cache_redis_open(const struct policy_cache_redis_options *opt,
+			    struct policy_cache **ret_cache,
+			    char *err, size_t err_size);
+
+/*
+ * The cache in a PostgreSQL database, reached with the libpq connection
+ * string dsn ("host=... dbname=..." or "postgresql://..."), its table
+ * made or migrated at open in a transaction (refused when newer than
+ * this program knows).  timeout, in seconds (0: 5), bounds a connect and
+ * each statement.  The server must be up at open; later it need not be.
+ */
+int policy_cache_postgres_open(const char *dsn, double timeout,
+			       struct policy_cache **ret_cache,
+			       char *err, size_t err_size);
+
+/* The schema version policy_cache_postgres_open() makes and accepts. */
+#define POLICY_CACHE_POSTGRES_SCHEMA 1
 
 static inline int policy_cache_get(struct policy_cache *cache, const char *domain,
 				   time_t now, struct policy_cache_entry **ret_entry)
@@ -208,6 +289,23 @@ static inline struct policy_cache *policy_cache_free(struct policy_cache *cache)
 	if (cache != NULL)
 		cache->ops->free(cache);
 	return NULL;
+}
+
+/* The claim op, or 1 (claimed) for a backend without one. */
+static inline int policy_cache_claim(struct policy_cache *cache, const char *domain,
+				     unsigned ttl_ms)
+{
+	if (cache->ops->claim == NULL)
+		return 1;
+	return cache->ops->claim(cache, domain, ttl_ms);
+}
+
+/* The unclaim op, or 0 for a backend without one. */
+static inline int policy_cache_unclaim(struct policy_cache *cache, const char *domain)
+{
+	if (cache->ops->unclaim == NULL)
+		return 0;
+	return cache->ops->unclaim(cache, domain);
 }
 
 /* Why the last POLICY_CACHE_ERR_STORE happened; "" before any. */
