@@ -30,6 +30,8 @@ extern const struct command cmd_parse;
 extern const struct command cmd_match;
 extern const struct command cmd_fetch;
 extern const struct command cmd_check;
+extern const struct command cmd_policyd;
+extern const struct command cmd_query;
 
 /* Name the program reports itself as in messages. */
 #define PROGRAM_NAME "mtasts"

@@ -16,6 +16,8 @@ static const struct command *const commands[] = {
 	&cmd_match,
 	&cmd_fetch,
 	&cmd_check,
+	&cmd_policyd,
+	&cmd_query,
 };
 
 /* Words that are not in the table but are commands all the same. */

@@ -362,6 +362,7 @@ static const struct field zone_fields[] = {
 	ZONE("mx_host_pattern", F_BOOL, mx_host_pattern, 0, 0),
 	ZONE("fail_closed", F_BOOL, fail_closed, 0, 0),
 	ZONE("dane", F_DANE, dane, 0, 0),
+	ZONE("dane_fail_closed", F_BOOL, dane_fail_closed, 0, 0),
 };
 #define ZONE_BIT(i) (UINT32_C(1) << (i))
 #define BIT_REQUIRE_SNI ZONE_BIT(2)
@@ -378,6 +379,7 @@ static void zone_defaults(struct policyd_zone *z)
 	z->tlsrpt = false;		/* peer 1.5.0: defaults.TLSRPT */
 	z->fail_closed = false;		/* the peer answers NOTFOUND */
 	z->dane = POLICYD_DANE_NONE;	/* see docs: "dane" can weaken Postfix */
+	z->dane_fail_closed = true;	/* RFC 8461 2: never fall back silently */
 }
 
 static int read_zone(struct reader *r, const struct yaml_node *map, void *base)
@@ -803,6 +805,9 @@ static const struct field top_fields[] = {
 	SECTION("dns_servers", read_dns_servers),
 	TOP("user", F_STRING, user, 0, 32, F_NULLABLE | F_NONEMPTY),
 	TOP("metrics", F_STRING, metrics, 0, 64, F_NULLABLE | F_NONEMPTY),
+	TOP("no_policy_ttl", F_SECONDS, no_policy_ttl, 0, 86400, 0),
+	TOP("failure_ttl", F_SECONDS, failure_ttl, 0, 3600, 0),
+	TOP("refetch_interval", F_SECONDS, refetch_interval, 60, YEAR, 0),
 };
 #define BIT_METRICS (UINT32_C(1) << 14)
 
@@ -826,6 +831,10 @@ void policyd_config_defaults(struct policyd_config *c)
 	c->proactive.interval = 86400;	/* defaults.PROACTIVE_FETCH_INTERVAL */
 	c->proactive.concurrency_limit = 100;	/* ..._CONCURRENCY_LIMIT */
 	c->proactive.grace_ratio = 2.0;	/* defaults.PROACTIVE_FETCH_GRACE_RATIO */
+	/* mtasts's own: short, so a domain that starts publishing is seen soon. */
+	c->no_policy_ttl = 300;
+	c->failure_ttl = 30;
+	c->refetch_interval = 86400;
 	zone_defaults(&c->default_zone);
 }
 

@@ -88,6 +88,7 @@ struct policyd_zone {
 	bool mx_host_pattern;	/* mx_host_pattern= attributes (with tlsrpt) */
 	bool fail_closed;	/* TEMP, not NOTFOUND, when no policy is known */
 	enum policyd_dane dane;
+	bool dane_fail_closed;	/* TEMP when the DANE lookup fails for now */
 };
 
 struct policyd_cache {
@@ -129,6 +130,10 @@ struct policyd_config {
 	size_t dns_server_count;
 	char *user;			/* to run as after binding; NULL: stay */
 	char *metrics;			/* "ADDR:PORT" to serve metrics on; or NULL */
+	double no_policy_ttl;		/* seconds "no policy" is cached */
+	double failure_ttl;		/* seconds a failed discovery is cached */
+	double refetch_interval;	/* refetch the body at least this often,
+					 * even when the TXT id is unchanged */
 };
 
 /* Every setting at its default: a file with nothing in it. */

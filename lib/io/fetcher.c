@@ -579,6 +579,12 @@ static void on_txt(void *arg, const struct dns_answer *answer)
 		judge_record(d, answer, txt_name);
 		finish(d);
 	} else if (judge_record(d, answer, txt_name)) {
+		if (d->opt.known_id != NULL && strcmp(r->txt_id, d->opt.known_id) == 0) {
+			r->id_unchanged = true;
+			adopt(r, &r->record);
+			conclude(d);
+			return;
+		}
 		lookup_policy_host(d);
 	} else {
 		adopt(r, &r->record);

@@ -45,7 +45,9 @@
  *	missing or invalid, to say what else is wrong); the outcome at the top
  *	of the result is then still what a sender would conclude first.  An
  *	observer sees the TXT answer and the policy host's addresses as they
- *	arrive, so it can start its own probes at once.
+ *	arrive, so it can start its own probes at once.  A cache refreshing a
+ *	policy passes the id it holds as known_id and learns from the TXT
+ *	lookup alone whether the policy is still current (RFC 8461 5.1).
  */
 #ifndef MTASTS_IO_FETCHER_H
 #define MTASTS_IO_FETCHER_H
@@ -73,6 +75,13 @@ struct fetch_options {
 	bool each_address;
 	bool past_record_failure;
 	const struct fetch_observer *observer;
+	/*
+	 * A refresh: when the TXT record is valid and its id is this one, the
+	 * cached policy is still current; the discovery stops there, with
+	 * status MTASTS_FETCH_POLICY, id_unchanged set and no policy.  NULL
+	 * (or with past_record_failure) for a whole discovery.
+	 */
+	const char *known_id;
 };
 
 /* One outcome: of a step, of one address, or of the whole discovery. */
@@ -109,6 +118,7 @@ struct fetch_result {
 	bool local;			/* failed for want of local resources */
 	struct fetch_outcome record;	/* of the TXT step alone */
 	char *txt_id;			/* NULL when no valid record */
+	bool id_unchanged;		/* txt_id is options->known_id: stopped there */
 	struct mtasts_diags txt_diags;
 	bool host_looked_up;
 	enum resolver_status host_status;

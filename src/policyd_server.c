@@ -1,0 +1,561 @@
+/*
+ * policyd_server.c - the socketmap listeners and connections of `mtasts
+ * policyd`.  A connection reads netstrings as they come, hands each request
+ * to the engine and writes the replies in the order of the requests (Postfix
+ * keeps a connection and may send the next request before the reply to the
+ * last); what is answered at once is written together after each read.  A
+ * malformed or oversized netstring closes that connection only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mtasts/socketmap.h>
+
+#include "policyd.h"
+#include "policyd_log.h"
+
+#define LISTENERS_MAX 16
+#define READ_CHUNK 16384
+#define BACKLOG 1024
+
+struct connection;
+
+/* One request, waiting for its reply or for the replies before it. */
+struct slot {
+	struct slot *next;
+	struct connection *conn;	/* NULL once the connection has gone */
+	bool done;
+	char *reply;			/* the netstring */
+	size_t len;
+	struct timespec start;
+};
+
+struct connection {
+	struct connection *prev, *next;
+	struct policyd_server *server;
+	int fd;
+	struct event *read_ev;
+	struct event *write_ev;
+	struct mtasts_netstring_reader reader;
+	char request[MTASTS_SOCKETMAP_REQUEST_MAX + 1];
+	struct slot *head, **tail;
+	size_t waiting;			/* slots not yet written */
+	char *out;
+	size_t out_len, out_sent, out_cap;
+	bool reading;			/* inside on_read: flush after */
+	bool read_paused;		/* too many requests waiting */
+	bool eof;			/* the peer has closed its side */
+};
+
+struct listener {
+	int fd;
+	struct event *ev;
+};
+
+struct policyd_server {
+	struct event_base *base;
+	struct policyd_engine *engine;
+	struct policyd_metrics *metrics;
+	struct listener listeners[LISTENERS_MAX];
+	size_t listener_count;
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct connection *connections;
+	size_t connection_count;
+	bool draining;
+	void (*drained)(void *arg);
+	void *drained_arg;
+	time_t protocol_error_logged;
+};
+
+static void connection_close(struct connection *c);
+static void flush(struct connection *c);
+
+/* --------------------------------------------------------------- replies */
+
+static double elapsed_s(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void on_reply(void *arg, const char *reply, size_t len,
+		     enum policyd_reply_class reply_class)
+{
+	struct slot *s = arg;
+	struct connection *c = s->conn;
+	struct policyd_metrics *m;
+	size_t cap = len + MTASTS_NETSTRING_OVERHEAD + 1;
+
+	if (c == NULL) {
+		/* Its connection has gone; nobody reads this reply. */
+		free(s);
+		return;
+	}
+	m = c->server->metrics;
+	m->lookups[reply_class]++;
+	policyd_metrics_latency(m, elapsed_s(&s->start));
+	if ((s->reply = malloc(cap)) == NULL ||
+	    mtasts_netstring_write(reply, len, s->reply, cap, &s->len) != 0) {
+		free(s->reply);
+		s->reply = NULL;
+		s->len = 0;
+	}
+	s->done = true;
+	if (!c->reading)
+		flush(c);
+}
+
+static bool out_reserve(struct connection *c, size_t more)
+{
+	size_t need, cap;
+	char *p;
+
+	if (c->out_sent > 0 && c->out_sent == c->out_len)
+		c->out_sent = c->out_len = 0;
+	need = c->out_len + more;
+	if (need <= c->out_cap)
+		return true;
+	cap = c->out_cap ? c->out_cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if ((p = realloc(c->out, cap)) == NULL)
+		return false;
+	c->out = p;
+	c->out_cap = cap;
+	return true;
+}
+
+/* Move the replies that are ready, in order, to the output; write. */
+static void flush(struct connection *c)
+{
+	ssize_t n;
+
+	while (c->head != NULL && c->head->done) {
+		struct slot *s = c->head;
+
+		if (s->reply == NULL || !out_reserve(c, s->len)) {
+			policyd_log(LOG_ERR, "out of memory for a reply; closing the connection");
+			connection_close(c);
+			return;
+		}
+		memcpy(c->out + c->out_len, s->reply, s->len);
+		c->out_len += s->len;
+		c->head = s->next;
+		if (c->head == NULL)
+			c->tail = &c->head;
+		c->waiting--;
+		free(s->reply);
+		free(s);
+	}
+	while (c->out_sent < c->out_len) {
+		n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->write_ev, NULL);
+			return;
+		}
+		connection_close(c);
+		return;
+	}
+	c->out_sent = c->out_len = 0;
+	if (c->read_paused && c->waiting < POLICYD_PIPELINE_MAX / 2) {
+		struct timeval idle = { POLICYD_IDLE_TIMEOUT_S, 0 };
+
+		c->read_paused = false;
+		event_add(c->read_ev, &idle);
+	}
+	/* Ends a connection the peer closed, or one left after a drain. */
+	if (c->head == NULL && (c->eof || c->server->draining))
+		connection_close(c);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush(arg);
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void protocol_error(struct connection *c, const char *what)
+{
+	struct policyd_server *s = c->server;
+	time_t now = time(NULL);
+
+	s->metrics->protocol_errors++;
+	if (now != s->protocol_error_logged) {
+		s->protocol_error_logged = now;
+		policyd_log(LOG_WARNING, "closing a connection: %s", what);
+	}
+	connection_close(c);
+}
+
+static bool request(struct connection *c, const char *payload, size_t len)
+{
+	struct slot *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return false;
+	s->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	*c->tail = s;
+	c->tail = &s->next;
+	if (c->waiting++ > 0)
+		c->server->metrics->requests_pipelined++;
+	policyd_engine_lookup(c->server->engine, payload, len, on_reply, s);
+	return true;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct connection *c = arg;
+	char buf[READ_CHUNK];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		/* Idle: close unless replies are still being made. */
+		if (c->head == NULL)
+			connection_close(c);
+		return;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
+		c->eof = true;
+		event_del(c->read_ev);
+		if (c->head == NULL && c->out_sent == c->out_len)
+			connection_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->reading = true;
+	for (size_t at = 0; at < (size_t)n;) {
+		struct mtasts_bytes payload;
+		size_t used = 0;
+		int rc = mtasts_netstring_read(&c->reader, buf + at, (size_t)n - at, &used,
+					       &payload);
+
+		if (rc == MTASTS_NETSTRING_MORE)
+			break;
+		if (rc != MTASTS_NETSTRING_DONE) {
+			c->reading = false;
+			protocol_error(c, mtasts_netstring_status_message(rc));
+			return;
+		}
+		at += used;
+		if (!request(c, payload.data, payload.len)) {
+			c->reading = false;
+			protocol_error(c, "out of memory");
+			return;
+		}
+		mtasts_netstring_reader_init(&c->reader, c->request, sizeof(c->request));
+	}
+	c->reading = false;
+	if (c->waiting >= POLICYD_PIPELINE_MAX && !c->read_paused) {
+		c->read_paused = true;
+		event_del(c->read_ev);
+	}
+	flush(c);
+}
+
+/* ----------------------------------------------------------- connections */
+
+static void connection_close(struct connection *c)
+{
+	struct policyd_server *s = c->server;
+	struct slot *slot, *next;
+
+	for (slot = c->head; slot != NULL; slot = next) {
+		next = slot->next;
+		if (slot->done) {
+			free(slot->reply);
+			free(slot);
+		} else {
+			slot->conn = NULL;	/* freed when its reply comes */
+		}
+	}
+	event_free(c->read_ev);
+	event_free(c->write_ev);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->connections = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->connection_count--;
+	s->metrics->connections_open = s->connection_count;
+	free(c->out);
+	free(c);
+	if (s->draining && s->connection_count == 0 && s->drained != NULL) {
+		void (*done)(void *) = s->drained;
+
+		s->drained = NULL;
+		done(s->drained_arg);
+	}
+}
+
+static void accept_one(struct policyd_server *s, int fd)
+{
+	struct connection *c;
+	struct timeval idle = { POLICYD_IDLE_TIMEOUT_S, 0 };
+	int one = 1;
+
+	if (s->connection_count >= POLICYD_CONNECTIONS_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		policyd_log(LOG_WARNING, "refusing a connection: %zu are open",
+			    s->connection_count);
+		close(fd);
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->server = s;
+	c->fd = fd;
+	c->tail = &c->head;
+	mtasts_netstring_reader_init(&c->reader, c->request, sizeof(c->request));
+	c->read_ev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->write_ev = event_new(s->base, fd, EV_WRITE, on_writable, c);
+	if (c->read_ev == NULL || c->write_ev == NULL || event_add(c->read_ev, &idle) != 0) {
+		if (c->read_ev != NULL)
+			event_free(c->read_ev);
+		if (c->write_ev != NULL)
+			event_free(c->write_ev);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->next = s->connections;
+	if (c->next != NULL)
+		c->next->prev = c;
+	s->connections = c;
+	s->connection_count++;
+	s->metrics->connections_accepted++;
+	s->metrics->connections_open = s->connection_count;
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct policyd_server *s = arg;
+
+	(void)what;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				policyd_log(LOG_ERR, "cannot accept a connection: %s",
+					    strerror(errno));
+			return;
+		}
+		accept_one(s, fd);
+	}
+}
+
+/* ------------------------------------------------------------- listeners */
+
+static int listen_fd(struct policyd_server *s, int fd, char *why, size_t why_size)
+{
+	if (s->listener_count == LISTENERS_MAX) {
+		close(fd);
+		snprintf(why, why_size, "too many listening addresses");
+		return -1;
+	}
+	if (listen(fd, BACKLOG) != 0) {
+		snprintf(why, why_size, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	s->listeners[s->listener_count++].fd = fd;
+	return 0;
+}
+
+static int bind_unix(struct policyd_server *s, const struct policyd_config *config,
+		     char *why, size_t why_size)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(config->path) >= sizeof(sun.sun_path)) {
+		snprintf(why, why_size, "path %s: too long for a UNIX socket", config->path);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", config->path);
+	/* A socket left by a daemon that died; never another kind of file. */
+	if (lstat(config->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(why, why_size, "path %s: exists and is not a socket",
+				 config->path);
+			return -1;
+		}
+		unlink(config->path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(why, why_size, "path %s: cannot bind: %s", config->path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (config->mode >= 0 && chmod(config->path, (mode_t)config->mode) != 0) {
+		snprintf(why, why_size, "path %s: cannot set mode %o: %s", config->path,
+			 (unsigned)config->mode, strerror(errno));
+		close(fd);
+		unlink(config->path);
+		return -1;
+	}
+	snprintf(s->unix_path, sizeof(s->unix_path), "%s", config->path);
+	return listen_fd(s, fd, why, why_size);
+}
+
+static int bind_tcp(struct policyd_server *s, const struct policyd_config *config,
+		    char *why, size_t why_size)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	char port[8];
+	int rc, one = 1;
+
+	snprintf(port, sizeof(port), "%u", config->port);
+	if ((rc = getaddrinfo(config->host, port, &hints, &res)) != 0) {
+		snprintf(why, why_size, "host %s: %s", config->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				ai->ai_protocol);
+
+		if (fd < 0)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (config->reuse_port)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			snprintf(why, why_size, "%s port %u: cannot bind: %s", config->host,
+				 config->port, strerror(errno));
+			close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+		if (listen_fd(s, fd, why, why_size) != 0) {
+			freeaddrinfo(res);
+			return -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (s->listener_count == 0) {
+		snprintf(why, why_size, "host %s: no address to listen on", config->host);
+		return -1;
+	}
+	return 0;
+}
+
+int policyd_server_bind(struct event_base *base, const struct policyd_config *config,
+			struct policyd_server **ret_server, char *why, size_t why_size)
+{
+	struct policyd_server *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (s == NULL) {
+		snprintf(why, why_size, "out of memory");
+		return -1;
+	}
+	s->base = base;
+	rc = config->path != NULL ? bind_unix(s, config, why, why_size)
+				  : bind_tcp(s, config, why, why_size);
+	if (rc != 0) {
+		policyd_server_free(s);
+		return -1;
+	}
+	*ret_server = s;
+	return 0;
+}
+
+int policyd_server_start(struct policyd_server *s, struct policyd_engine *engine,
+			 struct policyd_metrics *metrics)
+{
+	s->engine = engine;
+	s->metrics = metrics;
+	for (size_t i = 0; i < s->listener_count; i++) {
+		struct listener *l = &s->listeners[i];
+
+		if ((l->ev = event_new(s->base, l->fd, EV_READ | EV_PERSIST, on_accept, s)) == NULL ||
+		    event_add(l->ev, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void close_listeners(struct policyd_server *s)
+{
+	for (size_t i = 0; i < s->listener_count; i++) {
+		if (s->listeners[i].ev != NULL)
+			event_free(s->listeners[i].ev);
+		close(s->listeners[i].fd);
+	}
+	s->listener_count = 0;
+	if (s->unix_path[0] != '\0') {
+		unlink(s->unix_path);
+		s->unix_path[0] = '\0';
+	}
+}
+
+void policyd_server_drain(struct policyd_server *s, void (*done)(void *arg), void *arg)
+{
+	struct connection *c, *next;
+
+	s->draining = true;
+	s->drained = done;
+	s->drained_arg = arg;
+	close_listeners(s);
+	for (c = s->connections; c != NULL; c = next) {
+		next = c->next;
+		if (c->head == NULL && c->out_sent == c->out_len)
+			connection_close(c);
+	}
+	if (s->connection_count == 0 && s->drained != NULL) {
+		s->drained = NULL;
+		done(arg);
+	}
+}
+
+size_t policyd_server_connections(const struct policyd_server *s)
+{
+	return s->connection_count;
+}
+
+void policyd_server_free(struct policyd_server *s)
+{
+	if (s == NULL)
+		return;
+	s->drained = NULL;
+	while (s->connections != NULL)
+		connection_close(s->connections);
+	close_listeners(s);
+	free(s);
+}
