@@ -338,7 +338,7 @@ static void test_decide(void **state)
 		const struct decide_case *c = &decide_cases[i];
 		struct made *m = calloc(12, sizeof(*m));
 		struct dane_host_answers h[4];
-		char names[4][32], tlsa_names[4][48];
+		char names[4][48], tlsa_names[4][64];
 		struct dane_result r = { 0 };
 
 		assert_non_null(m);
