@@ -19,8 +19,9 @@
  *	The answer is for Postfix's "dane" security level, which looks up
  *	TLSA per MX host itself but falls back to unauthenticated TLS for a
  *	host without usable TLSA records, and trusts TLSA less (or not) when
- *	the MX RRset is not validated, whose names could then be forged.  So DANE_USABLE is said only where that level is at least
- *	as strong as an MTA-STS enforce policy, on every MX host:
+ *	the MX RRset is not validated, whose names could then be forged.  So
+ *	DANE_USABLE is said only where that level is at least as strong as
+ *	an MTA-STS enforce policy, on every MX host:
  *
  *	  - the MX RRset is DNSSEC-validated (AD), or its absence is (the
  *	    domain itself is then the one host, RFC 5321 5.1);

@@ -344,7 +344,7 @@ static void test_decide(void **state)
 		assert_non_null(m);
 		for (size_t k = 0; k < c->count; k++) {
 			snprintf(names[k], sizeof(names[k]), "h%zu.example.com", k);
-			snprintf(tlsa_names[k], sizeof(tlsa_names[k]), "_25._tcp.%s", names[k]);
+			snprintf(tlsa_names[k], sizeof(tlsa_names[k]), "_25._tcp.h%zu.example.com", k);
 			h[k].host = names[k];
 			h[k].a = make(&m[3 * k], &address, names[k], MTASTS_DNS_TYPE_A);
 			h[k].aaaa = make(&m[3 * k + 1], &none, names[k], MTASTS_DNS_TYPE_AAAA);
