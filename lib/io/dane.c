@@ -505,7 +505,7 @@ static void ask(struct dane_lookup *l, struct slot *s, const char *name, uint16_
 
 static void start_hosts(struct dane_lookup *l)
 {
-	char tlsa_name[MTASTS_DNS_NAME_MAX + 1];
+	char tlsa_name[sizeof(TLSA_PREFIX) + MTASTS_DNS_NAME_MAX];	/* host_fits() */
 
 	/* Held: an answer that comes at once must not find the others unasked. */
 	l->pending++;

@@ -18,9 +18,10 @@
  * DESCRIPTION
  *	The answer is for Postfix's "dane" security level, which looks up
  *	TLSA per MX host itself but falls back to unauthenticated TLS for a
- *	host without usable TLSA records, or when the MX RRset is not
- *	validated.  So DANE_USABLE is said only where that level is at least
- *	as strong as an MTA-STS enforce policy, on every MX host:
+ *	host without usable TLSA records, and trusts TLSA less (or not) when
+ *	the MX RRset is not validated, whose names could then be forged.  So
+ *	DANE_USABLE is said only where that level is at least as strong as
+ *	an MTA-STS enforce policy, on every MX host:
  *
  *	  - the MX RRset is DNSSEC-validated (AD), or its absence is (the
  *	    domain itself is then the one host, RFC 5321 5.1);
@@ -87,7 +88,8 @@ struct dane_result {
 	enum dane_status status;
 	char reason[DANE_REASON_MAX];	/* one sentence, for logs */
 	size_t mx_count;		/* hosts examined (1 for an implicit MX) */
-	size_t tlsa_host_count;		/* of them, with validated usable TLSA */
+	size_t tlsa_host_count;		/* of them, with validated usable TLSA
+					 * (known so far, for an early NONE) */
 };
 
 typedef void dane_done_fn(void *arg, const struct dane_result *result);

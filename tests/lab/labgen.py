@@ -611,6 +611,11 @@ class Lab:
                                                      "tls_protocols": "TLSv1.2 TLSv1.3"}},
                                            cert, key, None))
         for t in d.get("tlsa", []):
+            if "cname" in t:
+                # The TLSA name an alias, e.g. into the bogus zone.
+                owner = f"_{t.get('port', 25)}._tcp.{t['host']}"
+                self.zones.add(owner, "CNAME", t["cname"].rstrip(".") + ".")
+                continue
             mxh = self.mx[t["host"]]
             data = t["data"]
             if data == "auto":
