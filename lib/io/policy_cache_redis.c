@@ -10,6 +10,7 @@
  *	<prefix>lock:<domain>	the token of the cache that holds the claim
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,43 @@ static int parse_url(const char *url, struct redis_target *t, char *err, size_t 
 
 /* The connection */
 
+/*
+ * hiredis writes with write(), and a server gone away would raise SIGPIPE
+ * and end the program: the library blocks it in the calling thread around
+ * its writes and takes back a signal they raised, leaving the program's
+ * own disposition alone.
+ */
+struct pipe_guard {
+	sigset_t old_mask;
+	bool was_pending;
+};
+
+static void pipe_guard_begin(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old_mask);
+}
+
+static void pipe_guard_end(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+	const struct timespec now = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&set, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+}
+
 /* Record why the store failed; returns POLICY_CACHE_ERR_STORE. */
 static int store_error(struct redis_cache *r, const char *what, const char *why)
 {
@@ -373,8 +411,8 @@ static int connection(struct redis_cache *r)
  * fails to come up opens the breaker.  An error reply is a store error,
  * except WRONGTYPE: a value that is not ours (MTASTS_ERR_INVALID).
  */
-static int command(struct redis_cache *r, int argc, const char **argv,
-		   const size_t *lens, redisReply **ret_reply)
+static int command_unguarded(struct redis_cache *r, int argc, const char **argv,
+			     const size_t *lens, redisReply **ret_reply)
 {
 	for (int tries = 0;; tries++) {
 		int rc = connection(r);
@@ -400,6 +438,18 @@ static int command(struct redis_cache *r, int argc, const char **argv,
 		*ret_reply = reply;
 		return MTASTS_OK;
 	}
+}
+
+static int command(struct redis_cache *r, int argc, const char **argv,
+		   const size_t *lens, redisReply **ret_reply)
+{
+	struct pipe_guard guard;
+	int rc;
+
+	pipe_guard_begin(&guard);
+	rc = command_unguarded(r, argc, argv, lens, ret_reply);
+	pipe_guard_end(&guard);
+	return rc;
 }
 
 /* Values */
@@ -511,8 +561,9 @@ static void key_name(const struct redis_cache *r, const char *kind, const char *
 }
 
 #define KEY_SIZE (POLICY_CACHE_REDIS_PREFIX_MAX + 8 + POLICY_CACHE_DOMAIN_MAX + 1)
-#define VALUE_MAX_TEXT "65663"		/* VALUE_MAX - 1, GETRANGE's last index */
-_Static_assert(VALUE_MAX == 65664, "VALUE_MAX_TEXT is VALUE_MAX - 1");
+/* GETRANGE's last index: one octet past the limit shows a value too long. */
+#define VALUE_MAX_TEXT "65664"
+_Static_assert(VALUE_MAX == 65664, "VALUE_MAX_TEXT is VALUE_MAX");
 
 /* The operations */
 
@@ -662,8 +713,13 @@ static int scan_entries(struct redis_cache *r, batch_fn *batch, void *arg)
 		visited += reply->element[1]->elements;
 		if (visited > SCAN_KEYS_MAX)
 			rc = store_error(r, "SCAN", "more keys than the limit");
-		else
+		else {
+			struct pipe_guard guard;
+
+			pipe_guard_begin(&guard);
 			rc = batch(r, reply->element[1], arg);
+			pipe_guard_end(&guard);
+		}
 		freeReplyObject(reply);
 		if (rc != 0)
 			return rc;
