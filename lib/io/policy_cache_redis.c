@@ -405,10 +405,20 @@ static int connection(struct redis_cache *r)
 }
 
 /*
+ * Whether the connection failed because the server closed it, not because
+ * it stopped answering: only then is a new one worth trying at once.
+ */
+static bool closed_by_server(const redisContext *ctx, int saved_errno)
+{
+	return ctx->err == REDIS_ERR_EOF ||
+	       (ctx->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/*
  * The reply to one command, or POLICY_CACHE_ERR_STORE.  A connection that
- * has worked and then breaks (the server closed an idle client, or
- * restarted) is made again at once for one more try; a connection that
- * fails to come up opens the breaker.  An error reply is a store error,
+ * has worked and then is closed by the server (an idle client's timeout, a
+ * restart) is made again at once for one more try; a connection that fails
+ * to come up, or a server that does not answer in time, opens the breaker.  An error reply is a store error,
  * except WRONGTYPE: a value that is not ours (MTASTS_ERR_INVALID).
  */
 static int command_unguarded(struct redis_cache *r, int argc, const char **argv,
@@ -420,14 +430,19 @@ static int command_unguarded(struct redis_cache *r, int argc, const char **argv,
 		if (rc != MTASTS_OK)
 			return rc;
 		bool answered = r->answered;
+		errno = 0;
 		redisReply *reply = redisCommandArgv(r->ctx, argc, argv, lens);
 
 		if (reply == NULL) {
-			if (answered && tries == 0) {
+			int saved_errno = errno;
+
+			if (answered && tries == 0 && closed_by_server(r->ctx, saved_errno)) {
 				disconnect(r);
 				continue;
 			}
-			return broken(r, argv[0], r->ctx->errstr);
+			return broken(r, argv[0], r->ctx->err == REDIS_ERR_IO &&
+				      (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
+				      ? "no answer within the socket timeout" : r->ctx->errstr);
 		}
 		r->answered = true;
 		if (reply->type == REDIS_REPLY_ERROR) {
@@ -735,8 +750,10 @@ static int send_scripts(struct redis_cache *r, const char *script, const redisRe
 		const char *argv[] = { "EVAL", script, "1", keys->element[i]->str, arg };
 		size_t lens[] = { 4, strlen(script), 1, keys->element[i]->len, strlen(arg) };
 
-		if (redisAppendCommandArgv(r->ctx, 5, argv, lens) != REDIS_OK)
+		if (redisAppendCommandArgv(r->ctx, 5, argv, lens) != REDIS_OK) {
+			disconnect(r);	/* the replies of those sent would be out of step */
 			return MTASTS_ERR_NOMEM;
+		}
 	}
 	return MTASTS_OK;
 }

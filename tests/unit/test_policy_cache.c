@@ -13,6 +13,7 @@
  *	MTASTS_TEST_REDIS_SOCKET	the socket of a redis-server
  *	MTASTS_TEST_REDIS_PORT		its TCP port on 127.0.0.1
  *	MTASTS_TEST_REDIS_STOP, _START	shell commands that stop and start it
+ *	MTASTS_TEST_REDIS_PAUSE, _RESUME	... that stop it answering, and resume it
  *	MTASTS_TEST_POSTGRES_DSN	a database the test may drop tables in
  *	MTASTS_TEST_POSTGRES_STOP, _START
  *
@@ -1295,6 +1296,16 @@ static long long fails_quickly(struct fixture *f, int rc, long long start, const
 	return took;
 }
 
+/* get() when it fails: its status, no entry. */
+static int get_or_error(struct policy_cache *cache, const char *domain)
+{
+	struct policy_cache_entry *entry = NULL;
+	int rc = policy_cache_get(cache, domain, T0, &entry);
+
+	assert_null(entry);
+	return rc;
+}
+
 /*
  * The server goes away: every call fails with a store error, the first
  * within the bound and the next ones at once (no connect is tried more
@@ -1347,6 +1358,30 @@ static void fault(struct fixture *f)
 	assert_int_equal(policy_cache_claim(f->cache, "example.com", 1000), 1);
 }
 
+/*
+ * Redis: a server that takes the connection but never answers (stopped by
+ * SIGSTOP) costs one socket timeout (a second here), then nothing until
+ * the reconnect interval has passed.
+ */
+static void redis_hangs(struct fixture *f)
+{
+	long long start, took;
+
+	put_policy(f->cache, "example.com", "1", T0);
+	harness("MTASTS_TEST_REDIS_PAUSE");
+	start = monotonic_ms();
+	took = fails_quickly(f, get_or_error(f->cache, "example.com"), start, "get");
+	print_message("  redis hung: the first call failed in %lld ms: %s\n", took,
+		      policy_cache_error(f->cache));
+	assert_true(took >= 900);		/* it waited for the socket timeout */
+	start = monotonic_ms();
+	took = fails_quickly(f, policy_cache_count(f->cache, &(size_t){ 0 }), start, "count");
+	assert_true(took < 100);
+	harness("MTASTS_TEST_REDIS_RESUME");
+	usleep(1100 * 1000);
+	assert_int_equal(get_id(f->cache, "example.com", T0, NULL, 0), 1);
+}
+
 /* The table */
 
 /* Whether word is one of the space-separated words of list. */
@@ -1392,6 +1427,7 @@ static const struct behaviour behaviours[] = {
 	{ "postgres_schema", postgres_schema, "postgres" },
 	{ "postgres_bad_rows", postgres_bad_rows, "postgres" },
 	{ "fault", fault, "redis postgres" },
+	{ "redis_hangs", redis_hangs, "redis" },
 };
 
 struct pairing {
