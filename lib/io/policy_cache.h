@@ -65,9 +65,10 @@
  *	configured timeouts, and the connection is made again by a later
  *	call, at most once a second; in between, calls fail at once without
  *	trying (a dead server costs one connect timeout a second, not one a
- *	lookup).  Redis forgets an entry by itself some time after it
- *	expires (every key carries a TTL): expired entries may be gone from
- *	count() and iterate() before purge_expired(), which finds none.
+ *	lookup).  Redis forgets an entry by itself soon after it expires
+ *	(every key carries a TTL): an expired entry may be gone from count()
+ *	and iterate() before purge_expired() removes it, and iterate() lists
+ *	Redis's entries in no particular order.
  *
  *	claim() is a short lock on a domain that a fleet of daemons shares,
  *	so that one of them, not all, discovers the domain again: it holds
@@ -80,6 +81,10 @@
  *	MTASTS_STS_ID_MAX, policy text of at most MTASTS_POLICY_BODY_MAX (the
  *	limit of the parser), an entry valid for at most MTASTS_MAX_AGE_MAX
  *	seconds.  The memory backend holds at most its capacity of entries.
+ *	A claim holds for at most POLICY_CACHE_CLAIM_TTL_MAX milliseconds.
+ *	Redis: a URL of at most POLICY_CACHE_URL_MAX octets, a key prefix of
+ *	at most POLICY_CACHE_REDIS_PREFIX_MAX; count(), iterate() and
+ *	purge_expired() visit at most 2^24 keys.
  */
 #ifndef MTASTS_IO_POLICY_CACHE_H
 #define MTASTS_IO_POLICY_CACHE_H
@@ -160,7 +165,8 @@ struct policy_cache_ops {
 
 	/*
 	 * Call fn with every stored entry, expired ones included (memory: most
-	 * recently used first; SQLite: by domain).  fn must not use the
+	 * recently used first; SQLite, PostgreSQL: by domain; Redis: in no
+	 * particular order, maybe one twice).  fn must not use the
 	 * cache.  Using it does not count as a use.  A stored entry that
 	 * breaks the limits stops the iteration with MTASTS_ERR_INVALID.
 	 */

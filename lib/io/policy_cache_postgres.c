@@ -89,6 +89,7 @@ struct pg_cache {
 	struct policy_cache base;
 	PGconn *conn;			/* NULL while not connected */
 	bool answered;			/* conn has answered a statement */
+	bool timed_out;			/* the last failure was a deadline */
 	long long retry_at;		/* no connect before (monotonic ms) */
 	char *dsn;
 	int timeout_ms;
@@ -164,8 +165,10 @@ static int connect_bounded(struct pg_cache *p)
 		if (status == PGRES_POLLING_FAILED)
 			return broken(p, "connecting", PQerrorMessage(p->conn));
 		if (!wait_socket(p->conn, status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-				 deadline))
+				 deadline)) {
+			p->timed_out = true;
 			return broken(p, "connecting", "timed out");
+		}
 		status = PQconnectPoll(p->conn);
 	}
 	PQsetNoticeProcessor(p->conn, no_notice, NULL);
@@ -217,14 +220,17 @@ static int run_sent(struct pg_cache *p, const char *what, long long deadline,
 	int flushed;
 
 	while ((flushed = PQflush(p->conn)) == 1)
-		if (!wait_socket(p->conn, POLLOUT | POLLIN, deadline))
+		if (!wait_socket(p->conn, POLLOUT | POLLIN, deadline)) {
+			p->timed_out = true;
 			return broken(p, what, "timed out sending");
+		}
 	if (flushed < 0)
 		return broken(p, what, PQerrorMessage(p->conn));
 	for (;;) {
 		while (PQisBusy(p->conn)) {
 			if (!wait_socket(p->conn, POLLIN, deadline)) {
 				PQclear(last);
+				p->timed_out = true;
 				return broken(p, what, "timed out");
 			}
 			if (!PQconsumeInput(p->conn)) {
@@ -250,11 +256,11 @@ static int run_sent(struct pg_cache *p, const char *what, long long deadline,
 }
 
 /*
- * Run a statement with text parameters (the fourth, when with_blob, in
- * binary) and binary results; its result must have status want.  A
+ * Run a statement with its parameters (text, but where formats says 1)
+ * and binary results; its result must have status want.  A
  * connection that has worked and then breaks (the server restarted) is
- * made again at once for one more try; one that fails to come up opens
- * the breaker.
+ * made again at once for one more try; one that fails to come up, or a
+ * server that does not answer by the deadline, opens the breaker.
  */
 static int run(struct pg_cache *p, const char *what, const char *sql, int nparams,
 	       const char *const *values, const int *lengths, const int *formats,
@@ -267,12 +273,14 @@ static int run(struct pg_cache *p, const char *what, const char *sql, int nparam
 		if (rc != MTASTS_OK)
 			return rc;
 		bool answered = p->answered;
+		p->timed_out = false;
 		if (!PQsendQueryParams(p->conn, sql, nparams, NULL, values, lengths, formats, 1))
 			rc = broken(p, what, PQerrorMessage(p->conn));
 		else
 			rc = run_sent(p, what, monotonic_ms() + p->timeout_ms +
 				      DEADLINE_SLACK_MS, &res);
-		if (rc != MTASTS_OK && p->conn == NULL && answered && tries == 0) {
+		if (rc != MTASTS_OK && p->conn == NULL && answered && !p->timed_out &&
+		    tries == 0) {
 			p->retry_at = 0;
 			continue;
 		}

@@ -10,15 +10,16 @@
  *	<prefix>lock:<domain>	the token of the cache that holds the claim
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/un.h>
 
 #include <hiredis/hiredis.h>
 
 #include "policy_cache.h"
+#include "redis_url.h"
 #include "util.h"
 
 #define DEFAULT_PREFIX "mtasts:"
@@ -30,8 +31,6 @@
 #define HEADER_MAX 128			/* the value's first line, with its \n */
 #define VALUE_MAX (HEADER_MAX + MTASTS_POLICY_BODY_MAX)
 #define VALUE_MAGIC "mtasts1"
-#define HOST_MAX 255
-#define SECRET_MAX 512			/* octets of a user name or password */
 
 /* The value of KEYS[1], at most ARGV[1] + 1 octets of it; nil when missing. */
 static const char read_script[] =
@@ -50,22 +49,13 @@ static const char unclaim_script[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"return redis.call('DEL', KEYS[1]) end return 0";
 
-struct redis_target {
-	bool unix_socket;
-	char host[HOST_MAX + 1];	/* or the socket's path */
-	int port;
-	unsigned db;
-	char user[SECRET_MAX + 1];	/* "": AUTH with the password alone */
-	char password[SECRET_MAX + 1];	/* "": no AUTH */
-};
-
 struct redis_cache {
 	struct policy_cache base;
 	redisContext *ctx;		/* NULL while not connected */
 	bool answered;			/* ctx has answered a command */
 	long long retry_at;		/* no connect before (monotonic ms) */
 	struct redis_target target;
-	char where[HOST_MAX + 32];	/* the server, for messages */
+	char where[REDIS_URL_HOST_MAX + 32];	/* the server, for messages */
 	struct timeval command_timeout;
 	struct timeval connect_timeout;
 	char prefix[POLICY_CACHE_REDIS_PREFIX_MAX + 1];
@@ -73,221 +63,44 @@ struct redis_cache {
 	char token[33];			/* this cache's name in the locks */
 };
 
-/* The URL */
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* s[0..len) %-decoded into out (out_size octets with the NUL); no NUL inside. */
-static bool percent_decode(const char *s, size_t len, char *out, size_t out_size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len || (hi = hex_value(s[i + 1])) < 0 ||
-			    (lo = hex_value(s[i + 2])) < 0 || (hi == 0 && lo == 0))
-				return false;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (o + 1 >= out_size)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
-}
-
-/* A decimal number of 1 to 10 digits, at most max. */
-static bool parse_number(const char *s, size_t len, unsigned long max,
-			 unsigned long *ret)
-{
-	unsigned long v = 0;
-
-	if (len == 0 || len > 10)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
-/* "[user]:password" before an '@'; user alone is refused (nothing to AUTH with). */
-static int parse_userinfo(const char *s, size_t len, struct redis_target *t,
-			  char *err, size_t err_size)
-{
-	const char *colon = memchr(s, ':', len);
-
-	if (colon == NULL) {
-		snprintf(err, err_size, "the Redis URL has a user name but no password");
-		return MTASTS_ERR_ARGUMENT;
-	}
-	if (!percent_decode(s, (size_t)(colon - s), t->user, sizeof(t->user)) ||
-	    !percent_decode(colon + 1, len - (size_t)(colon - s) - 1, t->password,
-			    sizeof(t->password))) {
-		snprintf(err, err_size, "the Redis URL's user or password is malformed "
-			 "or longer than %d octets", SECRET_MAX);
-		return MTASTS_ERR_ARGUMENT;
-	}
-	return MTASTS_OK;
-}
-
-/* "host[:port]" or "[v6][:port]". */
-static int parse_hostport(const char *s, size_t len, struct redis_target *t,
-			  char *err, size_t err_size)
-{
-	const char *host = s, *port = NULL;
-	size_t host_len;
-	unsigned long value = 6379;
-
-	if (len > 0 && s[0] == '[') {
-		const char *end = memchr(s, ']', len);
-
-		if (end == NULL)
-			goto bad;
-		host = s + 1;
-		host_len = (size_t)(end - host);
-		if (end + 1 < s + len) {
-			if (end[1] != ':')
-				goto bad;
-			port = end + 2;
-		}
-	} else {
-		const char *colon = memchr(s, ':', len);
-
-		host_len = colon != NULL ? (size_t)(colon - s) : len;
-		if (colon != NULL)
-			port = colon + 1;
-	}
-	if (port != NULL && (!parse_number(port, (size_t)(s + len - port), 65535, &value) ||
-			     value == 0))
-		goto bad;
-	if (host_len == 0) {		/* redis-py's default host */
-		host = "localhost";
-		host_len = strlen(host);
-	}
-	if (host_len > HOST_MAX)
-		goto bad;
-	for (size_t i = 0; i < host_len; i++)
-		if (host[i] == '%' || host[i] == '@' || host[i] == '/')
-			goto bad;
-	memcpy(t->host, host, host_len);
-	t->host[host_len] = '\0';
-	t->port = (int)value;
-	return MTASTS_OK;
-bad:
-	snprintf(err, err_size, "the Redis URL's host or port is malformed");
-	return MTASTS_ERR_ARGUMENT;
-}
-
-/* "db=N" is the one parameter taken; redis-py's others are not settings here. */
-static int parse_query(const char *s, size_t len, struct redis_target *t,
-		       char *err, size_t err_size)
-{
-	unsigned long db;
-
-	if (len == 0)
-		return MTASTS_OK;
-	if (len > 3 && memcmp(s, "db=", 3) == 0 && parse_number(s + 3, len - 3, 0x7fffffff, &db)) {
-		t->db = (unsigned)db;
-		return MTASTS_OK;
-	}
-	snprintf(err, err_size, "the Redis URL's parameters are not \"db=NUMBER\"");
-	return MTASTS_ERR_ARGUMENT;
-}
-
-static int parse_url(const char *url, struct redis_target *t, char *err, size_t err_size)
-{
-	size_t len = strnlen(url, POLICY_CACHE_URL_MAX + 1);
-	const char *rest, *end, *query, *at, *path;
-	unsigned long db;
-	int rc;
-
-	if (len > POLICY_CACHE_URL_MAX) {
-		snprintf(err, err_size, "the Redis URL is longer than %d octets",
-			 POLICY_CACHE_URL_MAX);
-		return MTASTS_ERR_TOO_LARGE;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)url[i] <= ' ' || (unsigned char)url[i] >= 0x7f) {
-			snprintf(err, err_size, "the Redis URL has a space or a control "
-				 "character at octet %zu", i + 1);
-			return MTASTS_ERR_ARGUMENT;
-		}
-	}
-	memset(t, 0, sizeof(*t));
-	if (strncmp(url, "redis://", 8) == 0) {
-		rest = url + 8;
-	} else if (strncmp(url, "unix://", 7) == 0) {
-		rest = url + 7;
-		t->unix_socket = true;
-	} else {
-		snprintf(err, err_size, strncmp(url, "rediss://", 9) == 0
-			 ? "Redis over TLS (rediss://) is not supported"
-			 : "the Redis URL does not begin with redis:// or unix://");
-		return MTASTS_ERR_ARGUMENT;
-	}
-	end = url + len;
-	query = memchr(rest, '?', (size_t)(end - rest));
-	if (query == NULL)
-		query = end;
-	if ((rc = parse_query(query == end ? end : query + 1,
-			      query == end ? 0 : (size_t)(end - query - 1), t, err,
-			      err_size)) != MTASTS_OK)
-		return rc;
-	path = memchr(rest, '/', (size_t)(query - rest));
-	if (path == NULL)
-		path = query;
-	at = NULL;
-	for (const char *p = rest; p < path; p++)	/* the last '@' of the authority */
-		if (*p == '@')
-			at = p;
-	if (at != NULL) {
-		if ((rc = parse_userinfo(rest, (size_t)(at - rest), t, err, err_size)) != MTASTS_OK)
-			return rc;
-		rest = at + 1;
-	}
-	if (t->unix_socket) {
-		if (rest != path || path == query ||
-		    !percent_decode(path, (size_t)(query - path), t->host,
-				    sizeof(((struct sockaddr_un *)0)->sun_path))) {
-			snprintf(err, err_size, "the Redis URL's socket path is missing, "
-				 "malformed or too long");
-			return MTASTS_ERR_ARGUMENT;
-		}
-		return MTASTS_OK;
-	}
-	if ((rc = parse_hostport(rest, (size_t)(path - rest), t, err, err_size)) != MTASTS_OK)
-		return rc;
-	if (query - path > 1) {
-		if (!parse_number(path + 1, (size_t)(query - path - 1), 0x7fffffff, &db)) {
-			snprintf(err, err_size, "the Redis URL's database is not a number");
-			return MTASTS_ERR_ARGUMENT;
-		}
-		t->db = (unsigned)db;
-	}
-	return MTASTS_OK;
-}
-
 /* The connection */
+
+/*
+ * hiredis writes with write(), and a server gone away would raise SIGPIPE
+ * and end the program: the library blocks it in the calling thread around
+ * its writes and takes back a signal they raised, leaving the program's
+ * own disposition alone.
+ */
+struct pipe_guard {
+	sigset_t old_mask;
+	bool was_pending;
+};
+
+static void pipe_guard_begin(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old_mask);
+}
+
+static void pipe_guard_end(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+	const struct timespec now = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&set, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
+}
 
 /* Record why the store failed; returns POLICY_CACHE_ERR_STORE. */
 static int store_error(struct redis_cache *r, const char *what, const char *why)
@@ -367,14 +180,24 @@ static int connection(struct redis_cache *r)
 }
 
 /*
+ * Whether the connection failed because the server closed it, not because
+ * it stopped answering: only then is a new one worth trying at once.
+ */
+static bool closed_by_server(const redisContext *ctx, int saved_errno)
+{
+	return ctx->err == REDIS_ERR_EOF ||
+	       (ctx->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/*
  * The reply to one command, or POLICY_CACHE_ERR_STORE.  A connection that
- * has worked and then breaks (the server closed an idle client, or
- * restarted) is made again at once for one more try; a connection that
- * fails to come up opens the breaker.  An error reply is a store error,
+ * has worked and then is closed by the server (an idle client's timeout, a
+ * restart) is made again at once for one more try; a connection that fails
+ * to come up, or a server that does not answer in time, opens the breaker.  An error reply is a store error,
  * except WRONGTYPE: a value that is not ours (MTASTS_ERR_INVALID).
  */
-static int command(struct redis_cache *r, int argc, const char **argv,
-		   const size_t *lens, redisReply **ret_reply)
+static int command_unguarded(struct redis_cache *r, int argc, const char **argv,
+			     const size_t *lens, redisReply **ret_reply)
 {
 	for (int tries = 0;; tries++) {
 		int rc = connection(r);
@@ -382,14 +205,19 @@ static int command(struct redis_cache *r, int argc, const char **argv,
 		if (rc != MTASTS_OK)
 			return rc;
 		bool answered = r->answered;
+		errno = 0;
 		redisReply *reply = redisCommandArgv(r->ctx, argc, argv, lens);
 
 		if (reply == NULL) {
-			if (answered && tries == 0) {
+			int saved_errno = errno;
+
+			if (answered && tries == 0 && closed_by_server(r->ctx, saved_errno)) {
 				disconnect(r);
 				continue;
 			}
-			return broken(r, argv[0], r->ctx->errstr);
+			return broken(r, argv[0], r->ctx->err == REDIS_ERR_IO &&
+				      (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
+				      ? "no answer within the socket timeout" : r->ctx->errstr);
 		}
 		r->answered = true;
 		if (reply->type == REDIS_REPLY_ERROR) {
@@ -400,6 +228,18 @@ static int command(struct redis_cache *r, int argc, const char **argv,
 		*ret_reply = reply;
 		return MTASTS_OK;
 	}
+}
+
+static int command(struct redis_cache *r, int argc, const char **argv,
+		   const size_t *lens, redisReply **ret_reply)
+{
+	struct pipe_guard guard;
+	int rc;
+
+	pipe_guard_begin(&guard);
+	rc = command_unguarded(r, argc, argv, lens, ret_reply);
+	pipe_guard_end(&guard);
+	return rc;
 }
 
 /* Values */
@@ -511,8 +351,9 @@ static void key_name(const struct redis_cache *r, const char *kind, const char *
 }
 
 #define KEY_SIZE (POLICY_CACHE_REDIS_PREFIX_MAX + 8 + POLICY_CACHE_DOMAIN_MAX + 1)
-#define VALUE_MAX_TEXT "65663"		/* VALUE_MAX - 1, GETRANGE's last index */
-_Static_assert(VALUE_MAX == 65664, "VALUE_MAX_TEXT is VALUE_MAX - 1");
+/* GETRANGE's last index: one octet past the limit shows a value too long. */
+#define VALUE_MAX_TEXT "65664"
+_Static_assert(VALUE_MAX == 65664, "VALUE_MAX_TEXT is VALUE_MAX");
 
 /* The operations */
 
@@ -662,8 +503,13 @@ static int scan_entries(struct redis_cache *r, batch_fn *batch, void *arg)
 		visited += reply->element[1]->elements;
 		if (visited > SCAN_KEYS_MAX)
 			rc = store_error(r, "SCAN", "more keys than the limit");
-		else
+		else {
+			struct pipe_guard guard;
+
+			pipe_guard_begin(&guard);
 			rc = batch(r, reply->element[1], arg);
+			pipe_guard_end(&guard);
+		}
 		freeReplyObject(reply);
 		if (rc != 0)
 			return rc;
@@ -679,8 +525,10 @@ static int send_scripts(struct redis_cache *r, const char *script, const redisRe
 		const char *argv[] = { "EVAL", script, "1", keys->element[i]->str, arg };
 		size_t lens[] = { 4, strlen(script), 1, keys->element[i]->len, strlen(arg) };
 
-		if (redisAppendCommandArgv(r->ctx, 5, argv, lens) != REDIS_OK)
+		if (redisAppendCommandArgv(r->ctx, 5, argv, lens) != REDIS_OK) {
+			disconnect(r);	/* the replies of those sent would be out of step */
 			return MTASTS_ERR_NOMEM;
+		}
 	}
 	return MTASTS_OK;
 }
@@ -944,7 +792,7 @@ int policy_cache_redis_open(const struct policy_cache_redis_options *opt,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return MTASTS_ERR_NOMEM;
 	r->base.ops = &redis_ops;
-	if ((rc = parse_url(opt->url, &r->target, err, err_size)) != MTASTS_OK ||
+	if ((rc = redis_url_parse(opt->url, &r->target, err, err_size)) != MTASTS_OK ||
 	    (rc = set_prefix(r, opt->key_prefix != NULL ? opt->key_prefix : DEFAULT_PREFIX,
 			     err, err_size)) != MTASTS_OK)
 		goto out;

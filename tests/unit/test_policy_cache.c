@@ -1,18 +1,33 @@
 /*
  * test_policy_cache.c - the policy cache: one table of behaviours, run
- * against every backend (memory, SQLite), then what only one backend
- * promises (LRU eviction; a file that survives reopening and is shared by
- * two handles, its schema version, rows it refuses to read back).
+ * against every backend (memory, SQLite, and Redis and PostgreSQL when a
+ * server is given), then what only some backends promise (LRU eviction; a
+ * store that survives reopening and is shared by two handles, its schema
+ * version, values it refuses to read back; the fleet's claims; a server
+ * that goes away and comes back).
  *
  * Each test gets a fresh cache; an SQLite cache lives in a file under a
- * mkdtemp() directory, removed afterwards.  Time is passed in: nothing
- * here sleeps.
+ * mkdtemp() directory, removed afterwards.  The server backends run when
+ * tests/e2e/test-cache-stores starts the servers and says where they are:
+ *
+ *	MTASTS_TEST_REDIS_SOCKET	the socket of a redis-server
+ *	MTASTS_TEST_REDIS_PORT		its TCP port on 127.0.0.1
+ *	MTASTS_TEST_REDIS_STOP, _START	shell commands that stop and start it
+ *	MTASTS_TEST_REDIS_PAUSE, _RESUME	... that stop it answering, and resume it
+ *	MTASTS_TEST_POSTGRES_DSN	a database the test may drop tables in
+ *	MTASTS_TEST_POSTGRES_STOP, _START
+ *
+ * Each such test empties the store first.  Time is passed in: only the
+ * tests of what the servers' clocks decide (a claim lapsing, a key
+ * expiring, the reconnect interval) sleep.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "unit.h"
@@ -20,6 +35,7 @@
 #include <mtasts/policy.h>
 
 #include "policy_cache.h"
+#include "util.h"
 
 #define T0 ((time_t)1700000000)
 #define DAY 86400
@@ -48,6 +64,10 @@ struct backend {
 	int (*open)(struct fixture *f, struct policy_cache **ret_cache);
 	bool lru;			/* evicts the least recently used */
 	bool file;			/* persists in f->path */
+	const char *needs;		/* the environment variable it needs, or NULL */
+	void (*reset)(void);		/* empty the server's store */
+	bool unordered;			/* iterate() in no particular order */
+	bool shared;			/* claims are between handles */
 };
 
 static int memory_open(struct fixture *f, struct policy_cache **ret_cache)
@@ -65,9 +85,116 @@ static int sqlite_open(struct fixture *f, struct policy_cache **ret_cache)
 	return rc;
 }
 
+static const char *env(const char *name)
+{
+	const char *value = getenv(name);
+
+	return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static char redis_url[256];
+
+static int redis_open_url(const char *url, const char *prefix,
+			  struct policy_cache **ret_cache)
+{
+	struct policy_cache_redis_options opt = {
+		.url = url,
+		.socket_timeout = 1,
+		.socket_connect_timeout = 1,
+		.key_prefix = prefix,
+	};
+	char err[256];
+	int rc = policy_cache_redis_open(&opt, ret_cache, err, sizeof(err));
+
+	if (rc != MTASTS_OK)
+		print_error("  redis open: %s\n", err);
+	return rc;
+}
+
+static int redis_open(struct fixture *f, struct policy_cache **ret_cache)
+{
+	snprintf(redis_url, sizeof(redis_url), "unix://%s", env("MTASTS_TEST_REDIS_SOCKET"));
+	return redis_open_url(redis_url, NULL, ret_cache);
+}
+
+/* A connection of the test's own, beside the backend's. */
+static redisContext *raw_redis(void)
+{
+	redisContext *c = redisConnectUnix(env("MTASTS_TEST_REDIS_SOCKET"));
+
+	assert_non_null(c);
+	if (c->err != 0)
+		fail_msg("redis: %s", c->errstr);
+	return c;
+}
+
+static void raw_redis_ok(redisContext *c, redisReply *reply)
+{
+	if (reply == NULL)
+		fail_msg("redis: %s", c->errstr);
+	if (reply->type == REDIS_REPLY_ERROR)
+		fail_msg("redis: %s", reply->str);
+	freeReplyObject(reply);
+}
+
+static void redis_reset(void)
+{
+	redisContext *c = raw_redis();
+
+	raw_redis_ok(c, redisCommand(c, "FLUSHALL"));
+	redisFree(c);
+}
+
+static int postgres_open(struct fixture *f, struct policy_cache **ret_cache)
+{
+	char err[256];
+	int rc = policy_cache_postgres_open(env("MTASTS_TEST_POSTGRES_DSN"), 1,
+					    ret_cache, err, sizeof(err));
+
+	if (rc != MTASTS_OK)
+		print_error("  postgres open: %s\n", err);
+	return rc;
+}
+
+static void quiet(void *arg, const char *message)
+{
+}
+
+static PGconn *raw_postgres(void)
+{
+	PGconn *conn = PQconnectdb(env("MTASTS_TEST_POSTGRES_DSN"));
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail_msg("postgres: %s", PQerrorMessage(conn));
+	PQsetNoticeProcessor(conn, quiet, NULL);
+	return conn;
+}
+
+static void raw_postgres_exec(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+static void postgres_reset(void)
+{
+	PGconn *conn = raw_postgres();
+
+	raw_postgres_exec(conn, "SET client_min_messages = warning;"
+			  "DROP TABLE IF EXISTS mtasts_policy, mtasts_lock, mtasts_schema");
+	PQfinish(conn);
+}
+
 static const struct backend backends[] = {
-	{ "memory", memory_open, true, false },
-	{ "sqlite", sqlite_open, false, true },
+	{ "memory", memory_open, true, false, NULL, NULL, false, false },
+	{ "sqlite", sqlite_open, false, true, NULL, NULL, false, false },
+	{ "redis", redis_open, false, false, "MTASTS_TEST_REDIS_SOCKET", redis_reset,
+	  true, true },
+	{ "postgres", postgres_open, false, false, "MTASTS_TEST_POSTGRES_DSN",
+	  postgres_reset, false, true },
 };
 
 /* Helpers */
@@ -313,6 +440,10 @@ static void iterate(struct fixture *f)
 	assert_int_equal(seen.count, 3);
 	if (f->backend->lru)	/* most recently used first */
 		assert_string_equal(seen.domains, "b.example a.example c.example");
+	else if (f->backend->unordered)
+		for (const char *d = "a.example\0b.example\0c.example\0"; *d != '\0';
+		     d += strlen(d) + 1)
+			assert_non_null(strstr(seen.domains, d));
 	else			/* by domain */
 		assert_string_equal(seen.domains, "a.example b.example c.example");
 	assert_int_equal(policy_cache_iterate(f->cache, collect, &first), 7);
@@ -523,7 +654,7 @@ static void lru_many(struct fixture *f)
 	policy_cache_free(lru);
 }
 
-/* SQLite: what was put is there after closing and opening the file again. */
+/* SQLite, servers: what was put is there after closing and opening again. */
 static void reopen(struct fixture *f)
 {
 	char id[40];
@@ -531,20 +662,20 @@ static void reopen(struct fixture *f)
 	put_policy(f->cache, "example.com", "persist", T0);
 	put_negative(f->cache, POLICY_CACHE_NO_POLICY, "none.example", T0, 300);
 	f->cache = policy_cache_free(f->cache);
-	assert_int_equal(sqlite_open(f, &f->cache), MTASTS_OK);
+	assert_int_equal(f->backend->open(f, &f->cache), MTASTS_OK);
 	assert_int_equal(count(f->cache), 2);
 	assert_int_equal(get_id(f->cache, "example.com", T0, id, sizeof(id)), 1);
 	assert_string_equal(id, "persist");
 	assert_int_equal(get_id(f->cache, "none.example", T0, NULL, 0), 1);
 }
 
-/* SQLite: two handles on one file (as two processes) see each other's writes. */
+/* SQLite, servers: two handles on one store (as two processes) see each other's writes. */
 static void two_handles(struct fixture *f)
 {
 	struct policy_cache *other = NULL;
 	char id[40];
 
-	assert_int_equal(sqlite_open(f, &other), MTASTS_OK);
+	assert_int_equal(f->backend->open(f, &other), MTASTS_OK);
 	put_policy(f->cache, "example.com", "one", T0);
 	assert_int_equal(get_id(other, "example.com", T0, id, sizeof(id)), 1);
 	assert_string_equal(id, "one");
@@ -753,12 +884,521 @@ static void bad_rows(struct fixture *f)
 	sqlite3_close(db);
 }
 
+/* Claims: every one succeeds on a single-process store; between handles on a shared one. */
+static void claim(struct fixture *f)
+{
+	struct policy_cache *other = NULL;
+
+	assert_int_equal(policy_cache_claim(f->cache, "example.com", 10000), 1);
+	if (!f->backend->shared) {
+		assert_int_equal(policy_cache_claim(f->cache, "example.com", 10000), 1);
+		assert_int_equal(policy_cache_unclaim(f->cache, "example.com"), 0);
+		return;
+	}
+	assert_int_equal(f->backend->open(f, &other), MTASTS_OK);
+	assert_int_equal(policy_cache_claim(other, "example.com", 10000), 0);
+	assert_int_equal(policy_cache_claim(f->cache, "example.com", 10000), 0);
+	assert_int_equal(policy_cache_claim(other, "example.net", 10000), 1);
+	assert_int_equal(policy_cache_unclaim(other, "example.com"), 0);	/* not its own */
+	assert_int_equal(policy_cache_claim(other, "example.com", 10000), 0);
+	assert_int_equal(policy_cache_unclaim(f->cache, "example.com"), 1);
+	assert_int_equal(policy_cache_unclaim(f->cache, "example.com"), 0);
+	assert_int_equal(policy_cache_claim(other, "example.com", 10000), 1);
+	/* a claim lapses after its ttl, and whoever claims next has it */
+	assert_int_equal(policy_cache_claim(f->cache, "lapse.example", 200), 1);
+	assert_int_equal(policy_cache_claim(other, "lapse.example", 200), 0);
+	usleep(400 * 1000);
+	assert_int_equal(policy_cache_claim(other, "lapse.example", 10000), 1);
+	assert_int_equal(policy_cache_unclaim(f->cache, "lapse.example"), 0);
+	assert_int_equal(policy_cache_claim(f->cache, "lapse.example", 10000), 0);
+	/* bad arguments */
+	assert_int_equal(policy_cache_claim(f->cache, "example.org", 0), MTASTS_ERR_ARGUMENT);
+	assert_int_equal(policy_cache_claim(f->cache, "example.org",
+					    POLICY_CACHE_CLAIM_TTL_MAX + 1),
+			 MTASTS_ERR_TOO_LARGE);
+	assert_int_equal(policy_cache_claim(f->cache, "Example.org", 100), MTASTS_ERR_ARGUMENT);
+	assert_int_equal(policy_cache_unclaim(f->cache, "a b"), MTASTS_ERR_ARGUMENT);
+	/* claims are not entries */
+	assert_int_equal(count(f->cache), 0);
+	size_t purged = 9;
+	assert_int_equal(policy_cache_purge_expired(f->cache, T0, &purged), MTASTS_OK);
+	assert_int_equal(purged, 0);
+	policy_cache_free(other);
+}
+
+static long long monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The time of a put and of a get (a hit), printed; a miss too. */
+static void bench(struct fixture *f)
+{
+	enum { N = 2000 };
+	struct mtasts_policy *policy = parse(policy_text, sizeof(policy_text) - 1);
+	struct policy_cache_entry *entry = NULL;
+	char domain[32];
+	long long start;
+	double put_us, get_us, miss_us;
+
+	if (f->backend->lru) {		/* room for all */
+		policy_cache_free(f->cache);
+		assert_int_equal(policy_cache_memory_new(N, &f->cache), MTASTS_OK);
+	}
+	start = monotonic_us();
+	for (int i = 0; i < N; i++) {
+		snprintf(domain, sizeof(domain), "d%d.example", i);
+		assert_int_equal(policy_cache_entry_policy(domain, "b1", policy, T0, &entry),
+				 MTASTS_OK);
+		assert_int_equal(policy_cache_put(f->cache, entry), MTASTS_OK);
+		entry = policy_cache_entry_free(entry);
+	}
+	put_us = (double)(monotonic_us() - start) / (double)N;
+	start = monotonic_us();
+	for (int i = 0; i < N; i++) {
+		snprintf(domain, sizeof(domain), "d%d.example", i);
+		assert_int_equal(policy_cache_get(f->cache, domain, T0, &entry), 1);
+		entry = policy_cache_entry_free(entry);
+	}
+	get_us = (double)(monotonic_us() - start) / (double)N;
+	start = monotonic_us();
+	for (int i = 0; i < N; i++) {
+		snprintf(domain, sizeof(domain), "m%d.example", i);
+		assert_int_equal(policy_cache_get(f->cache, domain, T0, &entry), 0);
+	}
+	miss_us = (double)(monotonic_us() - start) / (double)N;
+	print_message("  bench %s: put %.1f us, get (hit) %.1f us, get (miss) %.1f us "
+		      "an operation (%d each)\n", f->backend->name, put_us, get_us, miss_us, N);
+	mtasts_policy_free(policy);
+}
+
+/* Redis: a key an entry and a key a claim, each with its TTL. */
+static void redis_ttl(struct fixture *f)
+{
+	static const struct {
+		const char *key;
+		long long min_ms, max_ms;
+	} want[] = {
+		{ "mtasts:policy:example.com", (DAY - 60) * 1000LL, DAY * 1000LL },
+		{ "mtasts:policy:none.example", 240 * 1000, 300 * 1000 },
+		{ "mtasts:policy:zero.example", 1, 1000 },	/* at least a second */
+		{ "mtasts:lock:example.com", 1, 5000 },
+	};
+	redisContext *c = raw_redis();
+	redisReply *reply;
+
+	put_policy(f->cache, "example.com", "1", T0);
+	put_negative(f->cache, POLICY_CACHE_NO_POLICY, "none.example", T0, 300);
+	put_negative(f->cache, POLICY_CACHE_TEMP_FAIL, "zero.example", T0, 0);
+	assert_int_equal(policy_cache_claim(f->cache, "example.com", 5000), 1);
+	reply = redisCommand(c, "DBSIZE");
+	assert_non_null(reply);
+	assert_int_equal(reply->integer, ARRAY_LEN(want));
+	freeReplyObject(reply);
+	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+		reply = redisCommand(c, "PTTL %s", want[i].key);
+		assert_non_null(reply);
+		assert_int_equal(reply->type, REDIS_REPLY_INTEGER);
+		if (reply->integer < want[i].min_ms || reply->integer > want[i].max_ms)
+			fail_msg("%s: PTTL %lld", want[i].key, reply->integer);
+		freeReplyObject(reply);
+	}
+	/* a replaced entry gets the new entry's TTL */
+	put_negative(f->cache, POLICY_CACHE_NO_POLICY, "example.com", T0, 60);
+	reply = redisCommand(c, "PTTL mtasts:policy:example.com");
+	assert_true(reply->integer > 0 && reply->integer <= 60000);
+	freeReplyObject(reply);
+	/* and the value is as documented */
+	reply = redisCommand(c, "GET mtasts:policy:none.example");
+	assert_int_equal(reply->type, REDIS_REPLY_STRING);
+	assert_string_equal(reply->str, "mtasts1 no-policy - 1700000000 1700000300\n");
+	freeReplyObject(reply);
+	redisFree(c);
+}
+
+/* Redis: values that are not entries are refused when read back, never cut to fit. */
+static void redis_bad_values(struct fixture *f)
+{
+	static const struct {
+		const char *value;
+		size_t len;		/* 0: strlen */
+	} bad[] = {
+		{ "", 0 },
+		{ "garbage", 0 },
+		{ "mtasts1 no-policy - 1 2", 0 },		/* no newline */
+		{ "mtasts2 no-policy - 1 2\n", 0 },
+		{ "mtasts1 maybe - 1 2\n", 0 },
+		{ "mtasts1 no-policy  - 1 2\n", 0 },
+		{ "mtasts1 no-policy - 1 2 3\n", 0 },
+		{ "mtasts1 no-policy - 2 1\n", 0 },
+		{ "mtasts1 no-policy - -1 2\n", 0 },
+		{ "mtasts1 no-policy - 1 99999999999999999999\n", 0 },
+		{ "mtasts1 no-policy - 1 +2\n", 0 },
+		{ "mtasts1 no-policy - 1 2\nA", 0 },	/* a negative entry with text */
+		{ "mtasts1 policy a 1 2\n", 0 },		/* a policy without */
+		{ "mtasts1 policy - 1 2\nA", 0 },		/* a policy without id */
+		{ "mtasts1 policy a-b 1 2\nA", 0 },
+		{ "mtasts1 policy 0123456789012345678901234567890123 1 2\nA", 0 },
+		{ "mtasts1 policy a 1 2\nA\0B", 24 },
+		{ "mtasts1 no-policy - 1 31557602\n", 0 },	/* past the longest max_age */
+	};
+	redisContext *c = raw_redis();
+	struct policy_cache_entry *entry = NULL;
+	struct seen seen = { .domains = "" };
+	char *big;
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		size_t len = bad[i].len != 0 ? bad[i].len : strlen(bad[i].value);
+
+		raw_redis_ok(c, redisCommand(c, "SET mtasts:policy:bad.example %b EX 100",
+					     bad[i].value, len));
+		int rc = policy_cache_get(f->cache, "bad.example", 1, &entry);
+		if (rc != MTASTS_ERR_INVALID)
+			fail_msg("value %zu (%s): get gave %d", i, bad[i].value, rc);
+		assert_null(entry);
+		assert_int_equal(policy_cache_iterate(f->cache, collect, &seen),
+				 MTASTS_ERR_INVALID);
+	}
+	/* too long: a good header before 65537 and a million octets of text */
+	size_t sizes[] = { MTASTS_POLICY_BODY_MAX + 1, 1000000 };
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+		big = malloc(sizes[i] + 32);
+		assert_non_null(big);
+		int n = snprintf(big, 32, "mtasts1 policy a 1 2\n");
+		memset(big + n, 'x', sizes[i]);
+		raw_redis_ok(c, redisCommand(c, "SET mtasts:policy:bad.example %b EX 100",
+					     big, (size_t)n + sizes[i]));
+		free(big);
+		assert_int_equal(policy_cache_get(f->cache, "bad.example", 1, &entry),
+				 MTASTS_ERR_INVALID);
+	}
+	/* a key of another type, and a key that is not a domain */
+	raw_redis_ok(c, redisCommand(c, "DEL mtasts:policy:bad.example"));
+	raw_redis_ok(c, redisCommand(c, "HSET mtasts:policy:bad.example kind policy"));
+	assert_int_equal(policy_cache_get(f->cache, "bad.example", 1, &entry),
+			 MTASTS_ERR_INVALID);
+	assert_int_equal(policy_cache_iterate(f->cache, collect, &seen), MTASTS_ERR_INVALID);
+	raw_redis_ok(c, redisCommand(c, "DEL mtasts:policy:bad.example"));
+	raw_redis_ok(c, redisCommand(c, "SET mtasts:policy:Bad.example %s EX 100",
+				     "mtasts1 no-policy - 1 2\n"));
+	assert_int_equal(policy_cache_iterate(f->cache, collect, &seen), MTASTS_ERR_INVALID);
+	assert_int_equal(seen.count, 0);
+	/* a good value written by hand is read */
+	raw_redis_ok(c, redisCommand(c, "FLUSHALL"));
+	raw_redis_ok(c, redisCommand(c, "SET mtasts:policy:good.example %s EX 100",
+				     "mtasts1 temp-fail x1 1 100\n"));
+	assert_int_equal(policy_cache_get(f->cache, "good.example", 50, &entry), 1);
+	assert_int_equal(entry->kind, POLICY_CACHE_TEMP_FAIL);
+	assert_string_equal(entry->id, "x1");
+	policy_cache_entry_free(entry);
+	redisFree(c);
+}
+
+/* Redis: the URL forms, the prefix, the options; what is refused at open. */
+static void redis_urls(struct fixture *f)
+{
+	static const char *const bad[] = {
+		"http://localhost", "rediss://localhost", "redis://localhost:0",
+		"redis://localhost:65536", "redis://localhost:x", "redis://user@localhost",
+		"redis://localhost/x", "redis://localhost?foo=1", "redis://localhost/1?db=x",
+		"unix://", "unix://relative/path", "redis://[::1", "redis://a b",
+		"redis://:%zz@localhost", "redis://:%00@localhost",
+	};
+	struct policy_cache *cache = NULL;
+	redisContext *c = raw_redis();
+	redisReply *reply;
+	char url[300], err[256];
+	const char *port = env("MTASTS_TEST_REDIS_PORT");
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		struct policy_cache_redis_options opt = { .url = bad[i] };
+
+		err[0] = '\0';
+		if (policy_cache_redis_open(&opt, &cache, err, sizeof(err)) != MTASTS_ERR_ARGUMENT)
+			fail_msg("%s was taken", bad[i]);
+		assert_null(cache);
+		assert_true(err[0] != '\0');
+	}
+	char *long_url = malloc(POLICY_CACHE_URL_MAX + 2);
+	assert_non_null(long_url);
+	memset(long_url, 'a', POLICY_CACHE_URL_MAX + 1);
+	memcpy(long_url, "redis://", 8);
+	long_url[POLICY_CACHE_URL_MAX + 1] = '\0';
+	struct policy_cache_redis_options opt = { .url = long_url };
+	assert_int_equal(policy_cache_redis_open(&opt, &cache, err, sizeof(err)),
+			 MTASTS_ERR_TOO_LARGE);
+	free(long_url);
+	opt = (struct policy_cache_redis_options){ .url = "redis://localhost",
+						   .socket_timeout = -1 };
+	assert_int_equal(policy_cache_redis_open(&opt, &cache, err, sizeof(err)),
+			 MTASTS_ERR_ARGUMENT);
+	opt = (struct policy_cache_redis_options){ .url = "redis://localhost",
+						   .key_prefix = "a b" };
+	assert_int_equal(policy_cache_redis_open(&opt, &cache, err, sizeof(err)),
+			 MTASTS_ERR_ARGUMENT);
+	assert_null(cache);
+	/* TCP, with a database in the path; the socket with one in the query */
+	assert_non_null(port);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%s/3", port);
+	assert_int_equal(redis_open_url(url, NULL, &cache), MTASTS_OK);
+	put_policy(cache, "tcp.example", "1", T0);
+	cache = policy_cache_free(cache);
+	snprintf(url, sizeof(url), "%s?db=2", redis_url);
+	assert_int_equal(redis_open_url(url, NULL, &cache), MTASTS_OK);
+	put_policy(cache, "unix.example", "1", T0);
+	cache = policy_cache_free(cache);
+	reply = redisCommand(c, "SELECT 3");
+	freeReplyObject(reply);
+	reply = redisCommand(c, "EXISTS mtasts:policy:tcp.example");
+	assert_int_equal(reply->integer, 1);
+	freeReplyObject(reply);
+	reply = redisCommand(c, "SELECT 2");
+	freeReplyObject(reply);
+	reply = redisCommand(c, "EXISTS mtasts:policy:unix.example");
+	assert_int_equal(reply->integer, 1);
+	freeReplyObject(reply);
+	/* a prefix with glob characters keeps to its own keys */
+	assert_int_equal(redis_open_url(redis_url, "other*[x]:", &cache), MTASTS_OK);
+	assert_int_equal(count(cache), 0);
+	put_policy(cache, "example.com", "1", T0);
+	put_policy(f->cache, "example.net", "1", T0);
+	put_policy(f->cache, "example.org", "1", T0);
+	assert_int_equal(count(cache), 1);
+	assert_int_equal(count(f->cache), 2);
+	cache = policy_cache_free(cache);
+	/* a password the server does not want: a store error that says so */
+	snprintf(url, sizeof(url), "unix://:secret@%s", env("MTASTS_TEST_REDIS_SOCKET"));
+	assert_int_equal(redis_open_url(url, NULL, &cache), MTASTS_OK);
+	assert_int_equal(policy_cache_delete(cache, "example.com"), POLICY_CACHE_ERR_STORE);
+	print_message("  %s\n", policy_cache_error(cache));
+	assert_non_null(strstr(policy_cache_error(cache), "AUTH"));
+	policy_cache_free(cache);
+	redisFree(c);
+}
+
+/* Redis: the server drops a key by its TTL, in real time. */
+static void redis_expires_keys(struct fixture *f)
+{
+	put_negative(f->cache, POLICY_CACHE_TEMP_FAIL, "short.example", T0, 1);
+	put_negative(f->cache, POLICY_CACHE_TEMP_FAIL, "long.example", T0, 60);
+	assert_int_equal(count(f->cache), 2);
+	usleep(2200 * 1000);
+	assert_int_equal(count(f->cache), 1);
+	assert_int_equal(get_id(f->cache, "short.example", T0, NULL, 0), 0);
+	assert_int_equal(get_id(f->cache, "long.example", T0, NULL, 0), 1);
+}
+
+/* PostgreSQL: the schema's version is recorded; a newer one is refused. */
+static void postgres_schema(struct fixture *f)
+{
+	struct policy_cache *cache = NULL;
+	PGconn *conn = raw_postgres();
+	PGresult *res = PQexec(conn, "SELECT version FROM mtasts_schema");
+	char err[256] = "";
+	long long start;
+
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(res), 1);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), POLICY_CACHE_POSTGRES_SCHEMA);
+	PQclear(res);
+	/* opening again keeps what is there */
+	put_policy(f->cache, "example.com", "1", T0);
+	assert_int_equal(postgres_open(f, &cache), MTASTS_OK);
+	assert_int_equal(count(cache), 1);
+	cache = policy_cache_free(cache);
+	raw_postgres_exec(conn, "UPDATE mtasts_schema SET version = 2");
+	assert_int_equal(policy_cache_postgres_open(env("MTASTS_TEST_POSTGRES_DSN"), 1,
+						    &cache, err, sizeof(err)),
+			 POLICY_CACHE_ERR_STORE);
+	assert_null(cache);
+	assert_non_null(strstr(err, "schema version 2"));
+	PQfinish(conn);
+	/* no server there: refused at once, with libpq's reason */
+	start = monotonic_ms();
+	assert_int_equal(policy_cache_postgres_open("host=/nonexistent dbname=x", 1, &cache,
+						    err, sizeof(err)),
+			 POLICY_CACHE_ERR_STORE);
+	assert_true(monotonic_ms() - start < 1500);
+	assert_non_null(strstr(err, "nonexistent"));
+	assert_int_equal(policy_cache_postgres_open("dbname=x", -1, &cache, err, sizeof(err)),
+			 MTASTS_ERR_ARGUMENT);
+	assert_null(cache);
+}
+
+/* PostgreSQL: rows the table's checks let through but the cache's rules do not. */
+static void postgres_bad_rows(struct fixture *f)
+{
+	static const char *const rows[] = {
+		"('id.example', 'policy', 'a-b', '\\x41', 1, 2)",
+		"('notext.example', 'policy', 'a', NULL, 1, 2)",
+		"('noid.example', 'policy', '', '\\x41', 1, 2)",
+		"('nul.example', 'policy', 'a', '\\x410042', 1, 2)",
+		"('text.example', 'no-policy', '', '\\x41', 1, 2)",
+		"('age.example', 'no-policy', '', NULL, 1, 31557602)",
+		"('early.example', 'no-policy', '', NULL, -5, 2)",
+		"('Upper.example', 'no-policy', '', NULL, 1, 2)",
+	};
+	PGconn *conn = raw_postgres();
+	struct seen seen = { .domains = "" };
+	char sql[256], domain[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct policy_cache_entry *entry = NULL;
+
+		raw_postgres_exec(conn, "DELETE FROM mtasts_policy");
+		snprintf(sql, sizeof(sql), "INSERT INTO mtasts_policy VALUES %s", rows[i]);
+		raw_postgres_exec(conn, sql);
+		snprintf(domain, sizeof(domain), "%.*s", (int)strcspn(rows[i] + 2, "'"),
+			 rows[i] + 2);
+		if (strcmp(domain, "Upper.example") == 0)
+			assert_int_equal(policy_cache_get(f->cache, "upper.example", 1, &entry), 0);
+		else if (policy_cache_get(f->cache, domain, 1, &entry) != MTASTS_ERR_INVALID)
+			fail_msg("%s was read", rows[i]);
+		assert_null(entry);
+		assert_int_equal(policy_cache_iterate(f->cache, collect, &seen),
+				 MTASTS_ERR_INVALID);
+		assert_int_equal(seen.count, 0);
+	}
+	/* and a column of another type */
+	raw_postgres_exec(conn, "DELETE FROM mtasts_policy;"
+			  "ALTER TABLE mtasts_policy ALTER COLUMN fetched_at TYPE integer;"
+			  "INSERT INTO mtasts_policy VALUES ('t.example', 'no-policy', '', NULL, 1, 2)");
+	struct policy_cache_entry *entry = NULL;
+	assert_int_equal(policy_cache_get(f->cache, "t.example", 1, &entry), MTASTS_ERR_INVALID);
+	PQfinish(conn);
+}
+
+/* Run a shell command of the harness's (stop or start a server). */
+static void harness(const char *name)
+{
+	const char *command = env(name);
+
+	if (command == NULL)
+		fail_msg("%s is not set", name);
+	if (system(command) != 0)
+		fail_msg("%s failed: %s", name, command);
+}
+
+/* One call that must fail with a store error, within the bound; its time. */
+#define FAULT_CALL_MS 1500
+static long long fails_quickly(struct fixture *f, int rc, long long start, const char *what)
+{
+	long long took = monotonic_ms() - start;
+
+	if (rc != POLICY_CACHE_ERR_STORE)
+		fail_msg("%s with the server stopped: %d", what, rc);
+	if (took >= FAULT_CALL_MS)
+		fail_msg("%s took %lld ms", what, took);
+	assert_true(policy_cache_error(f->cache)[0] != '\0');
+	return took;
+}
+
+/* get() when it fails: its status, no entry. */
+static int get_or_error(struct policy_cache *cache, const char *domain)
+{
+	struct policy_cache_entry *entry = NULL;
+	int rc = policy_cache_get(cache, domain, T0, &entry);
+
+	assert_null(entry);
+	return rc;
+}
+
+/*
+ * The server goes away: every call fails with a store error, the first
+ * within the bound and the next ones at once (no connect is tried more
+ * than once a second); it comes back: calls work again after the
+ * reconnect interval, on the same handle.
+ */
+static void fault(struct fixture *f)
+{
+	struct policy_cache_entry *entry = NULL;
+	struct seen seen = { .domains = "" };
+	bool redis = strcmp(f->backend->name, "redis") == 0;
+	size_t n = 0;
+	long long start, took;
+
+	put_policy(f->cache, "example.com", "1", T0);
+	assert_int_equal(get_id(f->cache, "example.com", T0, NULL, 0), 1);
+	harness(redis ? "MTASTS_TEST_REDIS_STOP" : "MTASTS_TEST_POSTGRES_STOP");
+	start = monotonic_ms();
+	took = fails_quickly(f, policy_cache_get(f->cache, "example.com", T0, &entry), start,
+			     "the first get");
+	print_message("  %s down: the first call failed in %lld ms: %s\n",
+		      f->backend->name, took, policy_cache_error(f->cache));
+	assert_null(entry);
+	for (int i = 0; i < 20; i++) {
+		start = monotonic_ms();
+		fails_quickly(f, policy_cache_get(f->cache, "example.com", T0, &entry), start,
+			      "get");
+		fails_quickly(f, policy_cache_delete(f->cache, "example.com"), start, "delete");
+		fails_quickly(f, policy_cache_count(f->cache, &n), start, "count");
+		fails_quickly(f, policy_cache_iterate(f->cache, collect, &seen), start,
+			      "iterate");
+		fails_quickly(f, policy_cache_purge_expired(f->cache, T0, &n), start, "purge");
+		fails_quickly(f, policy_cache_claim(f->cache, "example.com", 1000), start,
+			      "claim");
+		usleep(100 * 1000);
+	}
+	start = monotonic_ms();
+	struct mtasts_policy *policy = parse(policy_text, sizeof(policy_text) - 1);
+	assert_int_equal(policy_cache_entry_policy("example.net", "2", policy, T0, &entry),
+			 MTASTS_OK);
+	fails_quickly(f, policy_cache_put(f->cache, entry), start, "put");
+	harness(redis ? "MTASTS_TEST_REDIS_START" : "MTASTS_TEST_POSTGRES_START");
+	usleep(1100 * 1000);		/* the reconnect interval */
+	assert_int_equal(policy_cache_put(f->cache, entry), MTASTS_OK);
+	entry = policy_cache_entry_free(entry);
+	mtasts_policy_free(policy);
+	assert_int_equal(get_id(f->cache, "example.net", T0, NULL, 0), 1);
+	/* Redis ran without saving: what was there is gone; PostgreSQL kept it */
+	assert_int_equal(get_id(f->cache, "example.com", T0, NULL, 0), redis ? 0 : 1);
+	assert_int_equal(policy_cache_claim(f->cache, "example.com", 1000), 1);
+}
+
+/*
+ * Redis: a server that takes the connection but never answers (stopped by
+ * SIGSTOP) costs one socket timeout (a second here), then nothing until
+ * the reconnect interval has passed.
+ */
+static void redis_hangs(struct fixture *f)
+{
+	long long start, took;
+
+	put_policy(f->cache, "example.com", "1", T0);
+	harness("MTASTS_TEST_REDIS_PAUSE");
+	start = monotonic_ms();
+	took = fails_quickly(f, get_or_error(f->cache, "example.com"), start, "get");
+	print_message("  redis hung: the first call failed in %lld ms: %s\n", took,
+		      policy_cache_error(f->cache));
+	assert_true(took >= 900);		/* it waited for the socket timeout */
+	start = monotonic_ms();
+	took = fails_quickly(f, policy_cache_count(f->cache, &(size_t){ 0 }), start, "count");
+	assert_true(took < 100);
+	harness("MTASTS_TEST_REDIS_RESUME");
+	usleep(1100 * 1000);
+	assert_int_equal(get_id(f->cache, "example.com", T0, NULL, 0), 1);
+}
+
 /* The table */
+
+/* Whether word is one of the space-separated words of list. */
+static bool word_in(const char *word, const char *list)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+			return true;
+	return false;
+}
 
 struct behaviour {
 	const char *name;
 	void (*run)(struct fixture *f);
-	const char *only;		/* the one backend it is for, or NULL */
+	const char *only;		/* the backends it is for, or NULL: all */
 };
 
 static const struct behaviour behaviours[] = {
@@ -773,11 +1413,21 @@ static const struct behaviour behaviours[] = {
 	{ "at_the_limits", at_the_limits, NULL },
 	{ "lru_eviction", lru_eviction, "memory" },
 	{ "lru_many", lru_many, "memory" },
-	{ "reopen", reopen, "sqlite" },
-	{ "two_handles", two_handles, "sqlite" },
+	{ "claim", claim, NULL },
+	{ "bench", bench, NULL },
+	{ "reopen", reopen, "sqlite redis postgres" },
+	{ "two_handles", two_handles, "sqlite redis postgres" },
 	{ "two_processes", two_processes, "sqlite" },
 	{ "schema", schema, "sqlite" },
 	{ "bad_rows", bad_rows, "sqlite" },
+	{ "redis_ttl", redis_ttl, "redis" },
+	{ "redis_bad_values", redis_bad_values, "redis" },
+	{ "redis_urls", redis_urls, "redis" },
+	{ "redis_expires_keys", redis_expires_keys, "redis" },
+	{ "postgres_schema", postgres_schema, "postgres" },
+	{ "postgres_bad_rows", postgres_bad_rows, "postgres" },
+	{ "fault", fault, "redis postgres" },
+	{ "redis_hangs", redis_hangs, "redis" },
 };
 
 struct pairing {
@@ -800,6 +1450,8 @@ static int setup(void **state)
 		assert_non_null(mkdtemp(f->dir));
 		snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
 	}
+	if (f->backend->reset != NULL)
+		f->backend->reset();
 	assert_int_equal(f->backend->open(f, &f->cache), MTASTS_OK);
 	*state = f;
 	return 0;
@@ -834,10 +1486,15 @@ int main(void)
 	size_t n = 0;
 
 	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		if (backends[b].needs != NULL && env(backends[b].needs) == NULL) {
+			print_message("[ SKIPPED  ] %s: no server (%s unset)\n",
+				      backends[b].name, backends[b].needs);
+			continue;
+		}
 		for (size_t i = 0; i < ARRAY_LEN(behaviours); i++) {
 			const struct behaviour *h = &behaviours[i];
 
-			if (h->only != NULL && strcmp(h->only, backends[b].name) != 0)
+			if (h->only != NULL && !word_in(backends[b].name, h->only))
 				continue;
 			pairings[n] = (struct pairing){ &backends[b], h };
 			snprintf(names[n], sizeof(names[n]), "%s: %s", backends[b].name, h->name);
