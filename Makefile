@@ -8,17 +8,19 @@
 #   make bench      run the benchmarks
 #   make install    install under PREFIX (default /usr/local), honouring DESTDIR
 #   make lab-up / lab-down   start / stop the lab network
+#   make deb        build the Debian package into DEB_DIR (default build-deb)
 
 PREFIX ?= /usr/local
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+DEB_DIR ?= build-deb
 MESON ?= meson
 NINJA ?= ninja
 
 .PHONY: all build deps deps-lab deps-bench test test-unit test-asan demo fuzz bench \
-	install uninstall clean lab-up lab-down
+	install uninstall clean lab-up lab-down deb
 
 all: build
 
@@ -72,3 +74,7 @@ lab-up: deps-lab build
 
 lab-down:
 	tests/lab/lab down
+
+deb:
+	@scripts/install-deps --deb --check 2>/dev/null || scripts/install-deps --deb
+	packaging/build-deb $(DEB_DIR)
