@@ -3,10 +3,11 @@
  * smtp_tls_policy_maps (socketmap), and `mtasts policyd cache` to look at
  * and flush its cache store.
  *
- * Start-up: read the configuration, bind the listeners (as root, for a low
- * port or a socket in a root-owned directory), drop to the configured user,
- * then open the trust store, the resolver and the cache store as that user
- * (so the SQLite file belongs to it), and serve.  SIGHUP reads the
+ * Start-up: read the configuration, read the trust store and set up the
+ * resolver and HTTPS client (as root: a CA file may be root's alone), bind
+ * the listeners (a low port, a socket in a root-owned directory), drop to
+ * the configured user, then open the cache store as that user (so a SQLite
+ * file it creates is its own), and serve.  SIGHUP reads the
  * configuration again; SIGTERM and SIGINT stop accepting, let the
  * connections finish (at most shutdown_timeout) and exit.
  */
@@ -38,7 +39,6 @@
 #include "policyd_log.h"
 #include "policyd_store.h"
 
-#define POLICYD_CONFIG_PATH "/etc/mtasts/policyd.yml"
 #define EXIT_CONFIG 78		/* sysexits.h EX_CONFIG */
 #define PREWARM_MAX 1000000	/* domains in a pre-warming list */
 
@@ -51,7 +51,7 @@ static const char policyd_usage[] =
 	"configuration is postfix-mta-sts-resolver's YAML (mta-sts-daemon.yml).\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE      configuration (default " POLICYD_CONFIG_PATH ")\n"
+	"  -c, --config FILE      configuration (default " POLICYD_CONFIG_DEFAULT_PATH ")\n"
 	"      --check-config     read the configuration, say what it sets, exit\n"
 	"      --foreground       do not detach (the default under systemd)\n"
 	"      --syslog           log to syslog (the default when detached)\n"
@@ -111,7 +111,21 @@ struct policyd_args {
 	size_t dns_server_count;
 	int operand_count;
 	char **operands;
+	/* Paths made absolute: a detached daemon works from "/". */
+	char config_abs[4096], prewarm_abs[4096], pid_file_abs[4096];
 };
+
+/* path, or cwd/path when relative, in buf; path itself when it does not fit. */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+	char cwd[2048];
+
+	if (path == NULL || path[0] == '/' || strcmp(path, "-") == 0 ||
+	    getcwd(cwd, sizeof(cwd)) == NULL ||
+	    (size_t)snprintf(buf, size, "%s/%s", cwd, path) >= size)
+		return path;
+	return buf;
+}
 
 struct daemon {
 	struct policyd_args *args;
@@ -161,7 +175,7 @@ static int parse_args(int argc, char **argv, struct policyd_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	a->config_path = POLICYD_CONFIG_PATH;
+	a->config_path = POLICYD_CONFIG_DEFAULT_PATH;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":c:jh", policyd_options, NULL)) != -1) {
 		switch (c) {
@@ -192,6 +206,15 @@ static int parse_args(int argc, char **argv, struct policyd_args *a)
 	}
 	a->operand_count = argc - optind;
 	a->operands = argv + optind;
+	a->config_path = absolute(a->config_path, a->config_abs, sizeof(a->config_abs));
+	a->prewarm = absolute(a->prewarm, a->prewarm_abs, sizeof(a->prewarm_abs));
+	a->pid_file = absolute(a->pid_file, a->pid_file_abs, sizeof(a->pid_file_abs));
+	if (a->prewarm != NULL && strcmp(a->prewarm, "-") == 0 && !a->foreground &&
+	    !supervised()) {
+		print_usage_error(&cmd_policyd, "--prewarm -: standard input is gone once "
+				  "detached; add --foreground or give a file");
+		return EXIT_USAGE_ERROR;
+	}
 	return EXIT_VALID;
 }
 
@@ -375,8 +398,15 @@ static int run_cache(const struct policyd_args *a, const struct policyd_config *
 						printf("%s: %s\n", k, json_string_value(v));
 				json_decref(o);
 				if (entry->policy_text != NULL) {
+					char *text = entry->policy_text, *line, *save = NULL;
+
 					printf("policy:\n");
-					print_text(stdout, entry->policy_text);
+					for (line = strtok_r(text, "\r\n", &save); line != NULL;
+					     line = strtok_r(NULL, "\r\n", &save)) {
+						fputs("  ", stdout);
+						print_text(stdout, line);
+						fputs("\n", stdout);
+					}
 				}
 			}
 		} else if (rc == 0) {
@@ -428,12 +458,11 @@ static int drop_privileges(const char *user, const char *socket_path)
 	}
 	if (getuid() != 0 && getuid() == pw->pw_uid)
 		return 0;
-	/* Postfix connects to the socket; the user owns it, the mode says who else may. */
-	if (socket_path != NULL && chown(socket_path, pw->pw_uid, pw->pw_gid) != 0) {
-		fprintf(stderr, "mtasts policyd: %s: cannot give it to %s: %s\n", socket_path,
-			user, strerror(errno));
-		return -1;
-	}
+	/*
+	 * A UNIX socket stays root's: who may connect is its mode's to say
+	 * (the unit gives no CAP_CHOWN).
+	 */
+	(void)socket_path;
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		fprintf(stderr, "mtasts policyd: cannot become user %s: %s\n", user,
 			strerror(errno));
@@ -509,9 +538,23 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	policyd_server_drain(d->server, on_stopped, d);
 }
 
-static bool listen_changed(const struct policyd_config *a, const struct policyd_config *b)
+static bool same_text(const char *a, const char *b)
 {
-	return strcmp(a->host, b->host) != 0 || a->port != b->port ||
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* What a reload cannot change: the sockets, the store, the session. */
+static bool restart_needed(const struct policyd_config *a, const struct policyd_config *b)
+{
+	bool dns_same = a->dns_server_count == b->dns_server_count;
+
+	for (size_t i = 0; dns_same && i < a->dns_server_count; i++)
+		dns_same = same_text(a->dns_servers[i], b->dns_servers[i]);
+	return !dns_same || !same_text(a->ca_file, b->ca_file) ||
+	       !same_text(a->user, b->user) || !same_text(a->cache.filename, b->cache.filename) ||
+	       !same_text(a->cache.url, b->cache.url) || !same_text(a->cache.dsn, b->cache.dsn) ||
+	       a->mode != b->mode || a->reuse_port != b->reuse_port ||
+	       strcmp(a->host, b->host) != 0 || a->port != b->port ||
 	       (a->path == NULL) != (b->path == NULL) ||
 	       (a->path != NULL && strcmp(a->path, b->path) != 0) ||
 	       a->cache.type != b->cache.type ||
@@ -528,15 +571,26 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	notify("RELOADING=1");
+	{
+		/* systemd 253 and later want the time with RELOADING=1. */
+		struct timespec ts;
+		char state[80];
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+			 (unsigned long long)ts.tv_sec * 1000000ull +
+			 (unsigned long long)ts.tv_nsec / 1000);
+		notify(state);
+	}
 	if (policyd_config_load(d->args->config_path, &fresh, why, sizeof(why)) != 0) {
 		policyd_log(LOG_ERR, "reload: %s; keeping the configuration in use", why);
 		notify("READY=1");
 		return;
 	}
-	if (listen_changed(&d->config, &fresh))
-		policyd_log(LOG_WARNING, "reload: the listening address, cache type, user "
-			    "and metrics address take effect at the next start");
+	if (restart_needed(&d->config, &fresh))
+		policyd_log(LOG_WARNING, "reload: the listening address and socket, the "
+			    "cache store, user, metrics address, ca_file and dns_servers "
+			    "take effect at the next start");
 	/* Waiting lookups copied what they need of their zone. */
 	old = d->config;
 	d->config = fresh;
@@ -549,16 +603,12 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 static void gauges(void *arg, struct evbuffer *out)
 {
 	struct daemon *d = arg;
-	size_t stored = 0;
 
+	/* Not the store's count: a scrape must not walk Redis or PostgreSQL. */
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_cache_entries Entries in the "
 			    "in-process cache.\n# TYPE mtasts_policyd_cache_entries gauge\n"
 			    "mtasts_policyd_cache_entries %zu\n",
 			    policyd_engine_memory_entries(d->engine));
-	if (d->store != NULL && policy_cache_count(d->store, &stored) == 0)
-		evbuffer_add_printf(out, "# HELP mtasts_policyd_store_entries Entries in the "
-				    "cache store.\n# TYPE mtasts_policyd_store_entries gauge\n"
-				    "mtasts_policyd_store_entries %zu\n", stored);
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_discoveries Discoveries running.\n"
 			    "# TYPE mtasts_policyd_discoveries gauge\n"
 			    "mtasts_policyd_discoveries %zu\n", policyd_engine_busy(d->engine));
@@ -709,11 +759,14 @@ out:
 		event_free(d.sigint);
 	if (d.stop_timer != NULL)
 		event_free(d.stop_timer);
-	policyd_server_free(d.server);
+	/* Lookups still waiting get "TEMP" on their connections, then those close. */
 	policyd_engine_free(d.engine);
+	policyd_server_free(d.server);
 	policyd_metrics_server_free(d.metrics_server);
 	policy_cache_free(d.store);
 	net_session_close(&d.net);
+	if (a->pid_file != NULL && status == EXIT_VALID)
+		(void)unlink(a->pid_file);
 	policyd_config_release(&d.config);
 	policyd_log_close();
 	return status;

@@ -170,7 +170,7 @@ int policyd_metrics_listen(struct event_base *base, const char *address,
 			   policyd_gauges_fn *gauges, void *gauges_arg,
 			   struct policyd_metrics_server **ret, char *why, size_t why_size);
 
-/* The text served, for tests and `mtasts policyd --metrics-dump`. */
+/* The counters in the text format (without the caller's gauges). */
 int policyd_metrics_write(const struct policyd_metrics *metrics, struct evbuffer *out);
 
 void policyd_metrics_server_free(struct policyd_metrics_server *ms);

@@ -45,7 +45,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define POLICYD_CONFIG_DEFAULT_PATH "/etc/mta-sts-daemon.yml"
+/*
+ * mtasts's own place; the peer's /etc/mta-sts-daemon.yml is read with
+ * --config (the Debian package of the peer owns that file).
+ */
+#define POLICYD_CONFIG_DEFAULT_PATH "/etc/mtasts/policyd.yml"
 
 /* Limits on what is read, each an error with its number when passed. */
 #define POLICYD_CONFIG_SIZE_MAX (1024 * 1024)	/* octets of the file */

@@ -48,6 +48,7 @@ struct waiter {
 	struct mtasts_socketmap_options options;
 	enum policyd_dane dane;
 	bool dane_fail_closed;
+	unsigned timeout_ms;		/* its zone's */
 };
 
 struct pending {
@@ -62,6 +63,7 @@ struct pending {
 	bool claimed;			/* holds the store's lock */
 	struct event *poll;		/* another node fetches: watch the store */
 	long long give_up_at;		/* monotonic ms: then fetch anyway */
+	bool orphaned;			/* the engine has gone; the fetch runs on */
 };
 
 /* A DANE answer, kept a short while (the TTLs of TLSA records are short). */
@@ -375,7 +377,7 @@ static void dane_start(struct policyd_engine *e, const char *domain,
 	dw->next = m->waiting;
 	m->waiting = dw;
 	if (!m->running) {
-		unsigned timeout_ms = (unsigned)(e->config->default_zone.timeout * 1000);
+		unsigned timeout_ms = w->timeout_ms;
 
 		m->running = true;
 		if (dane_lookup(e->set.base, e->set.resolver, domain, timeout_ms, on_dane,
@@ -492,6 +494,13 @@ static void on_fetched(void *arg, struct fetch_result *r)
 {
 	struct pending *p = arg;
 	struct policyd_engine *e = p->engine;
+
+	if (p->orphaned) {
+		/* Ended by the resolver or HTTP client shutting down. */
+		fetch_result_free(r);
+		free(p);
+		return;
+	}
 	const struct policyd_config *c = e->config;
 	struct policy_cache_entry *entry = NULL;
 	time_t now = now_s();
@@ -505,6 +514,8 @@ static void on_fetched(void *arg, struct fetch_result *r)
 	if (r->id_unchanged && refresh) {
 		/* Still current: its lifetime runs from now (RFC 8461 5.1). */
 		e->set.metrics->refreshes_unchanged++;
+		policyd_log(LOG_DEBUG, "%s: TXT id %s unchanged; policy still current",
+			    p->domain, p->cached->id);
 		if (policy_cache_entry_copy(p->cached, &entry) == 0) {
 			time_t until = now + (time_t)max_age_of(p->cached);
 
@@ -523,6 +534,11 @@ static void on_fetched(void *arg, struct fetch_result *r)
 			if (refresh && strcmp(p->cached->id, entry->id) != 0)
 				policyd_log(LOG_INFO, "%s: new policy, id %s (was %s)",
 					    r->domain, entry->id, p->cached->id);
+			else
+				policyd_log(LOG_DEBUG, "%s: policy id %s, mode %s, max_age %u",
+					    r->domain, entry->id,
+					    mtasts_mode_name(r->policy->mode),
+					    (unsigned)r->policy->max_age);
 			cache_put(e, entry, false);
 			answer_waiters(p, entry, 0, NULL, false);
 		} else {
@@ -539,6 +555,8 @@ static void on_fetched(void *arg, struct fetch_result *r)
 			    reason != NULL ? reason : "?");
 		answer_waiters(p, p->cached, 0, NULL, false);
 	} else if (r->status == MTASTS_FETCH_NO_POLICY) {
+		policyd_log(LOG_DEBUG, "%s: no MTA-STS policy (%s)", p->domain,
+			    reason != NULL ? reason : "?");
 		if (policy_cache_entry_negative(POLICY_CACHE_NO_POLICY, p->domain, NULL, now,
 						(unsigned)c->no_policy_ttl, &entry) == 0)
 			cache_put(e, entry, false);
@@ -570,7 +588,6 @@ static void start_fetch(struct pending *p)
 	struct policyd_engine *e = p->engine;
 	int rc;
 
-	p->fetch.timeout_ms = (unsigned)(e->config->default_zone.timeout * 1000) + 1;
 	p->fetch.known_id = p->known_id[0] != '\0' ? p->known_id : NULL;
 	if (p->cached != NULL)
 		e->set.metrics->refreshes++;
@@ -625,7 +642,9 @@ static void discover(struct policyd_engine *e, const char *domain,
 		     struct policy_cache_entry *cached, struct waiter *w)
 {
 	struct pending **slot = pending_slot(e, domain), *p = *slot;
-	unsigned timeout_ms = (unsigned)(e->config->default_zone.timeout * 1000);
+	/* The zone of the lookup that starts it; a refresh, the default's. */
+	unsigned timeout_ms = w != NULL ? w->timeout_ms :
+			      (unsigned)(e->config->default_zone.timeout * 1000);
 	int claim = 1;
 
 	if (p != NULL) {
@@ -645,6 +664,7 @@ static void discover(struct policyd_engine *e, const char *domain,
 		return;
 	}
 	p->engine = e;
+	p->fetch.timeout_ms = timeout_ms + 1;
 	snprintf(p->domain, sizeof(p->domain), "%s", domain);
 	p->waiters = w;
 	p->waiters_tail = w != NULL ? &w->next : &p->waiters;
@@ -742,6 +762,7 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 	options_of_zone(zone, &w.options);
 	w.dane = zone->dane;
 	w.dane_fail_closed = zone->dane_fail_closed;
+	w.timeout_ms = (unsigned)(zone->timeout * 1000);
 	kind = mtasts_socketmap_key_classify(req.key.data, req.key.len, domain,
 					     sizeof(domain), NULL, 0);
 	if (kind == MTASTS_SOCKETMAP_KEY_NEEDS_IDNA) {
@@ -962,7 +983,17 @@ void policyd_engine_free(struct policyd_engine *e)
 			struct pending *p = e->buckets[b];
 
 			answer_waiters(p, NULL, 0, "shutting down", true);
-			pending_free(p);
+			e->buckets[b] = p->next;
+			policy_cache_entry_free(p->cached);
+			p->cached = NULL;
+			if (p->poll != NULL) {
+				/* Not fetching: nothing will call back. */
+				event_free(p->poll);
+				free(p);
+				continue;
+			}
+			/* Its discovery ends when the resolver and client go. */
+			p->orphaned = true;
 		}
 		while (e->dane[b] != NULL) {
 			struct dane_memo *m = e->dane[b];
