@@ -218,13 +218,36 @@ static int parse_args(int argc, char **argv, struct policyd_args *a)
 	return EXIT_VALID;
 }
 
-static int load_config(const struct policyd_args *a, struct policyd_config *config)
+/*
+ * The mail_version of the Postfix on this machine, "" when there is none:
+ * the TLSRPT attributes are on by default for 3.10 and later, which take
+ * them (3.9 and earlier defer mail that gets them).
+ */
+static void postfix_version(char *out, size_t size)
 {
-	char why[POLICYD_WHY_SIZE];
+	FILE *p = popen("postconf -h mail_version 2>/dev/null", "r");
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	if (fgets(out, (int)size, p) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	pclose(p);
+}
+
+static int load_config(const struct policyd_args *a, struct policyd_config *config,
+		       bool follow_postfix)
+{
+	char why[POLICYD_WHY_SIZE], version[64];
 
 	if (policyd_config_load(a->config_path, config, why, sizeof(why)) != 0) {
 		fprintf(stderr, "mtasts policyd: %s\n", why);
 		return EXIT_CONFIG;
+	}
+	if (follow_postfix) {
+		postfix_version(version, sizeof(version));
+		policyd_config_default_tlsrpt(config, policyd_postfix_has_tlsrpt(version));
 	}
 	return EXIT_VALID;
 }
@@ -587,6 +610,12 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		notify("READY=1");
 		return;
 	}
+	{
+		char version[64];
+
+		postfix_version(version, sizeof(version));
+		policyd_config_default_tlsrpt(&fresh, policyd_postfix_has_tlsrpt(version));
+	}
 	if (restart_needed(&d->config, &fresh))
 		policyd_log(LOG_WARNING, "reload: the listening address and socket, the "
 			    "cache store, user, metrics address, ca_file and dns_servers "
@@ -679,7 +708,7 @@ static int run_daemon(struct policyd_args *a)
 	bool foreground = a->foreground || supervised();
 	int status, rc;
 
-	if ((status = load_config(a, &d.config)) != EXIT_VALID)
+	if ((status = load_config(a, &d.config, true)) != EXIT_VALID)
 		return status;
 	status = EXIT_LOCAL_ERROR;
 	/* As root: the trust store may be readable by root alone. */
@@ -785,7 +814,7 @@ static int run_policyd(int argc, char **argv)
 	if (status != EXIT_VALID)
 		return status;
 	if (a.operand_count > 0 && strcmp(a.operands[0], "cache") == 0) {
-		if ((status = load_config(&a, &config)) != EXIT_VALID)
+		if ((status = load_config(&a, &config, false)) != EXIT_VALID)
 			return status;
 		status = run_cache(&a, &config);
 		policyd_config_release(&config);
@@ -796,7 +825,7 @@ static int run_policyd(int argc, char **argv)
 		return EXIT_USAGE_ERROR;
 	}
 	if (a.check_config) {
-		if ((status = load_config(&a, &config)) != EXIT_VALID)
+		if ((status = load_config(&a, &config, true)) != EXIT_VALID)
 			return status;
 		status = check_config(&a, &config);
 		policyd_config_release(&config);

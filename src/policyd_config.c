@@ -3,6 +3,7 @@
  * postfix-mta-sts-resolver, checked key by key against tables of fields.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -392,6 +393,8 @@ static int read_zone(struct reader *r, const struct yaml_node *map, void *base)
 	if ((seen & BIT_REQUIRE_SNI) && (seen & BIT_SERVERNAME))
 		return fail(r, map, "%s: give require_sni or servername, not both "
 			    "(they are one setting)", r->path);
+	z->tlsrpt_given = (seen & BIT_TLSRPT) != 0;
+	z->mx_host_pattern_given = (seen & BIT_MX_HOST_PATTERN) != 0;
 	if (!(seen & BIT_MX_HOST_PATTERN))
 		z->mx_host_pattern = z->tlsrpt;
 	else if (z->mx_host_pattern && !z->tlsrpt)
@@ -990,4 +993,34 @@ const struct policyd_zone *policyd_config_zone(const struct policyd_config *c,
 		z = bsearch(&key, c->zones, c->zone_count, sizeof(*c->zones),
 			    zone_key_compare);
 	return z != NULL ? z : &c->default_zone;
+}
+
+static void zone_default_tlsrpt(struct policyd_zone *z, bool on)
+{
+	if (z->tlsrpt_given)
+		return;
+	z->tlsrpt = on;
+	if (!z->mx_host_pattern_given)
+		z->mx_host_pattern = on;
+}
+
+void policyd_config_default_tlsrpt(struct policyd_config *config, bool on)
+{
+	zone_default_tlsrpt(&config->default_zone, on);
+	for (size_t i = 0; i < config->zone_count; i++)
+		zone_default_tlsrpt(&config->zones[i], on);
+}
+
+bool policyd_postfix_has_tlsrpt(const char *v)
+{
+	unsigned long major, minor;
+	char *end;
+
+	if (v == NULL || !isdigit((unsigned char)v[0]))
+		return false;
+	major = strtoul(v, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return false;
+	minor = strtoul(end + 1, &end, 10);
+	return major > 3 || (major == 3 && minor >= 10);
 }

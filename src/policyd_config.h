@@ -90,6 +90,8 @@ struct policyd_zone {
 	bool require_sni;	/* "servername=hostname" (also key servername) */
 	bool tlsrpt;		/* the TLSRPT attributes of Postfix 3.10 */
 	bool mx_host_pattern;	/* mx_host_pattern= attributes (with tlsrpt) */
+	bool tlsrpt_given;	/* set in the file; else it follows Postfix's version */
+	bool mx_host_pattern_given;
 	bool fail_closed;	/* TEMP, not NOTFOUND, when no policy is known */
 	enum policyd_dane dane;
 	bool dane_fail_closed;	/* TEMP when the DANE lookup fails for now */
@@ -165,6 +167,18 @@ void policyd_config_release(struct policyd_config *config);
  */
 const struct policyd_zone *policyd_config_zone(const struct policyd_config *config,
 					       const char *name, size_t len);
+
+/*
+ * Turn tlsrpt (and mx_host_pattern) on in every zone that does not set
+ * tlsrpt itself: for a Postfix of version 3.10 or later, which takes them.
+ */
+void policyd_config_default_tlsrpt(struct policyd_config *config, bool on);
+
+/*
+ * Whether the version string mail_version of Postfix ("3.10.1", "3.7.11")
+ * is 3.10 or later.
+ */
+bool policyd_postfix_has_tlsrpt(const char *mail_version);
 
 const char *policyd_cache_type_name(enum policyd_cache_type type);
 const char *policyd_dane_name(enum policyd_dane dane);

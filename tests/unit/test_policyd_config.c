@@ -412,6 +412,41 @@ static void test_limits(void **state)
 	free(text);
 }
 
+/* TLSRPT attributes follow the local Postfix's version unless a zone says. */
+static void test_default_tlsrpt(void **state)
+{
+	struct policyd_config c;
+
+	(void)state;
+	assert_true(policyd_postfix_has_tlsrpt("3.10.1"));
+	assert_true(policyd_postfix_has_tlsrpt("3.10"));
+	assert_true(policyd_postfix_has_tlsrpt("3.11.0-RC1"));
+	assert_true(policyd_postfix_has_tlsrpt("4.0.0"));
+	assert_false(policyd_postfix_has_tlsrpt("3.9.3"));
+	assert_false(policyd_postfix_has_tlsrpt("3.7.11"));
+	assert_false(policyd_postfix_has_tlsrpt("3.1"));
+	assert_false(policyd_postfix_has_tlsrpt(""));
+	assert_false(policyd_postfix_has_tlsrpt(NULL));
+	assert_false(policyd_postfix_has_tlsrpt("3."));
+	assert_false(policyd_postfix_has_tlsrpt("x3.10"));
+
+	parse_ok("zones:\n  a: {}\n  b: {tlsrpt: false}\n  c: {tlsrpt: true}\n"
+		 "  d: {mx_host_pattern: false}\n", &c);
+	policyd_config_default_tlsrpt(&c, true);
+	assert_true(c.default_zone.tlsrpt);
+	assert_true(c.default_zone.mx_host_pattern);
+	assert_true(c.zones[0].tlsrpt);
+	assert_false(c.zones[1].tlsrpt);
+	assert_false(c.zones[1].mx_host_pattern);
+	assert_true(c.zones[2].tlsrpt);
+	assert_true(c.zones[3].tlsrpt);
+	assert_false(c.zones[3].mx_host_pattern);
+	policyd_config_default_tlsrpt(&c, false);
+	assert_false(c.zones[0].tlsrpt);
+	assert_true(c.zones[2].tlsrpt);
+	policyd_config_release(&c);
+}
+
 static void test_load_errors(void **state)
 {
 	struct policyd_config c;
@@ -437,6 +472,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_default_tlsrpt),
 	};
 
 	if (argc > 1)
