@@ -36,7 +36,8 @@
  *	or due) inside the measured window and its reply came; requests still
  *	unanswered --drain seconds (default 5) after the window are counted
  *	as unanswered.  Throughput is the counted replies divided by the
- *	window.  With --requests N the run sends N requests in all (no
+ *	time from the start of the window to the end of the window or the
+ *	last counted reply, whichever is later.  With --requests N the run sends N requests in all (no
  *	warm-up unless asked for) and ends when they are answered; --duration
  *	is then a time limit, and throughput is N over the time taken, which
  *	is what a cold-cache run over N distinct keys needs.
@@ -168,6 +169,7 @@ struct run {
 	uint64_t malformed;
 	uint64_t unanswered;
 	int64_t last_reply;
+	int64_t last_counted;	/* the last reply counted */
 };
 
 static int64_t now_ns(void)
@@ -547,6 +549,7 @@ static void reply_done(void *arg, enum reply_kind kind)
 	if (started < run->window_start || started >= run->window_end)
 		return;
 	run->completed++;
+	run->last_counted = ctx->now;
 	run->kinds[kind]++;
 	hist_record(&run->hist, ctx->now - started);
 }
@@ -690,10 +693,13 @@ static void run_loop(struct run *run)
 		struct timespec ts;
 		int n;
 
-		if (run->sending && (now >= run->window_end
-				     || (run->opt.requests > 0
-					 && run->total_sent >= (uint64_t)run->opt.requests
-					 && !open_loop)))
+		/* The open loop stops when its schedule ends (schedule_due()):
+		 * a client that fell behind still makes due what was due in
+		 * the window. */
+		if (run->sending && !open_loop
+		    && (now >= run->window_end
+			|| (run->opt.requests > 0
+			    && run->total_sent >= (uint64_t)run->opt.requests)))
 			run->sending = false;
 		wake = run->sending ? run->window_end : 0;
 		if (open_loop && run->sending) {
@@ -753,13 +759,18 @@ static void report(const struct run *run)
 {
 	const struct options *o = &run->opt;
 	double window = o->duration;
-	double elapsed = (double)(run->last_reply - run->window_start) / 1e9;
+	double elapsed = run->last_reply == 0 ? 0
+	    : (double)(run->last_reply - run->window_start) / 1e9;
 	double throughput;
 	const double q[] = { 0.50, 0.90, 0.99, 0.999 };
 	double us[4], max_us = (double)run->hist.max / 1e3;
 
+	/* Replies that came after the window (the drain) stretch it: a server
+	 * that fell behind is not credited with the offered rate. */
 	if (o->requests > 0)
 		window = elapsed > 0 ? elapsed : 1e-9;
+	else if (run->last_counted > run->window_end)
+		window = (double)(run->last_counted - run->window_start) / 1e9;
 	throughput = (double)run->completed / window;
 	for (int i = 0; i < 4; i++)
 		us[i] = (double)hist_quantile(&run->hist, run->completed, q[i]) / 1e3;
