@@ -138,6 +138,7 @@ struct daemon {
 	struct policyd_metrics_server *metrics_server;
 	struct event *sighup, *sigterm, *sigint, *stop_timer;
 	bool stopping;
+	bool postfix_tlsrpt;		/* the local Postfix takes the attributes */
 };
 
 /* ---------------------------------------------------------------- systemd */
@@ -237,7 +238,7 @@ static void postfix_version(char *out, size_t size)
 }
 
 static int load_config(const struct policyd_args *a, struct policyd_config *config,
-		       bool follow_postfix)
+		       bool *ret_postfix_tlsrpt)
 {
 	char why[POLICYD_WHY_SIZE], version[64];
 
@@ -245,9 +246,10 @@ static int load_config(const struct policyd_args *a, struct policyd_config *conf
 		fprintf(stderr, "mtasts policyd: %s\n", why);
 		return EXIT_CONFIG;
 	}
-	if (follow_postfix) {
+	if (ret_postfix_tlsrpt != NULL) {
 		postfix_version(version, sizeof(version));
-		policyd_config_default_tlsrpt(config, policyd_postfix_has_tlsrpt(version));
+		*ret_postfix_tlsrpt = policyd_postfix_has_tlsrpt(version);
+		policyd_config_default_tlsrpt(config, *ret_postfix_tlsrpt);
 	}
 	return EXIT_VALID;
 }
@@ -475,7 +477,7 @@ static int drop_privileges(const char *user, const char *socket_path)
 		return 0;
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		fprintf(stderr, "mtasts policyd: user %s: %s\n", user,
+		policyd_log(LOG_ERR, "user %s: %s", user,
 			errno != 0 ? strerror(errno) : "no such user");
 		return -1;
 	}
@@ -486,15 +488,17 @@ static int drop_privileges(const char *user, const char *socket_path)
 	 * (the unit gives no CAP_CHOWN).
 	 */
 	(void)socket_path;
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		fprintf(stderr, "mtasts policyd: cannot become user %s: %s\n", user,
+	/* The user's own groups stay: one may open a Redis socket or a directory. */
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		policyd_log(LOG_ERR, "cannot become user %s: %s", user,
 			strerror(errno));
 		return -1;
 	}
 	/* Never root again. */
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		fprintf(stderr, "mtasts policyd: could become root again after dropping "
-			"privileges; refusing to run\n");
+		policyd_log(LOG_ERR, "could become root again after dropping "
+			    "privileges; refusing to run");
 		return -1;
 	}
 	return 0;
@@ -610,12 +614,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		notify("READY=1");
 		return;
 	}
-	{
-		char version[64];
-
-		postfix_version(version, sizeof(version));
-		policyd_config_default_tlsrpt(&fresh, policyd_postfix_has_tlsrpt(version));
-	}
+	/* Postfix's version as found at start: postconf may take a while. */
+	policyd_config_default_tlsrpt(&fresh, d->postfix_tlsrpt);
 	if (restart_needed(&d->config, &fresh))
 		policyd_log(LOG_WARNING, "reload: the listening address and socket, the "
 			    "cache store, user, metrics address, ca_file and dns_servers "
@@ -708,7 +708,7 @@ static int run_daemon(struct policyd_args *a)
 	bool foreground = a->foreground || supervised();
 	int status, rc;
 
-	if ((status = load_config(a, &d.config, true)) != EXIT_VALID)
+	if ((status = load_config(a, &d.config, &d.postfix_tlsrpt)) != EXIT_VALID)
 		return status;
 	status = EXIT_LOCAL_ERROR;
 	/* As root: the trust store may be readable by root alone. */
@@ -726,13 +726,7 @@ static int run_daemon(struct policyd_args *a)
 		fprintf(stderr, "mtasts policyd: %s\n", why);
 		goto out;
 	}
-	if (drop_privileges(d.config.user, d.config.path) != 0)
-		goto out;
-	/* As the user: a SQLite file it creates is its own. */
-	if (policyd_store_open(&d.config, &d.store, why, sizeof(why)) != 0) {
-		fprintf(stderr, "mtasts policyd: %s\n", why);
-		goto out;
-	}
+	/* Detached and the pid file written while root: the user cannot alter it. */
 	if (!foreground && (daemonize() != 0 || event_reinit(d.net.base) != 0)) {
 		fprintf(stderr, "mtasts policyd: cannot detach: %s\n", strerror(errno));
 		goto out;
@@ -745,6 +739,13 @@ static int run_daemon(struct policyd_args *a)
 			policyd_log(LOG_ERR, "%s: %s", a->pid_file, strerror(errno));
 			goto out;
 		}
+	}
+	if (drop_privileges(d.config.user, d.config.path) != 0)
+		goto out;
+	/* As the user: a SQLite file it creates is its own. */
+	if (policyd_store_open(&d.config, &d.store, why, sizeof(why)) != 0) {
+		policyd_log(LOG_ERR, "%s", why);
+		goto out;
 	}
 	settings.base = d.net.base;
 	settings.resolver = d.net.resolver;
@@ -814,7 +815,7 @@ static int run_policyd(int argc, char **argv)
 	if (status != EXIT_VALID)
 		return status;
 	if (a.operand_count > 0 && strcmp(a.operands[0], "cache") == 0) {
-		if ((status = load_config(&a, &config, false)) != EXIT_VALID)
+		if ((status = load_config(&a, &config, NULL)) != EXIT_VALID)
 			return status;
 		status = run_cache(&a, &config);
 		policyd_config_release(&config);
@@ -825,7 +826,9 @@ static int run_policyd(int argc, char **argv)
 		return EXIT_USAGE_ERROR;
 	}
 	if (a.check_config) {
-		if ((status = load_config(&a, &config, true)) != EXIT_VALID)
+		bool postfix_tlsrpt;
+
+		if ((status = load_config(&a, &config, &postfix_tlsrpt)) != EXIT_VALID)
 			return status;
 		status = check_config(&a, &config);
 		policyd_config_release(&config);

@@ -31,9 +31,12 @@
 #include "util.h"
 
 #define PENDING_BUCKETS 4096
+/* The longest domain with a TXT record name: "_mta-sts." and 244 octets. */
+#define FETCH_DOMAIN_MAX (MTASTS_HOST_NAME_MAX - 9)
 #define PENDING_MAX 10000		/* discoveries at once; beyond: TEMP */
 #define CLAIM_POLL_MS 100		/* another node fetches: look again */
 #define DANE_CACHE_TTL 300		/* seconds a DANE answer is kept */
+#define DANE_MEMO_MAX 10000		/* answers kept before expired ones go */
 
 /*
  * A TEMP_FAIL entry lives in the in-process cache only, with the RFC 8460
@@ -64,7 +67,11 @@ struct pending {
 	struct event *poll;		/* another node fetches: watch the store */
 	long long give_up_at;		/* monotonic ms: then fetch anyway */
 	bool orphaned;			/* the engine has gone; the fetch runs on */
+	bool store_unknown;		/* the store could not be read for it */
 };
+
+#define DISCOVER_FORCE_BODY 1		/* fetch the body whatever the TXT id */
+#define DISCOVER_STORE_UNKNOWN 2	/* the store failed: write no negative */
 
 /* A DANE answer, kept a short while (the TTLs of TLSA records are short). */
 struct dane_memo {
@@ -85,10 +92,28 @@ struct dane_wait {
 	size_t reply_len;
 };
 
+/*
+ * What the engine remembers of a domain besides its entry, kept by the
+ * hash of its name alone (a collision costs one more look at the store or
+ * an early refresh, never a wrong answer): when memory's entry was last
+ * compared with the store, and when a refresh may start again after one
+ * failed.
+ */
+struct mark {
+	uint32_t hash;
+	uint32_t checked_at;
+	uint32_t refresh_after;
+};
+
 struct policyd_engine {
 	struct policyd_engine_settings set;
 	const struct policyd_config *config;
-	struct policy_cache *memory;
+	struct policy_cache *memory;	/* policies */
+	struct policy_cache *negative;	/* "no policy" and failures, apart so
+					 * that many of them evict no policy */
+	struct mark *marks;
+	size_t mark_mask;
+	bool pumping;			/* inside warm_pump() */
 	struct pending *buckets[PENDING_BUCKETS];
 	size_t pending_count;
 	struct dane_memo *dane[PENDING_BUCKETS];
@@ -322,8 +347,13 @@ static void on_dane(void *arg, const struct dane_result *result)
 	m->running = false;
 	m->lookup = NULL;
 	m->engine->set.metrics->dane_lookups[result->status % 3]++;
-	if (result->status == DANE_TEMP)
-		policyd_log(LOG_WARNING, "%s: DANE lookup: %s", m->domain, result->reason);
+	if (result->status == DANE_TEMP) {
+		char *reason = text_escape(result->reason);
+
+		policyd_log(LOG_WARNING, "%s: DANE lookup: %s", m->domain,
+			    reason != NULL ? reason : "?");
+		free(reason);
+	}
 	m->status = result->status;
 	m->expires_at = now_s() + (result->status == DANE_TEMP ? 30 : DANE_CACHE_TTL);
 	dw = m->waiting;
@@ -332,6 +362,28 @@ static void on_dane(void *arg, const struct dane_result *result)
 		next = dw->next;
 		dane_reply(dw, result->status);
 		dane_wait_free(dw);
+	}
+}
+
+/* Forget the answers that have expired (none is waited for). */
+static void dane_sweep(struct policyd_engine *e)
+{
+	time_t now = now_s();
+
+	for (size_t b = 0; b < PENDING_BUCKETS; b++) {
+		struct dane_memo **link = &e->dane[b];
+
+		while (*link != NULL) {
+			struct dane_memo *m = *link;
+
+			if (!m->running && m->waiting == NULL && m->expires_at <= now) {
+				*link = m->next;
+				free(m);
+				e->dane_count--;
+			} else {
+				link = &m->next;
+			}
+		}
 	}
 }
 
@@ -360,6 +412,8 @@ static void dane_start(struct policyd_engine *e, const char *domain,
 		dane_wait_free(dw);
 		return;
 	}
+	if (m == NULL && e->dane_count >= DANE_MEMO_MAX)
+		dane_sweep(e);
 	if (m == NULL) {
 		uint32_t b = name_hash(domain) % PENDING_BUCKETS;
 
@@ -419,24 +473,49 @@ static void pending_free(struct pending *p)
 }
 
 /*
- * With a shared store, memory holds a copy for MEMORY_WINDOW seconds at most,
- * then asks the store again: so a flush, or another node's refresh, is seen
- * within that time, and the store is read once a second per busy domain.
+ * With a shared store, memory's entry is compared with the store's at most
+ * once every MEMORY_WINDOW seconds (so a flush, or another node's refresh,
+ * is seen that soon, and a busy domain costs the store one read a second).
+ * Memory keeps the real expiry: while the store is down, cached policies
+ * stay in force.
  */
 #define MEMORY_WINDOW 1
+#define REFRESH_BACKOFF_MIN 60		/* seconds after a failed refresh */
+
+static struct mark *mark_of(struct policyd_engine *e, const char *domain)
+{
+	uint32_t h = name_hash(domain);
+	struct mark *m = &e->marks[h & e->mark_mask];
+
+	if (m->hash != h) {
+		m->hash = h;
+		m->checked_at = 0;
+		m->refresh_after = 0;
+	}
+	return m;
+}
 
 static int memory_put(struct policyd_engine *e, const struct policy_cache_entry *entry)
 {
-	struct policy_cache_entry copy;
+	bool policy = entry->kind == POLICY_CACHE_POLICY;
 
-	if (e->set.store == NULL || entry->kind == POLICY_CACHE_TEMP_FAIL)
-		return policy_cache_put(e->memory, entry);
-	copy = *entry;
-	if (copy.expires_at > time(NULL) + MEMORY_WINDOW)
-		copy.expires_at = time(NULL) + MEMORY_WINDOW;
-	if (copy.expires_at < copy.fetched_at)
-		copy.expires_at = copy.fetched_at;
-	return policy_cache_put(e->memory, &copy);
+	/* A domain is in one of the two, never both. */
+	(void)policy_cache_delete(policy ? e->negative : e->memory, entry->domain);
+	return policy_cache_put(policy ? e->memory : e->negative, entry);
+}
+
+static int memory_get(struct policyd_engine *e, const char *domain, time_t now,
+		      struct policy_cache_entry **ret)
+{
+	int rc = policy_cache_get(e->memory, domain, now, ret);
+
+	return rc == 1 ? rc : policy_cache_get(e->negative, domain, now, ret);
+}
+
+static void memory_delete(struct policyd_engine *e, const char *domain)
+{
+	(void)policy_cache_delete(e->memory, domain);
+	(void)policy_cache_delete(e->negative, domain);
 }
 
 /* Store an entry in memory and, unless memory_only, in the shared store. */
@@ -448,9 +527,12 @@ static void cache_put(struct policyd_engine *e, const struct policy_cache_entry 
 	if ((rc = memory_put(e, entry)) != 0)
 		policyd_log(LOG_ERR, "%s: cannot cache in memory (%s)", entry->domain,
 			    status_text(rc));
-	if (!memory_only && e->set.store != NULL &&
-	    policy_cache_put(e->set.store, entry) == POLICY_CACHE_ERR_STORE)
-		store_failed(e, "put");
+	if (!memory_only && e->set.store != NULL) {
+		if (policy_cache_put(e->set.store, entry) == POLICY_CACHE_ERR_STORE)
+			store_failed(e, "put");
+		else
+			mark_of(e, entry->domain)->checked_at = (uint32_t)now_s();
+	}
 }
 
 /* Answer every waiter of p from entry (or, when NULL, as failure says). */
@@ -548,7 +630,12 @@ static void on_fetched(void *arg, struct fetch_result *r)
 				       "cannot cache the policy", true);
 		}
 	} else if (refresh) {
-		/* Keep the cached policy until it expires. */
+		/* Keep the cached policy until it expires; try again later. */
+		time_t backoff = (time_t)e->config->cache_grace;
+
+		if (backoff < REFRESH_BACKOFF_MIN)
+			backoff = REFRESH_BACKOFF_MIN;
+		mark_of(e, p->domain)->refresh_after = (uint32_t)(now + backoff);
 		e->set.metrics->refresh_failures++;
 		policyd_log(LOG_NOTICE, "%s: refresh failed, keeping the cached policy "
 			    "(id %s): %s", p->domain, p->cached->id,
@@ -557,9 +644,10 @@ static void on_fetched(void *arg, struct fetch_result *r)
 	} else if (r->status == MTASTS_FETCH_NO_POLICY) {
 		policyd_log(LOG_DEBUG, "%s: no MTA-STS policy (%s)", p->domain,
 			    reason != NULL ? reason : "?");
+		/* Never over the store's policy, which could not be read. */
 		if (policy_cache_entry_negative(POLICY_CACHE_NO_POLICY, p->domain, NULL, now,
 						(unsigned)c->no_policy_ttl, &entry) == 0)
-			cache_put(e, entry, false);
+			cache_put(e, entry, p->store_unknown);
 		answer_waiters(p, entry, MTASTS_SOCKETMAP_FETCH_ERROR, NULL, false);
 	} else if (r->local) {
 		policyd_log(LOG_ERR, "%s: %s", p->domain, reason != NULL ? reason : "?");
@@ -639,7 +727,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
  * refreshes (taken over), w a waiting lookup (taken over); either may be NULL.
  */
 static void discover(struct policyd_engine *e, const char *domain,
-		     struct policy_cache_entry *cached, struct waiter *w)
+		     struct policy_cache_entry *cached, struct waiter *w, int flags)
 {
 	struct pending **slot = pending_slot(e, domain), *p = *slot;
 	/* The zone of the lookup that starts it; a refresh, the default's. */
@@ -669,7 +757,9 @@ static void discover(struct policyd_engine *e, const char *domain,
 	p->waiters = w;
 	p->waiters_tail = w != NULL ? &w->next : &p->waiters;
 	p->cached = cached;
+	p->store_unknown = (flags & DISCOVER_STORE_UNKNOWN) != 0;
 	if (cached != NULL && cached->kind == POLICY_CACHE_POLICY &&
+	    !(flags & DISCOVER_FORCE_BODY) &&
 	    now_s() - cached->fetched_at < (time_t)e->config->refetch_interval)
 		snprintf(p->known_id, sizeof(p->known_id), "%s", cached->id);
 	*slot = p;
@@ -692,37 +782,66 @@ static void discover(struct policyd_engine *e, const char *domain,
 		if ((p->poll = evtimer_new(e->set.base, on_poll, p)) != NULL &&
 		    evtimer_add(p->poll, &soon) == 0)
 			return;
+		if (p->poll != NULL)
+			event_free(p->poll);
+		p->poll = NULL;
 	}
 	start_fetch(p);
 }
 
 /* ---------------------------------------------------------------- lookup */
 
+/* What cache_get() learned besides the entry. */
+#define CACHE_STORE_ERROR 1	/* the store failed: memory's answer, if any */
+#define CACHE_STORE_LOST 2	/* memory has a policy the store no longer has */
+
 /*
- * The domain's fresh entry: memory first, then the store.  *ret_window is
- * set when it is memory's short-lived copy of a stored entry, whose
- * expires_at is not the policy's.
+ * The domain's fresh entry: memory first, then (when memory's is not known
+ * to agree with the store) the store, whose entry wins.
  */
 static int cache_get(struct policyd_engine *e, const char *domain, time_t now,
-		     struct policy_cache_entry **ret, bool *ret_window)
+		     struct policy_cache_entry **ret, int *ret_flags)
 {
-	int rc = policy_cache_get(e->memory, domain, now, ret);
+	struct policy_cache_entry *stored = NULL;
+	struct mark *m;
+	int rc = memory_get(e, domain, now, ret), src;
 
-	*ret_window = rc == 1 && e->set.store != NULL &&
-		      (*ret)->kind != POLICY_CACHE_TEMP_FAIL;
-	if (rc == 1 || e->set.store == NULL)
+	*ret_flags = 0;
+	if (e->set.store == NULL)
 		return rc;
-	rc = policy_cache_get(e->set.store, domain, now, ret);
-	if (rc == POLICY_CACHE_ERR_STORE) {
-		store_failed(e, "get");
-		return 0;
+	m = mark_of(e, domain);
+	if (rc == 1 && (uint32_t)now - m->checked_at < MEMORY_WINDOW)
+		return 1;
+	src = policy_cache_get(e->set.store, domain, now, &stored);
+	if (src == POLICY_CACHE_ERR_STORE || src < 0) {
+		if (src == POLICY_CACHE_ERR_STORE)
+			store_failed(e, "get");
+		*ret_flags = CACHE_STORE_ERROR;
+		return rc == 1 ? 1 : 0;
 	}
-	if (rc == 1) {
-		e->set.metrics->store_hits++;
-		(void)memory_put(e, *ret);
+	m->checked_at = (uint32_t)now;
+	if (src == 1) {
+		if (rc == 1)
+			policy_cache_entry_free(*ret);
+		else
+			e->set.metrics->store_hits++;
+		(void)memory_put(e, stored);
+		*ret = stored;
 		return 1;
 	}
-	return rc < 0 ? 0 : rc;
+	if (rc == 1 && (*ret)->kind == POLICY_CACHE_POLICY) {
+		/*
+		 * Flushed, or evicted by the store: still in force (RFC 8461
+		 * 5.1), but fetched again at once.
+		 */
+		*ret_flags = CACHE_STORE_LOST;
+		return 1;
+	}
+	if (rc == 1) {
+		policy_cache_entry_free(*ret);
+		memory_delete(e, domain);
+	}
+	return 0;
 }
 
 /* Is a cached policy due for a look at its TXT id (or its body)? */
@@ -732,6 +851,8 @@ static bool due(const struct policyd_engine *e, const struct policy_cache_entry 
 	uint32_t max_age;
 
 	if (entry->kind != POLICY_CACHE_POLICY)
+		return false;
+	if ((uint32_t)now < mark_of((struct policyd_engine *)e, entry->domain)->refresh_after)
 		return false;
 	if (now - entry->fetched_at >= (time_t)e->config->refetch_interval)
 		return true;
@@ -750,7 +871,7 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 	char domain[MTASTS_SOCKETMAP_QUERY_MAX + 1], a_label[HOSTNAME_BUF];
 	char why[200];
 	enum mtasts_socketmap_key_kind kind;
-	bool window;
+	int flags = 0;
 	time_t now;
 
 	if (mtasts_socketmap_request_parse(payload, len, &req, why, sizeof(why)) != 0) {
@@ -772,18 +893,20 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 			kind = mtasts_socketmap_key_classify(a_label, strlen(a_label), domain,
 							     sizeof(domain), NULL, 0);
 	}
-	if (kind != MTASTS_SOCKETMAP_KEY_DOMAIN || strlen(domain) > POLICY_CACHE_DOMAIN_MAX ||
+	if (kind != MTASTS_SOCKETMAP_KEY_DOMAIN || strlen(domain) > FETCH_DOMAIN_MAX ||
 	    policy_cache_domain_check(domain) != 0) {
 		/* No MX lookup, or no domain: MTA-STS does not apply. */
 		reply_error(&w, MTASTS_SOCKETMAP_NOTFOUND, NULL);
 		return;
 	}
 	now = now_s();
-	if (cache_get(e, domain, now, &entry, &window) == 1) {
+	if (cache_get(e, domain, now, &entry, &flags) == 1) {
 		e->set.metrics->cache_hits++;
 		if (reply_entry(e, &w, entry)) {
-			if (!window && due(e, entry, now) && pending_slot(e, domain)[0] == NULL) {
-				discover(e, domain, entry, NULL);
+			if (pending_slot(e, domain)[0] == NULL &&
+			    ((flags & CACHE_STORE_LOST) || due(e, entry, now))) {
+				discover(e, domain, entry, NULL,
+					 (flags & CACHE_STORE_LOST) ? DISCOVER_FORCE_BODY : 0);
 				return;
 			}
 			policy_cache_entry_free(entry);
@@ -792,7 +915,7 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 		policyd_log(LOG_WARNING, "%s: the cached policy does not parse; fetching",
 			    domain);
 		policy_cache_entry_free(entry);
-		(void)policy_cache_delete(e->memory, domain);
+		memory_delete(e, domain);
 	} else {
 		e->set.metrics->cache_misses++;
 	}
@@ -802,7 +925,7 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 	}
 	*copy = w;
 	copy->next = NULL;
-	discover(e, domain, NULL, copy);
+	discover(e, domain, NULL, copy, (flags & CACHE_STORE_ERROR) ? DISCOVER_STORE_UNKNOWN : 0);
 }
 
 /* ------------------------------------------------ warming and proactive */
@@ -813,6 +936,10 @@ static void warm_pump(struct policyd_engine *e)
 
 	if (limit == 0)
 		limit = 1;
+	/* A discovery that ends at once calls back here: one loop does all. */
+	if (e->pumping)
+		return;
+	e->pumping = true;
 	while (e->warm_next < e->warm_len && e->pending_count < limit) {
 		char *domain = e->warm_queue[e->warm_next];
 
@@ -820,9 +947,9 @@ static void warm_pump(struct policyd_engine *e)
 		policyd_engine_warm(e, domain);
 		free(domain);
 	}
-	if (e->warm_next == e->warm_len) {
+	if (e->warm_next == e->warm_len)
 		e->warm_next = e->warm_len = 0;
-	}
+	e->pumping = false;
 }
 
 bool policyd_engine_warm(struct policyd_engine *e, const char *name)
@@ -830,15 +957,15 @@ bool policyd_engine_warm(struct policyd_engine *e, const char *name)
 	struct policy_cache_entry *entry = NULL;
 	char domain[HOSTNAME_BUF];
 	time_t now = now_s();
-	bool window;
+	int flags;
 
 	if (hostname_normalize(name, domain, sizeof(domain), NULL, 0) != 0 ||
-	    policy_cache_domain_check(domain) != 0)
+	    strlen(domain) > FETCH_DOMAIN_MAX || policy_cache_domain_check(domain) != 0)
 		return false;
 	if (pending_slot(e, domain)[0] != NULL)
 		return true;
-	if (cache_get(e, domain, now, &entry, &window) == 1) {
-		if (window || !due(e, entry, now)) {
+	if (cache_get(e, domain, now, &entry, &flags) == 1) {
+		if (!(flags & CACHE_STORE_LOST) && !due(e, entry, now)) {
 			policy_cache_entry_free(entry);
 			return true;
 		}
@@ -847,7 +974,8 @@ bool policyd_engine_warm(struct policyd_engine *e, const char *name)
 			entry = NULL;
 		}
 	}
-	discover(e, domain, entry, NULL);
+	discover(e, domain, entry, NULL, (flags & CACHE_STORE_LOST) ? DISCOVER_FORCE_BODY :
+		 (flags & CACHE_STORE_ERROR) ? DISCOVER_STORE_UNKNOWN : 0);
 	return true;
 }
 
@@ -944,9 +1072,22 @@ int policyd_engine_new(const struct policyd_engine_settings *settings,
 		return -ENOMEM;
 	e->set = *settings;
 	e->config = config;
-	rc = policy_cache_memory_new(settings->memory_entries > 0 ? settings->memory_entries
-				     : 1, &e->memory);
-	if (rc != 0) {
+	size_t entries = settings->memory_entries > 0 ? settings->memory_entries : 1;
+	size_t negatives = entries / 4 > 1000 ? entries / 4 : 1000;
+	size_t marks = 1024;
+
+	if (entries > POLICY_CACHE_MEMORY_CAPACITY_MAX)
+		entries = POLICY_CACHE_MEMORY_CAPACITY_MAX;
+	if (negatives > POLICY_CACHE_MEMORY_CAPACITY_MAX)
+		negatives = POLICY_CACHE_MEMORY_CAPACITY_MAX;
+	while (marks < entries + negatives && marks < ((size_t)1 << 24))
+		marks *= 2;
+	e->mark_mask = marks - 1;
+	if ((rc = policy_cache_memory_new(entries, &e->memory)) != 0 ||
+	    (rc = policy_cache_memory_new(negatives, &e->negative)) != 0 ||
+	    (e->marks = calloc(marks, sizeof(*e->marks))) == NULL) {
+		policy_cache_free(e->memory);
+		policy_cache_free(e->negative);
 		free(e);
 		return -ENOMEM;
 	}
@@ -970,8 +1111,11 @@ size_t policyd_engine_memory_entries(struct policyd_engine *e)
 {
 	size_t n = 0;
 
+	size_t negatives = 0;
+
 	(void)policy_cache_count(e->memory, &n);
-	return n;
+	(void)policy_cache_count(e->negative, &negatives);
+	return n + negatives;
 }
 
 void policyd_engine_free(struct policyd_engine *e)
@@ -1014,5 +1158,7 @@ void policyd_engine_free(struct policyd_engine *e)
 	if (e->proactive != NULL)
 		event_free(e->proactive);
 	policy_cache_free(e->memory);
+	policy_cache_free(e->negative);
+	free(e->marks);
 	free(e);
 }

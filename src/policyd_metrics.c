@@ -181,6 +181,8 @@ int policyd_metrics_listen(struct event_base *base, const char *address,
 		return -1;
 	}
 	evhttp_set_timeout(ms->http, 10);
+	evhttp_set_max_headers_size(ms->http, 8192);
+	evhttp_set_max_body_size(ms->http, 0);
 	evhttp_set_allowed_methods(ms->http, EVHTTP_REQ_GET);
 	evhttp_set_gencb(ms->http, on_request, ms);
 	*ret = ms;

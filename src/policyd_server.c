@@ -29,6 +29,7 @@
 #define LISTENERS_MAX 16
 #define READ_CHUNK 16384
 #define BACKLOG 1024
+#define OUTPUT_MAX (256 * 1024)	/* unsent replies before reading pauses */
 
 struct connection;
 
@@ -54,8 +55,10 @@ struct connection {
 	size_t waiting;			/* slots not yet written */
 	char *out;
 	size_t out_len, out_sent, out_cap;
-	bool reading;			/* inside on_read: flush after */
-	bool read_paused;		/* too many requests waiting */
+	char *stash;			/* input not yet parsed while paused */
+	size_t stash_len;
+	bool reading;			/* parsing input: flush after */
+	bool read_paused;		/* too many requests or replies waiting */
 	bool eof;			/* the peer has closed its side */
 };
 
@@ -73,6 +76,8 @@ struct policyd_server {
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct connection *connections;
 	size_t connection_count;
+	struct event *accept_pause;	/* out of descriptors: accept later */
+	time_t accept_error_logged;
 	bool draining;
 	void (*drained)(void *arg);
 	void *drained_arg;
@@ -81,6 +86,7 @@ struct policyd_server {
 
 static void connection_close(struct connection *c);
 static void flush(struct connection *c);
+static bool resume(struct connection *c);
 
 /* --------------------------------------------------------------- replies */
 
@@ -125,8 +131,11 @@ static bool out_reserve(struct connection *c, size_t more)
 	size_t need, cap;
 	char *p;
 
-	if (c->out_sent > 0 && c->out_sent == c->out_len)
-		c->out_sent = c->out_len = 0;
+	if (c->out_sent > 0) {
+		memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+		c->out_len -= c->out_sent;
+		c->out_sent = 0;
+	}
 	need = c->out_len + more;
 	if (need <= c->out_cap)
 		return true;
@@ -178,14 +187,10 @@ static void flush(struct connection *c)
 		return;
 	}
 	c->out_sent = c->out_len = 0;
-	if (c->read_paused && c->waiting < POLICYD_PIPELINE_MAX / 2) {
-		struct timeval idle = { POLICYD_IDLE_TIMEOUT_S, 0 };
-
-		c->read_paused = false;
-		event_add(c->read_ev, &idle);
-	}
+	if (c->read_paused && c->waiting < POLICYD_PIPELINE_MAX / 2 && !resume(c))
+		return;
 	/* Ends a connection the peer closed, or one left after a drain. */
-	if (c->head == NULL && (c->eof || c->server->draining))
+	if (c->head == NULL && c->stash == NULL && (c->eof || c->server->draining))
 		connection_close(c);
 }
 
@@ -227,6 +232,95 @@ static bool request(struct connection *c, const char *payload, size_t len)
 	return true;
 }
 
+/* Whether c must stop reading: replies pile up. */
+static bool must_pause(const struct connection *c)
+{
+	return c->waiting >= POLICYD_PIPELINE_MAX || c->out_len - c->out_sent >= OUTPUT_MAX;
+}
+
+/*
+ * Parse data[0..n) into requests; when c must pause, keep the rest in its
+ * stash and stop reading.  False when the connection was closed.
+ */
+static bool process_input(struct connection *c, const char *data, size_t n)
+{
+	size_t at = 0;
+
+	c->reading = true;
+	while (at < n) {
+		struct mtasts_bytes payload;
+		size_t used = 0;
+		int rc;
+
+		if (must_pause(c)) {
+			char *rest = malloc(n - at);
+
+			c->reading = false;
+			if (rest == NULL) {
+				protocol_error(c, "out of memory");
+				return false;
+			}
+			memcpy(rest, data + at, n - at);
+			c->stash = rest;
+			c->stash_len = n - at;
+			if (!c->read_paused) {
+				c->read_paused = true;
+				event_del(c->read_ev);
+			}
+			return true;
+		}
+		rc = mtasts_netstring_read(&c->reader, data + at, n - at, &used, &payload);
+		if (rc == MTASTS_NETSTRING_MORE)
+			break;
+		if (rc != MTASTS_NETSTRING_DONE) {
+			c->reading = false;
+			protocol_error(c, mtasts_netstring_status_message(rc));
+			return false;
+		}
+		at += used;
+		if (!request(c, payload.data, payload.len)) {
+			c->reading = false;
+			protocol_error(c, "out of memory");
+			return false;
+		}
+		mtasts_netstring_reader_init(&c->reader, c->request, sizeof(c->request));
+	}
+	c->reading = false;
+	return true;
+}
+
+/*
+ * The replies have drained: parse what was stashed, then read again unless
+ * that paused it anew.  False when the connection was closed.
+ */
+static bool resume(struct connection *c)
+{
+	struct timeval idle = { POLICYD_IDLE_TIMEOUT_S, 0 };
+	char *stash = c->stash;
+	size_t len = c->stash_len;
+
+	c->stash = NULL;
+	c->stash_len = 0;
+	c->read_paused = false;
+	if (stash != NULL) {
+		bool open = process_input(c, stash, len);
+
+		free(stash);
+		if (!open)
+			return false;
+	}
+	if (c->read_paused)
+		return true;
+	if (!c->eof)
+		event_add(c->read_ev, &idle);
+	/* What the stash asked for may be answered already. */
+	if (c->head != NULL && c->head->done) {
+		flush(c);
+		return false;	/* flush() did the rest, or closed it */
+	}
+	return true;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct connection *c = arg;
@@ -249,34 +343,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n < 0)
 		return;
-	c->reading = true;
-	for (size_t at = 0; at < (size_t)n;) {
-		struct mtasts_bytes payload;
-		size_t used = 0;
-		int rc = mtasts_netstring_read(&c->reader, buf + at, (size_t)n - at, &used,
-					       &payload);
-
-		if (rc == MTASTS_NETSTRING_MORE)
-			break;
-		if (rc != MTASTS_NETSTRING_DONE) {
-			c->reading = false;
-			protocol_error(c, mtasts_netstring_status_message(rc));
-			return;
-		}
-		at += used;
-		if (!request(c, payload.data, payload.len)) {
-			c->reading = false;
-			protocol_error(c, "out of memory");
-			return;
-		}
-		mtasts_netstring_reader_init(&c->reader, c->request, sizeof(c->request));
-	}
-	c->reading = false;
-	if (c->waiting >= POLICYD_PIPELINE_MAX && !c->read_paused) {
-		c->read_paused = true;
-		event_del(c->read_ev);
-	}
-	flush(c);
+	if (process_input(c, buf, (size_t)n))
+		flush(c);
 }
 
 /* ----------------------------------------------------------- connections */
@@ -307,6 +375,7 @@ static void connection_close(struct connection *c)
 	s->connection_count--;
 	s->metrics->connections_open = s->connection_count;
 	free(c->out);
+	free(c->stash);
 	free(c);
 	if (s->draining && s->connection_count == 0 && s->drained != NULL) {
 		void (*done)(void *) = s->drained;
@@ -354,6 +423,24 @@ static void accept_one(struct policyd_server *s, int fd)
 	s->metrics->connections_open = s->connection_count;
 }
 
+static void listeners_enable(struct policyd_server *s, bool on)
+{
+	for (size_t i = 0; i < s->listener_count; i++)
+		if (s->listeners[i].ev != NULL) {
+			if (on)
+				event_add(s->listeners[i].ev, NULL);
+			else
+				event_del(s->listeners[i].ev);
+		}
+}
+
+static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	listeners_enable(arg, true);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct policyd_server *s = arg;
@@ -362,13 +449,28 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				policyd_log(LOG_ERR, "cannot accept a connection: %s",
-					    strerror(errno));
-			return;
+		if (fd >= 0) {
+			accept_one(s, fd);
+			continue;
 		}
-		accept_one(s, fd);
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* The listener stays readable: wait, or it spins. */
+			struct timeval later = { 0, 100 * 1000 };
+			time_t now = time(NULL);
+
+			if (now != s->accept_error_logged) {
+				s->accept_error_logged = now;
+				policyd_log(LOG_ERR, "cannot accept connections: %s (%zu open)",
+					    strerror(errno), s->connection_count);
+			}
+			if (s->accept_pause == NULL)
+				s->accept_pause = evtimer_new(s->base, on_accept_pause_end, s);
+			if (s->accept_pause != NULL && !s->draining) {
+				listeners_enable(s, false);
+				evtimer_add(s->accept_pause, &later);
+			}
+		}
+		return;
 	}
 }
 
@@ -532,10 +634,16 @@ void policyd_server_drain(struct policyd_server *s, void (*done)(void *arg), voi
 	s->draining = true;
 	s->drained = done;
 	s->drained_arg = arg;
+	if (s->accept_pause != NULL)
+		evtimer_del(s->accept_pause);
 	close_listeners(s);
 	for (c = s->connections; c != NULL; c = next) {
+		char octet;
+
 		next = c->next;
-		if (c->head == NULL && c->out_sent == c->out_len)
+		/* A request already sent is answered; an idle connection ends. */
+		if (c->head == NULL && c->out_sent == c->out_len && c->stash == NULL &&
+		    recv(c->fd, &octet, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
 			connection_close(c);
 	}
 	if (s->connection_count == 0 && s->drained != NULL) {
@@ -557,5 +665,7 @@ void policyd_server_free(struct policyd_server *s)
 	while (s->connections != NULL)
 		connection_close(s->connections);
 	close_listeners(s);
+	if (s->accept_pause != NULL)
+		event_free(s->accept_pause);
 	free(s);
 }
