@@ -4,7 +4,9 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "policy_cache.h"
 
@@ -232,4 +234,16 @@ int policy_cache_entry_parse(const struct policy_cache_entry *entry,
 		return MTASTS_ERR_ARGUMENT;
 	return mtasts_policy_parse(entry->policy_text, entry->policy_len,
 				   ret_policy, diags);
+}
+
+int policy_cache_claim_token(char *token, size_t size)
+{
+	unsigned char bytes[16];
+
+	if (size < 2 * sizeof(bytes) + 1 ||
+	    getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+		return -1;
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(token + 2 * i, 3, "%02x", bytes[i]);
+	return 0;
 }

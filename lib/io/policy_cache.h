@@ -352,6 +352,13 @@ int policy_cache_entry_copy(const struct policy_cache_entry *entry,
  */
 int policy_cache_entry_check(const struct policy_cache_entry *entry);
 
+/*
+ * A random name (32 hexadecimal digits, NUL-terminated in size >= 33
+ * octets) for a cache handle's claims, so that it releases only its own;
+ * -1 when the system has no randomness to give.
+ */
+int policy_cache_claim_token(char *token, size_t size);
+
 /* The domain rule of policy_cache_entry_check() alone. */
 int policy_cache_domain_check(const char *domain);
 

@@ -702,17 +702,6 @@ out:
 	return rc;
 }
 
-static int make_token(char *token, size_t size)
-{
-	unsigned char bytes[16];
-
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return -1;
-	for (size_t i = 0; i < sizeof(bytes) && 2 * i + 2 < size; i++)
-		snprintf(token + 2 * i, 3, "%02x", bytes[i]);
-	return 0;
-}
-
 int policy_cache_postgres_open(const char *dsn, double timeout,
 			       struct policy_cache **ret_cache,
 			       char *err, size_t err_size)
@@ -742,7 +731,7 @@ int policy_cache_postgres_open(const char *dsn, double timeout,
 	p->timeout_ms = (int)(timeout * 1000 + 0.5);
 	if (p->timeout_ms < 1)
 		p->timeout_ms = 1;
-	if (make_token(p->token, sizeof(p->token)) != 0) {
+	if (policy_cache_claim_token(p->token, sizeof(p->token)) != 0) {
 		snprintf(err, err_size, "getrandom: %s", strerror(errno));
 		rc = POLICY_CACHE_ERR_STORE;
 		goto out;

@@ -766,18 +766,6 @@ static int set_prefix(struct redis_cache *r, const char *prefix, char *err, size
 	return MTASTS_OK;
 }
 
-/* A random name for this cache in the locks it takes. */
-static int make_token(char *token, size_t size)
-{
-	unsigned char bytes[16];
-
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return -1;
-	for (size_t i = 0; i < sizeof(bytes) && 2 * i + 2 < size; i++)
-		snprintf(token + 2 * i, 3, "%02x", bytes[i]);
-	return 0;
-}
-
 int policy_cache_redis_open(const struct policy_cache_redis_options *opt,
 			    struct policy_cache **ret_cache,
 			    char *err, size_t err_size)
@@ -803,7 +791,7 @@ int policy_cache_redis_open(const struct policy_cache_redis_options *opt,
 		rc = MTASTS_ERR_ARGUMENT;
 		goto out;
 	}
-	if (make_token(r->token, sizeof(r->token)) != 0) {
+	if (policy_cache_claim_token(r->token, sizeof(r->token)) != 0) {
 		snprintf(err, err_size, "getrandom: %s", strerror(errno));
 		rc = POLICY_CACHE_ERR_STORE;
 		goto out;
