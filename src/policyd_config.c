@@ -30,6 +30,7 @@ enum field_type {
 	F_SECONDS,	/* a number, whole or not, from min to max */
 	F_MODE,		/* a file mode, 0 to 07777; null: the default */
 	F_DANE,
+	F_LEVEL,		/* none, may, encrypt, dane: a string or NULL */
 	F_SECTION,	/* read by the field's own function */
 };
 
@@ -156,6 +157,33 @@ static int read_string(struct reader *r, const struct field *f, const char *name
 	return 0;
 }
 
+/* A Postfix security level for testing-mode policies; "none" is NULL. */
+static int read_level(struct reader *r, const char *name, const struct yaml_node *v,
+		      char **ret)
+{
+	static const char *const levels[] = { "none", "may", "encrypt", "dane" };
+	char text[80];
+
+	if (v->kind == YAML_KIND_SCALAR && !yaml_scalar_is_null(v)) {
+		for (size_t i = 0; i < ARRAY_COUNT(levels); i++) {
+			if (strcmp(v->text, levels[i]) == 0) {
+				char *copy = i == 0 ? NULL : strdup(levels[i]);
+
+				if (i > 0 && copy == NULL)
+					return fail(r, v, "out of memory");
+				free(*ret);
+				*ret = copy;
+				return 0;
+			}
+		}
+		shown(v->text, text, sizeof(text));
+		return fail(r, v, "%s: '%s' is not one of none, may, encrypt, dane", name,
+			    text);
+	}
+	return fail(r, v, "%s: %s where one of none, may, encrypt, dane goes", name,
+		    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v));
+}
+
 static int read_dane(struct reader *r, const char *name, const struct yaml_node *v,
 		     enum policyd_dane *ret)
 {
@@ -226,6 +254,8 @@ static int read_value(struct reader *r, const struct field *f, const char *name,
 		return read_bool(r, name, v, (bool *)at);
 	case F_DANE:
 		return read_dane(r, name, v, (enum policyd_dane *)at);
+	case F_LEVEL:
+		return read_level(r, name, v, (char **)at);
 	case F_UINT:
 	case F_MODE:
 		if (read_number(r, f, name, v, &number) != 0)
@@ -364,6 +394,7 @@ static const struct field zone_fields[] = {
 	ZONE("fail_closed", F_BOOL, fail_closed, 0, 0),
 	ZONE("dane", F_DANE, dane, 0, 0),
 	ZONE("dane_fail_closed", F_BOOL, dane_fail_closed, 0, 0),
+	ZONE("testing_level", F_LEVEL, testing_level, 0, 0),
 };
 #define ZONE_BIT(i) (UINT32_C(1) << (i))
 #define BIT_REQUIRE_SNI ZONE_BIT(2)
@@ -956,8 +987,11 @@ void policyd_config_release(struct policyd_config *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->zone_count; i++)
+	free(c->default_zone.testing_level);
+	for (size_t i = 0; i < c->zone_count; i++) {
 		free(c->zones[i].name);
+		free(c->zones[i].testing_level);
+	}
 	free(c->zones);
 	for (size_t i = 0; i < c->dns_server_count; i++)
 		free(c->dns_servers[i]);

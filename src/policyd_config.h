@@ -95,6 +95,7 @@ struct policyd_zone {
 	bool fail_closed;	/* TEMP, not NOTFOUND, when no policy is known */
 	enum policyd_dane dane;
 	bool dane_fail_closed;	/* TEMP when the DANE lookup fails for now */
+	char *testing_level;	/* with tlsrpt: "may", "encrypt", "dane"; or NULL */
 };
 
 struct policyd_cache {

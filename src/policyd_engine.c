@@ -161,6 +161,12 @@ static void options_of_zone(const struct policyd_zone *zone,
 	o->tlsrpt = zone->tlsrpt;
 	o->mx_host_pattern = zone->mx_host_pattern;
 	o->fail_closed = zone->fail_closed;
+	/* A literal: a waiting lookup outlives a reload's release of the zone. */
+	o->testing_level = NULL;
+	if (zone->testing_level != NULL)
+		o->testing_level = strcmp(zone->testing_level, "may") == 0 ? "may" :
+				   strcmp(zone->testing_level, "encrypt") == 0 ? "encrypt" :
+				   "dane";
 }
 
 static void store_failed(struct policyd_engine *e, const char *what)

@@ -93,6 +93,12 @@
  *	        { policy_string = LINE }... mx_host_pattern=PATTERN...]
  *	any other policy "NOTFOUND ": an "OK" would override the security
  *	level Postfix has for the destination anyway (smtp_tls_security_level).
+ *	Except, with options->tlsrpt and options->testing_level, a policy in
+ *	mode testing:
+ *	    OK LEVEL policy_type=sts policy_domain=D { policy_string = LINE }...
+ *	       mx_host_pattern=PATTERN...
+ *	which Postfix 3.10 reports on (TLSRPT policy type sts) and, without
+ *	match=, does not enforce.
  *	match= lists every mx pattern, "*.example.net" written ".example.net".
  *	With options->tlsrpt, the policy_type, policy_domain, policy_string
  *	(the policy's lines in canonical order: version, mode, each mx,
@@ -259,6 +265,13 @@ struct mtasts_socketmap_options {
 	bool mx_host_pattern;	/* RFC 8461 MX matching (Postfix 3.10+) */
 	bool policy_ttl;	/* policy_ttl=max_age, with tlsrpt or mx_host_pattern */
 	bool fail_closed;	/* no policy: defer rather than send in the clear */
+	/*
+	 * With tlsrpt, a policy in mode testing (not strict_testing) is sent
+	 * at this level ("may", "encrypt", "dane"), without match=, so that
+	 * Postfix reports on it (RFC 8460) without enforcing it; NULL:
+	 * "NOTFOUND ".
+	 */
+	const char *testing_level;
 	size_t reply_max;	/* 0: MTASTS_SOCKETMAP_REPLY_MAX */
 };
 

@@ -604,6 +604,24 @@ int mtasts_socketmap_reply_policy(const struct mtasts_policy *policy,
 	enforce = policy->mode == MTASTS_MODE_ENFORCE ||
 		  (policy->mode == MTASTS_MODE_TESTING && options->strict_testing);
 	reply_init(&r, out, out_size, options->reply_max);
+	if (!enforce && policy->mode == MTASTS_MODE_TESTING && options->tlsrpt &&
+	    options->testing_level != NULL) {
+		if (strcmp(options->testing_level, "may") != 0 &&
+		    strcmp(options->testing_level, "encrypt") != 0 &&
+		    strcmp(options->testing_level, "dane") != 0)
+			return MTASTS_ERR_ARGUMENT;
+		put(&r, "OK ");
+		put(&r, options->testing_level);
+		if (options->servername)
+			put(&r, " servername=hostname");
+		put_sts_type(&r, domain);
+		put_policy_strings(&r, policy);
+		for (size_t i = 0; i < policy->mx_count; i++) {
+			put(&r, " mx_host_pattern=");
+			put(&r, policy->mx[i]);
+		}
+		return reply_end(&r, ret_len);
+	}
 	if (!enforce) {
 		put(&r, "NOTFOUND ");
 		return reply_end(&r, ret_len);

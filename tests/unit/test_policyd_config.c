@@ -447,6 +447,26 @@ static void test_default_tlsrpt(void **state)
 	policyd_config_release(&c);
 }
 
+/* testing_level: a Postfix level for testing policies reported on, or none. */
+static void test_testing_level(void **state)
+{
+	struct policyd_config c;
+	char why[POLICYD_WHY_SIZE];
+	static const char bad[] = "zones:\n  a: {testing_level: secure}\n";
+
+	(void)state;
+	parse_ok("default_zone: {testing_level: encrypt}\nzones:\n  a: {testing_level: may}\n"
+		 "  b: {testing_level: none}\n  c: {}\n", &c);
+	assert_string_equal(c.default_zone.testing_level, "encrypt");
+	assert_string_equal(c.zones[0].testing_level, "may");
+	assert_null(c.zones[1].testing_level);
+	assert_null(c.zones[2].testing_level);
+	policyd_config_release(&c);
+	assert_int_equal(policyd_config_parse(bad, sizeof(bad) - 1, &c, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "2:22: zones.a.testing_level: 'secure' is not one of none, "
+			       "may, encrypt, dane"));
+}
+
 static void test_load_errors(void **state)
 {
 	struct policyd_config c;
@@ -473,6 +493,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_default_tlsrpt),
+		cmocka_unit_test(test_testing_level),
 	};
 
 	if (argc > 1)

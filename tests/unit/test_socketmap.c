@@ -610,6 +610,24 @@ static const struct policy_case policy_cases[] = {
 	  " { policy_string = version: STSv1 } { policy_string = mode: testing }"
 	  " { policy_string = mx: mail.example.com } { policy_string = max_age: 86400 }"
 	  " mx_host_pattern=mail.example.com" },
+	/* testing with a testing_level: reported on (TLSRPT), not enforced */
+	{ TESTING, "example.com", { .tlsrpt = true, .servername = true,
+	  .testing_level = "may" }, MTASTS_OK,
+	  "OK may servername=hostname" STS
+	  " { policy_string = version: STSv1 } { policy_string = mode: testing }"
+	  " { policy_string = mx: mail.example.com } { policy_string = max_age: 86400 }"
+	  " mx_host_pattern=mail.example.com" },
+	{ TESTING, "example.com", { .testing_level = "may" }, MTASTS_OK, "NOTFOUND " },
+	{ TESTING, "example.com", { .tlsrpt = true, .strict_testing = true,
+	  .testing_level = "may" }, MTASTS_OK,
+	  "OK secure match=mail.example.com" STS
+	  " { policy_string = version: STSv1 } { policy_string = mode: testing }"
+	  " { policy_string = mx: mail.example.com } { policy_string = max_age: 86400 }"
+	  " mx_host_pattern=mail.example.com" },
+	{ TESTING, "example.com", { .tlsrpt = true, .testing_level = "secure" },
+	  MTASTS_ERR_ARGUMENT, NULL },
+	{ ENFORCE, "example.com", { .tlsrpt = true, .testing_level = "may" }, MTASTS_OK,
+	  MATCH STS STRINGS PATTERNS },
 	/* none: always NOTFOUND */
 	{ NONE, "example.com", { .strict_testing = true, .tlsrpt = true }, MTASTS_OK,
 	  "NOTFOUND " },
@@ -642,6 +660,14 @@ static bool check_postfix_reads(const struct policy_case *c, const char *reply,
 
 	if (strncmp(reply, "OK ", 3) != 0)
 		return true;
+	if (n >= 1 && strcmp(level, "may") == 0) {
+		/* A testing policy reported on: no match=, so nothing enforced. */
+		for (int i = 0; i < n; i++)
+			if (strcmp(attrs[i].name, "match") == 0)
+				return false;
+		return strcmp(attrs[0].name, "servername") == 0 ||
+		       strcmp(attrs[0].name, "policy_type") == 0;
+	}
 	if (n < 1 || strcmp(level, "secure") != 0 || strcmp(attrs[0].name, "match") != 0)
 		return false;
 	for (int i = 0; i < n; i++) {
