@@ -270,8 +270,20 @@ static void reply_policy(struct policyd_engine *e, struct waiter *w, const char 
 }
 
 /* Answer w from a cache entry; false when the entry does not parse back. */
+static bool reply_entry_max_age(struct policyd_engine *e, struct waiter *w,
+				const struct policy_cache_entry *entry, uint32_t *ret_max_age);
+
 static bool reply_entry(struct policyd_engine *e, struct waiter *w,
 			const struct policy_cache_entry *entry)
+{
+	uint32_t max_age;
+
+	return reply_entry_max_age(e, w, entry, &max_age);
+}
+
+/* Answer w from a cache entry, and say its policy's max_age (0: none). */
+static bool reply_entry_max_age(struct policyd_engine *e, struct waiter *w,
+				const struct policy_cache_entry *entry, uint32_t *ret_max_age)
 {
 	struct mtasts_policy *policy = NULL;
 	struct mtasts_diags diags;
@@ -284,12 +296,15 @@ static bool reply_entry(struct policyd_engine *e, struct waiter *w,
 			return false;
 		}
 		reply_policy(e, w, entry->domain, policy);
+		*ret_max_age = policy->max_age;
 		mtasts_policy_free(policy);
 		return true;
 	case POLICY_CACHE_NO_POLICY:
+		*ret_max_age = 0;
 		reply_error(w, MTASTS_SOCKETMAP_NOTFOUND, NULL);
 		return true;
 	case POLICY_CACHE_TEMP_FAIL:
+		*ret_max_age = 0;
 		failure = entry->id[0] == FAILURE_ID_PREFIX ? entry->id[1] - '0' : 0;
 		if (failure < 0 || failure > MTASTS_SOCKETMAP_VALIDATION_FAILURE)
 			failure = 0;
@@ -851,20 +866,24 @@ static int cache_get(struct policyd_engine *e, const char *domain, time_t now,
 }
 
 /* Is a cached policy due for a look at its TXT id (or its body)? */
-static bool due(const struct policyd_engine *e, const struct policy_cache_entry *entry,
-		time_t now)
+static bool due_known(const struct policyd_engine *e,
+		      const struct policy_cache_entry *entry, time_t now, uint32_t max_age)
 {
-	uint32_t max_age;
-
 	if (entry->kind != POLICY_CACHE_POLICY)
 		return false;
 	if ((uint32_t)now < mark_of((struct policyd_engine *)e, entry->domain)->refresh_after)
 		return false;
 	if (now - entry->fetched_at >= (time_t)e->config->refetch_interval)
 		return true;
-	max_age = max_age_of(entry);
 	/* expires_at - max_age: when the policy was last found current. */
 	return now - (entry->expires_at - (time_t)max_age) >= (time_t)e->config->cache_grace;
+}
+
+static bool due(const struct policyd_engine *e, const struct policy_cache_entry *entry,
+		time_t now)
+{
+	return entry->kind == POLICY_CACHE_POLICY &&
+	       due_known(e, entry, now, max_age_of(entry));
 }
 
 void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t len,
@@ -908,9 +927,12 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 	now = now_s();
 	if (cache_get(e, domain, now, &entry, &flags) == 1) {
 		e->set.metrics->cache_hits++;
-		if (reply_entry(e, &w, entry)) {
+		uint32_t max_age = 0;
+
+		/* One parse of the policy serves the reply and the refresh check. */
+		if (reply_entry_max_age(e, &w, entry, &max_age)) {
 			if (pending_slot(e, domain)[0] == NULL &&
-			    ((flags & CACHE_STORE_LOST) || due(e, entry, now))) {
+			    ((flags & CACHE_STORE_LOST) || due_known(e, entry, now, max_age))) {
 				discover(e, domain, entry, NULL,
 					 (flags & CACHE_STORE_LOST) ? DISCOVER_FORCE_BODY : 0);
 				return;
