@@ -105,8 +105,19 @@ struct mark {
 	uint32_t refresh_after;
 };
 
+/* A parsed policy, by the hash of its domain (see parsed_policy()). */
+#define PARSED_SLOTS 4096
+
+struct parsed {
+	struct mtasts_policy *policy;
+	time_t fetched_at, expires_at;
+	char domain[POLICY_CACHE_DOMAIN_MAX + 1];
+	char id[MTASTS_STS_ID_MAX + 1];
+};
+
 struct policyd_engine {
 	struct policyd_engine_settings set;
+	struct parsed *parsed;		/* PARSED_SLOTS of them */
 	const struct policyd_config *config;
 	struct policy_cache *memory;	/* policies */
 	struct policy_cache *negative;	/* "no policy" and failures, apart so
@@ -273,6 +284,35 @@ static void reply_policy(struct policyd_engine *e, struct waiter *w, const char 
 static bool reply_entry_max_age(struct policyd_engine *e, struct waiter *w,
 				const struct policy_cache_entry *entry, uint32_t *ret_max_age);
 
+/*
+ * The parsed policy of a cached entry, kept for the next lookup of the
+ * domain (parsing it again is most of a cache hit's cost).  A slot is
+ * reused only for the very entry it was parsed from: same domain, id and
+ * times; NULL when it cannot be parsed (the caller parses and says why).
+ */
+static struct mtasts_policy *parsed_policy(struct policyd_engine *e,
+					   const struct policy_cache_entry *entry)
+{
+	struct parsed *slot = &e->parsed[name_hash(entry->domain) & (PARSED_SLOTS - 1)];
+	struct mtasts_policy *policy = NULL;
+	struct mtasts_diags diags;
+
+	if (slot->policy != NULL && slot->fetched_at == entry->fetched_at &&
+	    slot->expires_at == entry->expires_at && strcmp(slot->domain, entry->domain) == 0 &&
+	    strcmp(slot->id, entry->id) == 0)
+		return slot->policy;
+	mtasts_diags_init(&diags);
+	if (policy_cache_entry_parse(entry, &policy, &diags) != 0)
+		return NULL;
+	mtasts_policy_free(slot->policy);
+	slot->policy = policy;
+	slot->fetched_at = entry->fetched_at;
+	slot->expires_at = entry->expires_at;
+	memcpy(slot->domain, entry->domain, sizeof(slot->domain));
+	memcpy(slot->id, entry->id, sizeof(slot->id));
+	return policy;
+}
+
 static bool reply_entry(struct policyd_engine *e, struct waiter *w,
 			const struct policy_cache_entry *entry)
 {
@@ -291,13 +331,17 @@ static bool reply_entry_max_age(struct policyd_engine *e, struct waiter *w,
 
 	switch (entry->kind) {
 	case POLICY_CACHE_POLICY:
-		mtasts_diags_init(&diags);
-		if (policy_cache_entry_parse(entry, &policy, &diags) != 0) {
-			return false;
+		if ((policy = parsed_policy(e, entry)) == NULL) {
+			mtasts_diags_init(&diags);
+			if (policy_cache_entry_parse(entry, &policy, &diags) != 0)
+				return false;
+			reply_policy(e, w, entry->domain, policy);
+			*ret_max_age = policy->max_age;
+			mtasts_policy_free(policy);
+			return true;
 		}
 		reply_policy(e, w, entry->domain, policy);
 		*ret_max_age = policy->max_age;
-		mtasts_policy_free(policy);
 		return true;
 	case POLICY_CACHE_NO_POLICY:
 		*ret_max_age = 0;
@@ -1113,7 +1157,9 @@ int policyd_engine_new(const struct policyd_engine_settings *settings,
 	e->mark_mask = marks - 1;
 	if ((rc = policy_cache_memory_new(entries, &e->memory)) != 0 ||
 	    (rc = policy_cache_memory_new(negatives, &e->negative)) != 0 ||
-	    (e->marks = calloc(marks, sizeof(*e->marks))) == NULL) {
+	    (e->marks = calloc(marks, sizeof(*e->marks))) == NULL ||
+	    (e->parsed = calloc(PARSED_SLOTS, sizeof(*e->parsed))) == NULL) {
+		free(e->marks);
 		policy_cache_free(e->memory);
 		policy_cache_free(e->negative);
 		free(e);
@@ -1188,5 +1234,8 @@ void policyd_engine_free(struct policyd_engine *e)
 	policy_cache_free(e->memory);
 	policy_cache_free(e->negative);
 	free(e->marks);
+	for (size_t i = 0; i < PARSED_SLOTS; i++)
+		mtasts_policy_free(e->parsed[i].policy);
+	free(e->parsed);
 	free(e);
 }
