@@ -135,6 +135,7 @@ struct policyd_engine {
 	size_t warm_len, warm_cap, warm_next;
 	size_t warm_running;
 	struct event *proactive;
+	struct event *purge;		/* expired entries go, now and then */
 };
 
 static uint32_t name_hash(const char *s)
@@ -1131,6 +1132,33 @@ static void proactive_schedule(struct policyd_engine *e)
 	evtimer_add(e->proactive, &tv);
 }
 
+/*
+ * Expired entries are never answered from, but they take room: memory's
+ * until evicted, a SQLite or PostgreSQL store's for ever.  Redis expires
+ * its keys itself (each has a TTL).
+ */
+#define PURGE_INTERVAL_S 600
+
+static void on_purge(evutil_socket_t fd, short what, void *arg)
+{
+	struct policyd_engine *e = arg;
+	struct timeval again = { PURGE_INTERVAL_S, 0 };
+	size_t memory = 0, negative = 0, stored = 0;
+	time_t now = now_s();
+
+	(void)fd;
+	(void)what;
+	(void)policy_cache_purge_expired(e->memory, now, &memory);
+	(void)policy_cache_purge_expired(e->negative, now, &negative);
+	if (e->set.store != NULL && strcmp(e->set.store->ops->name, "redis") != 0 &&
+	    policy_cache_purge_expired(e->set.store, now, &stored) == POLICY_CACHE_ERR_STORE)
+		store_failed(e, "purge");
+	if (memory + negative + stored > 0)
+		policyd_log(LOG_DEBUG, "purged %zu expired entries from memory, %zu from the store",
+			    memory + negative, stored);
+	evtimer_add(e->purge, &again);
+}
+
 /* --------------------------------------------------------------- engine */
 
 int policyd_engine_new(const struct policyd_engine_settings *settings,
@@ -1164,6 +1192,13 @@ int policyd_engine_new(const struct policyd_engine_settings *settings,
 		policy_cache_free(e->negative);
 		free(e);
 		return -ENOMEM;
+	}
+	{
+		/* Right after start: a store may hold what expired meanwhile. */
+		struct timeval first = { 1, 0 };
+
+		if ((e->purge = evtimer_new(e->set.base, on_purge, e)) != NULL)
+			evtimer_add(e->purge, &first);
 	}
 	proactive_schedule(e);
 	*ret_engine = e;
@@ -1231,6 +1266,8 @@ void policyd_engine_free(struct policyd_engine *e)
 	free(e->warm_queue);
 	if (e->proactive != NULL)
 		event_free(e->proactive);
+	if (e->purge != NULL)
+		event_free(e->purge);
 	policy_cache_free(e->memory);
 	policy_cache_free(e->negative);
 	free(e->marks);
