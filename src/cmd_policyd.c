@@ -672,15 +672,29 @@ static int read_prewarm(struct daemon *d, const char *path)
 	return 0;
 }
 
-static int daemonize(void)
+/*
+ * Detach; the process that started it exits only once the daemon says it
+ * serves (ready_fd), with 0, or with EXIT_LOCAL_ERROR when the daemon ends
+ * first: so a start-up failure after detaching is not reported as success.
+ */
+static int daemonize(int *ret_ready_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int ready[2], fd;
+	pid_t pid;
+	char byte = 0;
+	ssize_t n;
 
-	if (pid < 0)
+	if (pipe2(ready, O_CLOEXEC) != 0 || (pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(ready[1]);
+		do
+			n = read(ready[0], &byte, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && byte == 'R' ? 0 : EXIT_LOCAL_ERROR);
+	}
+	close(ready[0]);
+	*ret_ready_fd = ready[1];
 	if (setsid() < 0)
 		return -1;
 	if ((pid = fork()) < 0)
@@ -706,7 +720,8 @@ static int run_daemon(struct policyd_args *a)
 	struct policyd_engine_settings settings = { 0 };
 	char why[POLICYD_WHY_SIZE];
 	bool foreground = a->foreground || supervised();
-	int status, rc;
+	bool pid_written = false;
+	int status, rc, ready_fd = -1;
 
 	if ((status = load_config(a, &d.config, &d.postfix_tlsrpt)) != EXIT_VALID)
 		return status;
@@ -727,13 +742,15 @@ static int run_daemon(struct policyd_args *a)
 		goto out;
 	}
 	/* Detached and the pid file written while root: the user cannot alter it. */
-	if (!foreground && (daemonize() != 0 || event_reinit(d.net.base) != 0)) {
+	if (!foreground && (daemonize(&ready_fd) != 0 || event_reinit(d.net.base) != 0)) {
 		fprintf(stderr, "mtasts policyd: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
 	policyd_log_open("mtasts-policyd", a->syslog || !foreground, a->verbose);
 	if (a->pid_file != NULL) {
 		FILE *f = fopen(a->pid_file, "w");
+
+		pid_written = f != NULL;
 
 		if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
 			policyd_log(LOG_ERR, "%s: %s", a->pid_file, strerror(errno));
@@ -777,6 +794,12 @@ static int run_daemon(struct policyd_args *a)
 		policyd_log(LOG_INFO, "listening on %s port %u (%s cache)", d.config.host,
 			    d.config.port, policyd_cache_type_name(d.config.cache.type));
 	notify("READY=1\nSTATUS=serving MTA-STS policies");
+	if (ready_fd >= 0) {
+		/* The process that started this one may exit now, with 0. */
+		(void)!write(ready_fd, "R", 1);
+		close(ready_fd);
+		ready_fd = -1;
+	}
 	event_base_dispatch(d.net.base);
 	policyd_log(LOG_INFO, "stopped");
 	status = EXIT_VALID;
@@ -795,8 +818,10 @@ out:
 	policyd_metrics_server_free(d.metrics_server);
 	policy_cache_free(d.store);
 	net_session_close(&d.net);
-	if (a->pid_file != NULL && status == EXIT_VALID)
+	if (pid_written)
 		(void)unlink(a->pid_file);
+	if (ready_fd >= 0)
+		close(ready_fd);	/* the starter sees the end: a failure */
 	policyd_config_release(&d.config);
 	policyd_log_close();
 	return status;

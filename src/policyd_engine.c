@@ -68,6 +68,7 @@ struct pending {
 	long long give_up_at;		/* monotonic ms: then fetch anyway */
 	bool orphaned;			/* the engine has gone; the fetch runs on */
 	bool store_unknown;		/* the store could not be read for it */
+	bool store_lost;		/* the store lost the policy it refreshes */
 };
 
 #define DISCOVER_FORCE_BODY 1		/* fetch the body whatever the TXT id */
@@ -125,6 +126,7 @@ struct policyd_engine {
 	struct mark *marks;
 	size_t mark_mask;
 	bool pumping;			/* inside warm_pump() */
+	bool freeing;			/* policyd_engine_free() is under way */
 	struct pending *buckets[PENDING_BUCKETS];
 	size_t pending_count;
 	struct dane_memo *dane[PENDING_BUCKETS];
@@ -341,8 +343,9 @@ static bool reply_entry_max_age(struct policyd_engine *e, struct waiter *w,
 			mtasts_policy_free(policy);
 			return true;
 		}
-		reply_policy(e, w, entry->domain, policy);
+		/* Read first: the reply may reach code that reuses the slot. */
 		*ret_max_age = policy->max_age;
+		reply_policy(e, w, entry->domain, policy);
 		return true;
 	case POLICY_CACHE_NO_POLICY:
 		*ret_max_age = 0;
@@ -607,8 +610,14 @@ static void answer_waiters(struct pending *p, const struct policy_cache_entry *e
 			   bool local)
 {
 	struct policyd_engine *e = p->engine;
+	struct pending **slot = pending_slot(e, p->domain);
 	struct waiter *w, *next;
 
+	/* Done: a lookup from now on starts (or finds) another discovery. */
+	if (*slot == p) {
+		*slot = p->next;
+		e->pending_count--;
+	}
 	w = p->waiters;
 	p->waiters = NULL;
 	p->waiters_tail = &p->waiters;
@@ -703,10 +712,18 @@ static void on_fetched(void *arg, struct fetch_result *r)
 			backoff = REFRESH_BACKOFF_MIN;
 		mark_of(e, p->domain)->refresh_after = (uint32_t)(now + backoff);
 		e->set.metrics->refresh_failures++;
+		/* The store lost it: it holds the policy again, for the fleet. */
+		if (p->store_lost && e->set.store != NULL && p->cached->expires_at > now &&
+		    policy_cache_put(e->set.store, p->cached) == POLICY_CACHE_ERR_STORE)
+			store_failed(e, "put");
 		policyd_log(LOG_NOTICE, "%s: refresh failed, keeping the cached policy "
 			    "(id %s): %s", p->domain, p->cached->id,
 			    reason != NULL ? reason : "?");
-		answer_waiters(p, p->cached, 0, NULL, false);
+		if (p->cached->expires_at > now)
+			answer_waiters(p, p->cached, 0, NULL, false);
+		else
+			answer_waiters(p, NULL, failure_of(r->result_type), r->reason,
+				       r->local);
 	} else if (r->status == MTASTS_FETCH_NO_POLICY) {
 		policyd_log(LOG_DEBUG, "%s: no MTA-STS policy (%s)", p->domain,
 			    reason != NULL ? reason : "?");
@@ -824,6 +841,7 @@ static void discover(struct policyd_engine *e, const char *domain,
 	p->waiters_tail = w != NULL ? &w->next : &p->waiters;
 	p->cached = cached;
 	p->store_unknown = (flags & DISCOVER_STORE_UNKNOWN) != 0;
+	p->store_lost = (flags & DISCOVER_FORCE_BODY) != 0;
 	if (cached != NULL && cached->kind == POLICY_CACHE_POLICY &&
 	    !(flags & DISCOVER_FORCE_BODY) &&
 	    now_s() - cached->fetched_at < (time_t)e->config->refetch_interval)
@@ -886,6 +904,19 @@ static int cache_get(struct policyd_engine *e, const char *domain, time_t now,
 		return rc == 1 ? 1 : 0;
 	}
 	m->checked_at = (uint32_t)now;
+	if (src == 1 && stored->kind != POLICY_CACHE_POLICY && rc == 1 &&
+	    (*ret)->kind == POLICY_CACHE_POLICY) {
+		/*
+		 * "No policy" in the store, a policy in force here: the policy
+		 * stays (RFC 8461 5.1), goes back to the store, and is fetched
+		 * again at once.
+		 */
+		policy_cache_entry_free(stored);
+		if (policy_cache_put(e->set.store, *ret) == POLICY_CACHE_ERR_STORE)
+			store_failed(e, "put");
+		*ret_flags = CACHE_STORE_LOST;
+		return 1;
+	}
 	if (src == 1) {
 		if (rc == 1)
 			policy_cache_entry_free(*ret);
@@ -944,6 +975,10 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 	int flags = 0;
 	time_t now;
 
+	if (e->freeing) {
+		reply_error(&w, MTASTS_SOCKETMAP_TEMP, "shutting down");
+		return;
+	}
 	if (mtasts_socketmap_request_parse(payload, len, &req, why, sizeof(why)) != 0) {
 		e->set.metrics->protocol_errors++;
 		reply_error(&w, MTASTS_SOCKETMAP_PERM, why);
@@ -976,10 +1011,12 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 
 		/* One parse of the policy serves the reply and the refresh check. */
 		if (reply_entry_max_age(e, &w, entry, &max_age)) {
+			bool lost = (flags & CACHE_STORE_LOST) &&
+				    (uint32_t)now >= mark_of(e, domain)->refresh_after;
+
 			if (pending_slot(e, domain)[0] == NULL &&
-			    ((flags & CACHE_STORE_LOST) || due_known(e, entry, now, max_age))) {
-				discover(e, domain, entry, NULL,
-					 (flags & CACHE_STORE_LOST) ? DISCOVER_FORCE_BODY : 0);
+			    (lost || due_known(e, entry, now, max_age))) {
+				discover(e, domain, entry, NULL, lost ? DISCOVER_FORCE_BODY : 0);
 				return;
 			}
 			policy_cache_entry_free(entry);
@@ -1231,6 +1268,7 @@ void policyd_engine_free(struct policyd_engine *e)
 {
 	if (e == NULL)
 		return;
+	e->freeing = true;
 	for (size_t b = 0; b < PENDING_BUCKETS; b++) {
 		while (e->buckets[b] != NULL) {
 			struct pending *p = e->buckets[b];

@@ -58,6 +58,7 @@ struct connection {
 	char *stash;			/* input not yet parsed while paused */
 	size_t stash_len;
 	bool reading;			/* parsing input: flush after */
+	bool flush_due;			/* a flush is queued on write_ev */
 	bool read_paused;		/* too many requests or replies waiting */
 	bool eof;			/* the peer has closed its side */
 };
@@ -79,6 +80,7 @@ struct policyd_server {
 	struct event *accept_pause;	/* out of descriptors: accept later */
 	time_t accept_error_logged;
 	bool draining;
+	bool stopped;			/* the loop has ended: no more reading */
 	void (*drained)(void *arg);
 	void *drained_arg;
 	time_t protocol_error_logged;
@@ -122,8 +124,14 @@ static void on_reply(void *arg, const char *reply, size_t len,
 		s->len = 0;
 	}
 	s->done = true;
-	if (!c->reading)
-		flush(c);
+	/*
+	 * Written from the loop, never from here: the engine is in the middle
+	 * of answering, and a flush could resume reading and call it again.
+	 */
+	if (!c->reading && !c->flush_due) {
+		c->flush_due = true;
+		event_active(c->write_ev, EV_WRITE, 1);
+	}
 }
 
 static bool out_reserve(struct connection *c, size_t more)
@@ -149,56 +157,88 @@ static bool out_reserve(struct connection *c, size_t more)
 	return true;
 }
 
-/* Move the replies that are ready, in order, to the output; write. */
+/* Whether the peer has sent something not yet read (a request in flight). */
+static bool input_waiting(const struct connection *c)
+{
+	char octet;
+
+	return c->stash != NULL || recv(c->fd, &octet, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/*
+ * Move the replies that are ready, in order, to the output; write; read
+ * again what was held back once the replies have drained.  One loop does
+ * it all (resume() never flushes), so nothing is left unwritten.
+ */
 static void flush(struct connection *c)
 {
+	struct timeval idle = { POLICYD_IDLE_TIMEOUT_S, 0 };
 	ssize_t n;
 
-	while (c->head != NULL && c->head->done) {
-		struct slot *s = c->head;
+	c->flush_due = false;
+	for (;;) {
+		while (c->head != NULL && c->head->done) {
+			struct slot *s = c->head;
 
-		if (s->reply == NULL || !out_reserve(c, s->len)) {
-			policyd_log(LOG_ERR, "out of memory for a reply; closing the connection");
+			if (s->reply == NULL || !out_reserve(c, s->len)) {
+				policyd_log(LOG_ERR, "out of memory for a reply; closing the "
+					    "connection");
+				connection_close(c);
+				return;
+			}
+			memcpy(c->out + c->out_len, s->reply, s->len);
+			c->out_len += s->len;
+			c->head = s->next;
+			if (c->head == NULL)
+				c->tail = &c->head;
+			c->waiting--;
+			free(s->reply);
+			free(s);
+		}
+		while (c->out_sent < c->out_len) {
+			n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+				 MSG_NOSIGNAL);
+			if (n > 0) {
+				c->out_sent += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				/* A peer that never reads is closed after a while. */
+				event_add(c->write_ev, &idle);
+				return;
+			}
 			connection_close(c);
 			return;
 		}
-		memcpy(c->out + c->out_len, s->reply, s->len);
-		c->out_len += s->len;
-		c->head = s->next;
-		if (c->head == NULL)
-			c->tail = &c->head;
-		c->waiting--;
-		free(s->reply);
-		free(s);
-	}
-	while (c->out_sent < c->out_len) {
-		n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
-		if (n > 0) {
-			c->out_sent += (size_t)n;
-			continue;
+		c->out_sent = c->out_len = 0;
+		if (c->read_paused && c->waiting < POLICYD_PIPELINE_MAX / 2 &&
+		    !c->server->stopped) {
+			if (!resume(c))
+				return;
+			if (c->head != NULL && c->head->done)
+				continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			event_add(c->write_ev, NULL);
-			return;
-		}
-		connection_close(c);
-		return;
+		break;
 	}
-	c->out_sent = c->out_len = 0;
-	if (c->read_paused && c->waiting < POLICYD_PIPELINE_MAX / 2 && !resume(c))
-		return;
 	/* Ends a connection the peer closed, or one left after a drain. */
-	if (c->head == NULL && c->stash == NULL && (c->eof || c->server->draining))
+	if (c->head == NULL && c->stash == NULL &&
+	    (c->eof || (c->server->draining && !input_waiting(c))))
 		connection_close(c);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
+	struct connection *c = arg;
+
 	(void)fd;
-	(void)what;
-	flush(arg);
+	if ((what & EV_TIMEOUT) && !(what & EV_WRITE)) {
+		/* Its replies were not read for POLICYD_IDLE_TIMEOUT_S. */
+		connection_close(c);
+		return;
+	}
+	flush(c);
 }
 
 /* ------------------------------------------------------------- requests */
@@ -313,11 +353,6 @@ static bool resume(struct connection *c)
 		return true;
 	if (!c->eof)
 		event_add(c->read_ev, &idle);
-	/* What the stash asked for may be answered already. */
-	if (c->head != NULL && c->head->done) {
-		flush(c);
-		return false;	/* flush() did the rest, or closed it */
-	}
 	return true;
 }
 
@@ -657,11 +692,42 @@ size_t policyd_server_connections(const struct policyd_server *s)
 	return s->connection_count;
 }
 
+/* The replies ready, written as far as the socket takes them now. */
+static void write_ready(struct connection *c)
+{
+	while (c->head != NULL && c->head->done) {
+		struct slot *slot = c->head;
+
+		if (slot->reply != NULL && out_reserve(c, slot->len)) {
+			memcpy(c->out + c->out_len, slot->reply, slot->len);
+			c->out_len += slot->len;
+		}
+		c->head = slot->next;
+		if (c->head == NULL)
+			c->tail = &c->head;
+		c->waiting--;
+		free(slot->reply);
+		free(slot);
+	}
+	while (c->out_sent < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		c->out_sent += (size_t)n;
+	}
+}
+
 void policyd_server_free(struct policyd_server *s)
 {
 	if (s == NULL)
 		return;
 	s->drained = NULL;
+	s->stopped = true;
+	/* The last replies ("TEMP shutting down" among them) go out first. */
+	for (struct connection *c = s->connections; c != NULL; c = c->next)
+		write_ready(c);
 	while (s->connections != NULL)
 		connection_close(s->connections);
 	close_listeners(s);
