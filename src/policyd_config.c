@@ -157,31 +157,46 @@ static int read_string(struct reader *r, const struct field *f, const char *name
 	return 0;
 }
 
+/*
+ * One word of choices[count] (listed in the error as "a, b, c"): its index
+ * in *ret_index, or an error naming the key.
+ */
+static int read_choice(struct reader *r, const char *name, const struct yaml_node *v,
+		       const char *const *choices, size_t count, const char *listed,
+		       size_t *ret_index)
+{
+	char text[80];
+
+	if (v->kind == YAML_KIND_SCALAR && !yaml_scalar_is_null(v)) {
+		for (size_t i = 0; i < count; i++) {
+			if (strcmp(v->text, choices[i]) == 0) {
+				*ret_index = i;
+				return 0;
+			}
+		}
+		shown(v->text, text, sizeof(text));
+		return fail(r, v, "%s: '%s' is not one of %s", name, text, listed);
+	}
+	return fail(r, v, "%s: %s where one of %s goes", name,
+		    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v), listed);
+}
+
 /* A Postfix security level for testing-mode policies; "none" is NULL. */
 static int read_level(struct reader *r, const char *name, const struct yaml_node *v,
 		      char **ret)
 {
 	static const char *const levels[] = { "none", "may", "encrypt", "dane" };
-	char text[80];
+	char *copy = NULL;
+	size_t i;
 
-	if (v->kind == YAML_KIND_SCALAR && !yaml_scalar_is_null(v)) {
-		for (size_t i = 0; i < ARRAY_COUNT(levels); i++) {
-			if (strcmp(v->text, levels[i]) == 0) {
-				char *copy = i == 0 ? NULL : strdup(levels[i]);
-
-				if (i > 0 && copy == NULL)
-					return fail(r, v, "out of memory");
-				free(*ret);
-				*ret = copy;
-				return 0;
-			}
-		}
-		shown(v->text, text, sizeof(text));
-		return fail(r, v, "%s: '%s' is not one of none, may, encrypt, dane", name,
-			    text);
-	}
-	return fail(r, v, "%s: %s where one of none, may, encrypt, dane goes", name,
-		    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v));
+	if (read_choice(r, name, v, levels, ARRAY_COUNT(levels), "none, may, encrypt, dane",
+			&i) != 0)
+		return -1;
+	if (i > 0 && (copy = strdup(levels[i])) == NULL)
+		return fail(r, v, "out of memory");
+	free(*ret);
+	*ret = copy;
+	return 0;
 }
 
 static int read_dane(struct reader *r, const char *name, const struct yaml_node *v,
@@ -190,21 +205,15 @@ static int read_dane(struct reader *r, const char *name, const struct yaml_node 
 	static const enum policyd_dane all[] = {
 		POLICYD_DANE_NONE, POLICYD_DANE_DANE, POLICYD_DANE_ONLY,
 	};
-	char text[80];
+	const char *names[ARRAY_COUNT(all)];
+	size_t i;
 
-	if (v->kind == YAML_KIND_SCALAR && !yaml_scalar_is_null(v)) {
-		for (size_t i = 0; i < ARRAY_COUNT(all); i++) {
-			if (strcmp(v->text, policyd_dane_name(all[i])) == 0) {
-				*ret = all[i];
-				return 0;
-			}
-		}
-		shown(v->text, text, sizeof(text));
-		return fail(r, v, "%s: '%s' is not one of none, dane, dane-only", name,
-			    text);
-	}
-	return fail(r, v, "%s: %s where one of none, dane, dane-only goes", name,
-		    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v));
+	for (i = 0; i < ARRAY_COUNT(all); i++)
+		names[i] = policyd_dane_name(all[i]);
+	if (read_choice(r, name, v, names, ARRAY_COUNT(all), "none, dane, dane-only", &i) != 0)
+		return -1;
+	*ret = all[i];
+	return 0;
 }
 
 static int read_bool(struct reader *r, const char *name, const struct yaml_node *v,

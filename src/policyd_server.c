@@ -157,6 +157,29 @@ static bool out_reserve(struct connection *c, size_t more)
 	return true;
 }
 
+/*
+ * Move the replies that are ready, in the order of their requests, to the
+ * output; false when one could not be (no memory): the rest stay.
+ */
+static bool take_ready(struct connection *c)
+{
+	while (c->head != NULL && c->head->done) {
+		struct slot *slot = c->head;
+
+		if (slot->reply == NULL || !out_reserve(c, slot->len))
+			return false;
+		memcpy(c->out + c->out_len, slot->reply, slot->len);
+		c->out_len += slot->len;
+		c->head = slot->next;
+		if (c->head == NULL)
+			c->tail = &c->head;
+		c->waiting--;
+		free(slot->reply);
+		free(slot);
+	}
+	return true;
+}
+
 /* Whether the peer has sent something not yet read (a request in flight). */
 static bool input_waiting(const struct connection *c)
 {
@@ -177,23 +200,10 @@ static void flush(struct connection *c)
 
 	c->flush_due = false;
 	for (;;) {
-		while (c->head != NULL && c->head->done) {
-			struct slot *s = c->head;
-
-			if (s->reply == NULL || !out_reserve(c, s->len)) {
-				policyd_log(LOG_ERR, "out of memory for a reply; closing the "
-					    "connection");
-				connection_close(c);
-				return;
-			}
-			memcpy(c->out + c->out_len, s->reply, s->len);
-			c->out_len += s->len;
-			c->head = s->next;
-			if (c->head == NULL)
-				c->tail = &c->head;
-			c->waiting--;
-			free(s->reply);
-			free(s);
+		if (!take_ready(c)) {
+			policyd_log(LOG_ERR, "out of memory for a reply; closing the connection");
+			connection_close(c);
+			return;
 		}
 		while (c->out_sent < c->out_len) {
 			n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
@@ -695,20 +705,7 @@ size_t policyd_server_connections(const struct policyd_server *s)
 /* The replies ready, written as far as the socket takes them now. */
 static void write_ready(struct connection *c)
 {
-	while (c->head != NULL && c->head->done) {
-		struct slot *slot = c->head;
-
-		if (slot->reply != NULL && out_reserve(c, slot->len)) {
-			memcpy(c->out + c->out_len, slot->reply, slot->len);
-			c->out_len += slot->len;
-		}
-		c->head = slot->next;
-		if (c->head == NULL)
-			c->tail = &c->head;
-		c->waiting--;
-		free(slot->reply);
-		free(slot);
-	}
+	(void)take_ready(c);
 	while (c->out_sent < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
