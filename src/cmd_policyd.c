@@ -469,7 +469,7 @@ static int run_cache(const struct policyd_args *a, const struct policyd_config *
 
 /* ----------------------------------------------------------------- daemon */
 
-static int drop_privileges(const char *user, const char *socket_path)
+static int drop_privileges(const char *user)
 {
 	struct passwd *pw;
 
@@ -483,11 +483,7 @@ static int drop_privileges(const char *user, const char *socket_path)
 	}
 	if (getuid() != 0 && getuid() == pw->pw_uid)
 		return 0;
-	/*
-	 * A UNIX socket stays root's: who may connect is its mode's to say
-	 * (the unit gives no CAP_CHOWN).
-	 */
-	(void)socket_path;
+	/* A UNIX socket stays root's: its mode says who may connect. */
 	/* The user's own groups stay: one may open a Redis socket or a directory. */
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {
@@ -757,7 +753,7 @@ static int run_daemon(struct policyd_args *a)
 			goto out;
 		}
 	}
-	if (drop_privileges(d.config.user, d.config.path) != 0)
+	if (drop_privileges(d.config.user) != 0)
 		goto out;
 	/* As the user: a SQLite file it creates is its own. */
 	if (policyd_store_open(&d.config, &d.store, why, sizeof(why)) != 0) {

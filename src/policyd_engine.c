@@ -135,7 +135,6 @@ struct policyd_engine {
 	/* pre-warming and proactive refresh */
 	char **warm_queue;
 	size_t warm_len, warm_cap, warm_next;
-	size_t warm_running;
 	struct event *proactive;
 	struct event *purge;		/* expired entries go, now and then */
 };

@@ -44,6 +44,17 @@ static void counter(struct evbuffer *out, const char *name, const char *help,
 			    name, name, value);
 }
 
+/* A counter with one label, a value per label value. */
+static void labeled(struct evbuffer *out, const char *name, const char *help,
+		    const char *label, const char *const *label_values,
+		    const uint64_t *values, size_t count)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < count; i++)
+		evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, label_values[i],
+				    (unsigned long long)values[i]);
+}
+
 int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 {
 	static const char *const reply_names[POLICYD_REPLY_CLASSES] = {
@@ -52,13 +63,15 @@ int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 	static const char *const fetch_names[4] = {
 		"policy", "no-policy", "temp-fail", "invalid",
 	};
+	const char *result_names[3], *dane_names[3];
 	unsigned long long cumulative = 0;
 
-	evbuffer_add_printf(out, "# HELP mtasts_policyd_lookups_total Socketmap lookups "
-			    "answered, by reply.\n# TYPE mtasts_policyd_lookups_total counter\n");
-	for (int i = 0; i < POLICYD_REPLY_CLASSES; i++)
-		evbuffer_add_printf(out, "mtasts_policyd_lookups_total{reply=\"%s\"} %llu\n",
-				    reply_names[i], (unsigned long long)m->lookups[i]);
+	for (int i = 0; i < 3; i++) {
+		result_names[i] = mtasts_result_type_name((enum mtasts_result_type)(i + 1));
+		dane_names[i] = dane_status_name((enum dane_status)i);
+	}
+	labeled(out, "mtasts_policyd_lookups_total", "Socketmap lookups answered, by reply.",
+		"reply", reply_names, m->lookups, POLICYD_REPLY_CLASSES);
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_lookup_seconds Time from a "
 			    "request to its reply.\n# TYPE mtasts_policyd_lookup_seconds histogram\n");
 	for (int i = 0; i < POLICYD_LATENCY_BUCKETS; i++) {
@@ -81,30 +94,18 @@ int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 		"and not in memory.", m->store_hits);
 	counter(out, "mtasts_policyd_store_errors_total", "Failed operations of the cache "
 		"store (SQLite, Redis, PostgreSQL).", m->store_errors);
-	evbuffer_add_printf(out, "# HELP mtasts_policyd_fetches_total Policy discoveries, "
-			    "by outcome.\n# TYPE mtasts_policyd_fetches_total counter\n");
-	for (int i = 0; i < 4; i++)
-		evbuffer_add_printf(out, "mtasts_policyd_fetches_total{outcome=\"%s\"} %llu\n",
-				    fetch_names[i], (unsigned long long)m->fetches[i]);
-	evbuffer_add_printf(out, "# HELP mtasts_policyd_fetch_failures_total Failed "
-			    "discoveries, by RFC 8460 result type.\n"
-			    "# TYPE mtasts_policyd_fetch_failures_total counter\n");
-	for (int i = 1; i < 4; i++)
-		evbuffer_add_printf(out, "mtasts_policyd_fetch_failures_total{result_type=\"%s\"} "
-				    "%llu\n", mtasts_result_type_name((enum mtasts_result_type)i),
-				    (unsigned long long)m->fetch_result_types[i]);
+	labeled(out, "mtasts_policyd_fetches_total", "Policy discoveries, by outcome.",
+		"outcome", fetch_names, m->fetches, 4);
+	labeled(out, "mtasts_policyd_fetch_failures_total", "Failed discoveries, by RFC 8460 "
+		"result type.", "result_type", result_names, m->fetch_result_types + 1, 3);
 	counter(out, "mtasts_policyd_refreshes_total", "Refreshes of cached policies started.",
 		m->refreshes);
 	counter(out, "mtasts_policyd_refreshes_unchanged_total", "Refreshes that found the "
 		"TXT id unchanged.", m->refreshes_unchanged);
 	counter(out, "mtasts_policyd_refresh_failures_total", "Refreshes that failed (the "
 		"cached policy was kept).", m->refresh_failures);
-	evbuffer_add_printf(out, "# HELP mtasts_policyd_dane_lookups_total DANE lookups, "
-			    "by outcome.\n# TYPE mtasts_policyd_dane_lookups_total counter\n");
-	for (int i = 0; i < 3; i++)
-		evbuffer_add_printf(out, "mtasts_policyd_dane_lookups_total{outcome=\"%s\"} "
-				    "%llu\n", dane_status_name((enum dane_status)i),
-				    (unsigned long long)m->dane_lookups[i]);
+	labeled(out, "mtasts_policyd_dane_lookups_total", "DANE lookups, by outcome.",
+		"outcome", dane_names, m->dane_lookups, 3);
 	counter(out, "mtasts_policyd_connections_total", "Connections accepted.",
 		m->connections_accepted);
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_connections Connections open.\n"
