@@ -341,7 +341,7 @@ static int list_visit(void *arg, const struct policy_cache_entry *e)
 
 		if (o == NULL || !print_json(o)) {
 			json_decref(o);
-			return -1;
+			return 1;	/* standard output failed: stop */
 		}
 		json_decref(o);
 		return 0;
@@ -399,8 +399,12 @@ static int run_cache(const struct policyd_args *a, const struct policyd_config *
 	if (strcmp(verb, "list") == 0) {
 		struct list_ctx ctx = { a->json, time(NULL), 0 };
 
+		/* A store error, or an entry that breaks the rules, is no list. */
 		rc = policy_cache_iterate(store, list_visit, &ctx);
-		if (rc != 0 && rc != -1)
+		if (rc == MTASTS_ERR_INVALID)
+			snprintf(store->error, sizeof(store->error), "an entry in the store "
+				 "breaks the rules; the list stops before it");
+		if (rc < 0)
 			status = EXIT_LOCAL_ERROR;
 		if (!a->json)
 			fprintf(stderr, "%zu entries\n", ctx.count);
@@ -441,13 +445,11 @@ static int run_cache(const struct policyd_args *a, const struct policyd_config *
 			status = EXIT_LOCAL_ERROR;
 		}
 	} else if (a->all) {
-		size_t before = 0;
+		size_t flushed = 0;
 
-		rc = policy_cache_count(store, &before);
+		rc = policy_cache_purge_expired(store, (time_t)1 << 40, &flushed);
 		if (rc == 0)
-			rc = policy_cache_purge_expired(store, (time_t)1 << 40, NULL);
-		if (rc == 0)
-			printf("flushed %zu entries\n", before);
+			printf("flushed %zu entries\n", flushed);
 		else
 			status = EXIT_LOCAL_ERROR;
 	} else {
