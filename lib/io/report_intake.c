@@ -120,7 +120,7 @@ static int take_member(struct report_store *store, const struct unpack_member *m
 {
 	struct tlsrpt_report *report = NULL;
 	char why[300];
-	char reason[320];
+	char reason[sizeof(why) + 32];
 	const char *name = member->name;
 
 	if (tlsrpt_report_read(member->json, member->json_len, &options->report, &report,
@@ -220,7 +220,7 @@ int report_intake(struct report_store *store, const unsigned char *data, size_t 
 		if (dkim_verify_message(data, len, &options->dkim, &outcome.dkim, why, sizeof(why)) != 0) {
 			if (errno == ENOMEM)
 				goto out;
-			char reason[320];
+			char reason[sizeof(why) + 32];
 
 			snprintf(reason, sizeof(reason), "dkim: cannot verify: %s", why);
 			if (add_report(&outcome, INTAKE_UNAVAILABLE, reason) == NULL)
