@@ -106,6 +106,18 @@ static size_t field_name_len(const unsigned char *line, size_t len)
 	return name_end;
 }
 
+/* Letters, digits and "-": what real header field names are made of. */
+static bool is_plain_name(const unsigned char *name, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum(name[i]) && name[i] != '-' && name[i] != '_')
+			return false;
+	}
+	return true;
+}
+
 int mime_looks_like_message(const unsigned char *data, size_t len)
 {
 	size_t pos = 0, fields = 0;
@@ -123,7 +135,7 @@ int mime_looks_like_message(const unsigned char *data, size_t len)
 		if (is_wsp(data[pos])) {
 			if (fields == 0)
 				return 0;
-		} else if (field_name_len(data + pos, line_len) == 0) {
+		} else if (!is_plain_name(data + pos, field_name_len(data + pos, line_len))) {
 			return 0;
 		} else {
 			fields++;
