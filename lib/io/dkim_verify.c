@@ -25,7 +25,7 @@
  *	no res_setservers) and, as Debian builds it, jumps through a function
  *	pointer dkim_init() never set.  A timeout or a server failure is
  *	temporary (TEMPERROR); a name that does not exist, or has no TXT
- *	record, is answered as NXDOMAIN, which libopendkim takes as no key.
+ *	record, is no key (PERMERROR).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -130,14 +130,21 @@ static int key_resolver_start(void *service, int type, unsigned char *query, uns
 		       buf_len > INT32_MAX ? INT32_MAX : (int)buf_len);
 	r->reply_error = h_errno;
 	r->reply_len = n;
-	if (n < 0 && (h_errno == HOST_NOT_FOUND || h_errno == NO_DATA)) {
-		/* no such key: an empty NXDOMAIN answer, which libopendkim reads as such */
-		HEADER *header = (HEADER *)buf;
+	if (n < 0 && (r->reply_error == HOST_NOT_FOUND || r->reply_error == NO_DATA)) {
+		/*
+		 * No such name, or no TXT record at it: glibc gives no length,
+		 * so the answer is remade, the question and an empty answer,
+		 * which libopendkim reads as no key.
+		 */
+		n = res_nmkquery(&r->state, QUERY, (const char *)query, C_IN, type, NULL, 0, NULL,
+				 buf, buf_len > INT32_MAX ? INT32_MAX : (int)buf_len);
+		if (n >= HFIXEDSZ) {
+			HEADER *header = (HEADER *)buf;
 
-		memset(buf, 0, HFIXEDSZ);
-		header->qr = 1;
-		header->rcode = NXDOMAIN;
-		r->reply_len = HFIXEDSZ;
+			header->qr = 1;
+			header->rcode = r->reply_error == HOST_NOT_FOUND ? NXDOMAIN : NOERROR;
+			r->reply_len = n;
+		}
 	}
 	*ret_query = r;
 	return DKIM_DNS_SUCCESS;

@@ -3,8 +3,15 @@
  * signed here with libopendkim under a key made here, looked up in a key
  * file, and of the real reports of tests/unit/data/tlsrpt.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +28,7 @@
 static const char *data_dir = "tests/unit/data/tlsrpt";
 
 static char private_pem[4096];
+static char key_record[1024];		/* "v=DKIM1; k=rsa; p=..." */
 static char key_file[64];
 static char empty_key_file[64];
 
@@ -63,7 +71,8 @@ static int make_keys(void **state)
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fprintf(f, "sel._domainkey.example.org v=DKIM1; k=rsa; p=%s\n", p64);
+	snprintf(key_record, sizeof(key_record), "v=DKIM1; k=rsa; p=%s", p64);
+	fprintf(f, "sel._domainkey.example.org %s\n", key_record);
 	fclose(f);
 
 	snprintf(empty_key_file, sizeof(empty_key_file), "/tmp/test_dkim_empty.XXXXXX");
@@ -293,6 +302,124 @@ static void test_dns_timeout(void **state)
 	free(signed_message);
 }
 
+/*
+ * A name server on a loopback address of its own (port 53, so it needs the
+ * right to bind there; skipped without it): the key of
+ * sel._domainkey.example.org in a TXT record, NXDOMAIN for every other name.
+ */
+#define FAKE_DNS_ADDR "127.83.75.1"
+
+struct fake_dns {
+	int fd;
+	atomic_bool stop;
+	atomic_int queries;
+};
+
+static size_t fake_dns_reply(const unsigned char *q, size_t q_len, unsigned char *r, size_t r_size)
+{
+	static const char wanted[] = "\003sel\012_domainkey\007example\003org";
+	size_t name_end = 12, record_len = strlen(key_record), o;
+	bool found;
+
+	while (name_end < q_len && q[name_end] != 0)
+		name_end += (size_t)q[name_end] + 1;
+	if (name_end + 5 > q_len || name_end + 5 + 12 + 2 * 2 + record_len > r_size)
+		return 0;
+	found = name_end - 12 == sizeof(wanted) - 1 &&
+		strncasecmp((const char *)q + 12, wanted, sizeof(wanted) - 1) == 0 &&
+		q[name_end + 1] == 0 && q[name_end + 2] == 16;
+	o = name_end + 5;
+	memcpy(r, q, o);
+	r[2] = 0x84 | (q[2] & 0x01);	/* QR, AA, RD as asked */
+	r[3] = found ? 0 : 3;		/* NOERROR or NXDOMAIN */
+	r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+	if (!found)
+		return o;
+	r[7] = 1;
+	size_t rdlen = record_len + (record_len + 254) / 255;
+	const unsigned char rr[] = { 0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60,
+				     (unsigned char)(rdlen >> 8), (unsigned char)rdlen };
+
+	memcpy(r + o, rr, sizeof(rr));
+	o += sizeof(rr);
+	for (size_t i = 0; i < record_len; i += 255) {
+		size_t piece = record_len - i < 255 ? record_len - i : 255;
+
+		r[o++] = (unsigned char)piece;
+		memcpy(r + o, key_record + i, piece);
+		o += piece;
+	}
+	return o;
+}
+
+static void *fake_dns_serve(void *arg)
+{
+	struct fake_dns *dns = arg;
+
+	while (!atomic_load(&dns->stop)) {
+		struct pollfd pfd = { .fd = dns->fd, .events = POLLIN };
+		unsigned char q[512], r[1024];
+		struct sockaddr_in peer;
+		socklen_t peer_len = sizeof(peer);
+		ssize_t n;
+		size_t len;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recvfrom(dns->fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &peer_len);
+		if (n < 12)
+			continue;
+		atomic_fetch_add(&dns->queries, 1);
+		len = fake_dns_reply(q, (size_t)n, r, sizeof(r));
+		if (len > 0)
+			(void)sendto(dns->fd, r, len, 0, (struct sockaddr *)&peer, peer_len);
+	}
+	return NULL;
+}
+
+static void test_dns(void **state)
+{
+	struct dkim_options options = { .dns_servers = FAKE_DNS_ADDR, .timeout_ms = 2000 };
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct fake_dns dns = { .fd = socket(AF_INET, SOCK_DGRAM, 0) };
+	char *signed_message = sign(MESSAGE, "sel", "example.org");
+	char *other_selector = sign(MESSAGE, "gone", "example.org");
+	struct dkim_outcome o;
+	pthread_t server;
+	char why[160];
+
+	(void)state;
+	assert_true(dns.fd >= 0);
+	inet_pton(AF_INET, FAKE_DNS_ADDR, &addr.sin_addr);
+	if (bind(dns.fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(dns.fd);
+		free(signed_message);
+		free(other_selector);
+		skip();
+	}
+	assert_int_equal(pthread_create(&server, NULL, fake_dns_serve, &dns), 0);
+
+	assert_int_equal(dkim_verify_message((unsigned char *)signed_message, strlen(signed_message),
+					     &options, &o, why, sizeof(why)), 0);
+	assert_int_equal(o.verdict, DKIM_VERDICT_PASS);
+	assert_string_equal(o.domain, "example.org");
+	assert_string_equal(o.selector, "sel");
+
+	/* NXDOMAIN: no such key, permanent */
+	assert_int_equal(dkim_verify_message((unsigned char *)other_selector, strlen(other_selector),
+					     &options, &o, why, sizeof(why)), 0);
+	if (o.verdict != DKIM_VERDICT_PERMERROR)
+		fail_msg("verdict %s: %s", dkim_verdict_name(o.verdict), o.reason);
+	assert_string_equal(o.selector, "gone");
+
+	atomic_store(&dns.stop, true);
+	pthread_join(server, NULL);
+	close(dns.fd);
+	assert_true(atomic_load(&dns.queries) >= 2);
+	free(signed_message);
+	free(other_selector);
+}
+
 static void test_setup_errors(void **state)
 {
 	struct dkim_options options = { .key_file = NULL };
@@ -323,6 +450,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_dns_timeout),
+		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_setup_errors),
 	};
 
