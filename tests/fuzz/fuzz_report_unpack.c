@@ -26,7 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	limits.max_members = 4;
 	limits.max_mime_parts = 16;
 	limits.max_mime_depth = 4;
-	(void)unpack_format_from_media_type((const char *)data);
+	/* the input's start as a media type and a file name too */
+	char text[128];
+	size_t text_len = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
+
+	if (text_len > 0)
+		memcpy(text, data, text_len);
+	text[text_len] = '\0';
+	(void)unpack_format_from_media_type(text);
+	(void)unpack_format_from_file_name(text);
 	rc = report_unpack(data, size, hint, &limits, &result, why, sizeof(why));
 	if (rc == 0) {
 		if (result.member_count == 0 || result.member_count > limits.max_members)
