@@ -185,6 +185,56 @@ static const char *format_name(enum unpack_format format)
 }
 
 /*
+ * Room in *out for the next step: *ret_room octets (0 when out is at its
+ * cap, so that one more octet, if any, proves it passes).  -1 on ENOMEM.
+ */
+static int buffer_room(struct capped_buffer *out, size_t *ret_room)
+{
+	int reserved = buffer_reserve(out, CHUNK);
+
+	if (reserved > 0)	/* the last room up to the cap */
+		reserved = buffer_reserve(out, out->cap - out->len);
+	if (reserved < 0)
+		return -1;
+	*ret_room = out->capacity - 1 - out->len;
+	if (*ret_room > CHUNK)
+		*ret_room = CHUNK;
+	return 0;
+}
+
+/* One inflate() into *out; 1 when the output passes the cap, -1 on ENOMEM. */
+static int inflate_step(z_stream *zs, struct capped_buffer *out, int *ret_zrc)
+{
+	unsigned char probe;
+	size_t room;
+	uInt before;
+
+	if (buffer_room(out, &room) < 0)
+		return -1;
+	zs->next_out = room == 0 ? &probe : out->data + out->len;
+	zs->avail_out = room == 0 ? 1 : (uInt)room;
+	before = zs->avail_out;
+	*ret_zrc = inflate(zs, Z_NO_FLUSH);
+	if (room == 0)
+		return zs->avail_out == 0 ? 1 : 0;
+	out->len += before - zs->avail_out;
+	return 0;
+}
+
+/*
+ * Where the next gzip member starts after one ended at *at: 1 when there
+ * is one, 0 at the end (NUL padding skipped), -1 for anything else.
+ */
+static int next_member(const unsigned char *data, size_t len, size_t *at)
+{
+	while (*at < len && data[*at] == 0)
+		(*at)++;
+	if (*at == len)
+		return 0;
+	return is_gzip(data + *at, len - *at) ? 1 : -1;
+}
+
+/*
  * Inflate the gzip data into *out (capped at max_output).  where prefixes
  * the messages ("gzip", "zip: member x.gz: gzip").
  */
@@ -193,59 +243,33 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 {
 	z_stream zs = { 0 };
 	char size_buf[32];
-	int zrc, rc = -1;
+	int zrc = Z_OK, step, rc = -1;
 
 	if (inflateInit2(&zs, 15 + 32) != Z_OK)
 		return fail(u, ENOMEM, "%s: zlib could not be set up", where);
 	zs.next_in = (unsigned char *)(uintptr_t)data;
 	for (;;) {
-		/* zlib counts in uInt: feed at most a chunk at a time */
-		size_t consumed = (size_t)(zs.next_in - data);
-		size_t left_in = len - consumed;
+		size_t at = (size_t)(zs.next_in - data);
 
+		/* zlib counts in uInt: fed a chunk at a time */
 		if (zs.avail_in == 0)
-			zs.avail_in = (uInt)(left_in < CHUNK ? left_in : CHUNK);
-		int reserved = buffer_reserve(out, CHUNK);
-
-		if (reserved > 0) {
-			/* the last room up to the cap, then one octet more proves it passes */
-			reserved = buffer_reserve(out, out->cap - out->len);
-		}
-		if (reserved < 0) {
-			fail(u, ENOMEM, "%s: out of memory", where);
+			zs.avail_in = (uInt)(len - at < CHUNK ? len - at : CHUNK);
+		step = inflate_step(&zs, out, &zrc);
+		at = (size_t)(zs.next_in - data);
+		if (step != 0) {
+			fail(u, step < 0 ? ENOMEM : EFBIG, step < 0 ? "%s: out of memory" :
+			     "%s: the report inflates past %s", where,
+			     size_text(out->cap, size_buf, sizeof(size_buf)));
 			goto out;
 		}
-		size_t room = out->capacity - 1 - out->len;
-
-		if (room == 0) {
-			unsigned char probe;
-
-			zs.next_out = &probe;
-			zs.avail_out = 1;
-			zrc = inflate(&zs, Z_NO_FLUSH);
-			if (zs.avail_out == 0) {
-				fail(u, EFBIG, "%s: the report inflates past %s", where,
-				     size_text(out->cap, size_buf, sizeof(size_buf)));
-				goto out;
-			}
-		} else {
-			zs.next_out = out->data + out->len;
-			zs.avail_out = (uInt)(room < CHUNK ? room : CHUNK);
-			uInt before = zs.avail_out;
-
-			zrc = inflate(&zs, Z_NO_FLUSH);
-			out->len += before - zs.avail_out;
-		}
 		if (zrc == Z_STREAM_END) {
-			size_t at = (size_t)(zs.next_in - data);
+			int next = next_member(data, len, &at);
 
-			while (at < len && data[at] == 0)
-				at++;
-			if (at == len)
+			if (next == 0)
 				break;
-			if (!is_gzip(data + at, len - at)) {
-				fail(u, EINVAL, "%s: %zu octets of trailing data after the compressed stream",
-				     where, len - at);
+			if (next < 0) {
+				fail(u, EINVAL, "%s: %zu octets of trailing data after the "
+				     "compressed stream", where, len - at);
 				goto out;
 			}
 			/* another member: inflated after the first, as gunzip does */
@@ -254,22 +278,19 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 			zs.avail_in = 0;
 			continue;
 		}
-		if (zrc == Z_BUF_ERROR && zs.avail_in == 0 && (size_t)(zs.next_in - data) == len) {
-			fail(u, EINVAL, "%s: the data ends before the compressed stream does (truncated)",
-			     where);
+		if (zrc == Z_MEM_ERROR) {
+			fail(u, ENOMEM, "%s: out of memory", where);
 			goto out;
 		}
 		if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
-			if (zrc == Z_MEM_ERROR)
-				fail(u, ENOMEM, "%s: out of memory", where);
-			else
-				fail(u, EINVAL, "%s: corrupt compressed data (%s)", where,
-				     zs.msg != NULL ? zs.msg : "inflate failed");
+			fail(u, EINVAL, "%s: corrupt compressed data (%s)", where,
+			     zs.msg != NULL ? zs.msg : "inflate failed");
 			goto out;
 		}
-		if (zs.avail_in == 0 && (size_t)(zs.next_in - data) == len && zs.avail_out != 0) {
-			fail(u, EINVAL, "%s: the data ends before the compressed stream does (truncated)",
-			     where);
+		/* all the input read, room left, and the stream not ended */
+		if (zs.avail_in == 0 && at == len && zs.avail_out != 0) {
+			fail(u, EINVAL, "%s: the data ends before the compressed stream does "
+			     "(truncated)", where);
 			goto out;
 		}
 	}
@@ -356,37 +377,27 @@ static int read_zip_member(struct unpacker *u, zip_t *archive, zip_uint64_t inde
 	if (file == NULL)
 		return fail(u, EINVAL, "%s: cannot be read (%s)", where, zip_strerror(archive));
 	for (;;) {
-		int reserved = buffer_reserve(out, CHUNK);
+		unsigned char probe;
+		size_t room;
 		zip_int64_t n;
 
-		if (reserved > 0)
-			reserved = buffer_reserve(out, out->cap - out->len);
-		if (reserved < 0) {
+		if (buffer_room(out, &room) < 0) {
 			fail(u, ENOMEM, "%s: out of memory", where);
 			goto out;
 		}
-		size_t room = out->capacity - 1 - out->len;
-
-		if (room == 0) {
-			unsigned char probe;
-
-			n = zip_fread(file, &probe, 1);
-			if (n > 0) {
-				fail(u, EFBIG, "%s: the report inflates past %s", where,
-				     size_text(out->cap, size_buf, sizeof(size_buf)));
-				goto out;
-			}
-		} else {
-			n = zip_fread(file, out->data + out->len, room < CHUNK ? room : CHUNK);
-			if (n > 0)
-				out->len += (size_t)n;
-		}
+		n = zip_fread(file, room == 0 ? &probe : out->data + out->len, room == 0 ? 1 : room);
 		if (n < 0) {
 			fail(u, EINVAL, "%s: corrupt data (%s)", where, zip_file_strerror(file));
 			goto out;
 		}
 		if (n == 0)
 			break;
+		if (room == 0) {
+			fail(u, EFBIG, "%s: the report inflates past %s", where,
+			     size_text(out->cap, size_buf, sizeof(size_buf)));
+			goto out;
+		}
+		out->len += (size_t)n;
 	}
 	rc = 0;
 out:
