@@ -17,21 +17,163 @@
  *	cannot be parsed or used) is PERMERROR, as RFC 6376 6.1.2 and 6.1.3
  *	sort them.
  *
- *	Name servers: libopendkim passes dns_servers to its resolver; the
- *	stock resolver of glibc has no way to set them (no res_setservers), so
- *	there the system's are used whatever is asked.
+ *	Keys are looked up through a resolver of our own given to libopendkim
+ *	(dkim_dns_set_query_*): a glibc res_state per call, its servers those
+ *	of dns_servers (IPv4 addresses) or resolv.conf's, one try bounded by
+ *	the timeout.  libopendkim's own way, dkim_dns_nslist(), cannot be
+ *	used: in 2.11 its stock resolver ignores the list on glibc (there is
+ *	no res_setservers) and, as Debian builds it, jumps through a function
+ *	pointer dkim_init() never set.  A timeout or a server failure is
+ *	temporary (TEMPERROR); a name that does not exist, or has no TXT
+ *	record, is no key (PERMERROR).
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <netdb.h>
+#include <resolv.h>
 
 #include <opendkim/dkim.h>
 
 #include "dkim_verify.h"
 
 #define HEADER_FIELD_MAX (64 * 1024)	/* octets of one field with its folding */
+#define DNS_SERVERS_MAX 3		/* MAXNS of glibc */
+
+/* The resolver handed to libopendkim: one query at a time, answered at once. */
+struct key_resolver {
+	struct __res_state state;
+	bool state_ready;
+	int reply_len;			/* of the last query, or -1 */
+	int reply_error;		/* its h_errno */
+};
+
+static struct key_resolver *key_resolver_free(struct key_resolver *r)
+{
+	if (r == NULL)
+		return NULL;
+	if (r->state_ready)
+		res_nclose(&r->state);
+	free(r);
+	return NULL;
+}
+
+/* Parse "addr[,addr...]" (IPv4) into the servers of state. */
+static int set_servers(struct __res_state *state, const char *list)
+{
+	const char *p = list;
+	int count = 0;
+
+	while (*p != '\0') {
+		char addr[64];
+		size_t len = strcspn(p, ",");
+		struct in_addr in;
+
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		if (len == 0 || len >= sizeof(addr) || count == DNS_SERVERS_MAX)
+			return -1;
+		memcpy(addr, p, len);
+		addr[len] = '\0';
+		addr[strcspn(addr, " \t")] = '\0';
+		if (inet_pton(AF_INET, addr, &in) != 1)
+			return -1;
+		state->nsaddr_list[count] = (struct sockaddr_in){ .sin_family = AF_INET,
+			.sin_port = htons(53), .sin_addr = in };
+		count++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (count == 0)
+		return -1;
+	state->nscount = count;
+	return 0;
+}
+
+static struct key_resolver *key_resolver_new(const char *servers, unsigned timeout_s)
+{
+	struct key_resolver *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	if (res_ninit(&r->state) != 0)
+		return key_resolver_free(r);
+	r->state_ready = true;
+	r->state.retrans = (int)timeout_s;
+	r->state.retry = 1;
+	if (servers != NULL && servers[0] != '\0' && set_servers(&r->state, servers) < 0) {
+		errno = EINVAL;
+		return key_resolver_free(r);
+	}
+	return r;
+}
+
+/* Ask now; the reply is in buf when key_resolver_wait() is called. */
+static int key_resolver_start(void *service, int type, unsigned char *query, unsigned char *buf,
+			      size_t buf_len, void **ret_query)
+{
+	struct key_resolver *r = service;
+	int n;
+
+	if (buf_len < HFIXEDSZ)
+		return DKIM_DNS_ERROR;
+	h_errno = 0;
+	n = res_nquery(&r->state, (const char *)query, C_IN, type, buf,
+		       buf_len > INT32_MAX ? INT32_MAX : (int)buf_len);
+	r->reply_error = h_errno;
+	r->reply_len = n;
+	if (n < 0 && (r->reply_error == HOST_NOT_FOUND || r->reply_error == NO_DATA)) {
+		/*
+		 * No such name, or no TXT record at it: glibc gives no length,
+		 * so the answer is remade, the question and an empty answer,
+		 * which libopendkim reads as no key.
+		 */
+		n = res_nmkquery(&r->state, QUERY, (const char *)query, C_IN, type, NULL, 0, NULL,
+				 buf, buf_len > INT32_MAX ? INT32_MAX : (int)buf_len);
+		if (n >= HFIXEDSZ) {
+			HEADER *header = (HEADER *)buf;
+
+			header->qr = 1;
+			header->rcode = r->reply_error == HOST_NOT_FOUND ? NXDOMAIN : NOERROR;
+			r->reply_len = n;
+		}
+	}
+	*ret_query = r;
+	return DKIM_DNS_SUCCESS;
+}
+
+static int key_resolver_wait(void *service, void *query, struct timeval *timeout,
+			     size_t *ret_bytes, int *ret_error, int *ret_dnssec)
+{
+	struct key_resolver *r = service;
+
+	(void)query;
+	(void)timeout;
+	if (ret_dnssec != NULL)
+		*ret_dnssec = DKIM_DNSSEC_UNKNOWN;
+	if (ret_error != NULL)
+		*ret_error = r->reply_error;
+	if (r->reply_len < 0)
+		return DKIM_DNS_ERROR;	/* a timeout or a server failure: temporary */
+	if (ret_bytes != NULL)
+		*ret_bytes = (size_t)r->reply_len;
+	return DKIM_DNS_SUCCESS;
+}
+
+static int key_resolver_cancel(void *service, void *query)
+{
+	(void)service;
+	(void)query;
+	return DKIM_DNS_SUCCESS;
+}
 
 const char *dkim_verdict_name(enum dkim_verdict verdict)
 {
@@ -75,14 +217,18 @@ static unsigned char *to_crlf(const unsigned char *message, size_t len, size_t *
 	return out;
 }
 
-static int set_up(DKIM_LIB *lib, const struct dkim_options *options, char *why, size_t why_size)
+static int set_up(DKIM_LIB *lib, const struct dkim_options *options,
+		  struct key_resolver **ret_resolver, char *why, size_t why_size)
 {
 	unsigned timeout_ms = options != NULL && options->timeout_ms > 0 ? options->timeout_ms : 5000;
 	unsigned int timeout_s = (timeout_ms + 999) / 1000;
+	const char *servers = options != NULL ? options->dns_servers : NULL;
+	struct key_resolver *resolver;
 
 	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout_s, sizeof(timeout_s)) !=
 	    DKIM_STAT_OK) {
 		snprintf(why, why_size, "dkim: the lookup timeout cannot be set");
+		errno = EINVAL;
 		return -1;
 	}
 	if (options != NULL && options->key_file != NULL && options->key_file[0] != '\0') {
@@ -95,18 +241,29 @@ static int set_up(DKIM_LIB *lib, const struct dkim_options *options, char *why, 
 				 strlen(options->key_file)) != DKIM_STAT_OK) {
 			snprintf(why, why_size, "dkim: the key file %.200s cannot be used",
 				 options->key_file);
+			errno = EINVAL;
 			return -1;
 		}
-	} else if (options != NULL && options->dns_servers != NULL &&
-		   options->dns_servers[0] != '\0') {
-		/* the resolver takes its servers once it is set up */
-		if (dkim_dns_init(lib) != DKIM_DNS_SUCCESS ||
-		    dkim_dns_nslist(lib, options->dns_servers) != DKIM_DNS_SUCCESS) {
-			snprintf(why, why_size, "dkim: the name servers %.200s cannot be used",
-				 options->dns_servers);
-			return -1;
-		}
+		return 0;
 	}
+	resolver = key_resolver_new(servers, timeout_s);
+	if (resolver == NULL) {
+		if (errno == EINVAL)
+			snprintf(why, why_size, "dkim: the name servers \"%.100s\" are not up to "
+				 "%d IPv4 addresses", servers, DNS_SERVERS_MAX);
+		else
+			snprintf(why, why_size, "dkim: the resolver could not be set up");
+		return -1;
+	}
+	/* ours from the start: libopendkim neither sets it up nor closes it */
+	dkim_dns_set_init(lib, NULL);
+	dkim_dns_set_close(lib, NULL);
+	dkim_dns_set_nslist(lib, NULL);
+	(void)dkim_dns_set_query_service(lib, resolver);
+	dkim_dns_set_query_start(lib, key_resolver_start);
+	dkim_dns_set_query_waitreply(lib, key_resolver_wait);
+	dkim_dns_set_query_cancel(lib, key_resolver_cancel);
+	*ret_resolver = resolver;
 	return 0;
 }
 
@@ -163,7 +320,12 @@ static void judge(DKIM *dkim, DKIM_STAT status, struct dkim_outcome *outcome)
 		copy_field(outcome->domain, sizeof(outcome->domain), dkim_sig_getdomain(sig));
 		copy_field(outcome->selector, sizeof(outcome->selector), dkim_sig_getselector(sig));
 	}
-	if (status == DKIM_STAT_NOSIG) {
+	DKIM_SIGINFO **sigs = NULL;
+	int sig_count = 0;
+
+	/* a message too broken to hold a header has no signature either */
+	if (status == DKIM_STAT_NOSIG ||
+	    dkim_getsiglist(dkim, &sigs, &sig_count) != DKIM_STAT_OK || sig_count == 0) {
 		outcome->verdict = DKIM_VERDICT_NONE;
 		return;
 	}
@@ -195,6 +357,7 @@ int dkim_verify_message(const unsigned char *message, size_t len, const struct d
 	struct dkim_outcome outcome = { .verdict = DKIM_VERDICT_NONE };
 	DKIM_LIB *lib = NULL;
 	DKIM *dkim = NULL;
+	struct key_resolver *resolver = NULL;
 	unsigned char *crlf = NULL;
 	size_t crlf_len = 0, body = 0;
 	DKIM_STAT status;
@@ -222,10 +385,8 @@ int dkim_verify_message(const unsigned char *message, size_t len, const struct d
 		errno = ENOMEM;
 		goto out;
 	}
-	if (set_up(lib, options, why, why_size) < 0) {
-		errno = EINVAL;
+	if (set_up(lib, options, &resolver, why, why_size) < 0)
 		goto out;
-	}
 	dkim = dkim_verify(lib, (const unsigned char *)"mtasts", NULL, &status);
 	if (dkim == NULL) {
 		snprintf(why, why_size, "dkim: a verifier could not be made (%s)",
@@ -253,6 +414,7 @@ out:
 		dkim_free(dkim);
 	if (lib != NULL)
 		dkim_close(lib);
+	key_resolver_free(resolver);
 	free(crlf);
 	return rc;
 }
