@@ -157,7 +157,7 @@ enum dkim_verdict rs_dkim_from(const struct rs_value *v)
 }
 
 /* "YYYY-MM-DD" of the UTC day of t. */
-static void day_text(int64_t t, char out[16])
+void rs_day_text(int64_t t, char out[16])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -471,8 +471,9 @@ static const char sql_add_report[] =
 	"ON CONFLICT (organization_name, report_id) DO NOTHING RETURNING id";
 static const char sql_add_policy[] =
 	"INSERT INTO report_policy (report, organization_name, day, range_start, range_end, "
-	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id";
+	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures, "
+	"first_in_report, first_for_domain) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
 static const char sql_add_failure[] =
 	"INSERT INTO report_failure (policy, report, organization_name, policy_domain, day, "
 	"range_start, result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, "
@@ -523,9 +524,26 @@ static bool sums_of(const struct tlsrpt_report *r, struct report_sums *ret)
 	return true;
 }
 
-static int add_policy(struct report_store *store, int64_t report_id, const struct tlsrpt_report *r,
-		      const struct tlsrpt_policy *p, const char *day)
+/*
+ * Whether policy i is the report's first with its domain.  The summaries
+ * count reports as sums of these flags (and of i == 0), not as distinct
+ * ids, so that they read an index in order and sort nothing.
+ */
+static bool first_for_domain(const struct tlsrpt_report *r, size_t i)
 {
+	const char *domain = r->policies[i].policy_domain != NULL ? r->policies[i].policy_domain : "";
+
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(r->policies[j].policy_domain != NULL ? r->policies[j].policy_domain : "",
+			   domain) == 0)
+			return false;
+	return true;
+}
+
+static int add_policy(struct report_store *store, int64_t report_id, const struct tlsrpt_report *r,
+		      size_t index, const char *day)
+{
+	const struct tlsrpt_policy *p = &r->policies[index];
 	char *strings = strings_json(p->policy_strings, p->policy_string_count);
 	char *mx = strings_json(p->mx_hosts, p->mx_host_count);
 	int64_t policy_id = 0;
@@ -539,6 +557,7 @@ static int add_policy(struct report_store *store, int64_t report_id, const struc
 		rs_text_param(p->policy_domain != NULL ? p->policy_domain : ""),
 		rs_text_param(strings), rs_text_param(mx),
 		rs_int_param((int64_t)p->total_successful), rs_int_param((int64_t)p->total_failure),
+		rs_int_param(index == 0), rs_int_param(first_for_domain(r, index)),
 	};
 	rc = store->ops->query(store, "storing a policy", sql_add_policy, params,
 			       sizeof(params) / sizeof(params[0]), one_int, &policy_id, NULL);
@@ -572,7 +591,7 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 	int64_t id = -1;
 	int rc;
 
-	day_text(r->start, day);
+	rs_day_text(r->start, day);
 	if (!sums_of(r, &sums) || sha256_hex(meta->raw, meta->raw_len, sha) != 0 ||
 	    (rc = gzip_data(meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK) {
 		rs_error(store, "compressing the report or summing its counts failed");
@@ -605,7 +624,7 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 		return rc;
 	}
 	for (size_t i = 0; rc == RS_OK && i < r->policy_count; i++)
-		rc = add_policy(store, id, r, &r->policies[i], day);
+		rc = add_policy(store, id, r, i, day);
 	if (rc == RS_OK)
 		*ret_id = id;
 	return rc;

@@ -84,6 +84,9 @@ void rs_say(char *why, size_t why_size, const char *fmt, ...)
 /* A query's result as a store status, its reason written into why. */
 enum store_status rs_status(struct report_store *store, int rc, char *why, size_t why_size);
 
+/* "YYYY-MM-DD" of the UTC day of t. */
+void rs_day_text(int64_t t, char out[16]);
+
 /* Parameters. */
 struct rs_value rs_text_param(const char *s);	/* NULL: a NULL */
 struct rs_value rs_int_param(int64_t i);

@@ -12,18 +12,29 @@
 #include "report_store.h"
 #include "report_store_internal.h"
 
-/* Filters: ?1 domain, ?2 reporter, ?3 since, ?4 until, always bound. */
+/*
+ * Filters: ?1 domain, ?2 reporter, ?3 since, ?4 until, always bound.  The
+ * day of a row is the day of its start, so since and until also bound the
+ * day (?5, ?6): the indexes led by the day are then read only in part.
+ */
 
 enum filter_on { ON_REPORT, ON_POLICY, ON_FAILURE };
 
-#define FILTER_PARAMS 4
+#define FILTER_PARAMS 6
+#define LIMIT_PARAM "?7"
 
-static void filter_params(const struct report_filter *f, struct rs_value params[FILTER_PARAMS])
+/* The filter's parameters: ?5 and ?6 the days of since and until, in days (16 octets each). */
+static void filter_params(const struct report_filter *f, struct rs_value params[FILTER_PARAMS],
+			  char days[2][16])
 {
 	params[0] = rs_text_param(f->domain);
 	params[1] = rs_text_param(f->reporter);
 	params[2] = f->since != 0 ? rs_int_param(f->since) : (struct rs_value){ .type = RS_NULL_INT };
 	params[3] = f->until != 0 ? rs_int_param(f->until) : (struct rs_value){ .type = RS_NULL_INT };
+	rs_day_text(f->since, days[0]);
+	rs_day_text(f->until, days[1]);
+	params[4] = rs_text_param(f->since != 0 ? days[0] : NULL);
+	params[5] = rs_text_param(f->until != 0 ? days[1] : NULL);
 }
 
 /* " WHERE ..." for the filter (dates only when with_since). */
@@ -40,9 +51,10 @@ static void filter_where(char *out, size_t size, const struct report_filter *f, 
 	if (f->reporter != NULL)
 		used += (size_t)snprintf(out + used, size - used, " AND organization_name = ?2");
 	if (f->since != 0 && with_since)
-		used += (size_t)snprintf(out + used, size - used, " AND range_start >= ?3");
+		used += (size_t)snprintf(out + used, size - used,
+					 " AND range_start >= ?3 AND day >= ?5");
 	if (f->until != 0)
-		snprintf(out + used, size - used, " AND range_start < ?4");
+		snprintf(out + used, size - used, " AND range_start < ?4 AND day <= ?6");
 }
 
 /* Summary */
@@ -132,6 +144,7 @@ int report_store_summary(struct report_store *store, const struct report_filter 
 {
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS];
+	char days[2][16];
 	struct row_list list = { 0 };
 	struct summary_row total = { 0 };
 	char where[320], sql[1024];
@@ -145,18 +158,23 @@ int report_store_summary(struct report_store *store, const struct report_filter 
 		rs_say(why, why_size, "not a summary group: %d", (int)group);
 		return -1;
 	}
-	filter_params(filter, params);
+	/* a report is counted once: by its first policy, or its first with the domain */
+	const char *first = filter->domain != NULL || group == GROUP_DOMAIN ||
+			    group == GROUP_DOMAIN_DAY ? "first_for_domain" : "first_in_report";
+	filter_params(filter, params, days);
 	filter_where(where, sizeof(where), filter, ON_POLICY, true);
-	snprintf(sql, sizeof(sql), "SELECT count(DISTINCT report), CAST(coalesce(sum(successes), 0) "
-		 "AS bigint), CAST(coalesce(sum(failures), 0) AS bigint) FROM report_policy%s", where);
+	snprintf(sql, sizeof(sql), "SELECT CAST(coalesce(sum(%s), 0) AS bigint), "
+		 "CAST(coalesce(sum(successes), 0) AS bigint), CAST(coalesce(sum(failures), 0) "
+		 "AS bigint) FROM report_policy%s",
+		 filter->domain != NULL ? "first_for_domain" : "first_in_report", where);
 	rc = store->ops->query(store, "summing the reports", sql, params, FILTER_PARAMS, total_row,
 			       &total, NULL);
 	if (rc == RS_OK && keys != NULL) {
 		filter_where(where, sizeof(where), filter, on, true);
 		if (on == ON_POLICY)
-			snprintf(sql, sizeof(sql), "SELECT %s, count(DISTINCT report), CAST(sum(successes) "
-				 "AS bigint), CAST(sum(failures) AS bigint), 1 FROM report_policy%s "
-				 "GROUP BY 1, 2", keys, where);
+			snprintf(sql, sizeof(sql), "SELECT %s, CAST(sum(%s) AS bigint), "
+				 "CAST(sum(successes) AS bigint), CAST(sum(failures) AS bigint), 1 "
+				 "FROM report_policy%s GROUP BY 1, 2", keys, first, where);
 		else
 			snprintf(sql, sizeof(sql), "SELECT %s, count(DISTINCT report), 0, "
 				 "CAST(sum(failed_session_count) AS bigint), 0 FROM report_failure%s "
@@ -281,17 +299,18 @@ int report_store_list(struct report_store *store, const struct report_filter *fi
 {
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS + 1];
+	char days[2][16];
 	struct row_list list = { 0 };
 	char where[320], sql[1024];
 	int rc;
 
 	if (filter == NULL)
 		filter = &everything;
-	filter_params(filter, params);
+	filter_params(filter, params, days);
 	params[FILTER_PARAMS] = rs_int_param(limit == 0 || limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	filter_where(where, sizeof(where), filter, ON_REPORT, true);
 	snprintf(sql, sizeof(sql), "SELECT " ENTRY_COLUMNS " FROM report%s "
-		 "ORDER BY range_start DESC, id DESC LIMIT ?5", where);
+		 "ORDER BY range_start DESC, id DESC LIMIT " LIMIT_PARAM, where);
 	rc = store->ops->query(store, "listing reports", sql, params, FILTER_PARAMS + 1, entry_row,
 			       &list, NULL);
 	for (size_t i = 0; rc == RS_OK && i < list.count; i++)
@@ -501,13 +520,14 @@ int report_store_reporters(struct report_store *store, const struct report_filte
 {
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS];
+	char days[2][16];
 	struct row_list list = { 0 };
 	char where[320], sql[1024];
 	int rc;
 
 	if (filter == NULL)
 		filter = &everything;
-	filter_params(filter, params);
+	filter_params(filter, params, days);
 	filter_where(where, sizeof(where), filter, ON_POLICY, true);
 	snprintf(sql, sizeof(sql), "SELECT organization_name, policy_domain, count(DISTINCT report), "
 		 "min(range_start), max(range_end) FROM report_policy%s GROUP BY 1, 2", where);
@@ -562,6 +582,7 @@ int report_store_first_seen(struct report_store *store, const struct report_filt
 {
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS];
+	char days[2][16];
 	struct row_list list = { 0 };
 	char where[320], sql[1024];
 	const char *key;
@@ -578,7 +599,7 @@ int report_store_first_seen(struct report_store *store, const struct report_filt
 	}
 	if (filter == NULL)
 		filter = &everything;
-	filter_params(filter, params);
+	filter_params(filter, params, days);
 	filter_where(where, sizeof(where), filter, ON_FAILURE, false);
 	snprintf(sql, sizeof(sql), "SELECT policy_domain, %s, min(range_start), max(range_start), "
 		 "CAST(sum(failed_session_count) AS bigint) FROM report_failure%s GROUP BY 1, 2",
@@ -650,19 +671,20 @@ int report_store_failures(struct report_store *store, const struct report_filter
 {
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS + 1];
+	char days[2][16];
 	struct row_list list = { 0 };
 	char where[320], sql[1024];
 	int rc;
 
 	if (filter == NULL)
 		filter = &everything;
-	filter_params(filter, params);
+	filter_params(filter, params, days);
 	params[FILTER_PARAMS] = rs_int_param(limit == 0 || limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	filter_where(where, sizeof(where), filter, ON_FAILURE, true);
 	snprintf(sql, sizeof(sql), "SELECT report, organization_name, policy_domain, range_start, "
 		 "result_type, sending_mta_ip, receiving_mx_hostname, receiving_ip, "
 		 "failed_session_count, additional_information, failure_reason_code "
-		 "FROM report_failure%s ORDER BY range_start DESC, id DESC LIMIT ?5", where);
+		 "FROM report_failure%s ORDER BY range_start DESC, id DESC LIMIT " LIMIT_PARAM, where);
 	rc = store->ops->query(store, "listing failure details", sql, params, FILTER_PARAMS + 1,
 			       failure_list_row, &list, NULL);
 	if (rc != RS_OK) {
