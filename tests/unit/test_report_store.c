@@ -481,6 +481,33 @@ static void summaries(struct fixture *f)
 	assert_non_null(strstr(why, "group"));
 }
 
+/* A report with two policies for one domain is one report of that domain. */
+static void one_domain_twice(struct fixture *f)
+{
+	struct tlsrpt_policy policies[] = {
+		{ "sts", "example.org", NULL, 0, NULL, 0, 1, 0, NULL, 0 },
+		{ "tlsa", "example.org", NULL, 0, NULL, 0, 2, 1, NULL, 0 },
+		{ "sts", "example.com", NULL, 0, NULL, 0, 4, 0, NULL, 0 },
+	};
+	struct tlsrpt_report report = r2;
+	struct report_filter org = { .domain = "example.org" };
+	int64_t id;
+
+	report.policies = policies;
+	report.policy_count = 3;
+	assert_int_equal(add(f->store, &report, r2_json, 5, &id), STORE_ADDED);
+	assert_summary(f->store, NULL, GROUP_DOMAIN, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "example.com", NULL, 1, 4, 0 },
+						  { "example.org", NULL, 1, 3, 1 } }, 2);
+	assert_summary(f->store, &org, GROUP_REPORTER, &(struct want_row){ NULL, NULL, 1, 3, 1 },
+		       (const struct want_row[]){ { "microsoft.com", NULL, 1, 3, 1 } }, 1);
+	assert_summary(f->store, NULL, GROUP_DAY, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "2024-01-02", NULL, 1, 7, 1 } }, 1);
+	assert_summary(f->store, NULL, GROUP_DOMAIN_DAY, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "example.com", "2024-01-02", 1, 4, 0 },
+						  { "example.org", "2024-01-02", 1, 3, 1 } }, 2);
+}
+
 static void list(struct fixture *f)
 {
 	struct report_filter net = { .domain = "example.net" };
@@ -826,6 +853,7 @@ static const struct behaviour behaviours[] = {
 	{ "round_trip", round_trip, NULL },
 	{ "duplicate", duplicate, NULL },
 	{ "summaries", summaries, NULL },
+	{ "one_domain_twice", one_domain_twice, NULL },
 	{ "list", list, NULL },
 	{ "reporters", reporters, NULL },
 	{ "first_seen", first_seen, NULL },
