@@ -652,6 +652,10 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 	}
 	if (!report_storable(report, why, why_size))
 		return STORE_FAILED;
+	if (store->read_only) {
+		rs_say(why, why_size, "the report store is open for queries only");
+		return STORE_FAILED;
+	}
 	rc = store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
 			       NULL, NULL, NULL);
 	if (rc != RS_OK)
@@ -678,9 +682,15 @@ int report_store_prune(struct report_store *store, int64_t before, uint64_t *ret
 {
 	struct rs_value params[] = { rs_int_param(before) };
 	uint64_t removed = 0;
-	int rc = store->ops->query(store, "removing old reports",
-				   "DELETE FROM report WHERE range_end < ?1", params, 1, NULL, NULL,
-				   &removed);
+	int rc;
+
+	if (store->read_only) {
+		rs_say(why, why_size, "the report store is open for queries only");
+		return -1;
+	}
+	rc = store->ops->query(store, "removing old reports",
+			       "DELETE FROM report WHERE range_end < ?1", params, 1, NULL, NULL,
+			       &removed);
 
 	if (rc != RS_OK) {
 		rs_status(store, rc, why, why_size);

@@ -63,6 +63,7 @@ struct report_store_ops {
 
 struct report_store {
 	const struct report_store_ops *ops;
+	bool read_only;			/* opened for queries only */
 	char error[320];		/* why the last statement failed */
 };
 

@@ -566,6 +566,7 @@ int report_store_postgres_open(const char *conninfo, const struct report_store_o
 		return -1;
 	}
 	p->base.ops = &pg_ops;
+	p->base.read_only = options->read_only;
 	p->read_only = options->read_only;
 	p->timeout_ms = options->timeout_ms > 3600000u ? 3600000 : (int)options->timeout_ms;
 	rc = connection(p);

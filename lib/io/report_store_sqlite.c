@@ -396,6 +396,7 @@ int report_store_sqlite_open(const char *path, const struct report_store_options
 		return -1;
 	}
 	s->base.ops = &sqlite_ops;
+	s->base.read_only = options->read_only;
 	if (!options->read_only)
 		create_file(path);
 	rc = sqlite3_open_v2(path, &s->db, (options->read_only ? SQLITE_OPEN_READONLY

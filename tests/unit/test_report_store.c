@@ -687,7 +687,7 @@ static void reopen_and_schema(struct fixture *f)
 	assert_int_equal(total_reports(f->store), 3);
 }
 
-/* A statement failing halfway through a report leaves nothing of it (SQLite: a trigger). */
+/* A statement failing halfway through a report (a trigger's doing) leaves nothing of it. */
 static void all_or_nothing(struct fixture *f)
 {
 	int64_t id = -5;
@@ -702,18 +702,53 @@ static void all_or_nothing(struct fixture *f)
 	policies[1].failure_count = 1;
 	report.report_id = "another";
 	report.policies = policies;
-	raw_sqlite_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON report_failure "
-			"WHEN NEW.result_type = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	if (is_sqlite(f))
+		raw_sqlite_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON report_failure "
+				"WHEN NEW.result_type = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	else
+		raw_postgres_exec("CREATE OR REPLACE FUNCTION report_test_boom() RETURNS trigger "
+				  "LANGUAGE plpgsql AS $$ BEGIN IF NEW.result_type = 'boom' THEN "
+				  "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;"
+				  "CREATE TRIGGER boom BEFORE INSERT ON report_failure FOR EACH ROW "
+				  "EXECUTE FUNCTION report_test_boom()");
 	assert_int_equal(report_store_add(f->store, &report, &meta, &id, why, sizeof(why)),
 			 STORE_FAILED);
 	assert_int_equal(id, -5);
 	assert_non_null(strstr(why, "boom"));
 	assert_int_equal(total_reports(f->store), 3);
 	assert_int_equal(listed(f->store), 3);
-	raw_sqlite_exec(f, "DROP TRIGGER boom");
+	if (is_sqlite(f))
+		raw_sqlite_exec(f, "DROP TRIGGER boom");
+	else
+		raw_postgres_exec("DROP TRIGGER boom ON report_failure;"
+				  "DROP FUNCTION report_test_boom()");
 	assert_int_equal(report_store_add(f->store, &report, &meta, &id, why, sizeof(why)),
 			 STORE_ADDED);
 	assert_int_equal(total_reports(f->store), 4);
+}
+
+/* A store opened read-only answers and refuses to add. */
+static void read_only(struct fixture *f)
+{
+	struct report_store_options options = { .timeout_ms = 500, .read_only = true };
+	char why[256] = "";
+	int64_t id = -5;
+
+	add_three(f);
+	struct report_store *reader = report_store_open(f->location, &options, why, sizeof(why));
+	if (reader == NULL)
+		fail_msg("read-only open: %s", why);
+	assert_int_equal(total_reports(reader), 3);
+	struct tlsrpt_report report = r1;
+	report.report_id = "read-only";
+	struct report_meta meta = { .source = "file", .raw = "{}", .raw_len = 2 };
+	assert_int_equal(report_store_add(reader, &report, &meta, &id, why, sizeof(why)),
+			 STORE_FAILED);
+	assert_int_equal(id, -5);
+	assert_non_null(strstr(why, "queries only"));
+	assert_int_equal(report_store_prune(reader, T0 + 10 * DAY, NULL, why, sizeof(why)), -1);
+	report_store_close(reader);
+	assert_int_equal(total_reports(f->store), 3);
 }
 
 /*
@@ -877,7 +912,8 @@ static const struct behaviour behaviours[] = {
 	{ "failures", failures, NULL },
 	{ "prune", prune, NULL },
 	{ "reopen_and_schema", reopen_and_schema, NULL },
-	{ "all_or_nothing", all_or_nothing, "sqlite" },
+	{ "all_or_nothing", all_or_nothing, NULL },
+	{ "read_only", read_only, NULL },
 	{ "concurrent_writers", concurrent_writers, NULL },
 	{ "sqlite_unavailable", sqlite_unavailable, "sqlite" },
 	{ "postgres_down", postgres_down, "postgres" },
