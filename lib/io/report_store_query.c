@@ -75,7 +75,8 @@ static int summary_row(const struct rs_value *c, size_t n, void *arg)
 			   sizeof(struct summary_row))) != RS_OK)
 		return rc;
 	struct summary_row *row = (struct summary_row *)list->items + list->count;
-	if ((rc = rs_text_dup(&c[0], &row->key)) != RS_OK || (rc = rs_text_dup(&c[1], &row->key2)) != RS_OK) {
+	if ((rc = rs_text_dup(&c[0], &row->key)) != RS_OK ||
+	    (rc = rs_text_dup(&c[1], &row->key2)) != RS_OK) {
 		summary_row_clear(row);
 		return rc;
 	}
@@ -566,7 +567,8 @@ static int first_seen_row(const struct rs_value *c, size_t n, void *arg)
 	if ((rc = rs_grow(&list->items, list->count, &list->cap, sizeof(struct first_seen_row))) != RS_OK)
 		return rc;
 	struct first_seen_row *r = (struct first_seen_row *)list->items + list->count;
-	if ((rc = rs_text_dup(&c[0], &r->domain)) != RS_OK || (rc = rs_text_dup(&c[1], &r->key)) != RS_OK) {
+	if ((rc = rs_text_dup(&c[0], &r->domain)) != RS_OK ||
+	    (rc = rs_text_dup(&c[1], &r->key)) != RS_OK) {
 		free(r->domain);
 		free(r->key);
 		memset(r, 0, sizeof(*r));

@@ -404,6 +404,45 @@ static void round_trip(struct fixture *f)
 	assert_string_equal(report_store_backend(f->store), is_sqlite(f) ? "sqlite" : "postgresql");
 }
 
+/* A large JSON text (compressed far below its size) comes back whole. */
+static void large_text(struct fixture *f)
+{
+	enum { SIZE = 3 << 20 };
+	char *text = malloc(SIZE), *raw = NULL;
+	size_t raw_len = 0;
+	int64_t id = 0;
+
+	assert_non_null(text);
+	for (size_t i = 0; i < SIZE; i++)
+		text[i] = (char)(' ' + (i * 7 + i / 4096) % 90);
+	assert_int_equal(add(f->store, &r1, text, SIZE, &id), STORE_ADDED);
+	assert_int_equal(report_store_get(f->store, id, NULL, NULL, &raw, &raw_len, NULL, 0), 0);
+	assert_int_equal(raw_len, SIZE);
+	assert_memory_equal(raw, text, SIZE);
+	free(raw);
+	free(text);
+}
+
+/* A stored text that is not gzip any more is an error, not a report. */
+static void bad_raw(struct fixture *f)
+{
+	struct report_entry entry = { .id = 42 };
+	struct tlsrpt_report *report = NULL;
+	char *raw = NULL, why[256] = "";
+
+	add_three(f);
+	raw_sqlite_exec(f, "UPDATE report SET raw = x'1f8b0800deadbeef' "
+			"WHERE report_id LIKE '2024-01-01%'");
+	assert_int_equal(report_store_get(f->store, f->ids[0], &entry, &report, &raw, NULL, why,
+					  sizeof(why)), -1);
+	assert_int_equal(entry.id, 42);
+	assert_null(report);
+	assert_null(raw);
+	assert_int_equal(report_store_get(f->store, f->ids[0], &entry, NULL, NULL, NULL, NULL, 0), 0);
+	assert_int_equal(entry.id, f->ids[0]);
+	report_entry_clear(&entry);
+}
+
 /* The same submitter and report-id again: the earlier id, nothing counted twice. */
 static void duplicate(struct fixture *f)
 {
@@ -903,6 +942,7 @@ struct behaviour {
 
 static const struct behaviour behaviours[] = {
 	{ "round_trip", round_trip, NULL },
+	{ "large_text", large_text, NULL },
 	{ "duplicate", duplicate, NULL },
 	{ "summaries", summaries, NULL },
 	{ "one_domain_twice", one_domain_twice, NULL },
@@ -914,6 +954,7 @@ static const struct behaviour behaviours[] = {
 	{ "reopen_and_schema", reopen_and_schema, NULL },
 	{ "all_or_nothing", all_or_nothing, NULL },
 	{ "read_only", read_only, NULL },
+	{ "bad_raw", bad_raw, "sqlite" },
 	{ "concurrent_writers", concurrent_writers, NULL },
 	{ "sqlite_unavailable", sqlite_unavailable, "sqlite" },
 	{ "postgres_down", postgres_down, "postgres" },
