@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -877,6 +878,27 @@ static void sqlite_unavailable(struct fixture *f)
 	sqlite3_close(db);
 	assert_int_equal(total_reports(f->store), 3);
 	assert_int_equal(report_store_add(f->store, &report, &meta, &id, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(f->store), 4);
+	/* a file this process may not open: as another user, or chmod 000 */
+	f->store = report_store_close(f->store);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bool root = getuid() == 0;
+		if (root && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		if (!root && chmod(f->path, 0) != 0)
+			_exit(3);
+		errno = 0;
+		struct report_store *store = report_store_open(f->location, NULL, why, sizeof(why));
+		_exit(store != NULL ? 1 : errno == EAGAIN || errno == EINVAL ? 0 : 2);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chmod(f->path, 0640), 0);
+	f->store = open_store(f, 200);
 	assert_int_equal(total_reports(f->store), 4);
 	/* a file in a directory that is not there */
 	char missing[200];
