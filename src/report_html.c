@@ -25,7 +25,7 @@
 
 /* The day chart's drawing box (user units); the plot sits inside margins. */
 #define DAY_W 640
-#define DAY_H 240
+#define DAY_H 280
 #define DAY_LEFT 56
 #define DAY_RIGHT 8
 #define DAY_TOP 12
@@ -80,6 +80,7 @@ static const char page_style[] =
 	".chart{margin:0}\n"
 	".chart svg{display:block;width:100%;height:auto}\n"
 	".chart text{fill:var(--muted);font-size:13px}\n"
+	".day-chart text{font-size:12px}\n"
 	".chart .label{fill:var(--fg)}\n"
 	".chart .grid{stroke:var(--grid);stroke-width:1}\n"
 	".chart .axis{stroke:var(--line);stroke-width:1}\n"
@@ -92,7 +93,7 @@ static const char page_style[] =
 	".pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:0 28px}\n"
 	".table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);"
 	"border-radius:8px}\n"
-	"table{border-collapse:collapse;width:100%;font-size:.9rem}\n"
+	"table{border-collapse:collapse;width:100%;font-size:.875rem}\n"
 	"th,td{padding:7px 12px;text-align:left;white-space:nowrap;border-bottom:1px solid var(--line)}\n"
 	"tr:last-child td{border-bottom:0}\n"
 	"th{color:var(--muted);font-weight:600;background:var(--none-bg)}\n"
@@ -332,18 +333,21 @@ static int domain_data_load(struct report_store *store, const struct report_filt
 
 /* ------------------------------------------------------- the charts */
 
-/* A round number at or above n for the top of an axis: 1, 2, 2.5, 5 x 10^k. */
-static double nice_ceiling(double n)
+/*
+ * The step between the four grid lines above zero, so that 4 * step >= n:
+ * a whole number up to 10, then 1, 2, 2.5 or 5 times a power of ten.
+ */
+static double axis_step(double n)
 {
 	static const double steps[] = { 1, 2, 2.5, 5, 10 };
-	double scale = 1;
+	double quarter = n / 4, scale = 10;
 
-	if (n <= 4)
-		return 4;
-	while (scale * 10 < n)
+	if (quarter <= 10)
+		return quarter < 1 ? 1 : (double)(uint64_t)(quarter + 0.999999);
+	while (scale * 10 < quarter)
 		scale *= 10;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (steps[i] * scale >= n)
+		if (steps[i] * scale >= quarter)
 			return steps[i] * scale;
 	return 10 * scale;
 }
@@ -360,7 +364,7 @@ static void day_chart_axes(FILE *out, double top, int64_t first_day, size_t slot
 		fprintf(out, "<line class=\"%s\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>",
 			i == 0 ? "axis" : "grid", DAY_LEFT, DAY_W - DAY_RIGHT, y, y);
 		fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\"%s>%s</text>\n",
-			DAY_LEFT - 8, y, i % 2 ? " class=\"minor\"" : "", short_count(top * i / 4, buf));
+			DAY_LEFT - 8, y, i % 2 || i == 0 ? " class=\"minor\"" : "", short_count(top * i / 4, buf));
 	}
 	for (size_t i = 0; i < slots; i += step) {
 		/* every other label goes on narrow screens, where the text is larger */
@@ -415,7 +419,7 @@ static void day_chart(FILE *out, const struct domain_data *d, int64_t since, int
 	for (size_t i = 0; i < d->day_count; i++)
 		if ((double)d->days[i].sessions > most)
 			most = (double)d->days[i].sessions;
-	top = nice_ceiling(most);
+	top = 4 * axis_step(most);
 	fprintf(out, "<figure class=\"chart day-chart\"><svg viewBox=\"0 0 %d %d\" width=\"100%%\" "
 		"role=\"img\" aria-label=\"Successful and failed sessions per day\">\n", DAY_W, DAY_H);
 	day_chart_axes(out, top, first_day, slots, slot_w);
@@ -586,7 +590,8 @@ static int domain_section(FILE *out, size_t index, const char *domain, const str
 	fprintf(out, "<p class=\"figures\"><span><b>%s</b> sessions</span>", count_text(d->total.sessions, a));
 	fprintf(out, "<span><b>%s</b> failed</span>", count_text(d->total.failures, b));
 	fprintf(out, "<span><b>%s</b> successful</span>", percent_text(d->total.successes, d->total.sessions, c));
-	fprintf(out, "<span><b>%s</b> reports</span></p>\n", count_text(d->total.reports, a));
+	fprintf(out, "<span><b>%s</b> %s</span></p>\n", count_text(d->total.reports, a),
+		d->total.reports == 1 ? "report" : "reports");
 	fputs("<h3>Sessions per day</h3>\n", out);
 	day_chart(out, d, since, now);
 	fputs("<div class=\"pair\">\n", out);
@@ -631,8 +636,10 @@ static void page_totals(FILE *out, const struct summary_row *total, size_t domai
 {
 	char a[32];
 
-	fprintf(out, "<ul class=\"totals\"><li><b>%s</b><span>domains</span></li>", count_text(domains, a));
-	fprintf(out, "<li><b>%s</b><span>reports</span></li>", count_text(total->reports, a));
+	fprintf(out, "<ul class=\"totals\"><li><b>%s</b><span>%s</span></li>", count_text(domains, a),
+		domains == 1 ? "domain" : "domains");
+	fprintf(out, "<li><b>%s</b><span>%s</span></li>", count_text(total->reports, a),
+		total->reports == 1 ? "report" : "reports");
 	fprintf(out, "<li><b>%s</b><span>sessions</span></li>\n", count_text(total->sessions, a));
 	fprintf(out, "<li class=\"ok\"><b>%s</b><span>successful</span></li>", count_text(total->successes, a));
 	fprintf(out, "<li class=\"fail\"><b>%s</b><span>failed</span></li>", count_text(total->failures, a));
