@@ -402,12 +402,23 @@ static void day_chart_bar(FILE *out, const struct summary_row *r, double x, doub
 /* Days are keyed "YYYY-MM-DD"; the slot of one in the period, or -1. */
 static long day_slot(const char *key, int64_t first_day, size_t slots)
 {
-	char day[40];
+	unsigned y, m, d;
+	int64_t yy, era, day;
+	unsigned yoe, doy;
+	char rest;
 
-	for (size_t i = 0; i < slots; i++)
-		if (strcmp(key ? key : "", time_text(first_day + (int64_t)i * DAY_SECONDS, AS_DAY, day)) == 0)
-			return (long)i;
-	return -1;
+	if (key == NULL || sscanf(key, "%4u-%2u-%2u%c", &y, &m, &d, &rest) != 3 || m < 1 || m > 12 ||
+	    d < 1 || d > 31)
+		return -1;
+	/* days since 1970-01-01 (H. Hinnant's days_from_civil) */
+	yy = (int64_t)y - (m <= 2);
+	era = yy / 400;
+	yoe = (unsigned)(yy - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	day = (era * 146097 + (int64_t)(yoe * 365 + yoe / 4 - yoe / 100 + doy) - 719468) * DAY_SECONDS;
+	if (day < first_day || (uint64_t)(day - first_day) / DAY_SECONDS >= slots)
+		return -1;
+	return (long)((day - first_day) / DAY_SECONDS);
 }
 
 static void day_chart(FILE *out, const struct domain_data *d, int64_t since, int64_t now)
@@ -641,8 +652,10 @@ static void page_totals(FILE *out, const struct summary_row *total, size_t domai
 	fprintf(out, "<li><b>%s</b><span>%s</span></li>", count_text(total->reports, a),
 		total->reports == 1 ? "report" : "reports");
 	fprintf(out, "<li><b>%s</b><span>sessions</span></li>\n", count_text(total->sessions, a));
-	fprintf(out, "<li class=\"ok\"><b>%s</b><span>successful</span></li>", count_text(total->successes, a));
-	fprintf(out, "<li class=\"fail\"><b>%s</b><span>failed</span></li>", count_text(total->failures, a));
+	fprintf(out, "<li%s><b>%s</b><span>successful</span></li>", total->successes ? " class=\"ok\"" : "",
+		count_text(total->successes, a));
+	fprintf(out, "<li%s><b>%s</b><span>failed</span></li>", total->failures ? " class=\"fail\"" : "",
+		count_text(total->failures, a));
 	fprintf(out, "<li><b>%s</b><span>success rate</span></li></ul>\n</header>\n",
 		percent_text(total->successes, total->sessions, a));
 }
