@@ -570,8 +570,9 @@ int report_store_postgres_open(const char *conninfo, const struct report_store_o
 					: migrate(p, reason, sizeof(reason));
 	if (rc != RS_OK) {
 		snprintf(why, why_size, "%s", reason[0] != '\0' ? reason : p->base.error);
-		errno = rc == RS_NOMEM ? ENOMEM : rc == RS_UNAVAILABLE ? EAGAIN : EINVAL;
+		int error = rc == RS_NOMEM ? ENOMEM : rc == RS_UNAVAILABLE ? EAGAIN : EINVAL;
 		pg_free(&p->base);
+		errno = error;	/* after PQfinish(), which may set it */
 		return -1;
 	}
 	*ret_store = &p->base;

@@ -411,8 +411,9 @@ int report_store_sqlite_open(const char *path, const struct report_store_options
 		else
 			snprintf(why, why_size, "%.200s: %s", path,
 				 s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		errno = (rc & 0xff) == SQLITE_NOMEM ? ENOMEM : unavailable(rc) ? EAGAIN : EINVAL;
+		int error = (rc & 0xff) == SQLITE_NOMEM ? ENOMEM : unavailable(rc) ? EAGAIN : EINVAL;
 		sqlite_free(&s->base);
+		errno = error;	/* after sqlite3_close(), which may set it */
 		return -1;
 	}
 	*ret_store = &s->base;
