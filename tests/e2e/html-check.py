@@ -221,9 +221,12 @@ def screenshots(driver, artifacts):
         paths.append(path)
         metrics = driver.cdp("Page.getLayoutMetrics")
         full_height = int(metrics["cssContentSize"]["height"])
-        shot = driver.cdp("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": full_height, "scale": 1}})
+        # a viewport as tall as the page paints all of it (capturing beyond
+        # the viewport leaves scrolled boxes blank)
+        driver.cdp("Emulation.setDeviceMetricsOverride",
+                   {"width": width, "height": full_height, "deviceScaleFactor": 1, "mobile": mobile})
+        time.sleep(0.3)
+        shot = driver.cdp("Page.captureScreenshot", {"format": "png"})
         path = os.path.join(artifacts, "report-html-%s-full.png" % name)
         with open(path, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
