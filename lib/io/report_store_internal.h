@@ -1,0 +1,82 @@
+/*
+ * report_store_internal.h - what the report store's backends implement and
+ * what report_store.c shares with them.
+ *
+ * The queries are written once (report_store.c), in SQL both SQLite and
+ * PostgreSQL accept, with parameters numbered "?1".."?N" (the PostgreSQL
+ * backend sends them as "$1".."$N").  A backend only runs statements:
+ *
+ *   query()  runs sql with its parameters; calls each() for every row it
+ *            returns (values valid only during the call); sets *ret_changes
+ *            (rows changed) when not NULL.  Returns RS_OK, RS_UNAVAILABLE
+ *            (try later: busy, locked, disk full, server down) or RS_FAILED,
+ *            with a reason in store->error; each()'s own failure (non-zero)
+ *            ends the query and is returned as it is.
+ *   begin_sql  the statement that starts a write transaction
+ *   free()   closes the backend (never NULL)
+ */
+#ifndef MTASTS_IO_REPORT_STORE_INTERNAL_H
+#define MTASTS_IO_REPORT_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report_store.h"
+
+enum rs_result {
+	RS_OK = 0,
+	RS_FAILED = -1,
+	RS_UNAVAILABLE = -2,
+	RS_NOMEM = -3,
+};
+
+enum rs_type {
+	RS_NULL = 0,			/* a NULL of the kind of its parameter (text) */
+	RS_NULL_INT,			/* a NULL bigint parameter */
+	RS_TEXT,
+	RS_INT,
+	RS_BLOB,
+};
+
+/* A parameter or a column value. */
+struct rs_value {
+	enum rs_type type;
+	int64_t i;			/* RS_INT */
+	const char *s;			/* RS_TEXT, RS_BLOB */
+	size_t len;
+};
+
+#define RS_COLUMNS_MAX 16
+#define RS_PARAMS_MAX 24
+
+typedef int (*rs_row_fn)(const struct rs_value *columns, size_t count, void *arg);
+
+struct report_store_ops {
+	const char *name;
+	const char *begin_sql;
+	int (*query)(struct report_store *store, const char *what, const char *sql,
+		     const struct rs_value *params, size_t nparams, rs_row_fn each, void *arg,
+		     uint64_t *ret_changes);
+	void (*free)(struct report_store *store);
+};
+
+struct report_store {
+	const struct report_store_ops *ops;
+	char error[320];		/* why the last statement failed */
+};
+
+/* The schema's version this program writes (both backends). */
+#define REPORT_STORE_SCHEMA 1
+
+/* Backends' openers: 0, or -1 with errno and why as report_store_open(). */
+int report_store_sqlite_open(const char *path, const struct report_store_options *options,
+			     struct report_store **ret_store, char *why, size_t why_size);
+int report_store_postgres_open(const char *conninfo, const struct report_store_options *options,
+			       struct report_store **ret_store, char *why, size_t why_size);
+
+/* Set store->error as printf does. */
+void rs_error(struct report_store *store, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

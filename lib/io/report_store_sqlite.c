@@ -1,0 +1,421 @@
+/*
+ * report_store_sqlite.c - the report store in an SQLite file: WAL mode with
+ * synchronous=FULL (a report added is on disk), a busy timeout so that
+ * writers in several processes take turns (BEGIN IMMEDIATE), foreign keys
+ * on (removing a report removes its rows), a schema versioned by
+ * user_version and migrated in one transaction, prepared statements kept
+ * for the statements that are run again and again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "report_store_internal.h"
+#include "util.h"
+
+/*
+ * Migrations, in order: migrations[i] takes the schema from version i to
+ * i + 1.  Append only; a file written by a newer program is refused.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE report ("
+	"  id INTEGER PRIMARY KEY,"
+	"  organization_name TEXT NOT NULL,"
+	"  report_id TEXT NOT NULL,"
+	"  contact_info TEXT,"
+	"  range_start INTEGER NOT NULL,"
+	"  range_end INTEGER NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  origin TEXT,"
+	"  dkim TEXT NOT NULL,"
+	"  dkim_domain TEXT,"
+	"  successes INTEGER NOT NULL,"
+	"  failures INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  raw BLOB NOT NULL,"
+	"  UNIQUE (organization_name, report_id));"
+	"CREATE INDEX report_newest ON report (range_start DESC, id DESC);"
+	"CREATE INDEX report_end ON report (range_end);"
+	"CREATE TABLE report_policy ("
+	"  id INTEGER PRIMARY KEY,"
+	"  report INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,"
+	"  organization_name TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  range_start INTEGER NOT NULL,"
+	"  range_end INTEGER NOT NULL,"
+	"  policy_type TEXT NOT NULL,"
+	"  policy_domain TEXT NOT NULL,"
+	"  policy_strings TEXT NOT NULL,"
+	"  mx_hosts TEXT NOT NULL,"
+	"  successes INTEGER NOT NULL,"
+	"  failures INTEGER NOT NULL);"
+	"CREATE INDEX report_policy_report ON report_policy (report);"
+	"CREATE INDEX report_policy_domain_day ON report_policy (policy_domain, range_start, day, "
+	"  organization_name, report, successes, failures, range_end);"
+	"CREATE INDEX report_policy_day ON report_policy (range_start, day, organization_name, "
+	"  policy_domain, report, successes, failures, range_end);"
+	"CREATE INDEX report_policy_reporter ON report_policy (organization_name, policy_domain, "
+	"  range_start, report, range_end);"
+	"CREATE TABLE report_failure ("
+	"  id INTEGER PRIMARY KEY,"
+	"  policy INTEGER NOT NULL REFERENCES report_policy (id) ON DELETE CASCADE,"
+	"  report INTEGER NOT NULL,"
+	"  organization_name TEXT NOT NULL,"
+	"  policy_domain TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  range_start INTEGER NOT NULL,"
+	"  result_type TEXT NOT NULL,"
+	"  sending_mta_ip TEXT,"
+	"  receiving_mx_hostname TEXT,"
+	"  receiving_mx_helo TEXT,"
+	"  receiving_ip TEXT,"
+	"  failed_session_count INTEGER NOT NULL,"
+	"  additional_information TEXT,"
+	"  failure_reason_code TEXT);"
+	"CREATE INDEX report_failure_policy ON report_failure (policy);"
+	"CREATE INDEX report_failure_start ON report_failure (range_start);"
+	"CREATE INDEX report_failure_domain_type ON report_failure (policy_domain, result_type, "
+	"  range_start, report, failed_session_count);"
+	"CREATE INDEX report_failure_domain_mx ON report_failure (policy_domain, "
+	"  receiving_mx_hostname, range_start, report, failed_session_count);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA,
+	       "one migration per schema version");
+
+#define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
+#define CACHED_STATEMENTS 8		/* statements kept prepared, by their text */
+
+struct sqlite_store {
+	struct report_store base;
+	sqlite3 *db;
+	struct {
+		const char *sql;	/* a static text: compared by address */
+		sqlite3_stmt *stmt;
+	} cache[CACHED_STATEMENTS];
+};
+
+/* Whether an SQLite error is one to try again later. */
+static bool unavailable(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR:
+	case SQLITE_CANTOPEN: case SQLITE_READONLY: case SQLITE_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int failed(struct sqlite_store *s, int rc, const char *what)
+{
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return RS_NOMEM;
+	rs_error(&s->base, "SQLite: %s: %s", what, sqlite3_errmsg(s->db));
+	return unavailable(rc) ? RS_UNAVAILABLE : RS_FAILED;
+}
+
+static int bind_params(sqlite3_stmt *stmt, const struct rs_value *params, size_t nparams)
+{
+	int count = sqlite3_bind_parameter_count(stmt);
+
+	for (size_t i = 0; i < nparams && (int)i < count; i++) {
+		const struct rs_value *p = &params[i];
+		int col = (int)i + 1, rc;
+
+		switch (p->type) {
+		case RS_TEXT:
+			rc = sqlite3_bind_text64(stmt, col, p->s, p->len, SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case RS_BLOB:
+			rc = sqlite3_bind_blob64(stmt, col, p->s, p->len, SQLITE_STATIC);
+			break;
+		case RS_INT:
+			rc = sqlite3_bind_int64(stmt, col, p->i);
+			break;
+		default:
+			rc = sqlite3_bind_null(stmt, col);
+			break;
+		}
+		if (rc != SQLITE_OK && rc != SQLITE_RANGE)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static void row_values(sqlite3_stmt *stmt, struct rs_value *columns, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		int col = (int)i;
+
+		memset(&columns[i], 0, sizeof(columns[i]));
+		switch (sqlite3_column_type(stmt, col)) {
+		case SQLITE_INTEGER:
+			columns[i].type = RS_INT;
+			columns[i].i = sqlite3_column_int64(stmt, col);
+			break;
+		case SQLITE_TEXT:
+			columns[i].type = RS_TEXT;
+			columns[i].s = (const char *)sqlite3_column_text(stmt, col);
+			columns[i].len = (size_t)sqlite3_column_bytes(stmt, col);
+			break;
+		case SQLITE_BLOB:
+			columns[i].type = RS_BLOB;
+			columns[i].s = sqlite3_column_blob(stmt, col);
+			columns[i].len = (size_t)sqlite3_column_bytes(stmt, col);
+			break;
+		case SQLITE_FLOAT:
+			columns[i].type = RS_INT;
+			columns[i].i = (int64_t)sqlite3_column_double(stmt, col);
+			break;
+		default:
+			columns[i].type = RS_NULL;
+			break;
+		}
+	}
+}
+
+/* The prepared statement for sql: kept when sql is one of the adding statements' texts. */
+static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret_stmt, bool *ret_kept)
+{
+	size_t slot = CACHED_STATEMENTS;
+	int rc;
+
+	for (size_t i = 0; i < CACHED_STATEMENTS; i++) {
+		if (s->cache[i].sql == sql) {
+			*ret_stmt = s->cache[i].stmt;
+			*ret_kept = true;
+			return SQLITE_OK;
+		}
+		if (s->cache[i].sql == NULL && slot == CACHED_STATEMENTS)
+			slot = i;
+	}
+	/* only texts that do not change are kept: those without a WHERE built at run time */
+	bool keep = slot < CACHED_STATEMENTS && strncmp(sql, "INSERT", 6) == 0;
+	rc = sqlite3_prepare_v3(s->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, ret_stmt, NULL);
+	if (rc == SQLITE_OK && keep) {
+		s->cache[slot].sql = sql;
+		s->cache[slot].stmt = *ret_stmt;
+	}
+	*ret_kept = rc == SQLITE_OK && keep;
+	return rc;
+}
+
+static int sqlite_query(struct report_store *store, const char *what, const char *sql,
+			const struct rs_value *params, size_t nparams, rs_row_fn each, void *arg,
+			uint64_t *ret_changes)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct rs_value columns[RS_COLUMNS_MAX];
+	sqlite3_stmt *stmt = NULL;
+	bool kept = false;
+	int rc = prepare(s, sql, &stmt, &kept), result = RS_OK;
+
+	if (rc != SQLITE_OK)
+		return failed(s, rc, what);
+	if ((rc = bind_params(stmt, params, nparams)) != SQLITE_OK) {
+		result = failed(s, rc, what);
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int count = sqlite3_column_count(stmt);
+		if (count > RS_COLUMNS_MAX)
+			count = RS_COLUMNS_MAX;
+		row_values(stmt, columns, (size_t)count);
+		if (each != NULL && (result = each(columns, (size_t)count, arg)) != RS_OK) {
+			if (result == RS_FAILED)
+				rs_error(store, "SQLite: %s: a row not as written", what);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		result = failed(s, rc, what);
+		goto out;
+	}
+	if (ret_changes != NULL)
+		*ret_changes = (uint64_t)sqlite3_changes64(s->db);
+out:
+	if (kept) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	} else
+		sqlite3_finalize(stmt);
+	return result;
+}
+
+static void sqlite_free(struct report_store *store)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+
+	for (size_t i = 0; i < CACHED_STATEMENTS; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static const struct report_store_ops sqlite_ops = {
+	.name = "sqlite",
+	.begin_sql = "BEGIN IMMEDIATE",
+	.query = sqlite_query,
+	.free = sqlite_free,
+};
+
+/* Opening */
+
+static int exec_int(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value, char *ret_text,
+		    size_t text_size)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if (ret_value != NULL)
+			*ret_value = sqlite3_column_int64(stmt, 0);
+		if (ret_text != NULL) {
+			const unsigned char *t = sqlite3_column_text(stmt, 0);
+			snprintf(ret_text, text_size, "%s", t != NULL ? (const char *)t : "");
+		}
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The file's schema version against this program's: SQLITE_MISMATCH when newer. */
+static int check_version(sqlite3 *db, sqlite3_int64 *ret_version, char *why, size_t why_size)
+{
+	int rc = exec_int(db, "PRAGMA user_version", ret_version, NULL, 0);
+
+	if (rc == SQLITE_OK && (*ret_version < 0 || *ret_version > REPORT_STORE_SCHEMA)) {
+		snprintf(why, why_size, "the report store has schema version %lld, this program "
+			 "knows up to %d", (long long)*ret_version, REPORT_STORE_SCHEMA);
+		return SQLITE_MISMATCH;
+	}
+	return rc;
+}
+
+/* Bring the schema to REPORT_STORE_SCHEMA, in one write transaction. */
+static int migrate(sqlite3 *db, char *why, size_t why_size)
+{
+	sqlite3_int64 version = 0;
+	char sql[64];
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = check_version(db, &version, why, why_size)) != SQLITE_OK)
+		goto out;
+	for (; version < REPORT_STORE_SCHEMA; version++)
+		if ((rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK)
+			goto out;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", REPORT_STORE_SCHEMA);
+	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+out:
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Connection settings: busy timeout, defensive mode, foreign keys, WAL, synchronous=FULL. */
+static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
+{
+	char mode[16] = "";
+	int rc;
+
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if ((rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
+	if (read_only)
+		return SQLITE_OK;
+	if ((rc = exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode))) != SQLITE_OK)
+		return rc;
+	if (strcmp(mode, "wal") != 0) {
+		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
+		return SQLITE_MISMATCH;
+	}
+	return sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+}
+
+/*
+ * Configure and migrate, tried again until the busy timeout: two processes
+ * that change the journal mode of a new file at once can get SQLITE_BUSY
+ * without the busy handler being asked (SQLite's deadlock avoidance).
+ */
+static int prepare_file(sqlite3 *db, const struct report_store_options *options, char *why,
+			size_t why_size)
+{
+	long long until = monotonic_ms() + options->timeout_ms;
+	sqlite3_int64 version = 0;
+	int rc;
+
+	for (;;) {
+		rc = configure(db, options->read_only, why, why_size);
+		if (rc == SQLITE_OK)
+			rc = options->read_only ? check_version(db, &version, why, why_size)
+						: migrate(db, why, why_size);
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
+			return rc;
+		sqlite3_sleep(BUSY_RETRY_MS);
+	}
+}
+
+/* A new file is made with mode 0640 (SQLite would use 0644 less the umask). */
+static void create_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+int report_store_sqlite_open(const char *path, const struct report_store_options *options,
+			     struct report_store **ret_store, char *why, size_t why_size)
+{
+	struct sqlite_store *s = calloc(1, sizeof(*s));
+	char reason[256] = "";
+	int rc;
+
+	if (s == NULL) {
+		snprintf(why, why_size, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	s->base.ops = &sqlite_ops;
+	if (!options->read_only)
+		create_file(path);
+	rc = sqlite3_open_v2(path, &s->db, (options->read_only ? SQLITE_OPEN_READONLY
+					    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (s->db != NULL) {
+		sqlite3_extended_result_codes(s->db, 1);
+		sqlite3_busy_timeout(s->db, options->timeout_ms > 0x7fffffffu
+				     ? 0x7fffffff : (int)options->timeout_ms);
+	}
+	if (rc == SQLITE_OK)
+		rc = prepare_file(s->db, options, reason, sizeof(reason));
+	if (rc != SQLITE_OK) {
+		if (reason[0] != '\0')
+			snprintf(why, why_size, "%.200s: %s", path, reason);
+		else
+			snprintf(why, why_size, "%.200s: %s", path,
+				 s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		int error = (rc & 0xff) == SQLITE_NOMEM ? ENOMEM : unavailable(rc) ? EAGAIN : EINVAL;
+		sqlite_free(&s->base);
+		errno = error;	/* after sqlite3_close(), which may set it */
+		return -1;
+	}
+	*ret_store = &s->base;
+	return 0;
+}
