@@ -351,7 +351,11 @@ static int check_config(const struct serve_args *a, const struct serve_config *c
 	print_list("metrics allowed from", c->metrics_allow, c->metrics_allow_count);
 	if (c->user != NULL)
 		printf("user: %s\n", c->user);
-	printf("%s: configuration OK\n", a->config_path);
+	if (a->config_given || access(a->config_path, F_OK) == 0)
+		printf("%s: configuration OK\n", a->config_path);
+	else
+		printf("configuration OK (no %s: the defaults and the options)\n",
+		       a->config_path);
 	return EXIT_VALID;
 }
 

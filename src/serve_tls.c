@@ -6,6 +6,8 @@
  * none matches.  A reload builds a whole new set before it replaces the
  * one in use, so a broken file changes nothing.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,19 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Whether path can be read, with why in buf when not (OpenSSL says "system lib"). */
+static bool readable(const char *path, const char *what, char *why, size_t why_size)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		snprintf(why, why_size, "%s: cannot read the %s: %s", path, what, strerror(errno));
+		return false;
+	}
+	fclose(f);
+	return true;
+}
+
 static SSL_CTX *context_new(struct serve_tls *tls, const struct serve_cert_pair *pair,
 			    char *why, size_t why_size)
 {
@@ -88,12 +103,21 @@ static SSL_CTX *context_new(struct serve_tls *tls, const struct serve_cert_pair 
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 			    SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (!readable(pair->cert, "certificate", why, why_size) ||
+	    !readable(pair->key, "private key", why, why_size))
+		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, pair->cert) != 1) {
 		ssl_error(error, sizeof(error));
 		snprintf(why, why_size, "%s: cannot read the certificate: %s", pair->cert, error);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, pair->key, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(why, why_size, "%s: the key does not belong to the "
+				 "certificate in %s", pair->key, pair->cert);
+			goto fail;
+		}
 		ssl_error(error, sizeof(error));
 		snprintf(why, why_size, "%s: cannot read the private key: %s", pair->key, error);
 		goto fail;
