@@ -80,8 +80,8 @@ void serve_config_release(struct serve_config *c)
 /* ---- the file ---- */
 
 /* A string or a sequence of strings into list (replacing it), at most max. */
-static int read_list(struct reader *r, const struct yaml_node *v, char **list,
-		     size_t *count, size_t max)
+static int read_list(struct reader *r, const char *name, const struct yaml_node *v,
+		     char **list, size_t *count, size_t max)
 {
 	static const struct field item = { "item", F_STRING, 0, 0, 4096, F_NONEMPTY, NULL };
 	const struct yaml_node *const *items = &v;
@@ -89,19 +89,19 @@ static int read_list(struct reader *r, const struct yaml_node *v, char **list,
 
 	if (v->kind == YAML_KIND_MAPPING)
 		return config_fail(r, v, "%s: a mapping where a string or a list of "
-				   "strings goes", r->path);
+				   "strings goes", name);
 	if (v->kind == YAML_KIND_SEQUENCE) {
 		items = (const struct yaml_node *const *)v->items;
 		n = v->count;
 	}
 	if (n > max)
-		return config_fail(r, v, "%s: %zu entries; at most %zu", r->path, n, max);
+		return config_fail(r, v, "%s: %zu entries; at most %zu", name, n, max);
 	serve_config_clear_list(list, count);
 	for (size_t i = 0; i < n; i++) {
 		if (items[i]->kind != YAML_KIND_SCALAR)
 			return config_fail(r, items[i], "%s: %s where a string goes",
-					   r->path, config_what_is(items[i]));
-		if (config_read_string(r, &item, r->path, items[i], &list[*count]) != 0)
+					   name, config_what_is(items[i]));
+		if (config_read_string(r, &item, name, items[i], &list[*count]) != 0)
 			return -1;
 		(*count)++;
 	}
@@ -112,21 +112,21 @@ static int read_listen(struct reader *r, const struct yaml_node *v, void *base)
 {
 	struct serve_config *c = base;
 
-	return read_list(r, v, c->listen, &c->listen_count, SERVE_LISTEN_MAX);
+	return read_list(r, "listen", v, c->listen, &c->listen_count, SERVE_LISTEN_MAX);
 }
 
 static int read_listen_plain(struct reader *r, const struct yaml_node *v, void *base)
 {
 	struct serve_config *c = base;
 
-	return read_list(r, v, c->listen_plain, &c->listen_plain_count, SERVE_LISTEN_MAX);
+	return read_list(r, "listen_plain", v, c->listen_plain, &c->listen_plain_count, SERVE_LISTEN_MAX);
 }
 
 static int read_metrics_allow(struct reader *r, const struct yaml_node *v, void *base)
 {
 	struct serve_config *c = base;
 
-	return read_list(r, v, c->metrics_allow, &c->metrics_allow_count, SERVE_ALLOW_MAX);
+	return read_list(r, "metrics_allow", v, c->metrics_allow, &c->metrics_allow_count, SERVE_ALLOW_MAX);
 }
 
 #define PAIR(key, member) \
@@ -252,6 +252,8 @@ bool serve_split_address(const char *address, char *host, size_t host_size,
 			return false;
 		address++;
 		host_len -= 2;
+	} else if (memchr(address, ':', host_len) != NULL) {
+		return false;	/* IPv6 goes in brackets: "::1:443" is ambiguous */
 	}
 	if (host_len == 0 || host_len >= host_size)
 		return false;
