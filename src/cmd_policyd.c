@@ -13,17 +13,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +31,9 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "daemon_log.h"
 #include "policyd.h"
 #include "policyd_config.h"
-#include "daemon_log.h"
 #include "policyd_store.h"
 
 #define EXIT_CONFIG 78		/* sysexits.h EX_CONFIG */

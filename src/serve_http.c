@@ -317,7 +317,6 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	switch (outcome.status) {
 	case INTAKE_STORED:
 		s->metrics.reports[SERVE_OUTCOME_STORED]++;
-		serve_summary_cache_clear(&s->summary);
 		snprintf(text, sizeof(text), "stored report %lld", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
 		reply(s, req, route, 201, "Created", text);
