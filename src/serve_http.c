@@ -48,6 +48,7 @@ struct serve_server {
 	size_t allow_count;
 	char *store_location;
 	struct report_store *store;
+	char store_why[SERVE_WHY_SIZE];	/* why it last failed to open */
 	time_t store_error_logged;
 	struct serve_metrics metrics;
 	struct serve_summary_cache summary;
@@ -137,19 +138,18 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 static struct report_store *store_get(struct serve_server *s)
 {
 	struct report_store_options options = { .timeout_ms = STORE_TIMEOUT_MS };
-	char why[SERVE_WHY_SIZE];
 	time_t now;
 
 	if (s->store != NULL)
 		return s->store;
-	if ((s->store = report_store_open(s->store_location, &options, why,
-					  sizeof(why))) != NULL)
+	if ((s->store = report_store_open(s->store_location, &options, s->store_why,
+					  sizeof(s->store_why))) != NULL)
 		return s->store;
 	s->metrics.store_errors++;
 	now = time(NULL);
 	if (now - s->store_error_logged >= 60) {
 		s->store_error_logged = now;
-		daemon_log(LOG_ERR, "the report store is unavailable: %s", why);
+		daemon_log(LOG_ERR, "the report store is unavailable: %s", s->store_why);
 	}
 	return NULL;
 }
@@ -364,7 +364,7 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	if (store != NULL)
 		store_failed(s);
 	else
-		snprintf(why, sizeof(why), "cannot open it");
+		snprintf(why, sizeof(why), "%s", s->store_why);
 	snprintf(text, sizeof(text), "the report store is unavailable: %s", why);
 	reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
 }
