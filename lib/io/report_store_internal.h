@@ -78,5 +78,32 @@ int report_store_postgres_open(const char *conninfo, const struct report_store_o
 /* Set store->error as printf does. */
 void rs_error(struct report_store *store, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Write why (may be NULL) as printf does. */
+void rs_say(char *why, size_t why_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A query's result as a store status, its reason written into why. */
+enum store_status rs_status(struct report_store *store, int rc, char *why, size_t why_size);
+
+/* "YYYY-MM-DD" of the UTC day of t. */
+void rs_day_text(int64_t t, char out[16]);
+
+/* Parameters. */
+struct rs_value rs_text_param(const char *s);	/* NULL: a NULL */
+struct rs_value rs_int_param(int64_t i);
+
+/* Column values read back: a text copied (NULL for NULL), an integer, a count. */
+int rs_text_dup(const struct rs_value *v, char **ret);
+int64_t rs_int_of(const struct rs_value *v);
+uint64_t rs_count_of(const struct rs_value *v);
+enum dkim_verdict rs_dkim_from(const struct rs_value *v);
+/* A JSON array of strings (the policy_strings and mx_hosts columns) as an array. */
+int rs_strings_from_json(const struct rs_value *v, char ***ret_strings, size_t *ret_count);
+/* The stored gzip member back to the JSON text, NUL-terminated. */
+int rs_gunzip(const void *data, size_t len, char **ret_out, size_t *ret_len);
+
+/* Room for one more item of size octets in *items (zeroed when new). */
+int rs_grow(void **items, size_t count, size_t *cap, size_t size);
+/* Frees a report built from rows (every string and array on its own). */
+void rs_report_release(struct tlsrpt_report *report);
 
 #endif

@@ -297,7 +297,7 @@ static void assert_reports_equal(const struct tlsrpt_report *a, const struct tls
 	}
 }
 
-/* A summary: its total and rows, asserted against want (key, key2, reports, successes, failures). */
+/* A summary's total and rows against want (key, key2, reports, successes, failures). */
 struct want_row {
 	const char *key, *key2;
 	uint64_t reports, successes, failures;
