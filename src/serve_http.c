@@ -412,6 +412,7 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
  */
 struct route {
 	enum serve_route_id id;
+	const char *host;		/* the Host it serves, NULL: any */
 	const char *path;		/* NULL: the configured report path */
 	int methods;
 	const char *allow;		/* the Allow header of a 405 */
@@ -419,21 +420,24 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ SERVE_ROUTE_REPORT, NULL, EVHTTP_REQ_POST, "POST", handle_report },
-	{ SERVE_ROUTE_HEALTHZ, "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD",
-	  handle_healthz },
-	{ SERVE_ROUTE_METRICS, "/metrics", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD",
-	  handle_metrics },
+	{ SERVE_ROUTE_REPORT, NULL, NULL, EVHTTP_REQ_POST, "POST", handle_report },
+	{ SERVE_ROUTE_HEALTHZ, NULL, "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	  "GET, HEAD", handle_healthz },
+	{ SERVE_ROUTE_METRICS, NULL, "/metrics", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	  "GET, HEAD", handle_metrics },
 };
 
+/* The first route for this Host (without its port, any case) and path. */
 static const struct route *route_find(const struct serve_server *s, const char *host,
 				      const char *path)
 {
-	(void)host;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const char *want = routes[i].path != NULL ? routes[i].path :
 				   s->config->report_path;
 
+		if (routes[i].host != NULL &&
+		    (host == NULL || strcasecmp(routes[i].host, host) != 0))
+			continue;
 		if (strcmp(want, path) == 0)
 			return &routes[i];
 	}
