@@ -481,6 +481,33 @@ static void summaries(struct fixture *f)
 	assert_non_null(strstr(why, "group"));
 }
 
+/* A report with two policies for one domain is one report of that domain. */
+static void one_domain_twice(struct fixture *f)
+{
+	struct tlsrpt_policy policies[] = {
+		{ "sts", "example.org", NULL, 0, NULL, 0, 1, 0, NULL, 0 },
+		{ "tlsa", "example.org", NULL, 0, NULL, 0, 2, 1, NULL, 0 },
+		{ "sts", "example.com", NULL, 0, NULL, 0, 4, 0, NULL, 0 },
+	};
+	struct tlsrpt_report report = r2;
+	struct report_filter org = { .domain = "example.org" };
+	int64_t id;
+
+	report.policies = policies;
+	report.policy_count = 3;
+	assert_int_equal(add(f->store, &report, r2_json, 5, &id), STORE_ADDED);
+	assert_summary(f->store, NULL, GROUP_DOMAIN, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "example.com", NULL, 1, 4, 0 },
+						  { "example.org", NULL, 1, 3, 1 } }, 2);
+	assert_summary(f->store, &org, GROUP_REPORTER, &(struct want_row){ NULL, NULL, 1, 3, 1 },
+		       (const struct want_row[]){ { "microsoft.com", NULL, 1, 3, 1 } }, 1);
+	assert_summary(f->store, NULL, GROUP_DAY, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "2024-01-02", NULL, 1, 7, 1 } }, 1);
+	assert_summary(f->store, NULL, GROUP_DOMAIN_DAY, &(struct want_row){ NULL, NULL, 1, 7, 1 },
+		       (const struct want_row[]){ { "example.com", "2024-01-02", 1, 4, 0 },
+						  { "example.org", "2024-01-02", 1, 3, 1 } }, 2);
+}
+
 static void list(struct fixture *f)
 {
 	struct report_filter net = { .domain = "example.net" };
@@ -689,10 +716,14 @@ static void all_or_nothing(struct fixture *f)
 	assert_int_equal(total_reports(f->store), 4);
 }
 
-/* Four processes adding 200 reports each to one file: all 800 there, no error. */
+/*
+ * Four processes adding 200 reports each to one store: all 800 there, no
+ * error.  They also race to add the same 50 reports: each is stored once,
+ * the others are told it is a duplicate.
+ */
 static void concurrent_writers(struct fixture *f)
 {
-	enum { WRITERS = 4, EACH = 200 };
+	enum { WRITERS = 4, EACH = 200, SHARED = 50 };
 	pid_t pids[WRITERS];
 
 	f->store = report_store_close(f->store);
@@ -708,6 +739,7 @@ static void concurrent_writers(struct fixture *f)
 
 		for (int i = 0; !bad && i < EACH; i++) {
 			struct tlsrpt_report report = r2;
+			enum store_status status;
 			int64_t id;
 			snprintf(org, sizeof(org), "writer%d.example", w);
 			snprintf(id_text, sizeof(id_text), "%d", i);
@@ -715,6 +747,12 @@ static void concurrent_writers(struct fixture *f)
 			report.report_id = id_text;
 			report.start = T0 + i * 600;
 			bad = add(store, &report, r2_json, sizeof(r2_json) - 1, &id) != STORE_ADDED;
+			if (bad || i >= SHARED)
+				continue;
+			snprintf(id_text, sizeof(id_text), "shared-%d", i);
+			report.organization_name = "shared.example";
+			status = add(store, &report, r2_json, sizeof(r2_json) - 1, &id);
+			bad = status != STORE_ADDED && status != STORE_DUPLICATE;
 		}
 		report_store_close(store);
 		_exit(bad);
@@ -726,8 +764,14 @@ static void concurrent_writers(struct fixture *f)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	f->store = open_store(f, 2000);
-	assert_int_equal(total_reports(f->store), WRITERS * EACH);
-	assert_int_equal(listed(f->store), WRITERS * EACH);
+	assert_int_equal(total_reports(f->store), WRITERS * EACH + SHARED);
+	assert_int_equal(listed(f->store), WRITERS * EACH + SHARED);
+	struct report_filter shared = { .reporter = "shared.example" };
+	struct summary_row total = { 0 };
+	assert_int_equal(report_store_summary(f->store, &shared, GROUP_NONE, NULL, NULL, &total,
+					      NULL, 0), 0);
+	assert_int_equal(total.reports, SHARED);
+	assert_int_equal(total.successes, SHARED * 50);
 }
 
 /*
@@ -826,6 +870,7 @@ static const struct behaviour behaviours[] = {
 	{ "round_trip", round_trip, NULL },
 	{ "duplicate", duplicate, NULL },
 	{ "summaries", summaries, NULL },
+	{ "one_domain_twice", one_domain_twice, NULL },
 	{ "list", list, NULL },
 	{ "reporters", reporters, NULL },
 	{ "first_seen", first_seen, NULL },
@@ -833,7 +878,7 @@ static const struct behaviour behaviours[] = {
 	{ "prune", prune, NULL },
 	{ "reopen_and_schema", reopen_and_schema, NULL },
 	{ "all_or_nothing", all_or_nothing, "sqlite" },
-	{ "concurrent_writers", concurrent_writers, "sqlite" },
+	{ "concurrent_writers", concurrent_writers, NULL },
 	{ "sqlite_unavailable", sqlite_unavailable, "sqlite" },
 	{ "postgres_down", postgres_down, "postgres" },
 };
