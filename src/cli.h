@@ -32,6 +32,7 @@ extern const struct command cmd_fetch;
 extern const struct command cmd_check;
 extern const struct command cmd_policyd;
 extern const struct command cmd_query;
+extern const struct command cmd_serve;
 
 /* Name the program reports itself as in messages. */
 #define PROGRAM_NAME "mtasts"

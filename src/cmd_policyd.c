@@ -13,17 +13,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +30,10 @@
 
 #include "cli.h"
 #include "config.h"
+#include "daemon.h"
+#include "daemon_log.h"
 #include "policyd.h"
 #include "policyd_config.h"
-#include "policyd_log.h"
 #include "policyd_store.h"
 
 #define EXIT_CONFIG 78		/* sysexits.h EX_CONFIG */
@@ -115,18 +112,6 @@ struct policyd_args {
 	char config_abs[4096], prewarm_abs[4096], pid_file_abs[4096];
 };
 
-/* path, or cwd/path when relative, in buf; path itself when it does not fit. */
-static const char *absolute(const char *path, char *buf, size_t size)
-{
-	char cwd[2048];
-
-	if (path == NULL || path[0] == '/' || strcmp(path, "-") == 0 ||
-	    getcwd(cwd, sizeof(cwd)) == NULL ||
-	    (size_t)snprintf(buf, size, "%s/%s", cwd, path) >= size)
-		return path;
-	return buf;
-}
-
 struct daemon {
 	struct policyd_args *args;
 	struct policyd_config config;
@@ -140,34 +125,6 @@ struct daemon {
 	bool stopping;
 	bool postfix_tlsrpt;		/* the local Postfix takes the attributes */
 };
-
-/* ---------------------------------------------------------------- systemd */
-
-/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
-static void notify(const char *state)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
-		return;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';	/* an abstract socket */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, len);
-	close(fd);
-}
-
-static bool supervised(void)
-{
-	return getenv("NOTIFY_SOCKET") != NULL || getenv("INVOCATION_ID") != NULL;
-}
 
 /* ---------------------------------------------------------------- options */
 
@@ -207,11 +164,11 @@ static int parse_args(int argc, char **argv, struct policyd_args *a)
 	}
 	a->operand_count = argc - optind;
 	a->operands = argv + optind;
-	a->config_path = absolute(a->config_path, a->config_abs, sizeof(a->config_abs));
-	a->prewarm = absolute(a->prewarm, a->prewarm_abs, sizeof(a->prewarm_abs));
-	a->pid_file = absolute(a->pid_file, a->pid_file_abs, sizeof(a->pid_file_abs));
+	a->config_path = daemon_absolute_path(a->config_path, a->config_abs, sizeof(a->config_abs));
+	a->prewarm = daemon_absolute_path(a->prewarm, a->prewarm_abs, sizeof(a->prewarm_abs));
+	a->pid_file = daemon_absolute_path(a->pid_file, a->pid_file_abs, sizeof(a->pid_file_abs));
 	if (a->prewarm != NULL && strcmp(a->prewarm, "-") == 0 && !a->foreground &&
-	    !supervised()) {
+	    !daemon_supervised()) {
 		print_usage_error(&cmd_policyd, "--prewarm -: standard input is gone once "
 				  "detached; add --foreground or give a file");
 		return EXIT_USAGE_ERROR;
@@ -471,37 +428,6 @@ static int run_cache(const struct policyd_args *a, const struct policyd_config *
 
 /* ----------------------------------------------------------------- daemon */
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (user == NULL)
-		return 0;
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		policyd_log(LOG_ERR, "user %s: %s", user,
-			errno != 0 ? strerror(errno) : "no such user");
-		return -1;
-	}
-	if (getuid() != 0 && getuid() == pw->pw_uid)
-		return 0;
-	/* A UNIX socket stays root's: its mode says who may connect. */
-	/* The user's own groups stay: one may open a Redis socket or a directory. */
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		policyd_log(LOG_ERR, "cannot become user %s: %s", user,
-			strerror(errno));
-		return -1;
-	}
-	/* Never root again. */
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		policyd_log(LOG_ERR, "could become root again after dropping "
-			    "privileges; refusing to run");
-		return -1;
-	}
-	return 0;
-}
-
 static void net_config_of(const struct policyd_args *a, const struct policyd_config *c,
 			  struct net_config *nc)
 {
@@ -538,7 +464,7 @@ static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	policyd_log(LOG_NOTICE, "shutdown_timeout passed with %zu connections open; "
+	daemon_log(LOG_NOTICE, "shutdown_timeout passed with %zu connections open; "
 		    "closing them", policyd_server_connections(d->server));
 	event_base_loopexit(d->net.base, NULL);
 }
@@ -555,8 +481,8 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = true;
-	notify("STOPPING=1");
-	policyd_log(LOG_INFO, "signal %d: draining %zu connections", (int)sig,
+	daemon_notify("STOPPING=1");
+	daemon_log(LOG_INFO, "signal %d: draining %zu connections", (int)sig,
 		    policyd_server_connections(d->server));
 	if ((d->stop_timer = evtimer_new(d->net.base, on_stop_timeout, d)) != NULL)
 		evtimer_add(d->stop_timer, &limit);
@@ -596,26 +522,16 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	{
-		/* systemd 253 and later want the time with RELOADING=1. */
-		struct timespec ts;
-		char state[80];
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
-			 (unsigned long long)ts.tv_sec * 1000000ull +
-			 (unsigned long long)ts.tv_nsec / 1000);
-		notify(state);
-	}
+	daemon_notify_reloading();
 	if (policyd_config_load(d->args->config_path, &fresh, why, sizeof(why)) != 0) {
-		policyd_log(LOG_ERR, "reload: %s; keeping the configuration in use", why);
-		notify("READY=1");
+		daemon_log(LOG_ERR, "reload: %s; keeping the configuration in use", why);
+		daemon_notify("READY=1");
 		return;
 	}
 	/* Postfix's version as found at start: postconf may take a while. */
 	policyd_config_default_tlsrpt(&fresh, d->postfix_tlsrpt);
 	if (restart_needed(&d->config, &fresh))
-		policyd_log(LOG_WARNING, "reload: the listening address and socket, the "
+		daemon_log(LOG_WARNING, "reload: the listening address and socket, the "
 			    "cache store, user, metrics address, ca_file and dns_servers "
 			    "take effect at the next start");
 	/* Waiting lookups copied what they need of their zone. */
@@ -623,8 +539,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	d->config = fresh;
 	policyd_config_release(&old);
 	policyd_engine_reconfigure(d->engine, &d->config);
-	policyd_log(LOG_INFO, "reloaded %s", d->args->config_path);
-	notify("READY=1");
+	daemon_log(LOG_INFO, "reloaded %s", d->args->config_path);
+	daemon_notify("READY=1");
 }
 
 static void gauges(void *arg, struct evbuffer *out)
@@ -665,49 +581,8 @@ static int read_prewarm(struct daemon *d, const char *path)
 	}
 	if (f != stdin)
 		fclose(f);
-	policyd_log(LOG_INFO, "pre-warming %zu domains from %s", n, path);
+	daemon_log(LOG_INFO, "pre-warming %zu domains from %s", n, path);
 	policyd_engine_warm_start(d->engine);
-	return 0;
-}
-
-/*
- * Detach; the process that started it exits only once the daemon says it
- * serves (ready_fd), with 0, or with EXIT_LOCAL_ERROR when the daemon ends
- * first: so a start-up failure after detaching is not reported as success.
- */
-static int daemonize(int *ret_ready_fd)
-{
-	int ready[2], fd;
-	pid_t pid;
-	char byte = 0;
-	ssize_t n;
-
-	if (pipe2(ready, O_CLOEXEC) != 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid > 0) {
-		close(ready[1]);
-		do
-			n = read(ready[0], &byte, 1);
-		while (n < 0 && errno == EINTR);
-		_exit(n == 1 && byte == 'R' ? 0 : EXIT_LOCAL_ERROR);
-	}
-	close(ready[0]);
-	*ret_ready_fd = ready[1];
-	if (setsid() < 0)
-		return -1;
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") != 0)
-		return -1;
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
 	return 0;
 }
 
@@ -717,7 +592,7 @@ static int run_daemon(struct policyd_args *a)
 	struct net_config nc;
 	struct policyd_engine_settings settings = { 0 };
 	char why[POLICYD_WHY_SIZE];
-	bool foreground = a->foreground || supervised();
+	bool foreground = a->foreground || daemon_supervised();
 	bool pid_written = false;
 	int status, rc, ready_fd = -1;
 
@@ -740,26 +615,21 @@ static int run_daemon(struct policyd_args *a)
 		goto out;
 	}
 	/* Detached and the pid file written while root: the user cannot alter it. */
-	if (!foreground && (daemonize(&ready_fd) != 0 || event_reinit(d.net.base) != 0)) {
+	if (!foreground && (daemon_detach(&ready_fd) != 0 || event_reinit(d.net.base) != 0)) {
 		fprintf(stderr, "mtasts policyd: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
-	policyd_log_open("mtasts-policyd", a->syslog || !foreground, a->verbose);
+	daemon_log_open("mtasts-policyd", a->syslog || !foreground, a->verbose);
 	if (a->pid_file != NULL) {
-		FILE *f = fopen(a->pid_file, "w");
-
-		pid_written = f != NULL;
-
-		if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-			policyd_log(LOG_ERR, "%s: %s", a->pid_file, strerror(errno));
+		if (daemon_write_pid_file(a->pid_file) != 0)
 			goto out;
-		}
+		pid_written = true;
 	}
-	if (drop_privileges(d.config.user) != 0)
+	if (daemon_drop_privileges(d.config.user) != 0)
 		goto out;
 	/* As the user: a SQLite file it creates is its own. */
 	if (policyd_store_open(&d.config, &d.store, why, sizeof(why)) != 0) {
-		policyd_log(LOG_ERR, "%s", why);
+		daemon_log(LOG_ERR, "%s", why);
 		goto out;
 	}
 	settings.base = d.net.base;
@@ -771,7 +641,7 @@ static int run_daemon(struct policyd_args *a)
 	settings.metrics = &d.metrics;
 	if ((rc = policyd_engine_new(&settings, &d.config, &d.engine)) != 0 ||
 	    policyd_server_start(d.server, d.engine, &d.metrics) != 0) {
-		policyd_log(LOG_ERR, "cannot start: out of memory");
+		daemon_log(LOG_ERR, "cannot start: out of memory");
 		goto out;
 	}
 	d.sighup = evsignal_new(d.net.base, SIGHUP, on_reload, &d);
@@ -780,26 +650,21 @@ static int run_daemon(struct policyd_args *a)
 	if (d.sighup == NULL || d.sigterm == NULL || d.sigint == NULL ||
 	    evsignal_add(d.sighup, NULL) != 0 || evsignal_add(d.sigterm, NULL) != 0 ||
 	    evsignal_add(d.sigint, NULL) != 0) {
-		policyd_log(LOG_ERR, "cannot set up signal handling");
+		daemon_log(LOG_ERR, "cannot set up signal handling");
 		goto out;
 	}
 	if (a->prewarm != NULL && read_prewarm(&d, a->prewarm) != 0)
 		goto out;
 	if (d.config.path != NULL)
-		policyd_log(LOG_INFO, "listening on unix:%s (%s cache)", d.config.path,
+		daemon_log(LOG_INFO, "listening on unix:%s (%s cache)", d.config.path,
 			    policyd_cache_type_name(d.config.cache.type));
 	else
-		policyd_log(LOG_INFO, "listening on %s port %u (%s cache)", d.config.host,
+		daemon_log(LOG_INFO, "listening on %s port %u (%s cache)", d.config.host,
 			    d.config.port, policyd_cache_type_name(d.config.cache.type));
-	notify("READY=1\nSTATUS=serving MTA-STS policies");
-	if (ready_fd >= 0) {
-		/* The process that started this one may exit now, with 0. */
-		(void)!write(ready_fd, "R", 1);
-		close(ready_fd);
-		ready_fd = -1;
-	}
+	daemon_notify("READY=1\nSTATUS=serving MTA-STS policies");
+	daemon_ready(&ready_fd);
 	event_base_dispatch(d.net.base);
-	policyd_log(LOG_INFO, "stopped");
+	daemon_log(LOG_INFO, "stopped");
 	status = EXIT_VALID;
 out:
 	if (d.sighup != NULL)
@@ -821,7 +686,7 @@ out:
 	if (ready_fd >= 0)
 		close(ready_fd);	/* the starter sees the end: a failure */
 	policyd_config_release(&d.config);
-	policyd_log_close();
+	daemon_log_close();
 	return status;
 }
 

@@ -18,6 +18,7 @@ static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_policyd,
 	&cmd_query,
+	&cmd_serve,
 };
 
 /* Words that are not in the table but are commands all the same. */

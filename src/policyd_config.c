@@ -16,49 +16,14 @@
 
 #include "cli.h"
 #include "policyd_config.h"
+#include "config_fields.h"
 #include "yaml_tree.h"
 
-#define FIELDS_MAX 32
 #define ARRAY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define DAY 86400.0
 #define YEAR (365 * DAY)
 
-enum field_type {
-	F_STRING,	/* any scalar but null, as text */
-	F_BOOL,
-	F_UINT,		/* a whole number from min to max */
-	F_SECONDS,	/* a number, whole or not, from min to max */
-	F_MODE,		/* a file mode, 0 to 07777; null: the default */
-	F_DANE,
-	F_LEVEL,		/* none, may, encrypt, dane: a string or NULL */
-	F_SECTION,	/* read by the field's own function */
-};
-
-#define F_NULLABLE 1u	/* null leaves the default (strings: NULL) */
-#define F_NONEMPTY 2u
-#define F_INLINE 4u	/* a char array of max + 1 octets, not a char * */
-
-struct reader;
-
-struct field {
-	const char *key;
-	enum field_type type;
-	size_t offset;
-	double min, max;
-	unsigned flags;
-	int (*section)(struct reader *r, const struct yaml_node *value, void *base);
-};
-
-struct reader {
-	char *why;
-	size_t why_size;
-	char path[160];		/* the dotted name of the mapping being read */
-};
-
-static int fail(struct reader *r, const struct yaml_node *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct reader *r, const struct yaml_node *at, const char *fmt, ...)
+int config_fail(struct reader *r, const struct yaml_node *at, const char *fmt, ...)
 {
 	char what[384];
 	va_list ap;
@@ -71,7 +36,7 @@ static int fail(struct reader *r, const struct yaml_node *at, const char *fmt, .
 }
 
 /* Text fit for a message: escaped, at most 60 octets. */
-static void shown(const char *text, char *buf, size_t size)
+void config_shown(const char *text, char *buf, size_t size)
 {
 	text_shown(text, buf, size, 60);
 }
@@ -81,13 +46,13 @@ static void key_name(const struct reader *r, const char *key, char *buf, size_t 
 {
 	char k[80];
 
-	shown(key, k, sizeof(k));
+	config_shown(key, k, sizeof(k));
 	snprintf(buf, size, "%s%s%s", r->path, r->path[0] != '\0' ? "." : "", k);
 }
 
 /* ---- scalar values ---- */
 
-static const char *what_is(const struct yaml_node *v)
+const char *config_what_is(const struct yaml_node *v)
 {
 	if (v->kind != YAML_KIND_SCALAR)
 		return yaml_kind_name(v->kind);
@@ -114,11 +79,11 @@ static int read_number(struct reader *r, const struct field *f, const char *name
 
 	expected(f, want, sizeof(want));
 	if (v->kind != YAML_KIND_SCALAR || yaml_scalar_is_null(v))
-		return fail(r, v, "%s: %s where %s goes", name,
-			    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v), want);
-	shown(v->text, text, sizeof(text));
+		return config_fail(r, v, "%s: %s where %s goes", name,
+			    v->kind == YAML_KIND_SCALAR ? "no value" : config_what_is(v), want);
+	config_shown(v->text, text, sizeof(text));
 	if (v->quoted)
-		return fail(r, v, "%s: \"%s\" is a quoted string; %s goes here, "
+		return config_fail(r, v, "%s: \"%s\" is a quoted string; %s goes here, "
 			    "without quotes", name, text, want);
 	if (f->type == F_UINT || f->type == F_MODE) {
 		rc = yaml_scalar_int(v, &whole);
@@ -127,31 +92,31 @@ static int read_number(struct reader *r, const struct field *f, const char *name
 		rc = yaml_scalar_float(v, ret);
 	}
 	if (rc == YAML_NUMBER_NOT)
-		return fail(r, v, "%s: '%s' is not %s", name, text, want);
+		return config_fail(r, v, "%s: '%s' is not %s", name, text, want);
 	if (rc == YAML_NUMBER_HUGE || !(*ret >= f->min && *ret <= f->max))
-		return fail(r, v, "%s: %s is out of range: give %s", name, text, want);
+		return config_fail(r, v, "%s: %s is out of range: give %s", name, text, want);
 	return 0;
 }
 
-static int read_string(struct reader *r, const struct field *f, const char *name,
+int config_read_string(struct reader *r, const struct field *f, const char *name,
 		       const struct yaml_node *v, char **ret)
 {
 	char *copy;
 
 	if (v->kind != YAML_KIND_SCALAR || yaml_scalar_is_null(v))
-		return fail(r, v, "%s: %s where a string goes", name,
-			    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v));
+		return config_fail(r, v, "%s: %s where a string goes", name,
+			    v->kind == YAML_KIND_SCALAR ? "no value" : config_what_is(v));
 	if ((f->flags & F_NONEMPTY) && v->len == 0)
-		return fail(r, v, "%s: the string is empty", name);
+		return config_fail(r, v, "%s: the string is empty", name);
 	if (f->max > 0 && v->len > f->max)
-		return fail(r, v, "%s: a string of %zu octets; at most %.0f", name,
+		return config_fail(r, v, "%s: a string of %zu octets; at most %.0f", name,
 			    v->len, f->max);
 	for (size_t i = 0; i < v->len; i++)
 		if ((unsigned char)v->text[i] < 0x20 || v->text[i] == 0x7f)
-			return fail(r, v, "%s: a control character (octet %zu) in "
+			return config_fail(r, v, "%s: a control character (octet %zu) in "
 				    "the string", name, i + 1);
 	if ((copy = strdup(v->text)) == NULL)
-		return fail(r, v, "%s: out of memory", name);
+		return config_fail(r, v, "%s: out of memory", name);
 	free(*ret);
 	*ret = copy;
 	return 0;
@@ -174,11 +139,11 @@ static int read_choice(struct reader *r, const char *name, const struct yaml_nod
 				return 0;
 			}
 		}
-		shown(v->text, text, sizeof(text));
-		return fail(r, v, "%s: '%s' is not one of %s", name, text, listed);
+		config_shown(v->text, text, sizeof(text));
+		return config_fail(r, v, "%s: '%s' is not one of %s", name, text, listed);
 	}
-	return fail(r, v, "%s: %s where one of %s goes", name,
-		    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v), listed);
+	return config_fail(r, v, "%s: %s where one of %s goes", name,
+		    v->kind == YAML_KIND_SCALAR ? "no value" : config_what_is(v), listed);
 }
 
 /* A Postfix security level for testing-mode policies; "none" is NULL. */
@@ -193,7 +158,7 @@ static int read_level(struct reader *r, const char *name, const struct yaml_node
 			&i) != 0)
 		return -1;
 	if (i > 0 && (copy = strdup(levels[i])) == NULL)
-		return fail(r, v, "out of memory");
+		return config_fail(r, v, "out of memory");
 	free(*ret);
 	*ret = copy;
 	return 0;
@@ -216,7 +181,7 @@ static int read_dane(struct reader *r, const char *name, const struct yaml_node 
 	return 0;
 }
 
-static int read_bool(struct reader *r, const char *name, const struct yaml_node *v,
+int config_read_bool(struct reader *r, const char *name, const struct yaml_node *v,
 		     bool *ret)
 {
 	char text[80];
@@ -224,10 +189,10 @@ static int read_bool(struct reader *r, const char *name, const struct yaml_node 
 	if (yaml_scalar_bool(v, ret))
 		return 0;
 	if (v->kind != YAML_KIND_SCALAR || yaml_scalar_is_null(v))
-		return fail(r, v, "%s: %s where true or false goes", name,
-			    v->kind == YAML_KIND_SCALAR ? "no value" : what_is(v));
-	shown(v->text, text, sizeof(text));
-	return fail(r, v, "%s: %s%s%s is not true or false%s", name,
+		return config_fail(r, v, "%s: %s where true or false goes", name,
+			    v->kind == YAML_KIND_SCALAR ? "no value" : config_what_is(v));
+	config_shown(v->text, text, sizeof(text));
+	return config_fail(r, v, "%s: %s%s%s is not true or false%s", name,
 		    v->quoted ? "\"" : "'", text, v->quoted ? "\"" : "'",
 		    v->quoted ? " (a quoted string)" : "");
 }
@@ -252,15 +217,15 @@ static int read_value(struct reader *r, const struct field *f, const char *name,
 		if (f->flags & F_INLINE) {
 			char *copy = NULL;
 
-			if (read_string(r, f, name, v, &copy) != 0)
+			if (config_read_string(r, f, name, v, &copy) != 0)
 				return -1;
 			memcpy(at, copy, strlen(copy) + 1);	/* at most max */
 			free(copy);
 			return 0;
 		}
-		return read_string(r, f, name, v, (char **)at);
+		return config_read_string(r, f, name, v, (char **)at);
 	case F_BOOL:
-		return read_bool(r, name, v, (bool *)at);
+		return config_read_bool(r, name, v, (bool *)at);
 	case F_DANE:
 		return read_dane(r, name, v, (enum policyd_dane *)at);
 	case F_LEVEL:
@@ -302,39 +267,39 @@ static int unknown_key(struct reader *r, const struct yaml_node *k,
 	for (size_t i = 0; i < count; i++)
 		words[i] = fields[i].key;
 	near = suggest_word(words, count, k->text);
-	shown(k->text, text, sizeof(text));
-	return fail(r, k, "unknown key '%s'%s%s%s%s%s", text,
+	config_shown(k->text, text, sizeof(text));
+	return config_fail(r, k, "unknown key '%s'%s%s%s%s%s", text,
 		    r->path[0] != '\0' ? " in " : "", r->path,
 		    near != NULL ? "; did you mean '" : "", near != NULL ? near : "",
 		    near != NULL ? "'?" : "");
 }
 
 /* A key of a mapping: a scalar that is not null. */
-static int check_key(struct reader *r, const struct yaml_node *k)
+int config_check_key(struct reader *r, const struct yaml_node *k)
 {
 	if (k->kind != YAML_KIND_SCALAR)
-		return fail(r, k, "%s as a key; keys are words", yaml_kind_name(k->kind));
+		return config_fail(r, k, "%s as a key; keys are words", yaml_kind_name(k->kind));
 	if (yaml_scalar_is_null(k))
-		return fail(r, k, "an empty key");
+		return config_fail(r, k, "an empty key");
 	if (!k->quoted && strcmp(k->text, "<<") == 0)
-		return fail(r, k, "merge keys (<<) are not taken; write the keys out");
+		return config_fail(r, k, "merge keys (<<) are not taken; write the keys out");
 	return 0;
 }
 
 /* A section's value: a mapping, or null for an empty one. */
-static int check_mapping(struct reader *r, const struct yaml_node *v)
+int config_check_mapping(struct reader *r, const struct yaml_node *v)
 {
 	if (v->kind == YAML_KIND_MAPPING || yaml_scalar_is_null(v))
 		return 0;
-	return fail(r, v, "%s: %s where a mapping of keys goes",
-		    r->path[0] != '\0' ? r->path : "the file", what_is(v));
+	return config_fail(r, v, "%s: %s where a mapping of keys goes",
+		    r->path[0] != '\0' ? r->path : "the file", config_what_is(v));
 }
 
 /*
  * Read map into base by fields; *ret_seen gets a bit for each field given.
  * Keys not in fields, and keys given twice, are errors.
  */
-static int read_fields(struct reader *r, const struct yaml_node *map,
+int config_read_fields(struct reader *r, const struct yaml_node *map,
 		       const struct field *fields, size_t count, void *base,
 		       uint32_t *ret_seen)
 {
@@ -342,21 +307,21 @@ static int read_fields(struct reader *r, const struct yaml_node *map,
 	uint32_t seen = 0;
 	char name[256];
 
-	if (check_mapping(r, map) != 0)
+	if (config_check_mapping(r, map) != 0)
 		return -1;
 	for (size_t i = 0; i + 1 < map->count; i += 2) {
 		const struct yaml_node *k = map->items[i], *v = map->items[i + 1];
 		const struct field *f;
 		size_t index;
 
-		if (check_key(r, k) != 0)
+		if (config_check_key(r, k) != 0)
 			return -1;
 		if ((f = find_field(fields, count, k->text)) == NULL)
 			return unknown_key(r, k, fields, count);
 		index = (size_t)(f - fields);
 		key_name(r, k->text, name, sizeof(name));
 		if (seen & (UINT32_C(1) << index))
-			return fail(r, k, "%s is given twice (first on line %u)", name,
+			return config_fail(r, k, "%s is given twice (first on line %u)", name,
 				    first_line[index]);
 		seen |= UINT32_C(1) << index;
 		first_line[index] = k->line;
@@ -369,7 +334,7 @@ static int read_fields(struct reader *r, const struct yaml_node *map,
 }
 
 /* Read a section under r->path.key, restoring r->path after. */
-static int with_path(struct reader *r, const char *key,
+int config_with_path(struct reader *r, const char *key,
 		     int (*read)(struct reader *, const struct yaml_node *, void *),
 		     const struct yaml_node *v, void *base)
 {
@@ -428,17 +393,17 @@ static int read_zone(struct reader *r, const struct yaml_node *map, void *base)
 	struct policyd_zone *z = base;
 	uint32_t seen;
 
-	if (read_fields(r, map, zone_fields, ARRAY_COUNT(zone_fields), z, &seen) != 0)
+	if (config_read_fields(r, map, zone_fields, ARRAY_COUNT(zone_fields), z, &seen) != 0)
 		return -1;
 	if ((seen & BIT_REQUIRE_SNI) && (seen & BIT_SERVERNAME))
-		return fail(r, map, "%s: give require_sni or servername, not both "
+		return config_fail(r, map, "%s: give require_sni or servername, not both "
 			    "(they are one setting)", r->path);
 	z->tlsrpt_given = (seen & BIT_TLSRPT) != 0;
 	z->mx_host_pattern_given = (seen & BIT_MX_HOST_PATTERN) != 0;
 	if (!(seen & BIT_MX_HOST_PATTERN))
 		z->mx_host_pattern = z->tlsrpt;
 	else if (z->mx_host_pattern && !z->tlsrpt)
-		return fail(r, map, "%s: mx_host_pattern is a TLSRPT attribute; it "
+		return config_fail(r, map, "%s: mx_host_pattern is a TLSRPT attribute; it "
 			    "needs tlsrpt: true", r->path);
 	return 0;
 }
@@ -447,7 +412,7 @@ static int read_default_zone(struct reader *r, const struct yaml_node *v, void *
 {
 	struct policyd_config *c = base;
 
-	return with_path(r, "default_zone", read_zone, v, &c->default_zone);
+	return config_with_path(r, "default_zone", read_zone, v, &c->default_zone);
 }
 
 /* A map name as Postfix sends it: no white space or control, at most 255. */
@@ -455,15 +420,15 @@ static int check_zone_name(struct reader *r, const struct yaml_node *k)
 {
 	char text[80];
 
-	if (check_key(r, k) != 0)
+	if (config_check_key(r, k) != 0)
 		return -1;
-	shown(k->text, text, sizeof(text));
+	config_shown(k->text, text, sizeof(text));
 	if (k->len > POLICYD_ZONE_NAME_MAX)
-		return fail(r, k, "zones: the name '%s' has %zu octets; at most %d",
+		return config_fail(r, k, "zones: the name '%s' has %zu octets; at most %d",
 			    text, k->len, POLICYD_ZONE_NAME_MAX);
 	for (size_t i = 0; i < k->len; i++)
 		if ((unsigned char)k->text[i] <= 0x20 || k->text[i] == 0x7f)
-			return fail(r, k, "zones: the name '%s' has white space or a "
+			return config_fail(r, k, "zones: the name '%s' has white space or a "
 				    "control character; Postfix ends a map name at "
 				    "white space", text);
 	return 0;
@@ -487,8 +452,8 @@ static int check_zone_names(struct reader *r, const struct yaml_node *map)
 		for (size_t j = 0; j < i; j += 2) {
 			if (strcmp(map->items[j]->text, k->text) != 0)
 				continue;
-			shown(k->text, text, sizeof(text));
-			return fail(r, k, "zones.%s is given twice (first on line %u)",
+			config_shown(k->text, text, sizeof(text));
+			return config_fail(r, k, "zones.%s is given twice (first on line %u)",
 				    text, map->items[j]->line);
 		}
 	}
@@ -500,26 +465,26 @@ static int read_zone_list(struct reader *r, const struct yaml_node *map,
 {
 	size_t count;
 
-	if (check_mapping(r, map) != 0)
+	if (config_check_mapping(r, map) != 0)
 		return -1;
 	count = map->kind == YAML_KIND_MAPPING ? map->count / 2 : 0;
 	if (count > POLICYD_CONFIG_ZONES_MAX)
-		return fail(r, map, "zones: %zu zones; at most %d", count,
+		return config_fail(r, map, "zones: %zu zones; at most %d", count,
 			    POLICYD_CONFIG_ZONES_MAX);
 	if (count == 0)
 		return 0;
 	if (check_zone_names(r, map) != 0)
 		return -1;
 	if ((c->zones = calloc(count, sizeof(*c->zones))) == NULL)
-		return fail(r, map, "zones: out of memory");
+		return config_fail(r, map, "zones: out of memory");
 	for (size_t i = 0; i < count; i++) {
 		const struct yaml_node *k = map->items[2 * i];
 		struct policyd_zone *z = &c->zones[c->zone_count++];
 
 		zone_defaults(z);
 		if ((z->name = strdup(k->text)) == NULL)
-			return fail(r, k, "zones: out of memory");
-		if (with_path(r, k->text, read_zone, map->items[2 * i + 1], z) != 0)
+			return config_fail(r, k, "zones: out of memory");
+		if (config_with_path(r, k->text, read_zone, map->items[2 * i + 1], z) != 0)
 			return -1;
 	}
 	qsort(c->zones, c->zone_count, sizeof(*c->zones), zone_compare);
@@ -606,20 +571,20 @@ static int read_cache_type(struct reader *r, const struct yaml_node *v,
 	char text[80];
 
 	if (v->kind != YAML_KIND_SCALAR || yaml_scalar_is_null(v))
-		return fail(r, v, "cache.type: %s where one of internal, sqlite, "
+		return config_fail(r, v, "cache.type: %s where one of internal, sqlite, "
 			    "redis, postgres goes", v->kind == YAML_KIND_SCALAR ?
-			    "no value" : what_is(v));
+			    "no value" : config_what_is(v));
 	for (size_t i = 0; i < ARRAY_COUNT(backends); i++) {
 		if (strcmp(v->text, policyd_cache_type_name(backends[i].type)) == 0) {
 			*ret = &backends[i];
 			return 0;
 		}
 	}
-	shown(v->text, text, sizeof(text));
+	config_shown(v->text, text, sizeof(text));
 	if (strcmp(v->text, "redis_sentinel") == 0)
-		return fail(r, v, "cache.type: redis_sentinel is not supported by "
+		return config_fail(r, v, "cache.type: redis_sentinel is not supported by "
 			    "mtasts; use redis, or internal, sqlite, postgres");
-	return fail(r, v, "cache.type: '%s' is not one of internal, sqlite, redis, "
+	return config_fail(r, v, "cache.type: '%s' is not one of internal, sqlite, redis, "
 		    "postgres", text);
 }
 
@@ -630,7 +595,7 @@ static int check_option_owners(struct reader *r, const struct yaml_node *map,
 	for (size_t i = 0; map->kind == YAML_KIND_MAPPING && i < map->count; i += 2) {
 		const struct yaml_node *k = map->items[i];
 
-		if (check_key(r, k) != 0)
+		if (config_check_key(r, k) != 0)
 			return -1;
 		if (find_field(mine->options, mine->count, k->text) != NULL)
 			continue;
@@ -640,8 +605,8 @@ static int check_option_owners(struct reader *r, const struct yaml_node *map,
 
 			if (find_field(b->options, b->count, k->text) == NULL)
 				continue;
-			shown(k->text, text, sizeof(text));
-			return fail(r, k, "cache.options: %s is an option of the %s "
+			config_shown(k->text, text, sizeof(text));
+			return config_fail(r, k, "cache.options: %s is an option of the %s "
 				    "cache; this cache is %s", text,
 				    policyd_cache_type_name(b->type),
 				    policyd_cache_type_name(mine->type));
@@ -656,9 +621,9 @@ static int read_cache_options(struct reader *r, const struct yaml_node *map,
 	struct policyd_cache *cache = base;
 	const struct backend *b = &backends[cache->type];
 
-	if (check_mapping(r, map) != 0 || check_option_owners(r, map, b) != 0)
+	if (config_check_mapping(r, map) != 0 || check_option_owners(r, map, b) != 0)
 		return -1;
-	return read_fields(r, map, b->options, b->count, cache, NULL);
+	return config_read_fields(r, map, b->options, b->count, cache, NULL);
 }
 
 /* type first: the options depend on it, wherever it stands. */
@@ -675,19 +640,19 @@ static int read_cache_section(struct reader *r, const struct yaml_node *map,
 	const struct backend *b = &backends[0];
 	char **required;
 
-	if (check_mapping(r, map) != 0)
+	if (config_check_mapping(r, map) != 0)
 		return -1;
 	for (size_t i = 0; map->kind == YAML_KIND_MAPPING && i < map->count; i += 2) {
 		const struct yaml_node *k = map->items[i];
 		size_t which;
 
-		if (check_key(r, k) != 0)
+		if (config_check_key(r, k) != 0)
 			return -1;
 		if (find_field(keys, 2, k->text) == NULL)
 			return unknown_key(r, k, keys, 2);
 		which = k->text[0] == 't' ? 0 : 1;
 		if (given[which] != NULL)
-			return fail(r, k, "cache.%s is given twice (first on line %u)",
+			return config_fail(r, k, "cache.%s is given twice (first on line %u)",
 				    keys[which].key, given[which]->line);
 		given[which] = k;
 		if (which == 0)
@@ -698,7 +663,7 @@ static int read_cache_section(struct reader *r, const struct yaml_node *map,
 	if (type != NULL && read_cache_type(r, type, &b) != 0)
 		return -1;
 	cache->type = b->type;
-	if (options != NULL && with_path(r, "options", read_cache_options, options,
+	if (options != NULL && config_with_path(r, "options", read_cache_options, options,
 					 cache) != 0)
 		return -1;
 	if (b->required == NULL)
@@ -706,7 +671,7 @@ static int read_cache_section(struct reader *r, const struct yaml_node *map,
 	required = (char **)((char *)cache + find_field(b->options, b->count,
 							b->required)->offset);
 	if (*required == NULL)
-		return fail(r, options != NULL ? options : map, "cache: the %s cache "
+		return config_fail(r, options != NULL ? options : map, "cache: the %s cache "
 			    "needs options.%s", policyd_cache_type_name(b->type),
 			    b->required);
 	return 0;
@@ -714,7 +679,7 @@ static int read_cache_section(struct reader *r, const struct yaml_node *map,
 
 static int read_cache(struct reader *r, const struct yaml_node *v, void *base)
 {
-	return with_path(r, "cache", read_cache_section, v,
+	return config_with_path(r, "cache", read_cache_section, v,
 			 &((struct policyd_config *)base)->cache);
 }
 
@@ -733,13 +698,13 @@ static const struct field proactive_fields[] = {
 static int read_proactive_section(struct reader *r, const struct yaml_node *map,
 				  void *base)
 {
-	return read_fields(r, map, proactive_fields, ARRAY_COUNT(proactive_fields),
+	return config_read_fields(r, map, proactive_fields, ARRAY_COUNT(proactive_fields),
 			   base, NULL);
 }
 
 static int read_proactive(struct reader *r, const struct yaml_node *v, void *base)
 {
-	return with_path(r, "proactive_policy_fetching", read_proactive_section, v,
+	return config_with_path(r, "proactive_policy_fetching", read_proactive_section, v,
 			 &((struct policyd_config *)base)->proactive);
 }
 
@@ -804,21 +769,21 @@ static int read_dns_servers(struct reader *r, const struct yaml_node *v, void *b
 	if (yaml_scalar_is_null(v))
 		return 0;
 	if (v->kind != YAML_KIND_SEQUENCE)
-		return fail(r, v, "dns_servers: %s where a list of addresses goes",
-			    what_is(v));
+		return config_fail(r, v, "dns_servers: %s where a list of addresses goes",
+			    config_what_is(v));
 	if (v->count > POLICYD_DNS_SERVERS_MAX)
-		return fail(r, v, "dns_servers: %zu servers; at most %d", v->count,
+		return config_fail(r, v, "dns_servers: %zu servers; at most %d", v->count,
 			    POLICYD_DNS_SERVERS_MAX);
 	for (size_t i = 0; i < v->count; i++) {
 		const struct yaml_node *item = v->items[i];
 		char **slot = &c->dns_servers[c->dns_server_count];
 
-		if (read_string(r, &address_field, "dns_servers", item, slot) != 0)
+		if (config_read_string(r, &address_field, "dns_servers", item, slot) != 0)
 			return -1;
 		c->dns_server_count++;
 		if (!address_ok(*slot, false)) {
-			shown(*slot, text, sizeof(text));
-			return fail(r, item, "dns_servers: '%s' is not an IP address "
+			config_shown(*slot, text, sizeof(text));
+			return config_fail(r, item, "dns_servers: '%s' is not an IP address "
 				    "(ADDR, IPV4:PORT or [IPV6]:PORT)", text);
 		}
 	}
@@ -890,9 +855,9 @@ static int read_top(struct reader *r, const struct yaml_node *root,
 	if (root == NULL)
 		return 0;
 	if (root->kind != YAML_KIND_MAPPING && !yaml_scalar_is_null(root))
-		return fail(r, root, "the file is %s; it must be a mapping of keys "
-			    "such as \"port: 8461\"", what_is(root));
-	if (read_fields(r, root, top_fields, ARRAY_COUNT(top_fields), c, &seen) != 0)
+		return config_fail(r, root, "the file is %s; it must be a mapping of keys "
+			    "such as \"port: 8461\"", config_what_is(root));
+	if (config_read_fields(r, root, top_fields, ARRAY_COUNT(top_fields), c, &seen) != 0)
 		return -1;
 	if ((seen & BIT_METRICS) && c->metrics != NULL && !address_ok(c->metrics, true)) {
 		const struct yaml_node *at = root;
@@ -900,8 +865,8 @@ static int read_top(struct reader *r, const struct yaml_node *root,
 		for (size_t i = 0; i < root->count; i += 2)
 			if (strcmp(root->items[i]->text, "metrics") == 0)
 				at = root->items[i + 1];
-		shown(c->metrics, text, sizeof(text));
-		return fail(r, at, "metrics: '%s' is not an IP address and port "
+		config_shown(c->metrics, text, sizeof(text));
+		return config_fail(r, at, "metrics: '%s' is not an IP address and port "
 			    "(IPV4:PORT or [IPV6]:PORT)", text);
 	}
 	return 0;
@@ -940,7 +905,7 @@ int policyd_config_parse(const char *text, size_t len, struct policyd_config *re
 }
 
 /* The whole file, at most SIZE_MAX octets and one more to know it is more. */
-static int read_file(const char *path, char **ret_text, size_t *ret_len, char *why,
+int config_read_file(const char *path, char **ret_text, size_t *ret_len, char *why,
 		     size_t why_size)
 {
 	size_t size = POLICYD_CONFIG_SIZE_MAX + 1, len;
@@ -983,7 +948,7 @@ int policyd_config_load(const char *path, struct policyd_config *ret, char *why,
 	size_t len = 0;
 	int rc;
 
-	if (read_file(path, &text, &len, why, why_size) != 0)
+	if (config_read_file(path, &text, &len, why, why_size) != 0)
 		return -1;
 	rc = policyd_config_parse(text, len, ret, message, sizeof(message));
 	free(text);

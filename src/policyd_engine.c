@@ -27,7 +27,7 @@
 #include "dane.h"
 #include "hostname.h"
 #include "policyd.h"
-#include "policyd_log.h"
+#include "daemon_log.h"
 #include "util.h"
 
 #define PENDING_BUCKETS 4096
@@ -190,7 +190,7 @@ static void store_failed(struct policyd_engine *e, const char *what)
 	/* One line a minute is enough to say the store is down. */
 	if (now - e->store_error_logged >= 60) {
 		e->store_error_logged = now;
-		policyd_log(LOG_WARNING, "cache store (%s): %s failed: %s; answering "
+		daemon_log(LOG_WARNING, "cache store (%s): %s failed: %s; answering "
 			    "from memory and fetching", e->set.store->ops->name, what,
 			    policy_cache_error(e->set.store));
 	}
@@ -269,7 +269,7 @@ static void reply_policy(struct policyd_engine *e, struct waiter *w, const char 
 	rc = mtasts_socketmap_reply_policy(policy, domain, &w->options, out, sizeof(out),
 					   &len);
 	if (rc != 0) {
-		policyd_log(LOG_ERR, "%s: cannot make a reply of its policy (%s)", domain,
+		daemon_log(LOG_ERR, "%s: cannot make a reply of its policy (%s)", domain,
 			    status_text(rc));
 		reply_error(w, MTASTS_SOCKETMAP_TEMP, "policy reply too large");
 		return;
@@ -418,7 +418,7 @@ static void on_dane(void *arg, const struct dane_result *result)
 	if (result->status == DANE_TEMP) {
 		char *reason = text_escape(result->reason);
 
-		policyd_log(LOG_WARNING, "%s: DANE lookup: %s", m->domain,
+		daemon_log(LOG_WARNING, "%s: DANE lookup: %s", m->domain,
 			    reason != NULL ? reason : "?");
 		free(reason);
 	}
@@ -593,7 +593,7 @@ static void cache_put(struct policyd_engine *e, const struct policy_cache_entry 
 	int rc;
 
 	if ((rc = memory_put(e, entry)) != 0)
-		policyd_log(LOG_ERR, "%s: cannot cache in memory (%s)", entry->domain,
+		daemon_log(LOG_ERR, "%s: cannot cache in memory (%s)", entry->domain,
 			    status_text(rc));
 	if (!memory_only && e->set.store != NULL) {
 		if (policy_cache_put(e->set.store, entry) == POLICY_CACHE_ERR_STORE)
@@ -670,7 +670,7 @@ static void on_fetched(void *arg, struct fetch_result *r)
 	if (r->id_unchanged && refresh) {
 		/* Still current: its lifetime runs from now (RFC 8461 5.1). */
 		e->set.metrics->refreshes_unchanged++;
-		policyd_log(LOG_DEBUG, "%s: TXT id %s unchanged; policy still current",
+		daemon_log(LOG_DEBUG, "%s: TXT id %s unchanged; policy still current",
 			    p->domain, p->cached->id);
 		if (policy_cache_entry_copy(p->cached, &entry) == 0) {
 			time_t until = now + (time_t)max_age_of(p->cached);
@@ -688,17 +688,17 @@ static void on_fetched(void *arg, struct fetch_result *r)
 
 		if (rc == 0) {
 			if (refresh && strcmp(p->cached->id, entry->id) != 0)
-				policyd_log(LOG_INFO, "%s: new policy, id %s (was %s)",
+				daemon_log(LOG_INFO, "%s: new policy, id %s (was %s)",
 					    r->domain, entry->id, p->cached->id);
 			else
-				policyd_log(LOG_DEBUG, "%s: policy id %s, mode %s, max_age %u",
+				daemon_log(LOG_DEBUG, "%s: policy id %s, mode %s, max_age %u",
 					    r->domain, entry->id,
 					    mtasts_mode_name(r->policy->mode),
 					    (unsigned)r->policy->max_age);
 			cache_put(e, entry, false);
 			answer_waiters(p, entry, 0, NULL, false);
 		} else {
-			policyd_log(LOG_ERR, "%s: cannot cache its policy (%s)", r->domain,
+			daemon_log(LOG_ERR, "%s: cannot cache its policy (%s)", r->domain,
 				    status_text(rc));
 			answer_waiters(p, NULL, MTASTS_SOCKETMAP_FETCH_ERROR,
 				       "cannot cache the policy", true);
@@ -715,7 +715,7 @@ static void on_fetched(void *arg, struct fetch_result *r)
 		if (p->store_lost && e->set.store != NULL && p->cached->expires_at > now &&
 		    policy_cache_put(e->set.store, p->cached) == POLICY_CACHE_ERR_STORE)
 			store_failed(e, "put");
-		policyd_log(LOG_NOTICE, "%s: refresh failed, keeping the cached policy "
+		daemon_log(LOG_NOTICE, "%s: refresh failed, keeping the cached policy "
 			    "(id %s): %s", p->domain, p->cached->id,
 			    reason != NULL ? reason : "?");
 		if (p->cached->expires_at > now)
@@ -724,7 +724,7 @@ static void on_fetched(void *arg, struct fetch_result *r)
 			answer_waiters(p, NULL, failure_of(r->result_type), r->reason,
 				       r->local);
 	} else if (r->status == MTASTS_FETCH_NO_POLICY) {
-		policyd_log(LOG_DEBUG, "%s: no MTA-STS policy (%s)", p->domain,
+		daemon_log(LOG_DEBUG, "%s: no MTA-STS policy (%s)", p->domain,
 			    reason != NULL ? reason : "?");
 		/* Never over the store's policy, which could not be read. */
 		if (policy_cache_entry_negative(POLICY_CACHE_NO_POLICY, p->domain, NULL, now,
@@ -732,13 +732,13 @@ static void on_fetched(void *arg, struct fetch_result *r)
 			cache_put(e, entry, p->store_unknown);
 		answer_waiters(p, entry, MTASTS_SOCKETMAP_FETCH_ERROR, NULL, false);
 	} else if (r->local) {
-		policyd_log(LOG_ERR, "%s: %s", p->domain, reason != NULL ? reason : "?");
+		daemon_log(LOG_ERR, "%s: %s", p->domain, reason != NULL ? reason : "?");
 		answer_waiters(p, NULL, 0, "local resources exhausted", true);
 	} else {
 		enum mtasts_socketmap_failure failure = failure_of(r->result_type);
 		char id[4] = { FAILURE_ID_PREFIX, (char)('0' + failure), '\0' };
 
-		policyd_log(LOG_INFO, "%s: no policy to apply: %s", p->domain,
+		daemon_log(LOG_INFO, "%s: no policy to apply: %s", p->domain,
 			    reason != NULL ? reason : "?");
 		if (c->failure_ttl >= 1 &&
 		    policy_cache_entry_negative(POLICY_CACHE_TEMP_FAIL, p->domain, id, now,
@@ -764,7 +764,7 @@ static void start_fetch(struct pending *p)
 	rc = fetch_policy(e->set.base, e->set.resolver, e->set.http, p->domain, &p->fetch,
 			  on_fetched, p);
 	if (rc != 0) {
-		policyd_log(LOG_ERR, "%s: cannot start its discovery (%s)", p->domain,
+		daemon_log(LOG_ERR, "%s: cannot start its discovery (%s)", p->domain,
 			    strerror(-rc));
 		answer_waiters(p, p->cached, 0, "cannot start the discovery",
 			       p->cached == NULL);
@@ -1021,7 +1021,7 @@ void policyd_engine_lookup(struct policyd_engine *e, const char *payload, size_t
 			policy_cache_entry_free(entry);
 			return;
 		}
-		policyd_log(LOG_WARNING, "%s: the cached policy does not parse; fetching",
+		daemon_log(LOG_WARNING, "%s: the cached policy does not parse; fetching",
 			    domain);
 		policy_cache_entry_free(entry);
 		memory_delete(e, domain);
@@ -1142,7 +1142,7 @@ static void on_proactive(evutil_socket_t fd, short what, void *arg)
 	if ((rc = policy_cache_iterate(source, proactive_visit, &scan)) == POLICY_CACHE_ERR_STORE)
 		store_failed(e, "iterate");
 	if (e->warm_len > 0)
-		policyd_log(LOG_INFO, "proactive refresh of %zu cached domains",
+		daemon_log(LOG_INFO, "proactive refresh of %zu cached domains",
 			    e->warm_len - e->warm_next);
 	warm_pump(e);
 	proactive_schedule(e);
@@ -1190,7 +1190,7 @@ static void on_purge(evutil_socket_t fd, short what, void *arg)
 	    policy_cache_purge_expired(e->set.store, now, &stored) == POLICY_CACHE_ERR_STORE)
 		store_failed(e, "purge");
 	if (memory + negative + stored > 0)
-		policyd_log(LOG_DEBUG, "purged %zu expired entries from memory, %zu from the store",
+		daemon_log(LOG_DEBUG, "purged %zu expired entries from memory, %zu from the store",
 			    memory + negative, stored);
 	evtimer_add(e->purge, &again);
 }

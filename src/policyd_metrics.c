@@ -14,6 +14,7 @@
 
 #include "dane.h"
 #include "policyd.h"
+#include "prometheus.h"
 
 const double policyd_latency_bounds[POLICYD_LATENCY_BUCKETS - 1] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5,
@@ -37,24 +38,6 @@ void policyd_metrics_latency(struct policyd_metrics *m, double seconds)
 	m->latency_sum += seconds;
 }
 
-static void counter(struct evbuffer *out, const char *name, const char *help,
-		    unsigned long long value)
-{
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
-			    name, name, value);
-}
-
-/* A counter with one label, a value per label value. */
-static void labeled(struct evbuffer *out, const char *name, const char *help,
-		    const char *label, const char *const *label_values,
-		    const uint64_t *values, size_t count)
-{
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (size_t i = 0; i < count; i++)
-		evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, label_values[i],
-				    (unsigned long long)values[i]);
-}
-
 int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 {
 	static const char *const reply_names[POLICYD_REPLY_CLASSES] = {
@@ -70,7 +53,7 @@ int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 		result_names[i] = mtasts_result_type_name((enum mtasts_result_type)(i + 1));
 		dane_names[i] = dane_status_name((enum dane_status)i);
 	}
-	labeled(out, "mtasts_policyd_lookups_total", "Socketmap lookups answered, by reply.",
+	prom_labeled(out, "mtasts_policyd_lookups_total", "Socketmap lookups answered, by reply.",
 		"reply", reply_names, m->lookups, POLICYD_REPLY_CLASSES);
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_lookup_seconds Time from a "
 			    "request to its reply.\n# TYPE mtasts_policyd_lookup_seconds histogram\n");
@@ -86,35 +69,35 @@ int policyd_metrics_write(const struct policyd_metrics *m, struct evbuffer *out)
 	evbuffer_add_printf(out, "mtasts_policyd_lookup_seconds_sum %.6f\n"
 			    "mtasts_policyd_lookup_seconds_count %llu\n", m->latency_sum,
 			    (unsigned long long)m->latency_count);
-	counter(out, "mtasts_policyd_cache_hits_total", "Lookups answered from the cache.",
+	prom_counter(out, "mtasts_policyd_cache_hits_total", "Lookups answered from the cache.",
 		m->cache_hits);
-	counter(out, "mtasts_policyd_cache_misses_total", "Lookups that found nothing cached.",
+	prom_counter(out, "mtasts_policyd_cache_misses_total", "Lookups that found nothing cached.",
 		m->cache_misses);
-	counter(out, "mtasts_policyd_store_hits_total", "Entries found in the shared store "
+	prom_counter(out, "mtasts_policyd_store_hits_total", "Entries found in the shared store "
 		"and not in memory.", m->store_hits);
-	counter(out, "mtasts_policyd_store_errors_total", "Failed operations of the cache "
+	prom_counter(out, "mtasts_policyd_store_errors_total", "Failed operations of the cache "
 		"store (SQLite, Redis, PostgreSQL).", m->store_errors);
-	labeled(out, "mtasts_policyd_fetches_total", "Policy discoveries, by outcome.",
+	prom_labeled(out, "mtasts_policyd_fetches_total", "Policy discoveries, by outcome.",
 		"outcome", fetch_names, m->fetches, 4);
-	labeled(out, "mtasts_policyd_fetch_failures_total", "Failed discoveries, by RFC 8460 "
+	prom_labeled(out, "mtasts_policyd_fetch_failures_total", "Failed discoveries, by RFC 8460 "
 		"result type.", "result_type", result_names, m->fetch_result_types + 1, 3);
-	counter(out, "mtasts_policyd_refreshes_total", "Refreshes of cached policies started.",
+	prom_counter(out, "mtasts_policyd_refreshes_total", "Refreshes of cached policies started.",
 		m->refreshes);
-	counter(out, "mtasts_policyd_refreshes_unchanged_total", "Refreshes that found the "
+	prom_counter(out, "mtasts_policyd_refreshes_unchanged_total", "Refreshes that found the "
 		"TXT id unchanged.", m->refreshes_unchanged);
-	counter(out, "mtasts_policyd_refresh_failures_total", "Refreshes that failed (the "
+	prom_counter(out, "mtasts_policyd_refresh_failures_total", "Refreshes that failed (the "
 		"cached policy was kept).", m->refresh_failures);
-	labeled(out, "mtasts_policyd_dane_lookups_total", "DANE lookups, by outcome.",
+	prom_labeled(out, "mtasts_policyd_dane_lookups_total", "DANE lookups, by outcome.",
 		"outcome", dane_names, m->dane_lookups, 3);
-	counter(out, "mtasts_policyd_connections_total", "Connections accepted.",
+	prom_counter(out, "mtasts_policyd_connections_total", "Connections accepted.",
 		m->connections_accepted);
 	evbuffer_add_printf(out, "# HELP mtasts_policyd_connections Connections open.\n"
 			    "# TYPE mtasts_policyd_connections gauge\n"
 			    "mtasts_policyd_connections %llu\n",
 			    (unsigned long long)m->connections_open);
-	counter(out, "mtasts_policyd_protocol_errors_total", "Malformed netstrings or "
+	prom_counter(out, "mtasts_policyd_protocol_errors_total", "Malformed netstrings or "
 		"requests (each closes its connection).", m->protocol_errors);
-	counter(out, "mtasts_policyd_pipelined_requests_total", "Requests that arrived "
+	prom_counter(out, "mtasts_policyd_pipelined_requests_total", "Requests that arrived "
 		"before the reply to the one before.", m->requests_pipelined);
 	return 0;
 }

@@ -24,7 +24,7 @@
 #include <mtasts/socketmap.h>
 
 #include "policyd.h"
-#include "policyd_log.h"
+#include "daemon_log.h"
 
 #define LISTENERS_MAX 16
 #define READ_CHUNK 16384
@@ -201,7 +201,7 @@ static void flush(struct connection *c)
 	c->flush_due = false;
 	for (;;) {
 		if (!take_ready(c)) {
-			policyd_log(LOG_ERR, "out of memory for a reply; closing the connection");
+			daemon_log(LOG_ERR, "out of memory for a reply; closing the connection");
 			connection_close(c);
 			return;
 		}
@@ -261,7 +261,7 @@ static void protocol_error(struct connection *c, const char *what)
 	s->metrics->protocol_errors++;
 	if (now != s->protocol_error_logged) {
 		s->protocol_error_logged = now;
-		policyd_log(LOG_WARNING, "closing a connection: %s", what);
+		daemon_log(LOG_WARNING, "closing a connection: %s", what);
 	}
 	connection_close(c);
 }
@@ -438,7 +438,7 @@ static void accept_one(struct policyd_server *s, int fd)
 
 	if (s->connection_count >= POLICYD_CONNECTIONS_MAX ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		policyd_log(LOG_WARNING, "refusing a connection: %zu are open",
+		daemon_log(LOG_WARNING, "refusing a connection: %zu are open",
 			    s->connection_count);
 		close(fd);
 		return;
@@ -505,7 +505,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 
 			if (now != s->accept_error_logged) {
 				s->accept_error_logged = now;
-				policyd_log(LOG_ERR, "cannot accept connections: %s (%zu open)",
+				daemon_log(LOG_ERR, "cannot accept connections: %s (%zu open)",
 					    strerror(errno), s->connection_count);
 			}
 			if (s->accept_pause == NULL)

@@ -1,5 +1,5 @@
 /*
- * policyd_log.c - see policyd_log.h.
+ * daemon_log.c - see daemon_log.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,17 +7,22 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "policyd_log.h"
+#include "daemon_log.h"
 
 static bool log_to_syslog;
 static bool log_verbose;
 static bool log_journal;	/* stderr goes to systemd's journal */
+static char log_prefix[64] = "mtasts";	/* "mtasts policyd" for "mtasts-policyd" */
 
-void policyd_log_open(const char *ident, bool to_syslog, bool verbose)
+void daemon_log_open(const char *ident, bool to_syslog, bool verbose)
 {
 	log_to_syslog = to_syslog;
 	log_verbose = verbose;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	snprintf(log_prefix, sizeof(log_prefix), "%s", ident);
+	for (char *p = log_prefix; *p != '\0'; p++)
+		if (*p == '-')
+			*p = ' ';
 	if (to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -34,7 +39,7 @@ static const char *level_name(int priority)
 	}
 }
 
-void policyd_log(int priority, const char *fmt, ...)
+void daemon_log(int priority, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
@@ -50,10 +55,10 @@ void policyd_log(int priority, const char *fmt, ...)
 		/* The journal reads the priority from the <N> prefix. */
 		fprintf(stderr, "<%d>%s: %s\n", priority, level_name(priority), line);
 	else
-		fprintf(stderr, "mtasts policyd: %s: %s\n", level_name(priority), line);
+		fprintf(stderr, "%s: %s: %s\n", log_prefix, level_name(priority), line);
 }
 
-void policyd_log_close(void)
+void daemon_log_close(void)
 {
 	if (log_to_syslog)
 		closelog();

@@ -1,0 +1,538 @@
+/*
+ * cmd_serve.c - mtasts serve: the domain owner's HTTPS server, where
+ * sending MTAs POST their TLS reports (RFC 8460 3), with /healthz and
+ * Prometheus /metrics.
+ *
+ * Start-up: read the settings (the YAML file, then the command line over
+ * it), read the certificates and keys and bind the listeners as root, drop
+ * to --user, open the report store as that user (so a SQLite file it
+ * creates is its own), and serve.  SIGHUP reads the certificates again (a
+ * broken one keeps those in use); SIGTERM and SIGINT stop accepting, let
+ * the connections finish (at most shutdown_timeout) and exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "daemon_log.h"
+#include "serve.h"
+
+#define EXIT_CONFIG 78		/* sysexits.h EX_CONFIG */
+#define PATH_SIZE 4096
+
+static const char serve_usage[] =
+	"usage: mtasts serve [OPTIONS]\n"
+	"\n"
+	"Receive TLS reports (RFC 8460) over HTTPS and keep them in the report\n"
+	"store; serve GET /healthz and GET /metrics (Prometheus) too.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE        settings (default " SERVE_CONFIG_DEFAULT_PATH "; the\n"
+	"                           options below override it)\n"
+	"      --check-config       read the settings and certificates, say what\n"
+	"                           they set, exit\n"
+	"      --store LOCATION     the report store (default " SERVE_STORE_DEFAULT ";\n"
+	"                           or postgresql://...)\n"
+	"      --cert FILE          a certificate chain (PEM); repeatable, each with\n"
+	"      --key FILE           its key, in the same order; chosen by SNI\n"
+	"      --listen ADDR:PORT   serve HTTPS here (repeatable; default " SERVE_LISTEN_DEFAULT ")\n"
+	"      --listen-plain ADDR:PORT  serve plain HTTP here, behind a proxy\n"
+	"      --report-path PATH   where reports are POSTed (default " SERVE_REPORT_PATH_DEFAULT ")\n"
+	"      --max-body SIZE      largest request body (default 10M; k, M, G)\n"
+	"      --max-connections N  TLS connections open before accepting pauses\n"
+	"      --timeout SECONDS    a connection's time to send or take data\n"
+	"      --metrics-allow CIDR serve /metrics only to these (repeatable)\n"
+	"      --user USER          drop to USER after binding and reading keys\n"
+	"  -f, --foreground         do not detach (the default under systemd)\n"
+	"      --syslog             log to syslog (the default when detached)\n"
+	"      --verbose            log more\n"
+	"      --pid-file FILE      write the process id to FILE\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Exit status: 0 stopped by a signal, 64 usage error, 71 a local problem\n"
+	"(cannot bind, no such user), 78 the settings or certificates are wrong.\n";
+
+enum {
+	OPT_CHECK_CONFIG = 256,
+	OPT_STORE,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_LISTEN,
+	OPT_LISTEN_PLAIN,
+	OPT_REPORT_PATH,
+	OPT_MAX_BODY,
+	OPT_MAX_CONNECTIONS,
+	OPT_TIMEOUT,
+	OPT_METRICS_ALLOW,
+	OPT_USER,
+	OPT_SYSLOG,
+	OPT_VERBOSE,
+	OPT_PID_FILE,
+};
+
+static const struct option serve_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "listen-plain", required_argument, NULL, OPT_LISTEN_PLAIN },
+	{ "report-path", required_argument, NULL, OPT_REPORT_PATH },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The command line as given; applied over the file's settings. */
+struct serve_args {
+	const char *config_path;
+	bool config_given;
+	bool check_config;
+	bool foreground;
+	bool syslog;
+	bool verbose;
+	const char *store, *report_path, *user, *pid_file;
+	const char *certs[SERVE_CERTS_MAX], *keys[SERVE_CERTS_MAX];
+	size_t cert_count, key_count;
+	const char *listen[SERVE_LISTEN_MAX], *listen_plain[SERVE_LISTEN_MAX];
+	size_t listen_count, listen_plain_count;
+	const char *allow[SERVE_ALLOW_MAX];
+	size_t allow_count;
+	unsigned max_body, max_connections, timeout;	/* 0: not given */
+	char abs[4][PATH_SIZE];		/* config, store, pid file, and a spare */
+};
+
+struct serve_daemon {
+	struct serve_args *args;
+	struct serve_config config;
+	struct event_base *base;
+	struct serve_tls *tls;
+	struct serve_server *server;
+	struct event *sighup, *sigterm, *sigint, *stop_timer;
+	bool stopping;
+};
+
+/* ---------------------------------------------------------------- options */
+
+/* "10485760", "512k", "10M", "1G" within [min, max]. */
+static bool parse_size(const char *text, unsigned long long min, unsigned long long max,
+		       unsigned *ret)
+{
+	unsigned long long value, unit = 1;
+	char *end;
+
+	errno = 0;
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	value = strtoull(text, &end, 10);
+	if (errno != 0)
+		return false;
+	if (*end == 'k' || *end == 'K')
+		unit = 1024;
+	else if (*end == 'm' || *end == 'M')
+		unit = 1024 * 1024;
+	else if (*end == 'g' || *end == 'G')
+		unit = 1024 * 1024 * 1024;
+	if (unit != 1)
+		end++;
+	if (*end != '\0' || value > max / unit || value * unit < min)
+		return false;
+	*ret = (unsigned)(value * unit);
+	return true;
+}
+
+static int add_arg(const char **list, size_t *count, size_t max, const char *value,
+		   const char *option)
+{
+	if (*count >= max) {
+		print_usage_error(&cmd_serve, "--%s: at most %zu", option, max);
+		return EXIT_USAGE_ERROR;
+	}
+	list[(*count)++] = value;
+	return EXIT_VALID;
+}
+
+static int number_arg(const char *text, unsigned long long min, unsigned long long max,
+		      unsigned *ret, const char *option)
+{
+	if (!parse_size(text, min, max, ret)) {
+		print_usage_error(&cmd_serve, "--%s: '%s' is not a number from %llu to %llu",
+				  option, text, min, max);
+		return EXIT_USAGE_ERROR;
+	}
+	return EXIT_VALID;
+}
+
+static int parse_option(struct serve_args *a, int c)
+{
+	switch (c) {
+	case 'c': a->config_path = optarg; a->config_given = true; return EXIT_VALID;
+	case 'f': a->foreground = true; return EXIT_VALID;
+	case OPT_CHECK_CONFIG: a->check_config = true; return EXIT_VALID;
+	case OPT_SYSLOG: a->syslog = true; return EXIT_VALID;
+	case OPT_VERBOSE: a->verbose = true; return EXIT_VALID;
+	case OPT_STORE: a->store = optarg; return EXIT_VALID;
+	case OPT_REPORT_PATH: a->report_path = optarg; return EXIT_VALID;
+	case OPT_USER: a->user = optarg; return EXIT_VALID;
+	case OPT_PID_FILE: a->pid_file = optarg; return EXIT_VALID;
+	case OPT_CERT:
+		return add_arg(a->certs, &a->cert_count, SERVE_CERTS_MAX, optarg, "cert");
+	case OPT_KEY:
+		return add_arg(a->keys, &a->key_count, SERVE_CERTS_MAX, optarg, "key");
+	case OPT_LISTEN:
+		return add_arg(a->listen, &a->listen_count, SERVE_LISTEN_MAX, optarg, "listen");
+	case OPT_LISTEN_PLAIN:
+		return add_arg(a->listen_plain, &a->listen_plain_count, SERVE_LISTEN_MAX,
+			       optarg, "listen-plain");
+	case OPT_METRICS_ALLOW:
+		return add_arg(a->allow, &a->allow_count, SERVE_ALLOW_MAX, optarg,
+			       "metrics-allow");
+	case OPT_MAX_BODY:
+		return number_arg(optarg, 1024, 1024ull * 1024 * 1024, &a->max_body, "max-body");
+	case OPT_MAX_CONNECTIONS:
+		return number_arg(optarg, 1, 1000000, &a->max_connections, "max-connections");
+	case OPT_TIMEOUT:
+		return number_arg(optarg, 1, 3600, &a->timeout, "timeout");
+	}
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct serve_args *a)
+{
+	int c, status;
+
+	memset(a, 0, sizeof(*a));
+	a->config_path = SERVE_CONFIG_DEFAULT_PATH;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:fh", serve_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(serve_usage, stdout);
+			return EXIT_VALID + 1000;
+		}
+		if ((status = parse_option(a, c)) == -1) {
+			print_option_error(&cmd_serve, serve_options, argv[optind - 1], optopt,
+					   c == ':');
+			return EXIT_USAGE_ERROR;
+		}
+		if (status != EXIT_VALID)
+			return status;
+	}
+	if (optind < argc) {
+		print_usage_error(&cmd_serve, "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE_ERROR;
+	}
+	if (a->cert_count != a->key_count) {
+		print_usage_error(&cmd_serve, "%zu --cert and %zu --key: give a --key for "
+				  "every --cert, in the same order", a->cert_count, a->key_count);
+		return EXIT_USAGE_ERROR;
+	}
+	/* A detached daemon works from "/". */
+	a->config_path = daemon_absolute_path(a->config_path, a->abs[0], PATH_SIZE);
+	a->pid_file = daemon_absolute_path(a->pid_file, a->abs[2], PATH_SIZE);
+	for (size_t i = 0; i < a->cert_count; i++) {
+		if (a->certs[i][0] != '/' || a->keys[i][0] != '/') {
+			print_usage_error(&cmd_serve, "--cert and --key: give absolute paths "
+					  "(they are read again on SIGHUP, from \"/\")");
+			return EXIT_USAGE_ERROR;
+		}
+	}
+	return EXIT_VALID;
+}
+
+/* The settings: defaults, the file, the command line. */
+static int settings(const struct serve_args *a, struct serve_config *c)
+{
+	char why[SERVE_WHY_SIZE];
+	bool failed = false;
+
+	serve_config_defaults(c);
+	if ((a->config_given || access(a->config_path, F_OK) == 0) &&
+	    serve_config_load(a->config_path, c, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mtasts serve: %s\n", why);
+		return EXIT_CONFIG;
+	}
+	if (a->cert_count > 0) {
+		for (size_t i = 0; i < c->cert_count; i++) {
+			free(c->certs[i].cert);
+			free(c->certs[i].key);
+		}
+		memset(c->certs, 0, sizeof(c->certs));
+		c->cert_count = a->cert_count;
+		for (size_t i = 0; i < a->cert_count; i++)
+			failed |= serve_config_set(&c->certs[i].cert, a->certs[i]) != 0 ||
+				  serve_config_set(&c->certs[i].key, a->keys[i]) != 0;
+	}
+	if (a->listen_count > 0)
+		serve_config_clear_list(c->listen, &c->listen_count);
+	for (size_t i = 0; i < a->listen_count; i++)
+		failed |= serve_config_append(c->listen, &c->listen_count, SERVE_LISTEN_MAX,
+					      a->listen[i]) != 0;
+	if (a->listen_plain_count > 0)
+		serve_config_clear_list(c->listen_plain, &c->listen_plain_count);
+	for (size_t i = 0; i < a->listen_plain_count; i++)
+		failed |= serve_config_append(c->listen_plain, &c->listen_plain_count,
+					      SERVE_LISTEN_MAX, a->listen_plain[i]) != 0;
+	if (a->allow_count > 0)
+		serve_config_clear_list(c->metrics_allow, &c->metrics_allow_count);
+	for (size_t i = 0; i < a->allow_count; i++)
+		failed |= serve_config_append(c->metrics_allow, &c->metrics_allow_count,
+					      SERVE_ALLOW_MAX, a->allow[i]) != 0;
+	failed |= (a->store != NULL && serve_config_set(&c->store, a->store) != 0) ||
+		  (a->report_path != NULL && serve_config_set(&c->report_path, a->report_path) != 0) ||
+		  (a->user != NULL && serve_config_set(&c->user, a->user) != 0) ||
+		  (a->pid_file != NULL && serve_config_set(&c->pid_file, a->pid_file) != 0);
+	failed |= (c->store == NULL && serve_config_set(&c->store, SERVE_STORE_DEFAULT) != 0) ||
+		  (c->report_path == NULL &&
+		   serve_config_set(&c->report_path, SERVE_REPORT_PATH_DEFAULT) != 0);
+	if (a->max_body != 0)
+		c->max_body = a->max_body;
+	if (a->max_connections != 0)
+		c->max_connections = a->max_connections;
+	if (a->timeout != 0)
+		c->timeout = a->timeout;
+	if (failed) {
+		fprintf(stderr, "mtasts serve: out of memory\n");
+		return EXIT_LOCAL_ERROR;
+	}
+	if (c->max_inflated < c->max_body)
+		c->max_inflated = c->max_body;
+	if (serve_config_check(c, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mtasts serve: %s\n", why);
+		return EXIT_CONFIG;
+	}
+	return EXIT_VALID;
+}
+
+static void print_list(const char *name, char *const *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		printf("%s: %s\n", name, list[i]);
+}
+
+static int check_config(const struct serve_args *a, const struct serve_config *c)
+{
+	struct serve_tls *tls = NULL;
+	char why[SERVE_WHY_SIZE], described[2048];
+
+	if (c->cert_count > 0) {
+		if (serve_tls_new(c, &tls, why, sizeof(why)) != 0) {
+			fprintf(stderr, "mtasts serve: %s\n", why);
+			return EXIT_CONFIG;
+		}
+		serve_tls_describe(tls, described, sizeof(described));
+		printf("certificates: %s\n", described);
+		serve_tls_free(tls);
+	}
+	if (c->cert_count > 0 && c->listen_count == 0)
+		printf("listen: %s\n", SERVE_LISTEN_DEFAULT);
+	print_list("listen", c->listen, c->listen_count);
+	print_list("listen-plain", c->listen_plain, c->listen_plain_count);
+	printf("store: %s\nreport path: %s\nmax body: %u octets (inflated %u)\n"
+	       "max headers: %u octets\ntimeout: %us\nmax connections: %u\n",
+	       c->store, c->report_path, c->max_body, c->max_inflated, c->max_headers,
+	       c->timeout, c->max_connections);
+	print_list("metrics allowed from", c->metrics_allow, c->metrics_allow_count);
+	if (c->user != NULL)
+		printf("user: %s\n", c->user);
+	if (a->config_given || access(a->config_path, F_OK) == 0)
+		printf("%s: configuration OK\n", a->config_path);
+	else
+		printf("configuration OK (no %s: the defaults and the options)\n",
+		       a->config_path);
+	return EXIT_VALID;
+}
+
+/* ----------------------------------------------------------------- daemon */
+
+static void on_drained(void *arg)
+{
+	struct serve_daemon *d = arg;
+
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	daemon_log(LOG_NOTICE, "shutdown_timeout passed with %zu connections open; closing "
+		   "them", serve_server_connections(d->server));
+	event_base_loopexit(d->base, NULL);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_daemon *d = arg;
+	struct timeval limit = { (time_t)d->config.shutdown_timeout, 0 };
+
+	(void)what;
+	if (d->stopping) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	d->stopping = true;
+	daemon_notify("STOPPING=1");
+	daemon_log(LOG_INFO, "signal %d: draining %zu connections", (int)sig,
+		   serve_server_connections(d->server));
+	if ((d->stop_timer = evtimer_new(d->base, on_stop_timeout, d)) != NULL)
+		evtimer_add(d->stop_timer, &limit);
+	serve_server_drain(d->server, on_drained, d);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve_daemon *d = arg;
+	struct serve_metrics *m = serve_server_metrics(d->server);
+	char why[SERVE_WHY_SIZE], described[2048];
+
+	(void)sig;
+	(void)what;
+	daemon_notify_reloading();
+	if (d->tls == NULL) {
+		daemon_log(LOG_INFO, "reload: no certificates to read again");
+	} else if (serve_tls_reload(d->tls, &d->config, why, sizeof(why)) != 0) {
+		m->tls_reload_failures++;
+		daemon_log(LOG_ERR, "reload: %s; keeping the certificates in use", why);
+	} else {
+		m->tls_reloads++;
+		serve_tls_describe(d->tls, described, sizeof(described));
+		daemon_log(LOG_INFO, "reload: certificates read again: %s", described);
+	}
+	daemon_notify("READY=1");
+}
+
+static int signals_add(struct serve_daemon *d)
+{
+	d->sighup = evsignal_new(d->base, SIGHUP, on_reload, d);
+	d->sigterm = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
+	d->sigint = evsignal_new(d->base, SIGINT, on_stop_signal, d);
+	if (d->sighup == NULL || d->sigterm == NULL || d->sigint == NULL ||
+	    evsignal_add(d->sighup, NULL) != 0 || evsignal_add(d->sigterm, NULL) != 0 ||
+	    evsignal_add(d->sigint, NULL) != 0) {
+		daemon_log(LOG_ERR, "cannot set up signal handling");
+		return -1;
+	}
+	return 0;
+}
+
+static void daemon_release(struct serve_daemon *d)
+{
+	if (d->sighup != NULL)
+		event_free(d->sighup);
+	if (d->sigterm != NULL)
+		event_free(d->sigterm);
+	if (d->sigint != NULL)
+		event_free(d->sigint);
+	if (d->stop_timer != NULL)
+		event_free(d->stop_timer);
+	serve_server_free(d->server);
+	serve_tls_free(d->tls);
+	if (d->base != NULL)
+		event_base_free(d->base);
+}
+
+static int run_daemon(struct serve_args *a, struct serve_daemon *d)
+{
+	char why[SERVE_WHY_SIZE];
+	bool foreground = a->foreground || daemon_supervised();
+	bool pid_written = false;
+	int status = EXIT_LOCAL_ERROR, ready_fd = -1;
+
+	/* A peer closing a connection must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((d->base = event_base_new()) == NULL) {
+		fprintf(stderr, "mtasts serve: cannot start the event loop\n");
+		return EXIT_LOCAL_ERROR;
+	}
+	/* As root: keys are often readable by root alone. */
+	if (d->config.cert_count > 0 && serve_tls_new(&d->config, &d->tls, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mtasts serve: %s\n", why);
+		return EXIT_CONFIG;
+	}
+	/* Bound before privileges go: port 443. */
+	if (serve_server_bind(d->base, &d->config, d->tls, &d->server, why, sizeof(why)) != 0) {
+		fprintf(stderr, "mtasts serve: %s\n", why);
+		return EXIT_LOCAL_ERROR;
+	}
+	/* Detached and the pid file written while root: the user cannot alter it. */
+	if (!foreground && (daemon_detach(&ready_fd) != 0 || event_reinit(d->base) != 0)) {
+		fprintf(stderr, "mtasts serve: cannot detach: %s\n", strerror(errno));
+		goto out;
+	}
+	daemon_log_open("mtasts-serve", a->syslog || !foreground, a->verbose);
+	if (d->config.pid_file != NULL) {
+		if (daemon_write_pid_file(d->config.pid_file) != 0)
+			goto out;
+		pid_written = true;
+	}
+	if (daemon_drop_privileges(d->config.user) != 0)
+		goto out;
+	/* As the user: a SQLite file it creates is its own. */
+	if (serve_server_start(d->server, d->config.store) != 0 || signals_add(d) != 0)
+		goto out;
+	daemon_log(LOG_INFO, "serving reports on %s (store %s)", d->config.report_path,
+		   d->config.store);
+	daemon_notify("READY=1\nSTATUS=receiving TLS reports");
+	daemon_ready(&ready_fd);
+	event_base_dispatch(d->base);
+	daemon_log(LOG_INFO, "stopped");
+	status = EXIT_VALID;
+out:
+	if (pid_written)
+		(void)unlink(d->config.pid_file);
+	if (ready_fd >= 0)
+		close(ready_fd);	/* the starter sees the end: a failure */
+	daemon_log_close();
+	return status;
+}
+
+/* ------------------------------------------------------------------- main */
+
+static int run_serve(int argc, char **argv)
+{
+	struct serve_args a;
+	struct serve_daemon d = { .args = &a };
+	int status = parse_args(argc, argv, &a);
+
+	if (status == EXIT_VALID + 1000)
+		return EXIT_VALID;
+	if (status != EXIT_VALID)
+		return status;
+	if ((status = settings(&a, &d.config)) != EXIT_VALID) {
+		serve_config_release(&d.config);
+		return status;
+	}
+	if (a.check_config)
+		status = check_config(&a, &d.config);
+	else
+		status = run_daemon(&a, &d);
+	daemon_release(&d);
+	serve_config_release(&d.config);
+	return status;
+}
+
+const struct command cmd_serve = {
+	.name = "serve",
+	.run = run_serve,
+	.summary = "receive TLS reports over HTTPS (RFC 8460)",
+	.usage = serve_usage,
+};

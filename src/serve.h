@@ -1,0 +1,208 @@
+/*
+ * serve.h - the parts of `mtasts serve`, the domain owner's HTTPS server:
+ * its settings (serve_config.c), the certificates chosen by SNI
+ * (serve_tls.c), the HTTP server and its routes (serve_http.c) and its
+ * metrics (serve_metrics.c).
+ *
+ * DESCRIPTION
+ *	Everything runs on one libevent loop in one thread.  evhttp reads a
+ *	request whole (within the header and body limits) and hands it to
+ *	the route its path names; the report route passes the body to
+ *	report_intake() and answers only once the report is committed (or
+ *	refused).  A route is a row of a table: a path (or a Host and a
+ *	path), the methods it takes, a handler.
+ */
+#ifndef MTASTS_SERVE_H
+#define MTASTS_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "report_store.h"
+
+/* ---- settings ---- */
+
+#define SERVE_CONFIG_DEFAULT_PATH "/etc/mtasts/serve.yml"
+#define SERVE_STORE_DEFAULT "/var/lib/mtasts/reports.db"
+#define SERVE_REPORT_PATH_DEFAULT "/tlsrpt"
+#define SERVE_LISTEN_DEFAULT "[::]:443"
+#define SERVE_CERTS_MAX 32
+#define SERVE_LISTEN_MAX 16
+#define SERVE_ALLOW_MAX 32
+#define SERVE_WHY_SIZE 512
+
+struct serve_cert_pair {
+	char *cert;			/* PEM: the certificate, then its chain */
+	char *key;			/* PEM private key */
+};
+
+struct serve_config {
+	char *store;
+	struct serve_cert_pair certs[SERVE_CERTS_MAX];
+	size_t cert_count;
+	char *listen[SERVE_LISTEN_MAX];		/* HTTPS */
+	size_t listen_count;
+	char *listen_plain[SERVE_LISTEN_MAX];	/* HTTP, behind a proxy */
+	size_t listen_plain_count;
+	char *report_path;
+	unsigned max_body;		/* octets of a request body */
+	unsigned max_inflated;		/* octets a report may inflate to */
+	unsigned max_headers;		/* octets of a request's header */
+	unsigned timeout;		/* seconds a connection may be idle or slow */
+	unsigned max_connections;	/* TLS connections open before accepting pauses */
+	unsigned shutdown_timeout;	/* seconds to drain on SIGTERM */
+	char *user;
+	char *pid_file;
+	char *metrics_allow[SERVE_ALLOW_MAX];	/* CIDR; none: anyone */
+	size_t metrics_allow_count;
+};
+
+void serve_config_defaults(struct serve_config *config);
+
+/*
+ * Read the YAML file at path over *config (its keys are the long options
+ * with '_' for '-'; see mtasts-serve(1)).  0, or -1 with
+ * "PATH:LINE:COLUMN: what" in why; *config then holds what was read before.
+ */
+int serve_config_load(const char *path, struct serve_config *config, char *why,
+		      size_t why_size);
+
+/*
+ * What must hold whatever the source: a certificate for every key, a
+ * listener, paths that are paths.  0, or -1 with a sentence in why.
+ */
+int serve_config_check(const struct serve_config *config, char *why, size_t why_size);
+
+void serve_config_release(struct serve_config *config);
+
+/* Replace list[*count] by a copy of one value (a command-line option over the file). */
+int serve_config_set(char **value, const char *text);
+int serve_config_append(char **list, size_t *count, size_t max, const char *text);
+void serve_config_clear_list(char **list, size_t *count);
+
+/* "ADDR:PORT" or "[ADDR6]:PORT" into host and port; false when it is neither. */
+bool serve_split_address(const char *address, char *host, size_t host_size,
+			 uint16_t *ret_port);
+
+/* "ADDR/BITS" or "ADDR" (IPv4 or IPv6); false when it is neither. */
+struct serve_cidr {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned bits;
+};
+bool serve_parse_cidr(const char *text, struct serve_cidr *ret_cidr);
+/* Whether address (text, IPv4, IPv6 or IPv4-mapped IPv6) is inside cidr. */
+bool serve_cidr_contains(const struct serve_cidr *cidr, const char *address);
+
+/* ---- certificates ---- */
+
+struct serve_tls;
+
+/*
+ * Read every pair (certificate chain and key, checked to belong together)
+ * into new TLS contexts; the first pair is the default when SNI names none
+ * of them.  On failure a sentence in why naming the file.
+ */
+int serve_tls_new(const struct serve_config *config, struct serve_tls **ret_tls,
+		  char *why, size_t why_size);
+
+/*
+ * Read the pairs again (SIGHUP): on success new handshakes use them; on
+ * failure the ones in use stay and why says what was wrong.
+ */
+int serve_tls_reload(struct serve_tls *tls, const struct serve_config *config,
+		     char *why, size_t why_size);
+
+/* A new server-side TLS object for one connection, or NULL (out of memory). */
+struct ssl_st *serve_tls_new_ssl(struct serve_tls *tls);
+
+/* The certificates' subjects and serials, for the log. */
+void serve_tls_describe(const struct serve_tls *tls, char *buf, size_t size);
+
+void serve_tls_free(struct serve_tls *tls);
+
+/* ---- metrics ---- */
+
+enum serve_route_id {
+	SERVE_ROUTE_REPORT,
+	SERVE_ROUTE_HEALTHZ,
+	SERVE_ROUTE_METRICS,
+	SERVE_ROUTE_NONE,		/* no route: 404 */
+	SERVE_ROUTES,
+};
+
+#define SERVE_STATUSES 12		/* the statuses counted, serve_status_codes */
+extern const int serve_status_codes[SERVE_STATUSES];
+
+/* Outcomes of a report POSTed, by class. */
+enum serve_outcome {
+	SERVE_OUTCOME_STORED,
+	SERVE_OUTCOME_DUPLICATE,
+	SERVE_OUTCOME_INVALID,		/* 400 */
+	SERVE_OUTCOME_MEDIA_TYPE,	/* 415 */
+	SERVE_OUTCOME_TOO_LARGE,	/* 413 */
+	SERVE_OUTCOME_UNAVAILABLE,	/* 503 */
+	SERVE_OUTCOMES,
+};
+
+struct serve_metrics {
+	uint64_t requests[SERVE_ROUTES][SERVE_STATUSES];
+	uint64_t reports[SERVE_OUTCOMES];
+	uint64_t bytes_received;
+	uint64_t store_errors;
+	uint64_t connections_accepted;
+	uint64_t connections_open;	/* TLS */
+	uint64_t accept_paused;		/* times accepting paused at max_connections */
+	uint64_t tls_reloads;
+	uint64_t tls_reload_failures;
+};
+
+void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id route, int status);
+
+struct evbuffer;
+
+/*
+ * The counters, and the sessions and failures per policy domain from the
+ * store (asked at most every SERVE_SUMMARY_TTL_S seconds; a store that
+ * fails counts a store error and leaves those series out).
+ */
+#define SERVE_SUMMARY_TTL_S 5
+struct serve_summary_cache {
+	char *text;			/* rendered series */
+	int64_t at;			/* when asked, monotonic seconds; 0: never */
+};
+void serve_metrics_write(struct serve_metrics *metrics, struct serve_summary_cache *cache,
+			 struct report_store *store, int64_t now, struct evbuffer *out);
+void serve_summary_cache_clear(struct serve_summary_cache *cache);
+
+/* ---- the HTTP server ---- */
+
+struct serve_server;
+
+/*
+ * Bind the listeners of config (before privileges go) on base; tls may be
+ * NULL when there are only plain listeners.  On failure a sentence in why.
+ */
+int serve_server_bind(struct event_base *base, const struct serve_config *config,
+		      struct serve_tls *tls, struct serve_server **ret_server,
+		      char *why, size_t why_size);
+
+/*
+ * Serve with store_location (opened now and again whenever it failed, as
+ * the user the process now runs as).
+ */
+int serve_server_start(struct serve_server *server, const char *store_location);
+
+/* Stop accepting; done runs once the connections have gone. */
+void serve_server_drain(struct serve_server *server, void (*done)(void *arg), void *arg);
+
+size_t serve_server_connections(const struct serve_server *server);
+
+struct serve_metrics *serve_server_metrics(struct serve_server *server);
+
+void serve_server_free(struct serve_server *server);
+
+#endif

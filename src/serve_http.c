@@ -1,0 +1,620 @@
+/*
+ * serve_http.c - the HTTP side of `mtasts serve`: evhttp over TLS (a
+ * bufferevent_openssl per connection) and over plain TCP for a proxy in
+ * front, its limits, the route table and the handlers of the routes.
+ *
+ * A report is answered 2xx only after report_intake() says it is committed
+ * (201 stored, 200 a duplicate); 400 with the reason for a report that is
+ * not valid, 413 past a size limit, 415 for a body of another type, 503
+ * with Retry-After when the store fails (nothing was stored; the sender
+ * retries).  Requests are handled one at a time on the loop: the store
+ * is written synchronously.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "cli.h"
+#include "daemon_log.h"
+#include "report_intake.h"
+#include "serve.h"
+
+#define BOUND_MAX (2 * SERVE_LISTEN_MAX)
+#define REASON_MAX 400			/* octets of a reason in a reply */
+#define RETRY_AFTER_S "60"
+#define STORE_TIMEOUT_MS 3000
+#define DRAIN_CHECK_MS 100
+
+struct serve_server {
+	struct event_base *base;
+	const struct serve_config *config;
+	struct serve_tls *tls;
+	struct evhttp *https, *plain;
+	struct evhttp_bound_socket *bound[BOUND_MAX];
+	bool bound_tls[BOUND_MAX];
+	size_t bound_count;
+	struct serve_cidr allow[SERVE_ALLOW_MAX];
+	size_t allow_count;
+	char *store_location;
+	struct report_store *store;
+	char store_why[SERVE_WHY_SIZE];	/* why it last failed to open */
+	time_t store_error_logged;
+	struct serve_metrics metrics;
+	struct serve_summary_cache summary;
+	bool paused;			/* at max_connections */
+	bool draining;
+	bool freeing;
+	struct event *drain_check;
+	void (*drained)(void *arg);
+	void *drained_arg;
+};
+
+/* ------------------------------------------------------------ connections */
+
+static int ssl_index = -1;
+
+/* Accept on the listeners (TLS ones only, or all), or stop. */
+static void listeners_enable(struct serve_server *s, bool tls_only, bool on)
+{
+	for (size_t i = 0; i < s->bound_count; i++) {
+		struct evconnlistener *l = evhttp_bound_socket_get_listener(s->bound[i]);
+
+		if (l == NULL || (tls_only && !s->bound_tls[i]))
+			continue;
+		if (on)
+			evconnlistener_enable(l);
+		else
+			evconnlistener_disable(l);
+	}
+}
+
+/* A TLS object is freed with its connection: one fewer open. */
+static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, long argl,
+			void *argp)
+{
+	struct serve_server *s = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	if (s == NULL)
+		return;
+	s->metrics.connections_open--;
+	if (s->paused && !s->draining && !s->freeing &&
+	    s->metrics.connections_open < s->config->max_connections) {
+		s->paused = false;
+		listeners_enable(s, true, true);
+	}
+}
+
+static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
+{
+	struct serve_server *s = arg;
+	struct bufferevent *bev;
+	SSL *ssl = serve_tls_new_ssl(s->tls);
+
+	/* NULL would make evhttp speak plain HTTP on the TLS port. */
+	if (ssl == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
+		abort();
+	}
+	s->metrics.connections_accepted++;
+	s->metrics.connections_open++;
+	SSL_set_ex_data(ssl, ssl_index, s);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
+		abort();
+	}
+	/* Many clients close without a TLS close_notify. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (s->metrics.connections_open >= s->config->max_connections && !s->paused) {
+		s->paused = true;
+		s->metrics.accept_paused++;
+		listeners_enable(s, true, false);
+		daemon_log(LOG_WARNING, "%u connections open: accepting pauses until one "
+			   "closes", s->config->max_connections);
+	}
+	return bev;
+}
+
+/* ------------------------------------------------------------------ store */
+
+/* The store, opened again after it failed; NULL when it is unavailable. */
+static struct report_store *store_get(struct serve_server *s)
+{
+	struct report_store_options options = { .timeout_ms = STORE_TIMEOUT_MS };
+	time_t now;
+
+	if (s->store != NULL)
+		return s->store;
+	if ((s->store = report_store_open(s->store_location, &options, s->store_why,
+					  sizeof(s->store_why))) != NULL)
+		return s->store;
+	s->metrics.store_errors++;
+	now = time(NULL);
+	if (now - s->store_error_logged >= 60) {
+		s->store_error_logged = now;
+		daemon_log(LOG_ERR, "the report store is unavailable: %s", s->store_why);
+	}
+	return NULL;
+}
+
+static void store_failed(struct serve_server *s)
+{
+	s->metrics.store_errors++;
+	s->store = report_store_close(s->store);
+	serve_summary_cache_clear(&s->summary);
+}
+
+/* ----------------------------------------------------------------- replies */
+
+/* A one-line text/plain reply (text escaped, cut), counted. */
+static void reply(struct serve_server *s, struct evhttp_request *req,
+		  enum serve_route_id route, int status, const char *reason, const char *text)
+{
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evbuffer_new();
+	char shown[REASON_MAX + 8];
+
+	text_shown(text, shown, sizeof(shown), REASON_MAX);
+	evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(headers, "Cache-Control", "no-store");
+	if (s->draining)
+		evhttp_add_header(headers, "Connection", "close");
+	serve_metrics_count(&s->metrics, route, status);
+	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0) {
+		evbuffer_free(body);
+		evhttp_send_reply(req, status, reason, NULL);
+		return;
+	}
+	evhttp_send_reply(req, status, reason, body);
+	evbuffer_free(body);
+}
+
+/* The client's address, "" when unknown. */
+static const char *peer_address(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *address = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &address, &port);
+	return address != NULL ? address : "";
+}
+
+/* ---------------------------------------------------------- report route */
+
+/* The media type alone, lower case, in buf: "application/tlsrpt+json". */
+static void media_type(const char *header, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (header == NULL || size == 0)
+		return;
+	while (*header == ' ' || *header == '\t')
+		header++;
+	for (; *header != '\0' && *header != ';' && *header != ' ' && *header != '\t' &&
+	       n + 1 < size; header++)
+		buf[n++] = (char)(*header >= 'A' && *header <= 'Z' ? *header + 32 : *header);
+	buf[n] = '\0';
+}
+
+/*
+ * The format the headers announce: RFC 8460 3's two types, and the plain
+ * ones some senders use; a gzip Content-Encoding on JSON.  -1: a type we
+ * do not take (415).
+ */
+static int announced_format(struct evhttp_request *req, enum unpack_format *ret)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *encoding = evhttp_find_header(in, "Content-Encoding");
+	char type[64], coding[32];
+	bool gzip_coding;
+
+	media_type(evhttp_find_header(in, "Content-Type"), type, sizeof(type));
+	media_type(encoding, coding, sizeof(coding));
+	gzip_coding = strcmp(coding, "gzip") == 0 || strcmp(coding, "x-gzip") == 0;
+	if (coding[0] != '\0' && !gzip_coding && strcmp(coding, "identity") != 0)
+		return -1;
+	if (strcmp(type, "application/tlsrpt+gzip") == 0 || strcmp(type, "application/gzip") == 0)
+		*ret = UNPACK_GZIP;
+	else if (strcmp(type, "application/tlsrpt+json") == 0 ||
+		 strcmp(type, "application/json") == 0)
+		*ret = gzip_coding ? UNPACK_GZIP : UNPACK_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+static void log_outcome(const char *client, const struct intake_outcome *o)
+{
+	const struct intake_report *r = o->report_count > 0 ? &o->reports[0] : NULL;
+	char org[160], id[160], why[360];
+
+	text_shown(r != NULL ? r->organization_name : "", org, sizeof(org), 120);
+	text_shown(r != NULL ? r->report_id : "", id, sizeof(id), 120);
+	text_shown(o->why, why, sizeof(why), 320);
+	if (o->status == INTAKE_STORED || o->status == INTAKE_DUPLICATE)
+		daemon_log(LOG_INFO, "report from %s: %s, id %lld, %s, report-id %s", client,
+			   intake_status_name(o->status), r != NULL ? (long long)r->id : 0LL,
+			   org, id);
+	else
+		daemon_log(LOG_NOTICE, "report from %s: %s: %s", client,
+			   intake_status_name(o->status), why);
+}
+
+static void handle_report(struct serve_server *s, struct evhttp_request *req)
+{
+	const enum serve_route_id route = SERVE_ROUTE_REPORT;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct intake_options options;
+	struct intake_outcome outcome;
+	struct report_store *store;
+	enum unpack_format hint;
+	const char *client = peer_address(req);
+	char text[REASON_MAX + 64];
+	unsigned char *data;
+
+	s->metrics.bytes_received += len;
+	if (announced_format(req, &hint) != 0) {
+		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
+		reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
+		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 3)");
+		return;
+	}
+	if (len == 0) {
+		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
+		reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
+		return;
+	}
+	if (len > s->config->max_body) {
+		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
+		reply(s, req, route, 413, "Payload Too Large", "the report is too large");
+		return;
+	}
+	if ((store = store_get(s)) == NULL) {
+		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+				  RETRY_AFTER_S);
+		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		      "unavailable; nothing was stored, try again later");
+		return;
+	}
+	if ((data = evbuffer_pullup(in, -1)) == NULL) {
+		reply(s, req, route, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	intake_options_default(&options);
+	options.unpack.max_input = s->config->max_body;
+	options.unpack.max_output = s->config->max_inflated;
+	options.report.max_json = s->config->max_inflated;
+	options.source = "https";
+	options.origin = client[0] != '\0' ? client : NULL;
+	options.received_at = (int64_t)time(NULL);
+	if (report_intake(store, data, len, hint, &options, &outcome) != 0) {
+		reply(s, req, route, 503, "Service Unavailable", "out of memory");
+		return;
+	}
+	log_outcome(client, &outcome);
+	switch (outcome.status) {
+	case INTAKE_STORED:
+		s->metrics.reports[SERVE_OUTCOME_STORED]++;
+		snprintf(text, sizeof(text), "stored report %lld", outcome.report_count > 0 ?
+			 (long long)outcome.reports[0].id : 0LL);
+		reply(s, req, route, 201, "Created", text);
+		break;
+	case INTAKE_DUPLICATE:
+		s->metrics.reports[SERVE_OUTCOME_DUPLICATE]++;
+		snprintf(text, sizeof(text), "duplicate: this report is already stored "
+			 "(report %lld)", outcome.report_count > 0 ?
+			 (long long)outcome.reports[0].id : 0LL);
+		reply(s, req, route, 200, "OK", text);
+		break;
+	case INTAKE_REJECTED:
+		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
+		snprintf(text, sizeof(text), "invalid report: %s", outcome.why);
+		reply(s, req, route, 400, "Bad Request", text);
+		break;
+	case INTAKE_TOO_LARGE:
+		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
+		snprintf(text, sizeof(text), "the report is too large: %s", outcome.why);
+		reply(s, req, route, 413, "Payload Too Large", text);
+		break;
+	case INTAKE_UNAVAILABLE:
+		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
+		store_failed(s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+				  RETRY_AFTER_S);
+		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		      "unavailable; nothing was stored, try again later");
+		break;
+	}
+	intake_outcome_clear(&outcome);
+}
+
+/* -------------------------------------------------- health and metrics */
+
+static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
+{
+	struct report_store *store = store_get(s);
+	char why[SERVE_WHY_SIZE], text[SERVE_WHY_SIZE + 64];
+
+	if (store != NULL && report_store_ping(store, why, sizeof(why))) {
+		reply(s, req, SERVE_ROUTE_HEALTHZ, 200, "OK", "ok");
+		return;
+	}
+	if (store != NULL)
+		store_failed(s);
+	else
+		snprintf(why, sizeof(why), "%s", s->store_why);
+	snprintf(text, sizeof(text), "the report store is unavailable: %s", why);
+	reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
+}
+
+static bool metrics_allowed(const struct serve_server *s, const char *client)
+{
+	if (s->allow_count == 0)
+		return true;
+	for (size_t i = 0; i < s->allow_count; i++)
+		if (serve_cidr_contains(&s->allow[i], client))
+			return true;
+	return false;
+}
+
+static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
+{
+	struct evbuffer *out;
+	struct timespec now;
+
+	if (!metrics_allowed(s, peer_address(req))) {
+		reply(s, req, SERVE_ROUTE_METRICS, 403, "Forbidden", "metrics are not served "
+		      "to this address (metrics_allow)");
+		return;
+	}
+	if ((out = evbuffer_new()) == NULL) {
+		reply(s, req, SERVE_ROUTE_METRICS, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	/* Counted before it is written, so the scrape sees itself. */
+	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+/* ------------------------------------------------------------ the routes */
+
+/*
+ * A route: which requests it takes (by Host and path; host NULL: any) and
+ * the methods it answers.  MTA-STS policy files for many domains
+ * (GET /.well-known/mta-sts.txt by Host) are one more row.
+ */
+struct route {
+	enum serve_route_id id;
+	const char *host;		/* the Host it serves, NULL: any */
+	const char *path;		/* NULL: the configured report path */
+	int methods;
+	const char *allow;		/* the Allow header of a 405 */
+	void (*handle)(struct serve_server *s, struct evhttp_request *req);
+};
+
+static const struct route routes[] = {
+	{ SERVE_ROUTE_REPORT, NULL, NULL, EVHTTP_REQ_POST, "POST", handle_report },
+	{ SERVE_ROUTE_HEALTHZ, NULL, "/healthz", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	  "GET, HEAD", handle_healthz },
+	{ SERVE_ROUTE_METRICS, NULL, "/metrics", EVHTTP_REQ_GET | EVHTTP_REQ_HEAD,
+	  "GET, HEAD", handle_metrics },
+};
+
+/* The first route for this Host (without its port, any case) and path. */
+static const struct route *route_find(const struct serve_server *s, const char *host,
+				      const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *want = routes[i].path != NULL ? routes[i].path :
+				   s->config->report_path;
+
+		if (routes[i].host != NULL &&
+		    (host == NULL || strcasecmp(routes[i].host, host) != 0))
+			continue;
+		if (strcmp(want, path) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct serve_server *s = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const struct route *route;
+
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	route = route_find(s, evhttp_request_get_host(req), path);
+	if (route == NULL) {
+		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
+		return;
+	}
+	if (!(evhttp_request_get_command(req) & route->methods)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route->allow);
+		reply(s, req, route->id, 405, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	route->handle(s, req);
+}
+
+/* ------------------------------------------------------------- the server */
+
+static struct evhttp *http_new(struct serve_server *s, bool tls)
+{
+	struct evhttp *http = evhttp_new(s->base);
+	struct timeval timeout = { (time_t)s->config->timeout, 0 };
+
+	if (http == NULL)
+		return NULL;
+	evhttp_set_timeout_tv(http, &timeout);
+	evhttp_set_max_headers_size(http, s->config->max_headers);
+	evhttp_set_max_body_size(http, s->config->max_body);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+				   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_PATCH);
+	/* Read the rest of an oversized body, so the sender sees the 413. */
+	evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(http, on_request, s);
+	if (tls)
+		evhttp_set_bevcb(http, tls_bufferevent, s);
+	return http;
+}
+
+static int bind_all(struct serve_server *s, struct evhttp *http, char *const *list,
+		    size_t count, bool tls, char *why, size_t why_size)
+{
+	char host[64];
+	uint16_t port;
+
+	for (size_t i = 0; i < count; i++) {
+		struct evhttp_bound_socket *b;
+
+		if (!serve_split_address(list[i], host, sizeof(host), &port)) {
+			snprintf(why, why_size, "'%s' is not ADDRESS:PORT", list[i]);
+			return -1;
+		}
+		if ((b = evhttp_bind_socket_with_handle(http, host, port)) == NULL) {
+			snprintf(why, why_size, "cannot listen on %s (%s): %s", list[i],
+				 tls ? "HTTPS" : "HTTP", strerror(errno));
+			return -1;
+		}
+		s->bound[s->bound_count] = b;
+		s->bound_tls[s->bound_count++] = tls;
+	}
+	return 0;
+}
+
+int serve_server_bind(struct event_base *base, const struct serve_config *config,
+		      struct serve_tls *tls, struct serve_server **ret_server,
+		      char *why, size_t why_size)
+{
+	struct serve_server *s = calloc(1, sizeof(*s));
+	static const char *const default_listen[] = { SERVE_LISTEN_DEFAULT };
+	char *const *listen = config->listen;
+	size_t listen_count = config->listen_count;
+
+	if (s == NULL) {
+		snprintf(why, why_size, "out of memory");
+		return -1;
+	}
+	s->base = base;
+	s->config = config;
+	s->tls = tls;
+	if (ssl_index < 0)
+		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	for (size_t i = 0; i < config->metrics_allow_count; i++)
+		if (serve_parse_cidr(config->metrics_allow[i], &s->allow[s->allow_count]))
+			s->allow_count++;
+	if (tls != NULL && listen_count == 0) {
+		listen = (char *const *)default_listen;
+		listen_count = 1;
+	}
+	if ((tls != NULL && listen_count > 0 && (s->https = http_new(s, true)) == NULL) ||
+	    (config->listen_plain_count > 0 && (s->plain = http_new(s, false)) == NULL)) {
+		snprintf(why, why_size, "out of memory");
+		goto fail;
+	}
+	if ((s->https != NULL &&
+	     bind_all(s, s->https, listen, listen_count, true, why, why_size) != 0) ||
+	    (s->plain != NULL && bind_all(s, s->plain, config->listen_plain,
+					  config->listen_plain_count, false, why, why_size) != 0))
+		goto fail;
+	*ret_server = s;
+	return 0;
+fail:
+	serve_server_free(s);
+	return -1;
+}
+
+int serve_server_start(struct serve_server *s, const char *store_location)
+{
+	if ((s->store_location = strdup(store_location)) == NULL)
+		return -1;
+	(void)store_get(s);	/* now, to say so at start when it fails */
+	return 0;
+}
+
+static void on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_server *s = arg;
+	struct timeval again = { 0, DRAIN_CHECK_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (s->metrics.connections_open == 0) {
+		if (s->drained != NULL)
+			s->drained(s->drained_arg);
+		return;
+	}
+	evtimer_add(s->drain_check, &again);
+}
+
+void serve_server_drain(struct serve_server *s, void (*done)(void *arg), void *arg)
+{
+	s->draining = true;
+	s->drained = done;
+	s->drained_arg = arg;
+	listeners_enable(s, false, false);
+	if ((s->drain_check = evtimer_new(s->base, on_drain_check, s)) == NULL) {
+		done(arg);
+		return;
+	}
+	on_drain_check(-1, 0, s);
+}
+
+size_t serve_server_connections(const struct serve_server *s)
+{
+	return (size_t)s->metrics.connections_open;
+}
+
+struct serve_metrics *serve_server_metrics(struct serve_server *s)
+{
+	return &s->metrics;
+}
+
+void serve_server_free(struct serve_server *s)
+{
+	if (s == NULL)
+		return;
+	s->freeing = true;
+	/* Its connections' TLS objects still count down into s. */
+	if (s->https != NULL)
+		evhttp_free(s->https);
+	if (s->plain != NULL)
+		evhttp_free(s->plain);
+	if (s->drain_check != NULL)
+		event_free(s->drain_check);
+	report_store_close(s->store);
+	serve_summary_cache_clear(&s->summary);
+	free(s->store_location);
+	free(s);
+}
