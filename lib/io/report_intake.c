@@ -15,7 +15,6 @@ void intake_options_default(struct intake_options *ret_options)
 	unpack_limits_default(&ret_options->unpack);
 	tlsrpt_limits_default(&ret_options->report);
 	ret_options->dkim.timeout_ms = 5000;
-	ret_options->source = "file";
 }
 
 const char *intake_status_name(enum intake_status status)
@@ -115,8 +114,8 @@ static enum intake_status status_of_store(enum store_status status)
 
 /* Read and store one member of the input. Returns 0, or -1 out of memory. */
 static int take_member(struct report_store *store, const struct unpack_member *member,
-		       const struct intake_options *options, const struct dkim_outcome *dkim,
-		       struct intake_outcome *outcome)
+		       enum unpack_format format, const struct intake_options *options,
+		       const struct dkim_outcome *dkim, struct intake_outcome *outcome)
 {
 	struct tlsrpt_report *report = NULL;
 	char why[300];
@@ -136,7 +135,8 @@ static int take_member(struct report_store *store, const struct unpack_member *m
 
 	struct report_meta meta = {
 		.received_at = options->received_at,
-		.source = options->source,
+		.source = options->source != NULL ? options->source :
+			  format == UNPACK_MAIL ? "mail" : "file",
 		.origin = options->origin,
 		.dkim = dkim != NULL ? dkim->verdict : DKIM_VERDICT_NONE,
 		.dkim_domain = dkim != NULL && dkim->domain[0] != '\0' ? dkim->domain : NULL,
@@ -237,7 +237,8 @@ int report_intake(struct report_store *store, const unsigned char *data, size_t 
 	}
 
 	for (size_t i = 0; i < unpacked.member_count; i++)
-		if (take_member(store, &unpacked.members[i], options, dkim, &outcome) != 0)
+		if (take_member(store, &unpacked.members[i], unpacked.format, options, dkim,
+				&outcome) != 0)
 			goto out;
 done:
 	*ret_outcome = outcome;

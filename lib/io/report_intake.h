@@ -32,7 +32,7 @@ struct intake_options {
 	bool verify_dkim;		/* for mail */
 	struct dkim_options dkim;
 	enum dkim_requirement dkim_requirement;
-	const char *source;		/* "https", "mail", "imap", "file" */
+	const char *source;		/* "https", "imap", ...; NULL: "mail" or "file" by what the input is */
 	const char *origin;		/* client address, path, mailbox; may be NULL */
 	int64_t received_at;
 };
