@@ -310,7 +310,11 @@ static void describe_failure(struct imap_session *s, CURLcode code, const char *
 		snprintf(why, why_size, "imap: %s refused by %s: %s", step, s->mailbox_url, server);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(why, why_size, "imap: %s at %s timed out: %s", step, s->mailbox_url, detail);
+		/* libcurl's words for a time-out before the connection (TLS included) was up */
+		if (strncmp(s->error, "Connection timed out", 20) == 0)
+			snprintf(why, why_size, "imap: connecting to %s timed out: %s", s->mailbox_url, detail);
+		else
+			snprintf(why, why_size, "imap: %s at %s timed out: %s", step, s->mailbox_url, detail);
 		break;
 	default:
 		snprintf(why, why_size, "imap: %s at %s failed: %s", step, s->mailbox_url, detail);
