@@ -96,6 +96,34 @@ static void server_text(const struct imap_session *s, char *out, size_t size)
 	escape_into(out, size, text, strlen(text));
 }
 
+/* "A003 NO Mailbox doesn't exist": the reason, kept past the LOGOUT after it. */
+static void note_refusal(struct imap_session *s, size_t len)
+{
+	const char *space = strchr(s->last_line, ' ');
+
+	if (s->last_line[0] != '*' && s->last_line[0] != '+' && space != NULL &&
+	    (strncasecmp(space, " NO ", 4) == 0 || strncasecmp(space, " BAD ", 5) == 0))
+		memcpy(s->refusal, s->last_line, len + 1);
+}
+
+/*
+ * "* 3 FETCH (UID 7 BODY[] {12345}": the size of the message comes before
+ * it, so one too large is refused before a byte of it is read.
+ */
+static bool announced_too_large(const struct imap_session *s, size_t len)
+{
+	const char *brace;
+	unsigned long long announced;
+
+	if (!s->fetching || len < 3 || s->last_line[len - 1] != '}' ||
+	    (brace = strrchr(s->last_line, '{')) == NULL || !isdigit((unsigned char)brace[1]))
+		return false;
+	errno = 0;
+	announced = strtoull(brace + 1, NULL, 10);
+	return errno != 0 || announced > s->reply_max;
+}
+
+/* Every response line comes here (libcurl's "headers" of IMAP). */
 static size_t on_header(char *data, size_t size, size_t count, void *arg)
 {
 	struct imap_session *s = arg;
@@ -107,30 +135,10 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg)
 		keep = sizeof(s->last_line) - 1;
 	memcpy(s->last_line, data, keep);
 	s->last_line[keep] = '\0';
-	{
-		/* "A003 NO Mailbox doesn't exist": the reason, kept past the LOGOUT */
-		const char *space = strchr(s->last_line, ' ');
-
-		if (s->last_line[0] != '*' && s->last_line[0] != '+' && space != NULL &&
-		    (strncasecmp(space, " NO", 3) == 0 || strncasecmp(space, " BAD", 4) == 0))
-			memcpy(s->refusal, s->last_line, keep + 1);
-	}
-	/*
-	 * "* 3 FETCH (UID 7 BODY[] {12345}": the size of the message comes
-	 * before it, so one too large is refused before a byte of it is read.
-	 */
-	if (s->fetching && keep > 2 && s->last_line[keep - 1] == '}') {
-		char *brace = strrchr(s->last_line, '{');
-		unsigned long long announced;
-
-		if (brace != NULL && isdigit((unsigned char)brace[1])) {
-			errno = 0;
-			announced = strtoull(brace + 1, NULL, 10);
-			if (errno != 0 || announced > s->reply_max) {
-				s->over_limit = true;
-				return 0;	/* aborts the transfer */
-			}
-		}
+	note_refusal(s, keep);
+	if (announced_too_large(s, keep)) {
+		s->over_limit = true;
+		return 0;	/* aborts the transfer */
 	}
 	return len;
 }
