@@ -491,11 +491,15 @@ static int dispose_taken(struct imap_session *s, uint32_t uid, char *why, size_t
 	}
 	if (why[0] != '\0')
 		return -1;
-	/* RFC 6851's MOVE as the three commands it replaces (UID EXPUNGE: RFC 4315). */
+	/*
+	 * RFC 6851's MOVE as the three commands it replaces (UID EXPUNGE: RFC
+	 * 4315).  \Seen too: should the expunge be refused, the copy is not
+	 * fetched and copied again by the next run.
+	 */
 	snprintf(text, sizeof(text), "UID COPY %" PRIu32 " %s", uid, target);
 	if (command(s, text, why, why_size) < 0)
 		return -1;
-	snprintf(text, sizeof(text), "UID STORE %" PRIu32 " +FLAGS.SILENT (\\Deleted)", uid);
+	snprintf(text, sizeof(text), "UID STORE %" PRIu32 " +FLAGS.SILENT (\\Seen \\Deleted)", uid);
 	if (command(s, text, why, why_size) < 0)
 		return -1;
 	snprintf(text, sizeof(text), "UID EXPUNGE %" PRIu32, uid);
