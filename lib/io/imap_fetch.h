@@ -48,7 +48,8 @@ struct imap_totals {
 /*
  * Fetch and hand over every message.  Returns 0 when the mailbox was
  * read through (or the caller stopped), -1 with a reason (connection, login,
- * TLS, a command refused) in why; *ret_totals is filled either way.
+ * TLS, a command refused) in why; *ret_totals is filled either way.  On
+ * 0, why holds a note of the messages skipped as too large, or "".
  */
 int imap_fetch(const struct imap_options *options, imap_message_fn each, void *ctx,
 	       struct imap_totals *ret_totals, char *why, size_t why_size);
