@@ -33,6 +33,7 @@ extern const struct command cmd_check;
 extern const struct command cmd_policyd;
 extern const struct command cmd_query;
 extern const struct command cmd_serve;
+extern const struct command cmd_reports;
 
 /* Name the program reports itself as in messages. */
 #define PROGRAM_NAME "mtasts"

@@ -25,6 +25,7 @@
 #include "report_html.h"
 #include "report_intake.h"
 #include "report_store.h"
+#include "util.h"
 
 #define REPORTS_DEFAULT_STORE "/var/lib/mtasts/reports.db"
 #define REPORTS_STORE_ENV "MTASTS_REPORTS_STORE"
@@ -436,6 +437,20 @@ static struct report_store *open_store(const struct reports_args *args, bool rea
 
 /* ---- ingest and fetch ---------------------------------------------------- */
 
+/* An input taken while a batch is open: printed once the batch is committed. */
+struct pending_input {
+	char *input;
+	struct intake_outcome outcome;
+};
+
+/*
+ * Bulk intake commits in batches (report_store.h): a commit a report would
+ * cost a flush to disk each.  What a batch took is printed, and counted,
+ * only once its commit says whether it was stored.
+ */
+#define BATCH_REPORTS 500
+#define BATCH_MS 1000
+
 struct intake_run {
 	const struct reports_args *args;
 	struct report_store *store;
@@ -443,6 +458,12 @@ struct intake_run {
 	struct json_stream stream;
 	unsigned stored, duplicates, rejected, unavailable, unreadable;
 	bool out_of_memory;
+	bool batching;			/* commit in batches (ingest), not each input (fetch) */
+	bool in_batch;
+	long long batch_started;
+	size_t batch_reports;
+	struct pending_input *pending;
+	size_t pending_count, pending_cap;
 };
 
 static void print_outcome_item(struct intake_run *run, const char *input,
@@ -490,10 +511,11 @@ static void print_outcome_item(struct intake_run *run, const char *input,
 		fprintf(out, PROGRAM_NAME " reports: %s: %s: %s\n", in, intake_status_name(r->status),
 			why);
 	else {
-		fprintf(out, "%s: %s report %lld from %s (%s), %llu sessions, %llu failed", in,
+		unsigned long long sessions = r->successes + r->failures;
+
+		fprintf(out, "%s: %s report %lld from %s (%s), %llu session%s, %llu failed", in,
 			r->status == INTAKE_STORED ? "stored" : "duplicate of", (long long)r->id, org, id,
-			(unsigned long long)(r->successes + r->failures),
-			(unsigned long long)r->failures);
+			sessions, sessions == 1 ? "" : "s", (unsigned long long)r->failures);
 		if (outcome->format == UNPACK_MAIL && run->options.verify_dkim)
 			fprintf(out, ", dkim %s%s%s", dkim_verdict_name(outcome->dkim.verdict),
 				outcome->dkim.domain[0] != '\0' ? " d=" : "", outcome->dkim.domain);
@@ -505,20 +527,11 @@ static void print_outcome_item(struct intake_run *run, const char *input,
 	free(why);
 }
 
-/* Take one input's bytes; returns the intake status of the worst report in it. */
-static enum intake_status take_bytes(struct intake_run *run, const char *input, const char *origin,
-				     const unsigned char *data, size_t len, enum unpack_format hint)
+/* Print and count what one input became. */
+static void report_input(struct intake_run *run, const char *input, const struct intake_outcome *outcome)
 {
-	struct intake_outcome outcome;
-
-	run->options.origin = origin;
-	run->options.received_at = (int64_t)time(NULL);
-	if (report_intake(run->store, data, len, hint, &run->options, &outcome) != 0) {
-		run->out_of_memory = true;
-		return INTAKE_UNAVAILABLE;
-	}
-	for (size_t i = 0; i < outcome.report_count; i++) {
-		const struct intake_report *r = &outcome.reports[i];
+	for (size_t i = 0; i < outcome->report_count; i++) {
+		const struct intake_report *r = &outcome->reports[i];
 
 		switch (r->status) {
 		case INTAKE_STORED: run->stored++; break;
@@ -527,11 +540,97 @@ static enum intake_status take_bytes(struct intake_run *run, const char *input, 
 		case INTAKE_TOO_LARGE: run->rejected++; break;
 		case INTAKE_UNAVAILABLE: run->unavailable++; break;
 		}
-		print_outcome_item(run, input, &outcome, r);
+		print_outcome_item(run, input, outcome, r);
+	}
+}
+
+/*
+ * Commit the open batch, then print what it took.  When the commit fails,
+ * nothing of the batch was stored: each report it held is unavailable.
+ */
+static void end_batch(struct intake_run *run)
+{
+	char why[300];
+	bool committed = true;
+
+	if (run->in_batch) {
+		run->in_batch = false;
+		committed = report_store_batch_commit(run->store, why, sizeof(why)) == STORE_ADDED;
+	}
+	for (size_t i = 0; i < run->pending_count; i++) {
+		struct pending_input *p = &run->pending[i];
+
+		for (size_t j = 0; !committed && j < p->outcome.report_count; j++) {
+			struct intake_report *r = &p->outcome.reports[j];
+
+			if (r->status != INTAKE_STORED)
+				continue;
+			r->status = INTAKE_UNAVAILABLE;
+			snprintf(r->why, sizeof(r->why), "store unavailable: %s", why);
+		}
+		report_input(run, p->input, &p->outcome);
+		intake_outcome_clear(&p->outcome);
+		free(p->input);
+	}
+	run->pending_count = 0;
+	run->batch_reports = 0;
+}
+
+/* Open a batch when none is; without one (the store refused), each input commits alone. */
+static void begin_batch(struct intake_run *run)
+{
+	char why[300];
+
+	if (!run->batching || run->in_batch)
+		return;
+	run->in_batch = report_store_batch_begin(run->store, why, sizeof(why)) == 0;
+	run->batch_started = monotonic_ms();
+}
+
+/* Take one input's bytes; returns the intake status of the worst report in it. */
+static enum intake_status take_bytes(struct intake_run *run, const char *input, const char *origin,
+				     const unsigned char *data, size_t len, enum unpack_format hint)
+{
+	struct intake_outcome outcome;
+
+	begin_batch(run);
+	run->options.origin = origin;
+	run->options.received_at = (int64_t)time(NULL);
+	if (report_intake(run->store, data, len, hint, &run->options, &outcome) != 0) {
+		run->out_of_memory = true;
+		return INTAKE_UNAVAILABLE;
 	}
 	enum intake_status status = outcome.status;
 
-	intake_outcome_clear(&outcome);
+	if (!run->in_batch) {
+		report_input(run, input, &outcome);
+		intake_outcome_clear(&outcome);
+		return status;
+	}
+	if (run->pending_count == run->pending_cap) {
+		size_t cap = run->pending_cap == 0 ? 64 : run->pending_cap * 2;
+		struct pending_input *grown = realloc(run->pending, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			run->out_of_memory = true;
+			intake_outcome_clear(&outcome);
+			return INTAKE_UNAVAILABLE;
+		}
+		run->pending = grown;
+		run->pending_cap = cap;
+	}
+	struct pending_input *p = &run->pending[run->pending_count];
+
+	if ((p->input = strdup(input)) == NULL) {
+		run->out_of_memory = true;
+		intake_outcome_clear(&outcome);
+		return INTAKE_UNAVAILABLE;
+	}
+	p->outcome = outcome;
+	run->pending_count++;
+	run->batch_reports += outcome.report_count;
+	if (run->batch_reports >= BATCH_REPORTS || monotonic_ms() - run->batch_started >= BATCH_MS)
+		end_batch(run);
 	return status;
 }
 
@@ -547,8 +646,10 @@ static void take_file(struct intake_run *run, const char *path)
 		struct intake_outcome outcome = { .status = INTAKE_TOO_LARGE };
 
 		snprintf(r.why, sizeof(r.why), "larger than %zu octets", run->options.unpack.max_input);
-		run->rejected++;
-		print_outcome_item(run, shown_name, &outcome, &r);
+		outcome.reports = &r;
+		outcome.report_count = 1;
+		end_batch(run);		/* printed in the order of the inputs */
+		report_input(run, shown_name, &outcome);
 	} else if (rc == 0) {
 		take_bytes(run, shown_name, strcmp(path, "-") == 0 ? NULL : path,
 			   (const unsigned char *)data, len,
@@ -652,6 +753,16 @@ static void intake_setup(struct intake_run *run, const struct reports_args *args
 	run->options.dkim.dns_servers = args->dkim_dns;
 	run->options.dkim.key_file = args->dkim_key_file;
 	run->options.dkim_requirement = args->dkim_requirement;
+	run->batching = strcmp(args->verb, "ingest") == 0;
+}
+
+static void intake_finish(struct intake_run *run)
+{
+	end_batch(run);
+	free(run->pending);
+	run->pending = NULL;
+	if (run->args->json)
+		json_stream_end(&run->stream);
 }
 
 /* The exit status of an intake run: deferral outranks bounce outranks success. */
@@ -692,8 +803,7 @@ static int run_ingest(const struct reports_args *args)
 		else
 			take_file(&run, path);
 	}
-	if (args->json)
-		json_stream_end(&run.stream);
+	intake_finish(&run);
 	report_store_close(store);
 	return intake_status(&run);
 }
@@ -779,8 +889,7 @@ static int run_fetch(const struct reports_args *args)
 	};
 	int rc = imap_fetch(&imap, take_imap_message, &run, &totals, why, sizeof(why));
 
-	if (args->json)
-		json_stream_end(&run.stream);
+	intake_finish(&run);
 	if (rc != 0) {
 		char *shown = text_escape(why);
 

@@ -19,6 +19,7 @@ static const struct command *const commands[] = {
 	&cmd_policyd,
 	&cmd_query,
 	&cmd_serve,
+	&cmd_reports,
 };
 
 /* Words that are not in the table but are commands all the same. */

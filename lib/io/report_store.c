@@ -88,8 +88,10 @@ struct report_store *report_store_open(const char *location,
 
 struct report_store *report_store_close(struct report_store *store)
 {
-	if (store != NULL)
+	if (store != NULL) {
+		report_store_batch_abort(store);
 		store->ops->free(store);
+	}
 	return NULL;
 }
 
@@ -630,13 +632,50 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 	return rc;
 }
 
-static void rollback(struct report_store *store)
+/* Run sql, keeping the reason of the failure that led to it. */
+static void run_keeping_error(struct report_store *store, const char *what, const char *sql)
 {
 	char saved[sizeof(store->error)];
 
 	memcpy(saved, store->error, sizeof(saved));
-	store->ops->query(store, "rolling back", "ROLLBACK", NULL, 0, NULL, NULL, NULL);
+	store->ops->query(store, what, sql, NULL, 0, NULL, NULL, NULL);
 	memcpy(store->error, saved, sizeof(saved));
+}
+
+static void rollback(struct report_store *store)
+{
+	run_keeping_error(store, "rolling back", "ROLLBACK");
+}
+
+/*
+ * In a batch, each report has a savepoint of its own, so that a duplicate
+ * or a failure takes back that report's rows only.
+ */
+static int begin_report(struct report_store *store)
+{
+	if (store->in_batch)
+		return store->ops->query(store, "starting a report", "SAVEPOINT report", NULL, 0,
+					 NULL, NULL, NULL);
+	return store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
+				 NULL, NULL, NULL);
+}
+
+static int end_report(struct report_store *store)
+{
+	if (store->in_batch)
+		return store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
+					 NULL, NULL, NULL);
+	return store->ops->query(store, "committing the report", "COMMIT", NULL, 0, NULL, NULL, NULL);
+}
+
+static void undo_report(struct report_store *store)
+{
+	if (!store->in_batch) {
+		rollback(store);
+		return;
+	}
+	run_keeping_error(store, "taking back a report", "ROLLBACK TO SAVEPOINT report");
+	run_keeping_error(store, "ending a report", "RELEASE SAVEPOINT report");
 }
 
 enum store_status report_store_add(struct report_store *store, const struct tlsrpt_report *report,
@@ -656,25 +695,67 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 		rs_say(why, why_size, "the report store is open for queries only");
 		return STORE_FAILED;
 	}
-	rc = store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
-			       NULL, NULL, NULL);
+	rc = begin_report(store);
 	if (rc != RS_OK)
 		return rs_status(store, rc, why, why_size);
 	rc = add_rows(store, report, meta, &id);
 	if (rc == 1) {
-		rollback(store);
+		undo_report(store);
 		*ret_id = id;
 		return STORE_DUPLICATE;
 	}
 	if (rc == RS_OK)
-		rc = store->ops->query(store, "committing the report", "COMMIT", NULL, 0, NULL, NULL,
-				       NULL);
+		rc = end_report(store);
 	if (rc != RS_OK) {
-		rollback(store);
+		undo_report(store);
 		return rs_status(store, rc, why, why_size);
 	}
 	*ret_id = id;
 	return STORE_ADDED;
+}
+
+int report_store_batch_begin(struct report_store *store, char *why, size_t why_size)
+{
+	int rc;
+
+	if (store->in_batch || store->read_only) {
+		rs_say(why, why_size, store->in_batch ? "a batch is already open"
+						      : "the report store is open for queries only");
+		return -1;
+	}
+	rc = store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
+			       NULL, NULL, NULL);
+	if (rc != RS_OK) {
+		rs_status(store, rc, why, why_size);
+		return -1;
+	}
+	store->in_batch = true;
+	return 0;
+}
+
+enum store_status report_store_batch_commit(struct report_store *store, char *why, size_t why_size)
+{
+	int rc;
+
+	if (!store->in_batch) {
+		rs_say(why, why_size, "no batch is open");
+		return STORE_FAILED;
+	}
+	store->in_batch = false;
+	rc = store->ops->query(store, "committing the reports", "COMMIT", NULL, 0, NULL, NULL, NULL);
+	if (rc != RS_OK) {
+		rollback(store);
+		return rs_status(store, rc, why, why_size);
+	}
+	return STORE_ADDED;
+}
+
+void report_store_batch_abort(struct report_store *store)
+{
+	if (!store->in_batch)
+		return;
+	store->in_batch = false;
+	rollback(store);
 }
 
 int report_store_prune(struct report_store *store, int64_t before, uint64_t *ret_removed,

@@ -80,6 +80,20 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 				   const struct report_meta *meta, int64_t *ret_id,
 				   char *why, size_t why_size);
 
+/*
+ * A batch: the reports added between report_store_batch_begin() and
+ * report_store_batch_commit() are committed together, for bulk intake, where
+ * a commit a report would cost a flush to disk each.  Each is still whole or
+ * absent (a savepoint each: a duplicate or a failure takes back only its
+ * own rows), but none is stored until the commit returns STORE_ADDED; on any
+ * other status, none of them is.  report_store_batch_abort() takes them all
+ * back.  A store holds at most one batch, and a batch holds the SQLite write
+ * lock: keep it short.
+ */
+int report_store_batch_begin(struct report_store *store, char *why, size_t why_size);
+enum store_status report_store_batch_commit(struct report_store *store, char *why, size_t why_size);
+void report_store_batch_abort(struct report_store *store);
+
 /* Remove reports whose date-range ended before `before`. Returns 0 or -1. */
 int report_store_prune(struct report_store *store, int64_t before, uint64_t *ret_removed,
 		       char *why, size_t why_size);

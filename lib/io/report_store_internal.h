@@ -64,6 +64,7 @@ struct report_store_ops {
 struct report_store {
 	const struct report_store_ops *ops;
 	bool read_only;			/* opened for queries only */
+	bool in_batch;			/* a transaction of several reports is open */
 	char error[320];		/* why the last statement failed */
 };
 
