@@ -855,7 +855,7 @@ static int run_fetch(const struct reports_args *args)
 {
 	struct intake_run run;
 	struct imap_totals totals;
-	char why[400];
+	char why[400] = "";
 	int status;
 	struct report_store *store;
 	char *password;
@@ -895,9 +895,16 @@ static int run_fetch(const struct reports_args *args)
 
 		fprintf(stderr, PROGRAM_NAME " reports: %s\n", shown != NULL ? shown : "");
 		free(shown);
-	} else if (!args->quiet && !args->json) {
-		printf("%s: %zu messages found, %zu taken, %zu left, %zu too large\n",
-		       "imap", totals.found, totals.taken, totals.left, totals.too_large);
+	} else {
+		if (why[0] != '\0') {
+			char *shown = text_escape(why);
+
+			fprintf(stderr, PROGRAM_NAME " reports: %s\n", shown != NULL ? shown : "");
+			free(shown);
+		}
+		if (!args->quiet && !args->json)
+			printf("imap: %zu messages found, %zu taken, %zu left, %zu too large\n",
+			       totals.found, totals.taken, totals.left, totals.too_large);
 	}
 	report_store_close(store);
 	free(password);
