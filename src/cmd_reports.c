@@ -315,7 +315,7 @@ static int parse_args(int argc, char **argv, struct reports_args *args)
 			else if (c == OPT_UNTIL)
 				args->filter.until = t + SECONDS_PER_DAY;	/* the whole day */
 			else
-				args->now = t + SECONDS_PER_DAY;		/* judged at the day's end */
+				args->now = t + SECONDS_PER_DAY - 1;	/* judged at the day's end */
 			break;
 		}
 		case OPT_BY: {

@@ -159,7 +159,6 @@ static int failure_ratio_alerts(struct report_store *store, const struct report_
 	int rc = -1;
 
 	window.since = window_start;
-	window.until = 0;
 	if (report_store_summary(store, &window, GROUP_DOMAIN_DAY, &rows, &count, &total, why, why_size) < 0)
 		return -1;
 	for (size_t i = 0; i < count; i++) {
@@ -200,7 +199,8 @@ static int first_seen_alerts(struct report_store *store, const struct report_fil
 			     enum report_group group, int64_t window_start, struct alert_list *list,
 			     char *why, size_t why_size)
 {
-	struct report_filter all_time = { .domain = filter->domain, .reporter = filter->reporter };
+	struct report_filter all_time = { .domain = filter->domain, .reporter = filter->reporter,
+					  .until = filter->until };
 	enum alert_kind kind = group == GROUP_DOMAIN_MX ? ALERT_NEW_FAILING_MX : ALERT_NEW_RESULT_TYPE;
 	struct first_seen_row *rows = NULL;
 	size_t count = 0;
@@ -240,7 +240,8 @@ static int silent_reporter_alerts(struct report_store *store, const struct repor
 				  const struct alert_settings *settings, int64_t now,
 				  struct alert_list *list, char *why, size_t why_size)
 {
-	struct report_filter all_time = { .domain = filter->domain, .reporter = filter->reporter };
+	struct report_filter all_time = { .domain = filter->domain, .reporter = filter->reporter,
+					  .until = filter->until };
 	int64_t silent_since = now - (int64_t)settings->silent_days * DAY_SECONDS;
 	struct reporter_row *rows = NULL;
 	size_t count = 0;
@@ -299,6 +300,13 @@ int report_alerts(struct report_store *store, const struct report_filter *filter
 		return -1;
 	}
 	window_start = day_floor(now) - (int64_t)settings->window_days * DAY_SECONDS;
+	/* Judged at now: what reports of later days say is not known yet. */
+	struct report_filter until_now = *filter;
+	int64_t day_after = day_floor(now) + DAY_SECONDS;
+
+	if (until_now.until == 0 || until_now.until > day_after)
+		until_now.until = day_after;
+	filter = &until_now;
 	if (failure_ratio_alerts(store, filter, settings, window_start, &list, why, why_size) < 0 ||
 	    first_seen_alerts(store, filter, GROUP_DOMAIN_RESULT_TYPE, window_start, &list, why, why_size) < 0 ||
 	    first_seen_alerts(store, filter, GROUP_DOMAIN_MX, window_start, &list, why, why_size) < 0 ||

@@ -200,6 +200,31 @@ static void test_new_result_type(void **state)
 }
 
 /* An MX host failing for the first time; an absent MX host is not one. */
+/* Judged at a time, reports of later days are not known yet: no alert from them. */
+static void test_later_reports_unseen(void **state)
+{
+	static const struct fixture_failure later[] = {
+		{ "certificate-expired", "mx.later.example", 50, NULL },
+	};
+	struct alert_settings s;
+	struct alert *alerts;
+	size_t count;
+
+	add(state, "Org", "l1", "later.example", YESTERDAY, 100, 0, NULL, 0);
+	add(state, "Org", "l2", "later.example", NOW + 2 * DAY, 100, 50, later, 1);
+	alert_settings_default(&s);
+	alerts = alerts_of(state, NULL, &s, NOW, &count);
+	assert_int_equal(count, 0);
+	alerts_free(alerts, count);
+
+	/* two days on, the same report fires all three kinds */
+	alerts = alerts_of(state, NULL, &s, NOW + 2 * DAY, &count);
+	assert_non_null(find(alerts, count, ALERT_FAILURE_RATIO, "later.example", "2026-12-04"));
+	assert_non_null(find(alerts, count, ALERT_NEW_RESULT_TYPE, "later.example", "certificate-expired"));
+	assert_non_null(find(alerts, count, ALERT_NEW_FAILING_MX, "later.example", "mx.later.example"));
+	alerts_free(alerts, count);
+}
+
 static void test_new_failing_mx(void **state)
 {
 	static const struct fixture_failure old[] = {
@@ -401,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_ratio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_result_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_failing_mx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_later_reports_unseen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_reporter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filter_and_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verdicts, setup, teardown),
