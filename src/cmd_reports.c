@@ -1031,8 +1031,6 @@ static int run_summary(const struct reports_args *args)
 			const struct summary_row *row = i < count ? &rows[i] : &total;
 			char shown[80], ratio[16], successes[24];
 
-			if (i == count && count > 0)
-				putchar('\n');
 			text_shown(i < count ? (row->key != NULL && row->key[0] != '\0' ? row->key : "(none)")
 					     : "total", shown, sizeof(shown), 60);
 			print_ratio(row, ratio, sizeof(ratio));
