@@ -1,6 +1,6 @@
 /*
  * cmd_serve.c - mtasts serve: the domain owner's HTTPS server, where
- * sending MTAs POST their TLS reports (RFC 8460 3), with /healthz and
+ * sending MTAs POST their TLS reports (RFC 8460 5.4), with /healthz and
  * Prometheus /metrics.
  *
  * Start-up: read the settings (the YAML file, then the command line over

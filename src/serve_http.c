@@ -364,7 +364,7 @@ static void media_type(const char *header, char *buf, size_t size)
 }
 
 /*
- * The format the headers announce: RFC 8460 3's two types, and the plain
+ * The format the headers announce: RFC 8460 5.4's two types, and the plain
  * ones some senders use; a gzip Content-Encoding on JSON.  -1: a type we
  * do not take (415).
  */
@@ -424,7 +424,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	if (announced_format(req, &hint) != 0) {
 		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
 		reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
-		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 3)");
+		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4)");
 		return;
 	}
 	if (len == 0) {
@@ -550,6 +550,8 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	}
 	/* Counted before it is written, so the scrape sees itself. */
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
+	daemon_log(LOG_DEBUG, "%s %s from %s: 200", method_name(req), path_shown(req),
+		   peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
