@@ -1,14 +1,16 @@
 /*
  * cmd_serve.c - mtasts serve: the domain owner's HTTPS server, where
- * sending MTAs POST their TLS reports (RFC 8460 3), with /healthz and
+ * sending MTAs POST their TLS reports (RFC 8460 5.4), with /healthz and
  * Prometheus /metrics.
  *
  * Start-up: read the settings (the YAML file, then the command line over
  * it), read the certificates and keys and bind the listeners as root, drop
  * to --user, open the report store as that user (so a SQLite file it
- * creates is its own), and serve.  SIGHUP reads the certificates again (a
- * broken one keeps those in use); SIGTERM and SIGINT stop accepting, let
- * the connections finish (at most shutdown_timeout) and exit.
+ * creates is its own), and serve.  SIGHUP reads the settings again and
+ * applies what needs no new socket, user or store (see on_reload()), then
+ * the certificates (a broken file keeps what is in use); SIGTERM and SIGINT
+ * stop accepting, let the connections finish (at most shutdown_timeout)
+ * and exit.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +52,8 @@ static const char serve_usage[] =
 	"      --max-connections N  TLS connections open before accepting pauses\n"
 	"      --timeout SECONDS    a connection's time to send or take data\n"
 	"      --metrics-allow CIDR serve /metrics only to these (repeatable)\n"
+	"      --retention-days N   remove reports whose period ended over N days\n"
+	"                           ago, at start and hourly (default 0: keep all)\n"
 	"      --user USER          drop to USER after binding and reading keys\n"
 	"  -f, --foreground         do not detach (the default under systemd)\n"
 	"      --syslog             log to syslog (the default when detached)\n"
@@ -72,6 +76,7 @@ enum {
 	OPT_MAX_CONNECTIONS,
 	OPT_TIMEOUT,
 	OPT_METRICS_ALLOW,
+	OPT_RETENTION_DAYS,
 	OPT_USER,
 	OPT_SYSLOG,
 	OPT_VERBOSE,
@@ -91,6 +96,7 @@ static const struct option serve_options[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
+	{ "retention-days", required_argument, NULL, OPT_RETENTION_DAYS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -116,6 +122,9 @@ struct serve_args {
 	const char *allow[SERVE_ALLOW_MAX];
 	size_t allow_count;
 	unsigned max_body, max_connections, timeout;	/* 0: not given */
+	unsigned retention_days;
+	bool retention_given;
+	const char *config_given_as;	/* the path as given, for messages */
 	char abs[4][PATH_SIZE];		/* config, store, pid file, and a spare */
 };
 
@@ -210,6 +219,10 @@ static int parse_option(struct serve_args *a, int c)
 		return number_arg(optarg, 1, 1000000, &a->max_connections, "max-connections");
 	case OPT_TIMEOUT:
 		return number_arg(optarg, 1, 3600, &a->timeout, "timeout");
+	case OPT_RETENTION_DAYS:
+		a->retention_given = true;
+		return number_arg(optarg, 0, SERVE_RETENTION_DAYS_MAX, &a->retention_days,
+				  "retention-days");
 	}
 	return -1;
 }
@@ -243,6 +256,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 				  "every --cert, in the same order", a->cert_count, a->key_count);
 		return EXIT_USAGE_ERROR;
 	}
+	a->config_given_as = a->config_path;
 	/* A detached daemon works from "/". */
 	a->config_path = daemon_absolute_path(a->config_path, a->abs[0], PATH_SIZE);
 	a->pid_file = daemon_absolute_path(a->pid_file, a->abs[2], PATH_SIZE);
@@ -256,18 +270,16 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	return EXIT_VALID;
 }
 
-/* The settings: defaults, the file, the command line. */
-static int settings(const struct serve_args *a, struct serve_config *c)
+/* The settings: defaults, the file, the command line; what was wrong in why. */
+static int settings(const struct serve_args *a, struct serve_config *c, char *why,
+		    size_t why_size)
 {
-	char why[SERVE_WHY_SIZE];
 	bool failed = false;
 
 	serve_config_defaults(c);
 	if ((a->config_given || access(a->config_path, F_OK) == 0) &&
-	    serve_config_load(a->config_path, c, why, sizeof(why)) != 0) {
-		fprintf(stderr, "mtasts serve: %s\n", why);
+	    serve_config_load(a->config_path, c, why, why_size) != 0)
 		return EXIT_CONFIG;
-	}
 	if (a->cert_count > 0) {
 		for (size_t i = 0; i < c->cert_count; i++) {
 			free(c->certs[i].cert);
@@ -307,16 +319,18 @@ static int settings(const struct serve_args *a, struct serve_config *c)
 		c->max_connections = a->max_connections;
 	if (a->timeout != 0)
 		c->timeout = a->timeout;
+	if (a->retention_given)
+		c->retention_days = a->retention_days;
+	if (a->verbose)
+		c->verbose = true;
 	if (failed) {
-		fprintf(stderr, "mtasts serve: out of memory\n");
+		snprintf(why, why_size, "out of memory");
 		return EXIT_LOCAL_ERROR;
 	}
 	if (c->max_inflated < c->max_body)
 		c->max_inflated = c->max_body;
-	if (serve_config_check(c, why, sizeof(why)) != 0) {
-		fprintf(stderr, "mtasts serve: %s\n", why);
+	if (serve_config_check(c, why, why_size) != 0)
 		return EXIT_CONFIG;
-	}
 	return EXIT_VALID;
 }
 
@@ -349,13 +363,18 @@ static int check_config(const struct serve_args *a, const struct serve_config *c
 	       c->store, c->report_path, c->max_body, c->max_inflated, c->max_headers,
 	       c->timeout, c->max_connections);
 	print_list("metrics allowed from", c->metrics_allow, c->metrics_allow_count);
+	if (c->retention_days > 0)
+		printf("retention: %u days (pruned every %us)\n", c->retention_days,
+		       c->prune_interval);
+	else
+		printf("retention: forever\n");
 	if (c->user != NULL)
 		printf("user: %s\n", c->user);
 	if (a->config_given || access(a->config_path, F_OK) == 0)
-		printf("%s: configuration OK\n", a->config_path);
+		printf("%s: configuration OK\n", a->config_given_as);
 	else
 		printf("configuration OK (no %s: the defaults and the options)\n",
-		       a->config_path);
+		       a->config_given_as);
 	return EXIT_VALID;
 }
 
@@ -398,15 +417,115 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	serve_server_drain(d->server, on_drained, d);
 }
 
+static bool same_text(const char *x, const char *y)
+{
+	return (x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static bool same_list(char *const *x, size_t x_count, char *const *y, size_t y_count)
+{
+	if (x_count != y_count)
+		return false;
+	for (size_t i = 0; i < x_count; i++)
+		if (strcmp(x[i], y[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool same_certs(const struct serve_config *x, const struct serve_config *y)
+{
+	if (x->cert_count != y->cert_count)
+		return false;
+	for (size_t i = 0; i < x->cert_count; i++)
+		if (strcmp(x->certs[i].cert, y->certs[i].cert) != 0 ||
+		    strcmp(x->certs[i].key, y->certs[i].key) != 0)
+			return false;
+	return true;
+}
+
+#define SWAP(type, x, y) do { type swap_ = (x); (x) = (y); (y) = swap_; } while (0)
+
+/* Two lists of listeners (SERVE_LISTEN_MAX entries each). */
+static void swap_listen(char **x, size_t *x_count, char **y, size_t *y_count)
+{
+	char *held[SERVE_LISTEN_MAX];
+
+	memcpy(held, x, sizeof(char *) * SERVE_LISTEN_MAX);
+	memcpy(x, y, sizeof(char *) * SERVE_LISTEN_MAX);
+	memcpy(y, held, sizeof(char *) * SERVE_LISTEN_MAX);
+	SWAP(size_t, *x_count, *y_count);
+}
+
+/* A setting the file changed that takes a restart: said, and the one in use kept. */
+static void keep(const char *name, bool same, bool *kept)
+{
+	if (!same) {
+		daemon_log(LOG_WARNING, "reload: %s changed; that takes a restart, ignored",
+			   name);
+		*kept = true;
+	}
+}
+
+/*
+ * The settings read again over those in use: all of them but the sockets,
+ * the user, the pid file and the store (and the certificates' files when
+ * there is no HTTPS listener to take them), which keep their values.
+ */
+static void settings_apply(struct serve_daemon *d, struct serve_config *fresh)
+{
+	struct serve_config *c = &d->config;
+	bool kept = false, https = d->tls != NULL;
+
+	keep("store", same_text(c->store, fresh->store), &kept);
+	keep("user", same_text(c->user, fresh->user), &kept);
+	keep("pid_file", same_text(c->pid_file, fresh->pid_file), &kept);
+	keep("listen", same_list(c->listen, c->listen_count, fresh->listen,
+				 fresh->listen_count), &kept);
+	keep("listen_plain", same_list(c->listen_plain, c->listen_plain_count,
+				       fresh->listen_plain, fresh->listen_plain_count), &kept);
+	if (!https || fresh->cert_count == 0)
+		keep("certificates", same_certs(c, fresh), &kept);
+	/* What takes a restart goes back into fresh, to stay in use. */
+	SWAP(char *, c->store, fresh->store);
+	SWAP(char *, c->user, fresh->user);
+	SWAP(char *, c->pid_file, fresh->pid_file);
+	swap_listen(c->listen, &c->listen_count, fresh->listen, &fresh->listen_count);
+	swap_listen(c->listen_plain, &c->listen_plain_count, fresh->listen_plain,
+		  &fresh->listen_plain_count);
+	if (!https || fresh->cert_count == 0) {
+		SWAP(size_t, c->cert_count, fresh->cert_count);
+		for (size_t i = 0; i < SERVE_CERTS_MAX; i++)
+			SWAP(struct serve_cert_pair, c->certs[i], fresh->certs[i]);
+	}
+	/* The rest is fresh's: the old values go with it. */
+	SWAP(struct serve_config, *c, *fresh);
+	serve_server_apply(d->server);
+	daemon_log_set_verbose(c->verbose);
+	daemon_log(LOG_INFO, "reload: settings read again from %s (report path %s, "
+		   "max body %u, timeout %us, max connections %u, retention %u days)%s",
+		   d->args->config_path, c->report_path, c->max_body, c->timeout,
+		   c->max_connections, c->retention_days,
+		   kept ? "; some need a restart" : "");
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve_daemon *d = arg;
 	struct serve_metrics *m = serve_server_metrics(d->server);
+	struct serve_config fresh;
 	char why[SERVE_WHY_SIZE], described[2048];
 
 	(void)sig;
 	(void)what;
 	daemon_notify_reloading();
+	if (settings(d->args, &fresh, why, sizeof(why)) != EXIT_VALID) {
+		m->settings_reload_failures++;
+		daemon_log(LOG_ERR, "reload: %s; keeping the settings in use", why);
+	} else {
+		m->settings_reloads++;
+		settings_apply(d, &fresh);
+	}
+	serve_config_release(&fresh);
 	if (d->tls == NULL) {
 		daemon_log(LOG_INFO, "reload: no certificates to read again");
 	} else if (serve_tls_reload(d->tls, &d->config, why, sizeof(why)) != 0) {
@@ -478,7 +597,7 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 		fprintf(stderr, "mtasts serve: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
-	daemon_log_open("mtasts-serve", a->syslog || !foreground, a->verbose);
+	daemon_log_open("mtasts-serve", a->syslog || !foreground, d->config.verbose);
 	if (d->config.pid_file != NULL) {
 		if (daemon_write_pid_file(d->config.pid_file) != 0)
 			goto out;
@@ -511,13 +630,15 @@ static int run_serve(int argc, char **argv)
 {
 	struct serve_args a;
 	struct serve_daemon d = { .args = &a };
+	char why[SERVE_WHY_SIZE];
 	int status = parse_args(argc, argv, &a);
 
 	if (status == EXIT_VALID + 1000)
 		return EXIT_VALID;
 	if (status != EXIT_VALID)
 		return status;
-	if ((status = settings(&a, &d.config)) != EXIT_VALID) {
+	if ((status = settings(&a, &d.config, why, sizeof(why))) != EXIT_VALID) {
+		fprintf(stderr, "mtasts serve: %s\n", why);
 		serve_config_release(&d.config);
 		return status;
 	}

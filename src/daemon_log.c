@@ -27,6 +27,11 @@ void daemon_log_open(const char *ident, bool to_syslog, bool verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void daemon_log_set_verbose(bool verbose)
+{
+	log_verbose = verbose;
+}
+
 static const char *level_name(int priority)
 {
 	switch (priority) {

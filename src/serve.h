@@ -33,6 +33,8 @@
 #define SERVE_LISTEN_MAX 16
 #define SERVE_ALLOW_MAX 32
 #define SERVE_WHY_SIZE 512
+#define SERVE_PRUNE_INTERVAL_DEFAULT 3600	/* seconds between prunes */
+#define SERVE_RETENTION_DAYS_MAX 36500
 
 struct serve_cert_pair {
 	char *cert;			/* PEM: the certificate, then its chain */
@@ -58,6 +60,9 @@ struct serve_config {
 	char *pid_file;
 	char *metrics_allow[SERVE_ALLOW_MAX];	/* CIDR; none: anyone */
 	size_t metrics_allow_count;
+	unsigned retention_days;	/* prune reports ended longer ago; 0: keep all */
+	unsigned prune_interval;	/* seconds between prunes (tests shorten it) */
+	bool verbose;			/* log debug lines */
 };
 
 void serve_config_defaults(struct serve_config *config);
@@ -131,6 +136,7 @@ enum serve_route_id {
 	SERVE_ROUTE_HEALTHZ,
 	SERVE_ROUTE_METRICS,
 	SERVE_ROUTE_NONE,		/* no route: 404 */
+	SERVE_ROUTE_SERVER,		/* answered by evhttp itself, before any route */
 	SERVE_ROUTES,
 };
 
@@ -158,6 +164,9 @@ struct serve_metrics {
 	uint64_t accept_paused;		/* times accepting paused at max_connections */
 	uint64_t tls_reloads;
 	uint64_t tls_reload_failures;
+	uint64_t settings_reloads;
+	uint64_t settings_reload_failures;
+	uint64_t reports_pruned;	/* removed past retention_days */
 };
 
 void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id route, int status);
@@ -192,9 +201,20 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 
 /*
  * Serve with store_location (opened now and again whenever it failed, as
- * the user the process now runs as).
+ * the user the process now runs as).  With retention_days, reports whose
+ * period ended longer ago are removed on the loop right after, then every
+ * prune_interval seconds; a failure there is logged and tried again at the
+ * next one.
  */
 int serve_server_start(struct serve_server *server, const char *store_location);
+
+/*
+ * The settings that may change while serving (SIGHUP), read again from the
+ * config given to serve_server_bind(): limits (for new connections),
+ * metrics_allow, max_connections, retention_days and prune_interval (a
+ * changed retention prunes at once).  The report path is read per request.
+ */
+void serve_server_apply(struct serve_server *server);
 
 /* Stop accepting; done runs once the connections have gone. */
 void serve_server_drain(struct serve_server *server, void (*done)(void *arg), void *arg);

@@ -27,6 +27,7 @@ void serve_config_defaults(struct serve_config *c)
 	c->timeout = 60;
 	c->max_connections = 1024;
 	c->shutdown_timeout = 10;
+	c->prune_interval = SERVE_PRUNE_INTERVAL_DEFAULT;
 }
 
 int serve_config_set(char **value, const char *text)
@@ -194,6 +195,9 @@ static const struct field top_fields[] = {
 	TOP("user", F_STRING, user, 0, 32, F_NULLABLE | F_NONEMPTY),
 	TOP("pid_file", F_STRING, pid_file, 0, 4096, F_NULLABLE | F_NONEMPTY),
 	SECTION("metrics_allow", read_metrics_allow),
+	TOP("retention_days", F_UINT, retention_days, 0, SERVE_RETENTION_DAYS_MAX, 0),
+	TOP("prune_interval", F_UINT, prune_interval, 1, 86400, 0),
+	TOP("verbose", F_BOOL, verbose, 0, 0, 0),
 };
 
 int serve_config_load(const char *path, struct serve_config *c, char *why, size_t why_size)

@@ -9,6 +9,13 @@
  * with Retry-After when the store fails (nothing was stored; the sender
  * retries).  Requests are handled one at a time on the loop: the store
  * is written synchronously.
+ *
+ * Every answer is counted by route and status.  Those of the routes are
+ * counted as they are sent; those evhttp gives itself (a header or body
+ * past its limit, a malformed request) reach no route, and libevent 2.1
+ * offers no hook for them (no evhttp_set_errorcb, no callback before a
+ * server request is read), so they are seen as their status line is
+ * written to the connection's output buffer, outside any answer of ours.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -52,6 +61,10 @@ struct serve_server {
 	time_t store_error_logged;
 	struct serve_metrics metrics;
 	struct serve_summary_cache summary;
+	bool answering;			/* a route's answer is being written */
+	struct event *prune_timer;
+	unsigned retention_days;	/* applied: what the timer prunes with */
+	unsigned prune_interval;
 	bool paused;			/* at max_connections */
 	bool draining;
 	bool freeing;
@@ -77,6 +90,58 @@ static void listeners_enable(struct serve_server *s, bool tls_only, bool on)
 		else
 			evconnlistener_disable(l);
 	}
+}
+
+/*
+ * Data added to a connection's output: a status line written outside the
+ * answers of the routes is evhttp's own answer (1xx excepted: "100
+ * Continue" is no answer).  evhttp writes a status line by itself, first.
+ */
+static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+			    void *arg)
+{
+	struct serve_server *s = arg;
+	struct evbuffer_ptr at;
+	char line[16];
+	int status;
+
+	if (s->answering || info->n_added < 13 ||
+	    evbuffer_ptr_set(buf, &at, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &at, line, 13) != 13)
+		return;
+	line[13] = '\0';
+	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || line[12] != ' ' ||
+	    sscanf(line + 9, "%3d", &status) != 1 || status < 200)
+		return;
+	serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, status);
+}
+
+static void watch_output(struct serve_server *s, struct bufferevent *bev)
+{
+	if (evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, s) == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a connection");
+		abort();
+	}
+}
+
+/*
+ * A plain connection: what evhttp makes by itself, watched.  It is not
+ * counted in connections_open: a socket bufferevent has no hook when it is
+ * freed, and a filter over it (which has) cannot take the socket evhttp
+ * hands it afterwards (libevent 2.1 filters refuse bufferevent_setfd), so
+ * such a connection would never be read.
+ */
+static struct bufferevent *plain_bufferevent(struct event_base *base, void *arg)
+{
+	struct serve_server *s = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a connection");
+		abort();
+	}
+	watch_output(s, bev);
+	return bev;
 }
 
 /* A TLS object is freed with its connection: one fewer open. */
@@ -122,6 +187,7 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	}
 	/* Many clients close without a TLS close_notify. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	watch_output(s, bev);
 	if (s->metrics.connections_open >= s->config->max_connections && !s->paused) {
 		s->paused = true;
 		s->metrics.accept_paused++;
@@ -161,7 +227,98 @@ static void store_failed(struct serve_server *s)
 	serve_summary_cache_clear(&s->summary);
 }
 
+/* -------------------------------------------------------------- retention */
+
+/* Remove the reports past retention_days; a failure waits for the next tick. */
+static void prune_now(struct serve_server *s)
+{
+	int64_t before = (int64_t)time(NULL) - (int64_t)s->retention_days * 86400;
+	struct report_store *store = store_get(s);
+	char why[SERVE_WHY_SIZE];
+	uint64_t removed = 0;
+
+	if (store == NULL) {
+		daemon_log(LOG_WARNING, "retention: the report store is unavailable (%s); "
+			   "trying again in %us", s->store_why, s->prune_interval);
+		return;
+	}
+	if (report_store_prune(store, before, &removed, why, sizeof(why)) != 0) {
+		daemon_log(LOG_ERR, "retention: cannot remove old reports: %s; trying again "
+			   "in %us", why, s->prune_interval);
+		store_failed(s);
+		return;
+	}
+	s->metrics.reports_pruned += removed;
+	if (removed > 0)
+		serve_summary_cache_clear(&s->summary);
+	daemon_log(removed > 0 ? LOG_INFO : LOG_DEBUG, "retention: removed %llu reports "
+		   "whose period ended over %u days ago", (unsigned long long)removed,
+		   s->retention_days);
+}
+
+static void prune_schedule(struct serve_server *s, bool now);
+
+static void on_prune_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->retention_days > 0 && !s->draining)
+		prune_now(s);
+	prune_schedule(s, false);
+}
+
+/* The next prune: now (on the loop), or after prune_interval; none without retention. */
+static void prune_schedule(struct serve_server *s, bool now)
+{
+	struct timeval after = { now ? 0 : (time_t)s->config->prune_interval, 0 };
+
+	s->retention_days = s->config->retention_days;
+	s->prune_interval = s->config->prune_interval;
+	evtimer_del(s->prune_timer);
+	if (s->retention_days > 0)
+		evtimer_add(s->prune_timer, &after);
+}
+
 /* ----------------------------------------------------------------- replies */
+
+/* The client's address, "" when unknown. */
+static const char *peer_address(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *address = NULL;
+	ev_uint16_t port = 0;
+
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &address, &port);
+	return address != NULL ? address : "";
+}
+
+static const char *method_name(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "?";
+	}
+}
+
+/* The request's path for the log: escaped, cut (it came from the network). */
+static const char *path_shown(struct evhttp_request *req)
+{
+	static char shown[136];
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	text_shown(path != NULL ? path : "", shown, sizeof(shown), 120);
+	return shown;
+}
 
 /* A one-line text/plain reply (text escaped, cut), counted. */
 static void reply(struct serve_server *s, struct evhttp_request *req,
@@ -177,25 +334,15 @@ static void reply(struct serve_server *s, struct evhttp_request *req,
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
 	serve_metrics_count(&s->metrics, route, status);
-	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0) {
-		evbuffer_free(body);
+	daemon_log(LOG_DEBUG, "%s %s from %s: %d", method_name(req), path_shown(req),
+		   peer_address(req), status);
+	s->answering = true;
+	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0)
 		evhttp_send_reply(req, status, reason, NULL);
-		return;
-	}
-	evhttp_send_reply(req, status, reason, body);
+	else
+		evhttp_send_reply(req, status, reason, body);
+	s->answering = false;
 	evbuffer_free(body);
-}
-
-/* The client's address, "" when unknown. */
-static const char *peer_address(struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	char *address = NULL;
-	ev_uint16_t port = 0;
-
-	if (conn != NULL)
-		evhttp_connection_get_peer(conn, &address, &port);
-	return address != NULL ? address : "";
 }
 
 /* ---------------------------------------------------------- report route */
@@ -217,7 +364,7 @@ static void media_type(const char *header, char *buf, size_t size)
 }
 
 /*
- * The format the headers announce: RFC 8460 3's two types, and the plain
+ * The format the headers announce: RFC 8460 5.4's two types, and the plain
  * ones some senders use; a gzip Content-Encoding on JSON.  -1: a type we
  * do not take (415).
  */
@@ -277,7 +424,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	if (announced_format(req, &hint) != 0) {
 		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
 		reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
-		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 3)");
+		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4)");
 		return;
 	}
 	if (len == 0) {
@@ -369,6 +516,14 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
 }
 
+static void allow_parse(struct serve_server *s)
+{
+	s->allow_count = 0;
+	for (size_t i = 0; i < s->config->metrics_allow_count; i++)
+		if (serve_parse_cidr(s->config->metrics_allow[i], &s->allow[s->allow_count]))
+			s->allow_count++;
+}
+
 static bool metrics_allowed(const struct serve_server *s, const char *client)
 {
 	if (s->allow_count == 0)
@@ -395,11 +550,15 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	}
 	/* Counted before it is written, so the scrape sees itself. */
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
+	daemon_log(LOG_DEBUG, "%s %s from %s: 200", method_name(req), path_shown(req),
+		   peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
+	s->answering = true;
 	evhttp_send_reply(req, 200, "OK", out);
+	s->answering = false;
 	evbuffer_free(out);
 }
 
@@ -484,8 +643,7 @@ static struct evhttp *http_new(struct serve_server *s, bool tls)
 	/* Read the rest of an oversized body, so the sender sees the 413. */
 	evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_gencb(http, on_request, s);
-	if (tls)
-		evhttp_set_bevcb(http, tls_bufferevent, s);
+	evhttp_set_bevcb(http, tls ? tls_bufferevent : plain_bufferevent, s);
 	return http;
 }
 
@@ -531,9 +689,7 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->tls = tls;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
-	for (size_t i = 0; i < config->metrics_allow_count; i++)
-		if (serve_parse_cidr(config->metrics_allow[i], &s->allow[s->allow_count]))
-			s->allow_count++;
+	allow_parse(s);
 	if (tls != NULL && listen_count == 0) {
 		listen = (char *const *)default_listen;
 		listen_count = 1;
@@ -557,10 +713,40 @@ fail:
 
 int serve_server_start(struct serve_server *s, const char *store_location)
 {
-	if ((s->store_location = strdup(store_location)) == NULL)
+	if ((s->store_location = strdup(store_location)) == NULL ||
+	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL)
 		return -1;
 	(void)store_get(s);	/* now, to say so at start when it fails */
+	prune_schedule(s, true);
 	return 0;
+}
+
+void serve_server_apply(struct serve_server *s)
+{
+	const struct serve_config *c = s->config;
+	struct timeval timeout = { (time_t)c->timeout, 0 };
+	struct evhttp *https_and_plain[] = { s->https, s->plain };
+	bool retention_changed = c->retention_days != s->retention_days ||
+				 c->prune_interval != s->prune_interval;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (https_and_plain[i] == NULL)
+			continue;
+		evhttp_set_timeout_tv(https_and_plain[i], &timeout);
+		evhttp_set_max_headers_size(https_and_plain[i], c->max_headers);
+		evhttp_set_max_body_size(https_and_plain[i], c->max_body);
+	}
+	allow_parse(s);
+	if (!s->draining) {
+		bool over = s->metrics.connections_open >= c->max_connections;
+
+		if (s->paused != over) {
+			s->paused = over;
+			listeners_enable(s, true, !over);
+		}
+	}
+	if (retention_changed && s->prune_timer != NULL)
+		prune_schedule(s, true);
 }
 
 static void on_drain_check(evutil_socket_t fd, short what, void *arg)
@@ -613,6 +799,8 @@ void serve_server_free(struct serve_server *s)
 		evhttp_free(s->plain);
 	if (s->drain_check != NULL)
 		event_free(s->drain_check);
+	if (s->prune_timer != NULL)
+		event_free(s->prune_timer);
 	report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 	free(s->store_location);

@@ -17,7 +17,7 @@ const int serve_status_codes[SERVE_STATUSES] = {
 };
 
 static const char *const route_names[SERVE_ROUTES] = {
-	"report", "healthz", "metrics", "none",
+	"report", "healthz", "metrics", "none", "server",
 };
 
 void serve_metrics_count(struct serve_metrics *m, enum serve_route_id route, int status)
@@ -140,6 +140,12 @@ void serve_metrics_write(struct serve_metrics *m, struct serve_summary_cache *ca
 		     "again on SIGHUP.", m->tls_reloads);
 	prom_counter(out, "mtasts_serve_certificate_reload_failures_total", "Reloads that "
 		     "kept the certificates in use.", m->tls_reload_failures);
+	prom_counter(out, "mtasts_serve_settings_reloads_total", "Settings read again on "
+		     "SIGHUP.", m->settings_reloads);
+	prom_counter(out, "mtasts_serve_settings_reload_failures_total", "Reloads that "
+		     "kept the settings in use (the file was wrong).", m->settings_reload_failures);
+	prom_counter(out, "mtasts_serve_reports_pruned_total", "Reports removed past "
+		     "retention_days.", m->reports_pruned);
 	if (store != NULL && (cache->at == 0 || now - cache->at >= SERVE_SUMMARY_TTL_S)) {
 		char *fresh = render_summary(store, &m->store_errors);
 

@@ -46,7 +46,9 @@ static void test_file(void **state)
 		      "max_body: 0x100000\n"
 		      "timeout: 5\n"
 		      "user: _mtasts\n"
-		      "metrics_allow: [10.0.0.0/8]\n", &c, why, sizeof(why)) != 0)
+		      "metrics_allow: [10.0.0.0/8]\n"
+		      "retention_days: 400\n"
+		      "verbose: yes\n", &c, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_string_equal(c.store, "/srv/r.db");
 	assert_int_equal(c.cert_count, 2);
@@ -61,6 +63,9 @@ static void test_file(void **state)
 	assert_int_equal(c.max_connections, 1024);	/* the default stays */
 	assert_string_equal(c.user, "_mtasts");
 	assert_int_equal(c.metrics_allow_count, 1);
+	assert_int_equal(c.retention_days, 400);
+	assert_int_equal(c.prune_interval, SERVE_PRUNE_INTERVAL_DEFAULT);	/* the default */
+	assert_true(c.verbose);
 	assert_int_equal(serve_config_check(&c, why, sizeof(why)), 0);
 	serve_config_release(&c);
 }
@@ -82,6 +87,10 @@ static void test_file_errors(void **state)
 		{ "certificates: /a.pem\n", "certificates: a word where a list" },
 		{ "- a\n", "1:1: the file is a list; it must be a mapping" },
 		{ "store: \"a\x01\"\n", "control character" },
+		{ "retention_days: 36501\n", "1:17: retention_days: 36501 is out of range" },
+		{ "retention_days: -1\n", "retention_days" },
+		{ "prune_interval: 0\n", "prune_interval: 0 is out of range" },
+		{ "verbose: 2\n", "verbose" },
 	};
 
 	(void)state;
@@ -104,6 +113,8 @@ static void test_checks(void **state)
 
 	(void)state;
 	serve_config_defaults(&c);
+	assert_int_equal(c.retention_days, 0);	/* reports are kept forever */
+	assert_int_equal(c.prune_interval, 3600);
 	assert_int_equal(serve_config_check(&c, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "nothing to serve"));
 	assert_int_equal(serve_config_append(c.listen, &c.listen_count, SERVE_LISTEN_MAX,
