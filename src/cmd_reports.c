@@ -270,13 +270,22 @@ static int parse_args(int argc, char **argv, struct reports_args *args)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":S:jhd:o:q", reports_options, NULL)) != -1) {
-		const char *word = argv[optind - 1];
+	for (;;) {
+		int long_index = -1;
+		char word[40];		/* the option as named, without its value */
 
+		if ((c = getopt_long(argc, argv, ":S:jhd:o:q", reports_options, &long_index)) == -1)
+			break;
 		if (c == '?' || c == ':') {
-			print_option_error(&cmd_reports, reports_options, word, optopt, c == ':');
+			print_option_error(&cmd_reports, reports_options, argv[optind - 1], optopt,
+					   c == ':');
 			return EXIT_USAGE_ERROR;
 		}
+		/* argv[optind - 1] is the value when it was a word of its own */
+		if (long_index >= 0)
+			snprintf(word, sizeof(word), "--%s", reports_options[long_index].name);
+		else
+			snprintf(word, sizeof(word), "-%c", c);
 		if (!option_fits(args->verb, c)) {
 			print_usage_error(&cmd_reports, "'reports %s' takes no option '%s'", args->verb,
 					  word);
