@@ -1391,7 +1391,8 @@ static int run_reports(int argc, char **argv)
 	int rc;
 
 	if (argc < 2) {
-		fputs(reports_usage, stderr);
+		print_usage_error(&cmd_reports, "which command: ingest, fetch, summary, list, show, "
+				  "alerts, html or prune");
 		return EXIT_USAGE_ERROR;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -1409,7 +1410,10 @@ static int run_reports(int argc, char **argv)
 	const char *near = suggest_word(verb_names, sizeof(verb_names) / sizeof(verb_names[0]), argv[1]);
 	char *shown = text_escape(argv[1]);
 
-	if (near != NULL)
+	if (argv[1][0] == '-')
+		print_usage_error(&cmd_reports, "'%s': the command comes first, then its options "
+				  "(mtasts reports COMMAND [OPTIONS])", shown != NULL ? shown : "");
+	else if (near != NULL)
 		print_usage_error(&cmd_reports, "'%s' is not a reports command; did you mean '%s'?",
 				  shown != NULL ? shown : "", near);
 	else
