@@ -1229,12 +1229,14 @@ static int run_show(const struct reports_args *args)
 	}
 	if (args->raw) {
 		/* JSON holds no raw control octet, but a terminal is never trusted with it. */
-		if (isatty(STDOUT_FILENO))
+		if (isatty(STDOUT_FILENO)) {
 			print_text(stdout, raw);
-		else
+			if (raw_len == 0 || raw[raw_len - 1] != '\n')
+				putchar('\n');
+		} else {
+			/* as received, byte for byte: its sha256 is the one listed */
 			fwrite(raw, 1, raw_len, stdout);
-		if (raw_len == 0 || raw[raw_len - 1] != '\n')
-			putchar('\n');
+		}
 	} else if (args->json) {
 		json_t *o = entry_json(&entry);
 		json_error_t error;
