@@ -6,7 +6,8 @@
  * its date-range starts on and daily reports arrive the day after: the
  * window holds the UTC day of `now` and the window_days whole days before
  * it (a report started at 00:00 yesterday is in a one-day window all of
- * today).  Within it:
+ * today).  `now` is an end, as in every period here: the day of 00:00 is
+ * the day that just ended.  Within it:
  *
  *   failure-ratio     a domain's day with at least min_sessions sessions
  *                     and failures/sessions strictly above failure_ratio
@@ -298,7 +299,7 @@ int report_alerts(struct report_store *store, const struct report_filter *filter
 		errno = EINVAL;
 		return -1;
 	}
-	window_start = day_floor(now) - (int64_t)settings->window_days * DAY_SECONDS;
+	window_start = day_floor(now - 1) - (int64_t)settings->window_days * DAY_SECONDS;
 	if (failure_ratio_alerts(store, filter, settings, window_start, &list, why, why_size) < 0 ||
 	    first_seen_alerts(store, filter, GROUP_DOMAIN_RESULT_TYPE, window_start, &list, why, why_size) < 0 ||
 	    first_seen_alerts(store, filter, GROUP_DOMAIN_MX, window_start, &list, why, why_size) < 0 ||
