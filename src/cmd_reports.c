@@ -998,8 +998,12 @@ static int run_summary(const struct reports_args *args)
 
 		for (size_t i = 0; i < count; i++)
 			json_array_append_new(list, summary_row_json(&rows[i], key_name));
-		print_json(json_pack("{s:s, s:o, s:o}", "by", args->group == GROUP_NONE ? "none" : key_name,
-				     "rows", list, "total", summary_row_json(&total, "total")));
+		json_t *o = json_pack("{s:s, s:o, s:o}", "by",
+				      args->group == GROUP_NONE ? "none" : key_name, "rows", list,
+				      "total", summary_row_json(&total, "total"));
+
+		print_json(o);		/* it does not take the value */
+		json_decref(o);
 	} else if (args->csv) {
 		printf("%s,reports,sessions,successes,failures,success_ratio\n", key_name);
 		for (size_t i = 0; i <= count; i++) {
@@ -1244,6 +1248,7 @@ static int run_show(const struct reports_args *args)
 
 		json_object_set_new(o, "report", parsed != NULL ? parsed : json_null());
 		print_json(o);
+		json_decref(o);
 	} else {
 		print_report_human(&entry, report);
 	}
@@ -1372,9 +1377,12 @@ static int run_prune(const struct reports_args *args)
 		return errno == ENOMEM ? EXIT_LOCAL_ERROR : EXIT_TEMPFAIL;
 	}
 	report_store_close(store);
-	if (args->json)
-		print_json(json_pack("{s:I}", "removed", (json_int_t)removed));
-	else
+	if (args->json) {
+		json_t *o = json_pack("{s:I}", "removed", (json_int_t)removed);
+
+		print_json(o);
+		json_decref(o);
+	} else
 		printf("%llu reports removed\n", (unsigned long long)removed);
 	return EXIT_VALID;
 }
