@@ -270,13 +270,22 @@ static int parse_args(int argc, char **argv, struct reports_args *args)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":S:jhd:o:q", reports_options, NULL)) != -1) {
-		const char *word = argv[optind - 1];
+	for (;;) {
+		int long_index = -1;
+		char word[40];		/* the option as named, without its value */
 
+		if ((c = getopt_long(argc, argv, ":S:jhd:o:q", reports_options, &long_index)) == -1)
+			break;
 		if (c == '?' || c == ':') {
-			print_option_error(&cmd_reports, reports_options, word, optopt, c == ':');
+			print_option_error(&cmd_reports, reports_options, argv[optind - 1], optopt,
+					   c == ':');
 			return EXIT_USAGE_ERROR;
 		}
+		/* argv[optind - 1] is the value when it was a word of its own */
+		if (long_index >= 0)
+			snprintf(word, sizeof(word), "--%s", reports_options[long_index].name);
+		else
+			snprintf(word, sizeof(word), "-%c", c);
 		if (!option_fits(args->verb, c)) {
 			print_usage_error(&cmd_reports, "'reports %s' takes no option '%s'", args->verb,
 					  word);
@@ -315,7 +324,7 @@ static int parse_args(int argc, char **argv, struct reports_args *args)
 			else if (c == OPT_UNTIL)
 				args->filter.until = t + SECONDS_PER_DAY;	/* the whole day */
 			else
-				args->now = t + SECONDS_PER_DAY - 1;	/* judged at the day's end */
+				args->now = t + SECONDS_PER_DAY;	/* judged at the day's end */
 			break;
 		}
 		case OPT_BY: {
@@ -996,8 +1005,12 @@ static int run_summary(const struct reports_args *args)
 
 		for (size_t i = 0; i < count; i++)
 			json_array_append_new(list, summary_row_json(&rows[i], key_name));
-		print_json(json_pack("{s:s, s:o, s:o}", "by", args->group == GROUP_NONE ? "none" : key_name,
-				     "rows", list, "total", summary_row_json(&total, "total")));
+		json_t *o = json_pack("{s:s, s:o, s:o}", "by",
+				      args->group == GROUP_NONE ? "none" : key_name, "rows", list,
+				      "total", summary_row_json(&total, "total"));
+
+		print_json(o);		/* it does not take the value */
+		json_decref(o);
 	} else if (args->csv) {
 		printf("%s,reports,sessions,successes,failures,success_ratio\n", key_name);
 		for (size_t i = 0; i <= count; i++) {
@@ -1225,12 +1238,14 @@ static int run_show(const struct reports_args *args)
 	}
 	if (args->raw) {
 		/* JSON holds no raw control octet, but a terminal is never trusted with it. */
-		if (isatty(STDOUT_FILENO))
+		if (isatty(STDOUT_FILENO)) {
 			print_text(stdout, raw);
-		else
+			if (raw_len == 0 || raw[raw_len - 1] != '\n')
+				putchar('\n');
+		} else {
+			/* as received, byte for byte: its sha256 is the one listed */
 			fwrite(raw, 1, raw_len, stdout);
-		if (raw_len == 0 || raw[raw_len - 1] != '\n')
-			putchar('\n');
+		}
 	} else if (args->json) {
 		json_t *o = entry_json(&entry);
 		json_error_t error;
@@ -1238,6 +1253,7 @@ static int run_show(const struct reports_args *args)
 
 		json_object_set_new(o, "report", parsed != NULL ? parsed : json_null());
 		print_json(o);
+		json_decref(o);
 	} else {
 		print_report_human(&entry, report);
 	}
@@ -1366,9 +1382,12 @@ static int run_prune(const struct reports_args *args)
 		return errno == ENOMEM ? EXIT_LOCAL_ERROR : EXIT_TEMPFAIL;
 	}
 	report_store_close(store);
-	if (args->json)
-		print_json(json_pack("{s:I}", "removed", (json_int_t)removed));
-	else
+	if (args->json) {
+		json_t *o = json_pack("{s:I}", "removed", (json_int_t)removed);
+
+		print_json(o);
+		json_decref(o);
+	} else
 		printf("%llu reports removed\n", (unsigned long long)removed);
 	return EXIT_VALID;
 }
@@ -1387,7 +1406,8 @@ static int run_reports(int argc, char **argv)
 	int rc;
 
 	if (argc < 2) {
-		fputs(reports_usage, stderr);
+		print_usage_error(&cmd_reports, "which command: ingest, fetch, summary, list, show, "
+				  "alerts, html or prune");
 		return EXIT_USAGE_ERROR;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -1405,7 +1425,10 @@ static int run_reports(int argc, char **argv)
 	const char *near = suggest_word(verb_names, sizeof(verb_names) / sizeof(verb_names[0]), argv[1]);
 	char *shown = text_escape(argv[1]);
 
-	if (near != NULL)
+	if (argv[1][0] == '-')
+		print_usage_error(&cmd_reports, "'%s': the command comes first, then its options "
+				  "(mtasts reports COMMAND [OPTIONS])", shown != NULL ? shown : "");
+	else if (near != NULL)
 		print_usage_error(&cmd_reports, "'%s' is not a reports command; did you mean '%s'?",
 				  shown != NULL ? shown : "", near);
 	else

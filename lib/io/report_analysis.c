@@ -6,7 +6,8 @@
  * its date-range starts on and daily reports arrive the day after: the
  * window holds the UTC day of `now` and the window_days whole days before
  * it (a report started at 00:00 yesterday is in a one-day window all of
- * today).  Within it:
+ * today).  `now` is an end, as in every period here: the day of 00:00 is
+ * the day that just ended.  Within it:
  *
  *   failure-ratio     a domain's day with at least min_sessions sessions
  *                     and failures/sessions strictly above failure_ratio
@@ -299,10 +300,10 @@ int report_alerts(struct report_store *store, const struct report_filter *filter
 		errno = EINVAL;
 		return -1;
 	}
-	window_start = day_floor(now) - (int64_t)settings->window_days * DAY_SECONDS;
+	window_start = day_floor(now - 1) - (int64_t)settings->window_days * DAY_SECONDS;
 	/* Judged at now: what reports of later days say is not known yet. */
 	struct report_filter until_now = *filter;
-	int64_t day_after = day_floor(now) + DAY_SECONDS;
+	int64_t day_after = day_floor(now - 1) + DAY_SECONDS;
 
 	if (until_now.until == 0 || until_now.until > day_after)
 		until_now.until = day_after;

@@ -155,6 +155,31 @@ static void test_failure_ratio(void **state)
 	alerts_free(alerts, count);
 }
 
+/*
+ * now is an end: at 00:00 the day judged is the one that just ended (what
+ * --now DAY gives), its window that day and the day before.
+ */
+static void test_window_at_midnight(void **state)
+{
+	struct alert_settings s;
+	struct alert *alerts;
+	size_t count;
+
+	add(state, "Org", "m1", "midnight.example", YESTERDAY - DAY, 0, 50, NULL, 0);
+	add(state, "Org", "m2", "midnight.example", YESTERDAY, 1000, 0, NULL, 0);
+	alert_settings_default(&s);
+	alerts = alerts_of(state, NULL, &s, NOW, &count);
+	assert_int_equal(count, 0);
+	alerts_free(alerts, count);
+	alerts = alerts_of(state, NULL, &s, TODAY, &count);
+	assert_int_equal(count, 1);
+	assert_non_null(find(alerts, count, ALERT_FAILURE_RATIO, "midnight.example", "2026-11-30"));
+	alerts_free(alerts, count);
+	alerts = alerts_of(state, NULL, &s, TODAY + 1, &count);
+	assert_int_equal(count, 0);
+	alerts_free(alerts, count);
+}
+
 /* A result type first seen in the window (starting on its first second), not before. */
 static void test_new_result_type(void **state)
 {
@@ -424,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_names),
 		cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_ratio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_at_midnight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_result_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_failing_mx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_later_reports_unseen, setup, teardown),
