@@ -89,7 +89,8 @@ static const char reports_usage[] =
 	"\n"
 	"Exit status: 0 done; 1 alerts fired (alerts), no such report (show);\n"
 	"65 an input is not a valid report; 66 an input could not be read;\n"
-	"75 the store is unavailable now (nothing lost: try again); 64 usage error;\n"
+	"75 the store is unavailable now, or a DKIM key out of reach (nothing lost:\n"
+	"try again); 64 usage error;\n"
 	"71 local error.\n";
 
 const struct command cmd_reports;
@@ -547,6 +548,7 @@ static void report_input(struct intake_run *run, const char *input, const struct
 		case INTAKE_DUPLICATE: run->duplicates++; break;
 		case INTAKE_REJECTED:
 		case INTAKE_TOO_LARGE: run->rejected++; break;
+		case INTAKE_DEFERRED:
 		case INTAKE_UNAVAILABLE: run->unavailable++; break;
 		}
 		print_outcome_item(run, input, outcome, r);
@@ -817,7 +819,10 @@ static int run_ingest(const struct reports_args *args)
 	return intake_status(&run);
 }
 
-/* Hands each fetched message to the intake; stops when the store fails. */
+/*
+ * Hands each fetched message to the intake; leaves a message that cannot be
+ * judged now for a later run, and stops when the store fails.
+ */
 static enum imap_disposition take_imap_message(void *ctx, uint32_t uid, const unsigned char *message,
 					       size_t len)
 {
@@ -831,6 +836,9 @@ static enum imap_disposition take_imap_message(void *ctx, uint32_t uid, const un
 	case INTAKE_REJECTED:
 	case INTAKE_TOO_LARGE:
 		return IMAP_TAKEN;
+	case INTAKE_DEFERRED:
+		/* This message only (its DKIM key is out of reach): the others go on. */
+		return IMAP_LEAVE;
 	case INTAKE_UNAVAILABLE:
 		break;
 	}

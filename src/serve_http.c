@@ -485,6 +485,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 		snprintf(text, sizeof(text), "the report is too large: %s", outcome.why);
 		reply(s, req, route, 413, "Payload Too Large", text);
 		break;
+	case INTAKE_DEFERRED:		/* not over HTTPS (no DKIM), but a retry would be right */
 	case INTAKE_UNAVAILABLE:
 		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
 		store_failed(s);

@@ -24,6 +24,7 @@ const char *intake_status_name(enum intake_status status)
 	case INTAKE_DUPLICATE: return "duplicate";
 	case INTAKE_REJECTED: return "rejected";
 	case INTAKE_TOO_LARGE: return "too-large";
+	case INTAKE_DEFERRED: return "deferred";
 	case INTAKE_UNAVAILABLE: return "unavailable";
 	}
 	return "unknown";
@@ -37,9 +38,10 @@ static int severity(enum intake_status status)
 	case INTAKE_DUPLICATE: return 1;
 	case INTAKE_REJECTED: return 2;
 	case INTAKE_TOO_LARGE: return 3;
-	case INTAKE_UNAVAILABLE: return 4;
+	case INTAKE_DEFERRED: return 4;
+	case INTAKE_UNAVAILABLE: return 5;
 	}
-	return 4;
+	return 5;
 }
 
 void intake_outcome_clear(struct intake_outcome *outcome)
@@ -112,27 +114,32 @@ static enum intake_status status_of_store(enum store_status status)
 	return INTAKE_UNAVAILABLE;
 }
 
-/* Read and store one member of the input. Returns 0, or -1 out of memory. */
-static int take_member(struct report_store *store, const struct unpack_member *member,
-		       enum unpack_format format, const struct intake_options *options,
-		       const struct dkim_outcome *dkim, struct intake_outcome *outcome)
+/* The reason a member was refused, with its name when it has one. */
+static void member_reason(const struct unpack_member *member, const char *why, char *reason, size_t size)
 {
-	struct tlsrpt_report *report = NULL;
+	if (member->name != NULL)
+		snprintf(reason, size, "%s: %s", member->name, why);
+	else
+		snprintf(reason, size, "%s", why);
+}
+
+static void describe(struct intake_report *r, const struct tlsrpt_report *report)
+{
+	copy_text(r->organization_name, sizeof(r->organization_name), report->organization_name);
+	copy_text(r->report_id, sizeof(r->report_id), report->report_id);
+	list_domains(report, r->domains, sizeof(r->domains));
+	r->successes = tlsrpt_report_successes(report);
+	r->failures = tlsrpt_report_failures(report);
+}
+
+/* Store one report read from a member. Returns 0, or -1 out of memory. */
+static int store_member(struct report_store *store, const struct unpack_member *member,
+			const struct tlsrpt_report *report, enum unpack_format format,
+			const struct intake_options *options, const struct dkim_outcome *dkim,
+			struct intake_outcome *outcome)
+{
 	char why[300];
 	char reason[sizeof(why) + 32];
-	const char *name = member->name;
-
-	if (tlsrpt_report_read(member->json, member->json_len, &options->report, &report,
-			       why, sizeof(why)) != 0) {
-		if (errno == ENOMEM)
-			return -1;
-		if (name != NULL)
-			snprintf(reason, sizeof(reason), "%s: %s", name, why);
-		else
-			snprintf(reason, sizeof(reason), "%s", why);
-		return add_report(outcome, INTAKE_REJECTED, reason) != NULL ? 0 : -1;
-	}
-
 	struct report_meta meta = {
 		.received_at = options->received_at,
 		.source = options->source != NULL ? options->source :
@@ -155,16 +162,67 @@ static int take_member(struct report_store *store, const struct unpack_member *m
 	else
 		snprintf(reason, sizeof(reason), "store: %s", why);
 	r = add_report(outcome, status, reason);
-	if (r != NULL) {
-		r->id = id;
-		copy_text(r->organization_name, sizeof(r->organization_name), report->organization_name);
-		copy_text(r->report_id, sizeof(r->report_id), report->report_id);
-		list_domains(report, r->domains, sizeof(r->domains));
-		r->successes = tlsrpt_report_successes(report);
-		r->failures = tlsrpt_report_failures(report);
+	if (r == NULL)
+		return -1;
+	r->id = id;
+	describe(r, report);
+	return 0;
+}
+
+/*
+ * Read every member, then store them only if all are reports: an input
+ * is refused whole.  Returns 0, or -1 out of memory.
+ */
+static int take_members(struct report_store *store, const struct unpack_result *unpacked,
+			const struct intake_options *options, const struct dkim_outcome *dkim,
+			struct intake_outcome *outcome)
+{
+	struct tlsrpt_report **reports = calloc(unpacked->member_count, sizeof(*reports));
+	char (*whys)[300] = calloc(unpacked->member_count, sizeof(*whys));
+	size_t invalid = 0;
+	int rc = -1;
+
+	if (reports == NULL || whys == NULL)
+		goto out;
+	for (size_t i = 0; i < unpacked->member_count; i++) {
+		const struct unpack_member *m = &unpacked->members[i];
+
+		if (tlsrpt_report_read(m->json, m->json_len, &options->report, &reports[i], whys[i],
+				       sizeof(whys[i])) != 0) {
+			if (errno == ENOMEM)
+				goto out;
+			reports[i] = NULL;
+			invalid++;
+		}
 	}
-	tlsrpt_report_free(report);
-	return r != NULL ? 0 : -1;
+	for (size_t i = 0; i < unpacked->member_count; i++) {
+		const struct unpack_member *m = &unpacked->members[i];
+		char reason[sizeof(whys[i]) + 300];
+		struct intake_report *r;
+
+		if (invalid == 0) {
+			if (store_member(store, m, reports[i], unpacked->format, options, dkim,
+					 outcome) != 0)
+				goto out;
+			continue;
+		}
+		if (reports[i] == NULL)
+			member_reason(m, whys[i], reason, sizeof(reason));
+		else
+			member_reason(m, "a valid report, not stored: another report of the same "
+				      "input is not valid", reason, sizeof(reason));
+		if ((r = add_report(outcome, INTAKE_REJECTED, reason)) == NULL)
+			goto out;
+		if (reports[i] != NULL)
+			describe(r, reports[i]);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; reports != NULL && i < unpacked->member_count; i++)
+		tlsrpt_report_free(reports[i]);
+	free(reports);
+	free(whys);
+	return rc;
 }
 
 /*
@@ -192,7 +250,7 @@ static enum intake_status judge_dkim(const struct dkim_outcome *dkim, enum dkim_
 		else
 			snprintf(why, why_size, "dkim: %s, and a verified signature is required",
 				 dkim_verdict_name(dkim->verdict));
-		return dkim->verdict == DKIM_VERDICT_TEMPERROR ? INTAKE_UNAVAILABLE : INTAKE_REJECTED;
+		return dkim->verdict == DKIM_VERDICT_TEMPERROR ? INTAKE_DEFERRED : INTAKE_REJECTED;
 	}
 	return INTAKE_STORED;
 }
@@ -236,10 +294,8 @@ int report_intake(struct report_store *store, const unsigned char *data, size_t 
 		}
 	}
 
-	for (size_t i = 0; i < unpacked.member_count; i++)
-		if (take_member(store, &unpacked.members[i], unpacked.format, options, dkim,
-				&outcome) != 0)
-			goto out;
+	if (take_members(store, &unpacked, options, dkim, &outcome) != 0)
+		goto out;
 done:
 	*ret_outcome = outcome;
 	outcome.reports = NULL;

@@ -4,8 +4,11 @@
  * file (mtasts reports ingest) or from an IMAP mailbox (mtasts reports
  * fetch): unpack, verify DKIM (mail only), read, store.
  *
- * Each report is stored whole or not at all; a rejected input stores
- * nothing and says why.
+ * Each report is stored whole or not at all.  An input holding several
+ * reports (a zip, a message with several attachments) is judged whole
+ * first: when one of them is not a valid report, none is stored, each
+ * saying why.  A store that fails halfway through such an input may leave
+ * the reports before the failure stored; taken again, they are duplicates.
  */
 #ifndef MTASTS_IO_REPORT_INTAKE_H
 #define MTASTS_IO_REPORT_INTAKE_H
@@ -44,6 +47,7 @@ enum intake_status {
 	INTAKE_DUPLICATE,		/* already stored: nothing to do */
 	INTAKE_REJECTED,		/* not a valid report (or refused by DKIM policy): never retry */
 	INTAKE_TOO_LARGE,		/* past a size limit (HTTP 413) */
+	INTAKE_DEFERRED,		/* this input cannot be judged now (a DKIM key out of reach): retry it later */
 	INTAKE_UNAVAILABLE,		/* the store failed for now: retry later, nothing lost */
 };
 
@@ -59,7 +63,7 @@ struct intake_report {
 };
 
 struct intake_outcome {
-	enum intake_status status;	/* the worst over the input: UNAVAILABLE > TOO_LARGE > REJECTED > DUPLICATE > STORED */
+	enum intake_status status;	/* the worst over the input: UNAVAILABLE > DEFERRED > TOO_LARGE > REJECTED > DUPLICATE > STORED */
 	enum unpack_format format;
 	struct dkim_outcome dkim;	/* for mail when verified */
 	struct intake_report *reports;	/* one per report found, or one describing the whole input */

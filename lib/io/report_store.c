@@ -109,7 +109,8 @@ enum store_status rs_status(struct report_store *store, int rc, char *why, size_
 		rs_say(why, why_size, "out of memory");
 	else
 		rs_say(why, why_size, "%s", store->error);
-	return rc == RS_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_FAILED;
+	/* Out of memory is no fault of the report: it may be stored later. */
+	return rc == RS_UNAVAILABLE || rc == RS_NOMEM ? STORE_UNAVAILABLE : STORE_FAILED;
 }
 
 static int one_int(const struct rs_value *columns, size_t count, void *arg)
