@@ -296,7 +296,13 @@ static int parse_args(int argc, char **argv, struct reports_args *args)
 		case 'S': args->store = optarg; break;
 		case 'j': args->json = true; break;
 		case 'h': fputs(reports_usage, stdout); return EXIT_VALID;
-		case 'd': args->filter.domain = optarg; break;
+		case 'd':
+			/* Policy domains are stored in lower case. */
+			for (char *p = optarg; *p != '\0'; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p - 'A' + 'a');
+			args->filter.domain = optarg;
+			break;
 		case 'q': args->quiet = true; break;
 		case 'o': args->output = optarg; break;
 		case OPT_REPORTER: args->filter.reporter = optarg; break;
@@ -959,7 +965,7 @@ static json_t *summary_row_json(const struct summary_row *row, const char *key_n
 }
 
 /* A CSV field: quoted when needed, and never read as a formula by a spreadsheet. */
-static void print_csv_field(const char *text)
+static void print_csv_quoted(const char *text)
 {
 	bool formula = strchr("=+-@\t\r", text[0]) != NULL && text[0] != '\0';
 	bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
@@ -977,6 +983,17 @@ static void print_csv_field(const char *text)
 		putchar(*p);
 	}
 	putchar('"');
+}
+
+static void print_csv_field(const char *raw)
+{
+	/* Report strings come from the network: escaped, as everywhere else. */
+	char *text = text_escape(raw);
+
+	if (text == NULL)
+		return;
+	print_csv_quoted(text);
+	free(text);
 }
 
 static void print_ratio(const struct summary_row *row, char *buf, size_t size)
@@ -1341,8 +1358,6 @@ static int run_html(const struct reports_args *args)
 	}
 	if ((store = open_store(args, true, &status)) == NULL)
 		return status;
-	filter.since = args->now - (int64_t)args->days * SECONDS_PER_DAY;
-	filter.until = args->now;
 	/* Written beside the target and renamed: a reader never sees half a page. */
 	if ((fd = mkstemp(tmp)) < 0 || (out = fdopen(fd, "w")) == NULL) {
 		fprintf(stderr, PROGRAM_NAME " reports: %s: %s\n", args->output, strerror(errno));

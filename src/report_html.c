@@ -314,10 +314,11 @@ static int summary(struct report_store *store, const struct report_filter *filte
 static int domain_data_load(struct report_store *store, const struct report_filter *period, unsigned days,
 			    int64_t now, struct domain_data *d, char *why, size_t why_size)
 {
-	struct report_filter all_time = { .domain = period->domain, .reporter = period->reporter };
+	struct report_filter all_time = { .domain = period->domain, .reporter = period->reporter,
+					  .until = period->until };
 
 	memset(d, 0, sizeof(*d));
-	if (report_domain_verdict(store, period->domain, days, now, &d->verdict, why, why_size) < 0 ||
+	if (report_domain_verdict(store, period, days, now, &d->verdict, why, why_size) < 0 ||
 	    report_store_summary(store, period, GROUP_DAY, &d->days, &d->day_count, &d->total,
 				 why, why_size) < 0 ||
 	    summary(store, period, GROUP_RESULT_TYPE, &d->types, &d->type_count, why, why_size) < 0 ||
@@ -693,9 +694,13 @@ static int page_domains(FILE *out, struct report_store *store, const struct repo
 		errno = ENOMEM;
 		return -1;
 	}
-	for (size_t i = 0; i < shown; i++)
-		if (report_domain_verdict(store, domains[i].key, days, now, &verdicts[i], why, why_size) < 0)
+	for (size_t i = 0; i < shown; i++) {
+		struct report_filter one = *period;
+
+		one.domain = domains[i].key;
+		if (report_domain_verdict(store, &one, days, now, &verdicts[i], why, why_size) < 0)
 			goto out;
+	}
 	domain_index(out, domains, verdicts, shown, count);
 	for (size_t i = 0; i < shown; i++) {
 		struct report_filter one = *period;
@@ -732,8 +737,7 @@ int report_html_write(FILE *out, struct report_store *store, const struct report
 		return -1;
 	}
 	period = filter ? *filter : everything;
-	period.since = now - (int64_t)days * DAY_SECONDS;
-	period.until = now;
+	report_period(now, days, &period.since, &period.until);
 	if (report_store_summary(store, &period, GROUP_DOMAIN, &domains, &domain_count, &total, why, why_size) < 0)
 		return -1;
 	page_head(out, &period, days, period.since, now);

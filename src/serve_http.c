@@ -76,6 +76,12 @@ struct serve_server {
 /* ------------------------------------------------------------ connections */
 
 static int ssl_index = -1;
+/*
+ * The server the TLS objects count down into, or NULL once it is freed:
+ * libevent may free a connection's TLS object only in event_base_free(),
+ * after the server, and its callback must then find nothing to count.
+ */
+static struct serve_server *ssl_counter;
 
 /* Accept on the listeners (TLS ones only, or all), or stop. */
 static void listeners_enable(struct serve_server *s, bool tls_only, bool on)
@@ -155,7 +161,7 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 	(void)index;
 	(void)argl;
 	(void)argp;
-	if (s == NULL)
+	if (s == NULL || s != ssl_counter)
 		return;
 	s->metrics.connections_open--;
 	if (s->paused && !s->draining && !s->freeing &&
@@ -690,6 +696,7 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->tls = tls;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	ssl_counter = s;
 	allow_parse(s);
 	if (tls != NULL && listen_count == 0) {
 		listen = (char *const *)default_listen;
@@ -805,5 +812,7 @@ void serve_server_free(struct serve_server *s)
 	report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 	free(s->store_location);
+	if (ssl_counter == s)
+		ssl_counter = NULL;
 	free(s);
 }

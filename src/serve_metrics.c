@@ -50,15 +50,67 @@ static void write_requests(const struct serve_metrics *m, struct evbuffer *out)
 	}
 }
 
+/*
+ * Policy domains and result types are any strings a sender chooses: the
+ * series are bounded.  The domains with the most sessions get series of
+ * their own, the rest are summed under domain="(other)"; result types
+ * outside RFC 8460's are summed under result_type="other".
+ */
+#define METRICS_MAX_DOMAINS 500
+#define OTHER_DOMAIN "(other)"
+
+static const char *const rfc8460_result_types[] = {
+	"starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
+	"certificate-not-trusted", "validation-failure", "tlsa-invalid", "dnssec-invalid",
+	"dane-required", "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
+};
+#define RESULT_TYPES (sizeof(rfc8460_result_types) / sizeof(rfc8460_result_types[0]))
+
+/* The index of a result type in the table, or RESULT_TYPES for "other". */
+static size_t result_type_index(const char *type)
+{
+	for (size_t i = 0; i < RESULT_TYPES; i++)
+		if (type != NULL && strcmp(type, rfc8460_result_types[i]) == 0)
+			return i;
+	return RESULT_TYPES;
+}
+
+static int by_sessions_desc(const void *a, const void *b)
+{
+	const struct summary_row *x = a, *y = b;
+
+	if (x->sessions != y->sessions)
+		return x->sessions > y->sessions ? -1 : 1;
+	return strcmp(x->key != NULL ? x->key : "", y->key != NULL ? y->key : "");
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Failures per result type of one domain label, then written out. */
+static void flush_failures(struct evbuffer *out, const char *domain_label, const uint64_t *failures)
+{
+	for (size_t t = 0; t <= RESULT_TYPES; t++)
+		if (failures[t] > 0)
+			evbuffer_add_printf(out, "mtasts_tlsrpt_failures_total{domain=\"%s\","
+					    "result_type=\"%s\"} %llu\n", domain_label,
+					    t < RESULT_TYPES ? rfc8460_result_types[t] : "other",
+					    (unsigned long long)failures[t]);
+}
+
 /* Render the per-domain series from the store into a new string. */
 static char *render_summary(struct report_store *store, uint64_t *store_errors)
 {
 	struct report_filter everything = { 0 };
 	struct summary_row *rows = NULL, total = { 0 };
-	size_t count = 0;
-	char why[SERVE_WHY_SIZE], domain[512], key2[512];
+	size_t count = 0, shown = 0;
+	char why[SERVE_WHY_SIZE], domain[512];
 	struct evbuffer *out = evbuffer_new();
-	char *text = NULL;
+	char *text = NULL, **top = NULL;
+	uint64_t other_success = 0, other_failure = 0;
+	uint64_t failures[RESULT_TYPES + 1] = { 0 }, other_failures[RESULT_TYPES + 1] = { 0 };
 	size_t len;
 
 	if (out == NULL)
@@ -66,10 +118,22 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 	if (report_store_summary(store, &everything, GROUP_DOMAIN, &rows, &count, &total, why,
 				 sizeof(why)) != 0)
 		goto fail;
+	qsort(rows, count, sizeof(*rows), by_sessions_desc);
+	shown = count < METRICS_MAX_DOMAINS ? count : METRICS_MAX_DOMAINS;
+	if ((top = calloc(shown + 1, sizeof(*top))) == NULL) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
 	prom_header(out, "mtasts_tlsrpt_sessions_total", "Sessions in the stored TLS reports, "
 		    "by policy domain and result.", "counter");
 	for (size_t i = 0; i < count; i++) {
-		prom_label_value(rows[i].key != NULL ? rows[i].key : "", domain, sizeof(domain));
+		if (i >= shown) {
+			other_success += rows[i].successes;
+			other_failure += rows[i].failures;
+			continue;
+		}
+		top[i] = rows[i].key != NULL ? rows[i].key : (char *)"";
+		prom_label_value(top[i], domain, sizeof(domain));
 		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"%s\","
 				    "result=\"success\"} %llu\n", domain,
 				    (unsigned long long)rows[i].successes);
@@ -77,22 +141,42 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 				    "result=\"failure\"} %llu\n", domain,
 				    (unsigned long long)rows[i].failures);
 	}
-	summary_rows_free(rows, count);
-	summary_row_clear(&total);
-	rows = NULL;
-	count = 0;
-	if (report_store_summary(store, &everything, GROUP_DOMAIN_RESULT_TYPE, &rows, &count, &total,
-				 why, sizeof(why)) != 0)
+	if (count > shown) {
+		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"" OTHER_DOMAIN "\","
+				    "result=\"success\"} %llu\n", (unsigned long long)other_success);
+		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"" OTHER_DOMAIN "\","
+				    "result=\"failure\"} %llu\n", (unsigned long long)other_failure);
+	}
+	qsort(top, shown, sizeof(*top), compare_names);
+
+	struct summary_row *types = NULL, types_total = { 0 };
+	size_t type_count = 0;
+
+	if (report_store_summary(store, &everything, GROUP_DOMAIN_RESULT_TYPE, &types, &type_count,
+				 &types_total, why, sizeof(why)) != 0)
 		goto fail;
 	prom_header(out, "mtasts_tlsrpt_failures_total", "Failed sessions in the stored TLS "
 		    "reports, by policy domain and result type.", "counter");
-	for (size_t i = 0; i < count; i++) {
-		prom_label_value(rows[i].key != NULL ? rows[i].key : "", domain, sizeof(domain));
-		prom_label_value(rows[i].key2 != NULL ? rows[i].key2 : "", key2, sizeof(key2));
-		evbuffer_add_printf(out, "mtasts_tlsrpt_failures_total{domain=\"%s\","
-				    "result_type=\"%s\"} %llu\n", domain, key2,
-				    (unsigned long long)rows[i].failures);
+	/* Rows come sorted by domain: one domain's types are written together. */
+	for (size_t i = 0; i < type_count; i++) {
+		const char *key = types[i].key != NULL ? types[i].key : "";
+		size_t t = result_type_index(types[i].key2);
+
+		if (bsearch(&key, top, shown, sizeof(*top), compare_names) == NULL) {
+			other_failures[t] += types[i].failures;
+			continue;
+		}
+		failures[t] += types[i].failures;
+		if (i + 1 == type_count || types[i + 1].key == NULL || strcmp(types[i + 1].key, key) != 0) {
+			prom_label_value(key, domain, sizeof(domain));
+			flush_failures(out, domain, failures);
+			memset(failures, 0, sizeof(failures));
+		}
 	}
+	flush_failures(out, OTHER_DOMAIN, other_failures);
+	summary_rows_free(types, type_count);
+	summary_row_clear(&types_total);
+	free(top);
 	summary_rows_free(rows, count);
 	summary_row_clear(&total);
 	len = evbuffer_get_length(out);
@@ -105,6 +189,9 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 fail:
 	(*store_errors)++;
 	daemon_log(LOG_WARNING, "metrics: the report store: %s", why);
+	free(top);
+	summary_rows_free(rows, count);
+	summary_row_clear(&total);
 	evbuffer_free(out);
 	return NULL;
 }

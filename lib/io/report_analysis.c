@@ -408,22 +408,31 @@ out:
 	return rc;
 }
 
-int report_domain_verdict(struct report_store *store, const char *domain, unsigned days, int64_t now,
-			  struct domain_verdict *ret_verdict, char *why, size_t why_size)
+void report_period(int64_t now, unsigned days, int64_t *ret_since, int64_t *ret_until)
 {
-	struct report_filter period = { .domain = domain };
+	int64_t until = day_floor(now - 1) + DAY_SECONDS;
+
+	*ret_until = until;
+	*ret_since = until - (int64_t)days * DAY_SECONDS;
+}
+
+int report_domain_verdict(struct report_store *store, const struct report_filter *filter, unsigned days,
+			  int64_t now, struct domain_verdict *ret_verdict, char *why, size_t why_size)
+{
+	struct report_filter period = { 0 };
 	struct domain_verdict verdict;
 
-	if (domain == NULL || days == 0 || days > MAX_DAYS) {
+	if (filter == NULL || filter->domain == NULL || days == 0 || days > MAX_DAYS) {
 		say(why, why_size, "verdict: a domain and a period of 1 to %u days are required (%u days given)",
 		    MAX_DAYS, days);
 		errno = EINVAL;
 		return -1;
 	}
+	period.domain = filter->domain;
+	period.reporter = filter->reporter;
 	memset(&verdict, 0, sizeof(verdict));
 	verdict.days = days;
-	period.since = now - (int64_t)days * DAY_SECONDS;
-	period.until = now;
+	report_period(now, days, &period.since, &period.until);
 	if (verdict_fill(store, &period, &verdict, why, why_size) < 0)
 		return -1;
 	*ret_verdict = verdict;

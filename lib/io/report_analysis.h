@@ -65,8 +65,18 @@ struct domain_verdict {
 	char sentence[400];		/* "no failures in 30 days: ready for enforce" */
 };
 
-/* The verdict on domain over [now - days, now). */
-int report_domain_verdict(struct report_store *store, const char *domain, unsigned days, int64_t now,
-			  struct domain_verdict *ret_verdict, char *why, size_t why_size);
+/*
+ * The period of `days` whole UTC days that ends with the day of now (now
+ * is an end: at 00:00 it is the day that just ended): [since, until).
+ * Every period of the reports (the verdicts, the HTML page) is one of these.
+ */
+void report_period(int64_t now, unsigned days, int64_t *ret_since, int64_t *ret_until);
+
+/*
+ * The verdict on filter->domain (required; filter->reporter applies too,
+ * its dates do not) over report_period(now, days).
+ */
+int report_domain_verdict(struct report_store *store, const struct report_filter *filter, unsigned days,
+			  int64_t now, struct domain_verdict *ret_verdict, char *why, size_t why_size);
 
 #endif

@@ -109,8 +109,13 @@ enum store_status rs_status(struct report_store *store, int rc, char *why, size_
 		rs_say(why, why_size, "out of memory");
 	else
 		rs_say(why, why_size, "%s", store->error);
-	/* Out of memory is no fault of the report: it may be stored later. */
-	return rc == RS_UNAVAILABLE || rc == RS_NOMEM ? STORE_UNAVAILABLE : STORE_FAILED;
+	/*
+	 * A statement that fails is the store's fault, never the report's
+	 * (report_storable() judged the report before): permissions, a
+	 * read-only standby, a damaged file, out of memory.  Retrying later
+	 * loses nothing; refusing would make the sender drop a valid report.
+	 */
+	return STORE_UNAVAILABLE;
 }
 
 static int one_int(const struct rs_value *columns, size_t count, void *arg)

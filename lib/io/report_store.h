@@ -67,8 +67,8 @@ struct report_meta {
 enum store_status {
 	STORE_ADDED = 0,
 	STORE_DUPLICATE,		/* this submitter's report-id is already stored */
-	STORE_UNAVAILABLE,		/* try again later: server down, file locked, disk full */
-	STORE_FAILED,			/* will not work on retry either (reason given) */
+	STORE_UNAVAILABLE,		/* try again later: server down, file locked, disk full, any failed statement */
+	STORE_FAILED,			/* the report cannot be stored here (past the store's limits), or the store is read-only */
 };
 
 /*

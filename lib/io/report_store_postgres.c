@@ -458,6 +458,15 @@ static int pg_query(struct report_store *store, const char *what, const char *sq
 			rc = transient(res) ? RS_UNAVAILABLE : RS_FAILED;
 			store_error(p, what, PQresultErrorMessage(res));
 		}
+		/*
+		 * COMMIT of a transaction an error aborted succeeds as a
+		 * command, yet rolls everything back: its tag says so.
+		 */
+		if (rc == RS_OK && strcmp(sql, "COMMIT") == 0 &&
+		    strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+			rc = RS_UNAVAILABLE;
+			store_error(p, what, "the transaction was rolled back by an earlier error");
+		}
 		if (rc == RS_OK && ret_changes != NULL)
 			*ret_changes = strtoull(PQcmdTuples(res), NULL, 10);
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)

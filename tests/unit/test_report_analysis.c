@@ -354,7 +354,9 @@ static void verdict_of(void **state, const char *domain, unsigned days, struct d
 {
 	char why[512] = "";
 
-	if (report_domain_verdict(store_of(state), domain, days, NOW, v, why, sizeof(why)) < 0)
+	struct report_filter filter = { .domain = domain };
+
+	if (report_domain_verdict(store_of(state), &filter, days, NOW, v, why, sizeof(why)) < 0)
 		fail_msg("report_domain_verdict: %s", why);
 }
 
@@ -419,10 +421,32 @@ static void test_verdicts(void **state)
 	verdict_of(state, "never.example", 30, &v);
 	assert_int_equal(v.kind, VERDICT_NO_DATA);
 
-	/* a period ends before now: a report starting now is not in it */
-	add(state, "Org A", "late", "late.example", NOW, 10, 0, NULL, 0);
+	/* a period is whole days ending with the day of now: a report of that day is in it */
+	add(state, "Org A", "today", "today.example", NOW, 10, 0, NULL, 0);
+	verdict_of(state, "today.example", 30, &v);
+	assert_int_equal(v.kind, VERDICT_READY);
+	assert_int_equal(v.sessions, 10);
+	/* ... and one of the next day is not */
+	add(state, "Org A", "late", "late.example", NOW + DAY, 10, 0, NULL, 0);
 	verdict_of(state, "late.example", 30, &v);
 	assert_int_equal(v.kind, VERDICT_NO_DATA);
+	/* 30 days back from the day of now, and not one more */
+	add(state, "Org A", "first", "edge.example", fixture_day(2026, 11, 3), 10, 0, NULL, 0);
+	add(state, "Org A", "before", "edge.example", fixture_day(2026, 11, 2), 5, 0, NULL, 0);
+	verdict_of(state, "edge.example", 30, &v);
+	assert_int_equal(v.sessions, 10);
+
+	/* a reporter's verdict counts that reporter's reports only */
+	add(state, "Good Org", "g1", "mixed.example", YESTERDAY, 10, 0, NULL, 0);
+	add(state, "Bad Org", "b1", "mixed.example", YESTERDAY, 10, 5, NULL, 0);
+	verdict_of(state, "mixed.example", 30, &v);
+	assert_int_equal(v.kind, VERDICT_FIX_FIRST);
+	struct report_filter good = { .domain = "mixed.example", .reporter = "Good Org" };
+	char why[256];
+
+	assert_int_equal(report_domain_verdict(store_of(state), &good, 30, NOW, &v, why, sizeof(why)), 0);
+	assert_int_equal(v.kind, VERDICT_READY);
+	assert_int_equal(v.sessions, 10);
 }
 
 static void test_bad_arguments(void **state)
@@ -433,7 +457,9 @@ static void test_bad_arguments(void **state)
 	size_t count = 5;
 	char why[200] = "";
 
-	assert_int_equal(report_domain_verdict(store_of(state), "a.example", 0, NOW, &v, why, sizeof(why)), -1);
+	struct report_filter a = { .domain = "a.example" };
+
+	assert_int_equal(report_domain_verdict(store_of(state), &a, 0, NOW, &v, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "days"));
 	assert_int_equal(v.sessions, 77);		/* untouched on failure */
 	alert_settings_default(&s);

@@ -127,7 +127,7 @@ static void test_empty_store(void **state)
 
 	assert_self_contained(html);
 	assert_non_null(strstr(html, "There are no reports for this period."));
-	assert_non_null(strstr(html, "2026-11-02 to 2026-12-02 (30 days)"));
+	assert_non_null(strstr(html, "2026-11-03 to 2026-12-02 (30 days)"));
 	assert_non_null(strstr(html, "generated 2026-12-02 10:00 UTC"));
 	assert_int_equal(occurrences(html, "class=\"bar\""), 0);
 	assert_int_equal(occurrences(html, "<section class=\"card domain\""), 0);
