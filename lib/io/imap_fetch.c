@@ -517,7 +517,8 @@ static int dispose_taken(struct imap_session *s, uint32_t uid, char *why, size_t
 
 static bool contains_uid(const uint32_t *uids, size_t count, uint32_t uid)
 {
-	return bsearch(&uid, uids, count, sizeof(*uids), compare_uid) != NULL;
+	/* none unseen: uids is NULL, which bsearch() may not be given */
+	return count != 0 && bsearch(&uid, uids, count, sizeof(*uids), compare_uid) != NULL;
 }
 
 enum fetched {
