@@ -15,10 +15,19 @@
  * CR LF are the server's, and a line of the message that looks like the
  * command's tagged reply ends the command early.  libcurl's own fetch reads
  * the literal by its announced size, byte for byte, whatever it holds.  So
- * the message is fetched that way and, when it is left for a later run (and
- * was unseen before), "UID STORE n -FLAGS (\Seen)" puts it back.  The window
- * between the two is a process killed in the caller; a message lost to it is
- * still in the mailbox, and "--all" finds it.
+ * the message is fetched that way and, when it is left for a later run or
+ * its fetch failed (and it was unseen before), "UID STORE n -FLAGS (\Seen)"
+ * puts it back.  A failed fetch has usually lost the connection (libcurl
+ * closes it): the store then goes on a new one (a new login and SELECT),
+ * and once more on a fresh one should that fail too.  When both fail, the
+ * error names the UID: that message is \Seen but not stored.
+ *
+ * The window left: a process killed between the fetch and the store that
+ * puts \Seen back (during the fetch, or in the caller).  A message lost to
+ * it is still in the mailbox, \Seen without $TLSRPT-stored, and "--all"
+ * finds it (the ones already stored come again as duplicates).  Searching
+ * "UNKEYWORD $TLSRPT-stored" instead of UNSEEN would close it when flagging,
+ * but not when moving, and would take the messages a person has read.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -508,7 +517,8 @@ static int dispose_taken(struct imap_session *s, uint32_t uid, char *why, size_t
 
 static bool contains_uid(const uint32_t *uids, size_t count, uint32_t uid)
 {
-	return bsearch(&uid, uids, count, sizeof(*uids), compare_uid) != NULL;
+	/* none unseen: uids is NULL, which bsearch() may not be given */
+	return count != 0 && bsearch(&uid, uids, count, sizeof(*uids), compare_uid) != NULL;
 }
 
 enum fetched {
@@ -550,6 +560,41 @@ static int store_flags(struct imap_session *s, uint32_t uid, const char *change,
 	return command(s, text, why, why_size);
 }
 
+/* "imap: UID FETCH 7 ... failed: ..." without its "imap: ", inside another reason. */
+static const char *without_prefix(const char *reason)
+{
+	return strncmp(reason, "imap: ", 6) == 0 ? reason + 6 : reason;
+}
+
+/*
+ * A message unseen before its fetch made unseen again: on the connection
+ * libcurl has (a new one when the last transfer lost it), then on a fresh
+ * one.  When neither works, -1 with why naming the UID first (a caller's
+ * why may be short), then what happened to it (context) and the last error.
+ */
+static int restore_unseen(struct imap_session *s, uint32_t uid, const char *context,
+			  char *why, size_t why_size)
+{
+	char error[512];
+	int ret;
+
+	if (store_flags(s, uid, "-FLAGS.SILENT (\\Seen)", error, sizeof(error)) == 0)
+		return 0;
+	if (curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK) {
+		snprintf(error, sizeof(error), "libcurl refused a fresh connection");
+		ret = -1;
+	} else {
+		ret = store_flags(s, uid, "-FLAGS.SILENT (\\Seen)", error, sizeof(error));
+		curl_easy_setopt(s->easy, CURLOPT_FRESH_CONNECT, 0L);
+	}
+	if (ret == 0)
+		return 0;
+	snprintf(why, why_size, "imap: UID %" PRIu32 " is \\Seen but not stored: mark it unseen, or run "
+		 "once with --all (%s; marking it unseen again failed twice: %s)", uid, context,
+		 without_prefix(error));
+	return -1;
+}
+
 struct run {
 	struct imap_session *s;
 	imap_message_fn each;
@@ -582,6 +627,14 @@ static int handle_one(struct run *r, uint32_t uid, char *why, size_t why_size)
 			r->skipped_cut = true;
 		return store_flags(s, uid, "+FLAGS.SILENT (\\Seen)", why, why_size);
 	case FETCH_FAILED:
+		if (was_unseen) {
+			char failure[512];
+
+			snprintf(failure, sizeof(failure), "%s", without_prefix(why));
+			if (restore_unseen(s, uid, failure, why, why_size) == 0)
+				snprintf(why, why_size, "imap: %s; UID %" PRIu32 " left unseen for the next run",
+					 failure, uid);
+		}
 		return -1;
 	}
 	r->totals.fetched++;
@@ -594,7 +647,7 @@ static int handle_one(struct run *r, uint32_t uid, char *why, size_t why_size)
 		return 0;
 	}
 	r->totals.left++;
-	if (was_unseen && store_flags(s, uid, "-FLAGS.SILENT (\\Seen)", why, why_size) < 0)
+	if (was_unseen && restore_unseen(s, uid, "left for a later run", why, why_size) < 0)
 		return -1;
 	return disposition == IMAP_STOP ? 1 : 0;
 }

@@ -6,7 +6,10 @@
  * fetched one at a time by UID (each bounded by max_message), handed to the
  * caller, and then, according to what the caller says: moved to another
  * mailbox, flagged \Seen (and the keyword $TLSRPT-stored), or left as they
- * were so that a later run tries again.
+ * were so that a later run tries again.  A message whose fetch fails is
+ * left as it was too (marked unseen again, on a new connection if need be)
+ * and the run ends with the error; when that cannot be done, the error names
+ * the message's UID: it is then \Seen but not stored ("--all" finds it).
  */
 #ifndef MTASTS_IO_IMAP_FETCH_H
 #define MTASTS_IO_IMAP_FETCH_H
@@ -48,7 +51,7 @@ struct imap_totals {
 /*
  * Fetch and hand over every message.  Returns 0 when the mailbox was
  * read through (or the caller stopped), -1 with a reason (connection, login,
- * TLS, a command refused) in why; *ret_totals is filled either way.  On
+ * TLS, a command refused, a fetch cut short) in why; *ret_totals is filled either way.  On
  * 0, why holds a note of the messages skipped as too large, or "".
  */
 int imap_fetch(const struct imap_options *options, imap_message_fn each, void *ctx,
