@@ -18,6 +18,7 @@
 
 #include "report_analysis.h"
 #include "report_html.h"
+#include "util.h"
 
 #define DAY_SECONDS 86400
 #define MAX_DAYS 36600
@@ -107,19 +108,6 @@ static const char page_style[] =
 	"h1{font-size:1.4rem}.day-chart text{font-size:22px}.day-chart .minor{display:none}}\n";
 
 /* ------------------------------------------------------------ writing */
-
-static void say(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-}
 
 /* Length of the UTF-8 character at s (1 to 4), or 0 when it is not one. */
 static size_t utf8_length(const unsigned char *s)
@@ -690,7 +678,7 @@ static int page_domains(FILE *out, struct report_store *store, const struct repo
 	int rc = -1;
 
 	if (verdicts == NULL) {
-		say(why, why_size, "out of memory");
+		say_why(why, why_size, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
@@ -711,7 +699,7 @@ static int page_domains(FILE *out, struct report_store *store, const struct repo
 			goto out;
 		if (domain_section(out, i + 1, domains[i].key, &d, period->since, now) < 0) {
 			domain_data_clear(&d);
-			say(why, why_size, "out of memory");
+			say_why(why, why_size, "out of memory");
 			errno = ENOMEM;
 			goto out;
 		}
@@ -732,7 +720,7 @@ int report_html_write(FILE *out, struct report_store *store, const struct report
 	int rc = -1;
 
 	if (days == 0 || days > MAX_DAYS) {
-		say(why, why_size, "a period of 1 to %u days is required, not %u", MAX_DAYS, days);
+		say_why(why, why_size, "a period of 1 to %u days is required, not %u", MAX_DAYS, days);
 		errno = EINVAL;
 		return -1;
 	}
@@ -751,7 +739,7 @@ int report_html_write(FILE *out, struct report_store *store, const struct report
 	fputs("<footer>Times are UTC. A report counts on the day its date range starts. "
 	      "Made by mtasts.</footer>\n</main>\n</body>\n</html>\n", out);
 	if (fflush(out) != 0 || ferror(out)) {
-		say(why, why_size, "writing the page: %s", strerror(errno ? errno : EIO));
+		say_why(why, why_size, "writing the page: %s", strerror(errno ? errno : EIO));
 		goto out;
 	}
 	rc = 0;

@@ -11,6 +11,7 @@
 
 #include "dane.h"
 #include "hostname.h"
+#include "util.h"
 
 #define TLSA_PREFIX "_25._tcp."
 
@@ -38,20 +39,6 @@ static void set_result(struct dane_result *r, enum dane_status status,
 	r->status = status;
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
-}
-
-static void say(char *why, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
 	va_end(ap);
 }
 
@@ -192,18 +179,18 @@ static enum dane_status judge_tlsa(const char *host, const struct dns_answer *tl
 	size_t records = 0, usable = 0;
 
 	if (resolver_status_is_temporary(tlsa->status) || m == NULL) {
-		say(why, size, "the TLSA lookup of " TLSA_PREFIX "%s failed: %s", host,
+		say_why(why, size, "the TLSA lookup of " TLSA_PREFIX "%s failed: %s", host,
 		    resolver_status_name(tlsa->status));
 		return DANE_TEMP;
 	}
 	if (tlsa->status != RESOLVER_OK) {
-		say(why, size, "%s has no TLSA records (" TLSA_PREFIX "%s: %s%s)", host,
+		say_why(why, size, "%s has no TLSA records (" TLSA_PREFIX "%s: %s%s)", host,
 		    host, resolver_status_name(tlsa->status),
 		    m->authenticated ? ", validated" : "");
 		return DANE_NONE;
 	}
 	if (!m->authenticated) {
-		say(why, size, "the TLSA records of %s are not DNSSEC-validated", host);
+		say_why(why, size, "the TLSA records of %s are not DNSSEC-validated", host);
 		return DANE_NONE;
 	}
 	owner = mtasts_dns_message_final_name(m);
@@ -218,7 +205,7 @@ static enum dane_status judge_tlsa(const char *host, const struct dns_answer *tl
 			usable++;
 	}
 	if (usable == 0) {
-		say(why, size, "none of the %zu TLSA records of %s is usable for SMTP "
+		say_why(why, size, "none of the %zu TLSA records of %s is usable for SMTP "
 		    "(usage 2 or 3, selector 0 or 1, matching type 0, 1 or 2; RFC 7672 "
 		    "3.1)", records, host);
 		return DANE_NONE;
@@ -234,22 +221,22 @@ static enum dane_status judge_address(const char *host, const char *type,
 	const char *owner;
 
 	if (resolver_status_is_temporary(answer->status) || m == NULL) {
-		say(why, size, "the %s lookup of %s failed: %s", type, host,
+		say_why(why, size, "the %s lookup of %s failed: %s", type, host,
 		    resolver_status_name(answer->status));
 		return DANE_TEMP;
 	}
 	if (answer->status == RESOLVER_NXDOMAIN) {
-		say(why, size, "the MX host %s does not exist (NXDOMAIN)", host);
+		say_why(why, size, "the MX host %s does not exist (NXDOMAIN)", host);
 		return DANE_NONE;
 	}
 	if (!m->authenticated) {
-		say(why, size, "the %s answer for %s is not DNSSEC-validated, so a "
+		say_why(why, size, "the %s answer for %s is not DNSSEC-validated, so a "
 		    "sender uses no DANE there (RFC 7672 2.2.2)", type, host);
 		return DANE_NONE;
 	}
 	owner = mtasts_dns_message_final_name(m);
 	if (owner == NULL || strcmp(owner, host) != 0) {
-		say(why, size, "the MX host %s is an alias (CNAME) of %s; DANE through "
+		say_why(why, size, "the MX host %s is an alias (CNAME) of %s; DANE through "
 		    "aliases is left to MTA-STS", host, owner != NULL ? owner : "a loop");
 		return DANE_NONE;
 	}
@@ -294,13 +281,13 @@ enum dane_status dane_judge_host(const struct dane_host_answers *h,
 	/* The TLSA reason first: it is what people look for. */
 	for (size_t k = 0; k < 3; k++) {
 		if (status[order[k]] == DANE_NONE) {
-			say(why, size, "%s", reason[order[k]]);
+			say_why(why, size, "%s", reason[order[k]]);
 			return DANE_NONE;
 		}
 	}
 	for (size_t k = 0; k < 3; k++) {
 		if (status[order[k]] == DANE_TEMP) {
-			say(why, size, "%s", reason[order[k]]);
+			say_why(why, size, "%s", reason[order[k]]);
 			return DANE_TEMP;
 		}
 	}

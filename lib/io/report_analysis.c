@@ -28,22 +28,10 @@
 #include <time.h>
 
 #include "report_analysis.h"
+#include "util.h"
 
 #define DAY_SECONDS 86400
 #define MAX_DAYS 36600			/* a century: bounds the seconds computed from days */
-
-static void say(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-}
 
 void alert_settings_default(struct alert_settings *ret_settings)
 {
@@ -171,7 +159,7 @@ static int failure_ratio_alerts(struct report_store *store, const struct report_
 		    (double)r->failures / (double)r->sessions <= settings->failure_ratio)
 			continue;
 		if (day_key_start(r->key2, &day) < 0) {
-			say(why, why_size, "report store: \"%.40s\" is not a day (YYYY-MM-DD)",
+			say_why(why, why_size, "report store: \"%.40s\" is not a day (YYYY-MM-DD)",
 			    r->key2 ? r->key2 : "");
 			errno = EINVAL;
 			goto out;
@@ -187,7 +175,7 @@ static int failure_ratio_alerts(struct report_store *store, const struct report_
 	rc = 0;
 	goto out;
 nomem:
-	say(why, why_size, "out of memory");
+	say_why(why, why_size, "out of memory");
 	errno = ENOMEM;
 out:
 	summary_rows_free(rows, count);
@@ -226,7 +214,7 @@ static int first_seen_alerts(struct report_store *store, const struct report_fil
 				 r->domain, r->key, day, r->failures);
 		if (add_alert(list, kind, r->domain, r->key, r->first_start, r->failures, r->failures,
 			      message) < 0) {
-			say(why, why_size, "out of memory");
+			say_why(why, why_size, "out of memory");
 			errno = ENOMEM;
 			goto out;
 		}
@@ -262,7 +250,7 @@ static int silent_reporter_alerts(struct report_store *store, const struct repor
 			 r->domain, r->organization_name, (now - r->last_end) / DAY_SECONDS, day);
 		if (add_alert(list, ALERT_SILENT_REPORTER, r->domain, r->organization_name, r->last_end, 0, 0,
 			      message) < 0) {
-			say(why, why_size, "out of memory");
+			say_why(why, why_size, "out of memory");
 			errno = ENOMEM;
 			goto out;
 		}
@@ -295,7 +283,7 @@ int report_alerts(struct report_store *store, const struct report_filter *filter
 	if (filter == NULL)
 		filter = &everything;
 	if (settings->window_days > MAX_DAYS || settings->silent_days > MAX_DAYS) {
-		say(why, why_size, "alerts: a window of %u days or a silence of %u days is past %u days",
+		say_why(why, why_size, "alerts: a window of %u days or a silence of %u days is past %u days",
 		    settings->window_days, settings->silent_days, MAX_DAYS);
 		errno = EINVAL;
 		return -1;
@@ -423,7 +411,7 @@ int report_domain_verdict(struct report_store *store, const struct report_filter
 	struct domain_verdict verdict;
 
 	if (filter == NULL || filter->domain == NULL || days == 0 || days > MAX_DAYS) {
-		say(why, why_size, "verdict: a domain and a period of 1 to %u days are required (%u days given)",
+		say_why(why, why_size, "verdict: a domain and a period of 1 to %u days are required (%u days given)",
 		    MAX_DAYS, days);
 		errno = EINVAL;
 		return -1;

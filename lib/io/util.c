@@ -1,6 +1,9 @@
 /*
- * util.c - the monotonic clock and addresses as text, for the adapters.
+ * util.c - the monotonic clock, addresses as text and reasons written, for the
+ * adapters.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <time.h>
@@ -25,4 +28,15 @@ bool address_text(const struct sockaddr_storage *ss, char *out, size_t size)
 		out[0] = '\0';
 	return (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) &&
 	       inet_ntop(ss->ss_family, raw, out, (socklen_t)size) != NULL;
+}
+
+void say_why(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
 }
