@@ -65,7 +65,13 @@ struct report_store {
 	const struct report_store_ops *ops;
 	bool read_only;			/* opened for queries only */
 	bool in_batch;			/* a transaction of several reports is open */
+	bool batch_lost;		/* ...and it ended under us: the commit must fail */
+	char batch_error[320];		/* why it ended */
 	char error[320];		/* why the last statement failed */
+	/* kept from report to report by report_store.c, freed at close */
+	void *deflater;			/* the z_stream of the JSON texts, reset each time */
+	unsigned char *gz;		/* its output */
+	size_t gz_cap;
 };
 
 /* The schema's version this program writes (both backends). */

@@ -94,7 +94,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA
 	       "one migration per schema version");
 
 #define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
-#define CACHED_STATEMENTS 8		/* statements kept prepared, by their text */
+#define CACHED_STATEMENTS 12		/* statements kept prepared, by their text */
+#define WRITER_CACHE_KIB "-65536"	/* page cache of a writer: 64 MiB (negative: KiB) */
 
 struct sqlite_store {
 	struct report_store base;
@@ -185,6 +186,24 @@ static void row_values(sqlite3_stmt *stmt, struct rs_value *columns, size_t coun
 	}
 }
 
+/*
+ * Whether sql is one of the statements each report runs (report_store.c's
+ * static texts): only texts that never change may be kept by address, not
+ * those with a WHERE built at run time.
+ */
+static bool kept_statement(const char *sql)
+{
+	static const char *const prefixes[] = {
+		"INSERT ", "SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ",
+		"SELECT id FROM report WHERE organization_name = ?1 AND report_id = ?2",
+	};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(sql, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* The prepared statement for sql: kept when sql is one of the adding statements' texts. */
 static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret_stmt, bool *ret_kept)
 {
@@ -200,8 +219,7 @@ static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret_s
 		if (s->cache[i].sql == NULL && slot == CACHED_STATEMENTS)
 			slot = i;
 	}
-	/* only texts that do not change are kept: those without a WHERE built at run time */
-	bool keep = slot < CACHED_STATEMENTS && strncmp(sql, "INSERT", 6) == 0;
+	bool keep = slot < CACHED_STATEMENTS && kept_statement(sql);
 	rc = sqlite3_prepare_v3(s->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, ret_stmt, NULL);
 	if (rc == SQLITE_OK && keep) {
 		s->cache[slot].sql = sql;
@@ -348,6 +366,13 @@ static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
 		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
 		return SQLITE_MISMATCH;
 	}
+	/*
+	 * A batch of reports dirties pages all over the indexes: kept in memory
+	 * until the commit instead of spilled to the WAL before it (SQLite's
+	 * default is 2 MiB).  Memory is taken only as pages are read.
+	 */
+	if ((rc = sqlite3_exec(db, "PRAGMA cache_size = " WRITER_CACHE_KIB, NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
 	return sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
 }
 
