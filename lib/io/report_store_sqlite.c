@@ -312,10 +312,23 @@ static int exec_int(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value, char
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/*
+ * rc, with what failed and SQLite's message in why unless a reason is there
+ * already.  Taken at once: the ROLLBACK after a failure resets the
+ * connection's message (to "not an error").
+ */
+static int noted(sqlite3 *db, int rc, const char *what, char *why, size_t why_size)
+{
+	if (rc != SQLITE_OK && why[0] == '\0')
+		snprintf(why, why_size, "%s: %s", what, sqlite3_errmsg(db));
+	return rc;
+}
+
 /* The file's schema version against this program's: SQLITE_MISMATCH when newer. */
 static int check_version(sqlite3 *db, sqlite3_int64 *ret_version, char *why, size_t why_size)
 {
-	int rc = exec_int(db, "PRAGMA user_version", ret_version, NULL, 0);
+	int rc = noted(db, exec_int(db, "PRAGMA user_version", ret_version, NULL, 0),
+		       "reading the schema version", why, why_size);
 
 	if (rc == SQLITE_OK && (*ret_version < 0 || *ret_version > REPORT_STORE_SCHEMA)) {
 		snprintf(why, why_size, "the report store has schema version %lld, this program "
@@ -330,19 +343,23 @@ static int migrate(sqlite3 *db, char *why, size_t why_size)
 {
 	sqlite3_int64 version = 0;
 	char sql[64];
-	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc = noted(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		       "starting the migration", why, why_size);
 
 	if (rc != SQLITE_OK)
 		return rc;
 	if ((rc = check_version(db, &version, why, why_size)) != SQLITE_OK)
 		goto out;
 	for (; version < REPORT_STORE_SCHEMA; version++)
-		if ((rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK)
+		if ((rc = noted(db, sqlite3_exec(db, migrations[version], NULL, NULL, NULL),
+				"migrating the schema", why, why_size)) != SQLITE_OK)
 			goto out;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", REPORT_STORE_SCHEMA);
-	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = noted(db, sqlite3_exec(db, sql, NULL, NULL, NULL), "writing the schema version",
+			why, why_size)) != SQLITE_OK)
 		goto out;
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = noted(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "committing the migration",
+		   why, why_size);
 out:
 	if (rc != SQLITE_OK)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -356,11 +373,13 @@ static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
 	int rc;
 
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = noted(db, sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+			"turning foreign keys on", why, why_size)) != SQLITE_OK)
 		return rc;
 	if (read_only)
 		return SQLITE_OK;
-	if ((rc = exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode))) != SQLITE_OK)
+	if ((rc = noted(db, exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode)),
+			"turning WAL mode on", why, why_size)) != SQLITE_OK)
 		return rc;
 	if (strcmp(mode, "wal") != 0) {
 		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
@@ -371,9 +390,11 @@ static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
 	 * until the commit instead of spilled to the WAL before it (SQLite's
 	 * default is 2 MiB).  Memory is taken only as pages are read.
 	 */
-	if ((rc = sqlite3_exec(db, "PRAGMA cache_size = " WRITER_CACHE_KIB, NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = noted(db, sqlite3_exec(db, "PRAGMA cache_size = " WRITER_CACHE_KIB, NULL, NULL, NULL),
+			"setting the cache size", why, why_size)) != SQLITE_OK)
 		return rc;
-	return sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	return noted(db, sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL),
+		     "setting synchronous = FULL", why, why_size);
 }
 
 /*
@@ -389,6 +410,7 @@ static int prepare_file(sqlite3 *db, const struct report_store_options *options,
 	int rc;
 
 	for (;;) {
+		why[0] = '\0';		/* a reason of an earlier try is not this one's */
 		rc = configure(db, options->read_only, why, why_size);
 		if (rc == SQLITE_OK)
 			rc = options->read_only ? check_version(db, &version, why, why_size)

@@ -913,6 +913,67 @@ static void sqlite_unavailable(struct fixture *f)
 	assert_int_equal(errno, EINVAL);
 }
 
+/*
+ * A store whose directory and files are read-only (its -wal and -shm there,
+ * another connection has it open): the open fails, try later, and says
+ * what could not be done, not SQLite's "not an error" of the ROLLBACK
+ * after it.  As another user when root (root may write anyway).
+ */
+static void sqlite_read_only_directory(struct fixture *f)
+{
+	const char *suffixes[] = { "", "-wal", "-shm" };
+	char path[160];
+	int fds[2];
+
+	add_three(f);		/* f->store stays open: -wal and -shm stay */
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char why[256] = "";
+		bool root = getuid() == 0;
+
+		close(fds[0]);
+		if (root && chown(f->dir, 65534, 65534) != 0)
+			_exit(3);
+		for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+			snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
+			if (access(path, F_OK) != 0 || (root && chown(path, 65534, 65534) != 0) ||
+			    chmod(path, 0440) != 0)
+				_exit(3);
+		}
+		if (chmod(f->dir, 0555) != 0 || (root && (setgid(65534) != 0 || setuid(65534) != 0)))
+			_exit(3);
+		errno = 0;
+		struct report_store *store = report_store_open(f->location, NULL, why, sizeof(why));
+		int saved = errno;
+		if (write(fds[1], why, strlen(why)) < 0)
+			_exit(3);
+		_exit(store != NULL ? 1 : saved == EAGAIN ? 0 : 2);
+	}
+	close(fds[1]);
+	char why[300] = "";
+	ssize_t n, used = 0;
+	while (used < (ssize_t)sizeof(why) - 1 &&
+	       (n = read(fds[0], why + used, sizeof(why) - 1 - (size_t)used)) > 0)
+		used += n;
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_true(WIFEXITED(status));
+	print_message("  read-only directory: %s\n", why);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_null(strstr(why, "not an error"));
+	assert_non_null(strstr(why, f->path));
+	assert_non_null(strstr(why, "writing the schema version: attempt to write a readonly database"));
+	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+		snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
+		assert_int_equal(chmod(path, 0640), 0);
+	}
+	assert_int_equal(total_reports(f->store), 3);
+}
+
 static void harness(const char *name)
 {
 	const char *command = env(name);
@@ -1267,6 +1328,7 @@ static const struct behaviour behaviours[] = {
 	{ "bad_raw", bad_raw, "sqlite" },
 	{ "concurrent_writers", concurrent_writers, NULL },
 	{ "sqlite_unavailable", sqlite_unavailable, "sqlite" },
+	{ "sqlite_read_only_directory", sqlite_read_only_directory, "sqlite" },
 	{ "postgres_down", postgres_down, "postgres" },
 	{ "batch_visible_at_commit", batch_visible_at_commit, NULL },
 	{ "batch_duplicates", batch_duplicates, NULL },
