@@ -95,7 +95,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA
 
 #define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
 #define CACHED_STATEMENTS 12		/* statements kept prepared, by their text */
-#define WRITER_CACHE_KIB "-65536"	/* page cache of a writer: 64 MiB (negative: KiB) */
+#define BATCH_CACHE_KIB "-65536"		/* page cache during a batch: 64 MiB (negative: KiB) */
+#define DEFAULT_CACHE_KIB "-2000"	/* and otherwise, SQLite's default */
 
 struct sqlite_store {
 	struct report_store base;
@@ -271,6 +272,20 @@ out:
 	return result;
 }
 
+/*
+ * A batch of reports dirties pages all over the indexes: kept in memory
+ * until the commit instead of spilled to the WAL before it (SQLite's
+ * default cache is 2 MiB), and the cache shrinks back after it.  A pragma
+ * that fails leaves the cache as it was: slower, not wrong.
+ */
+static void sqlite_batch(struct report_store *store, bool open)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+
+	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB
+				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB, NULL, NULL, NULL);
+}
+
 static void sqlite_free(struct report_store *store)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
@@ -285,6 +300,7 @@ static const struct report_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin_sql = "BEGIN IMMEDIATE",
 	.query = sqlite_query,
+	.batch = sqlite_batch,
 	.free = sqlite_free,
 };
 
@@ -385,14 +401,6 @@ static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
 		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
 		return SQLITE_MISMATCH;
 	}
-	/*
-	 * A batch of reports dirties pages all over the indexes: kept in memory
-	 * until the commit instead of spilled to the WAL before it (SQLite's
-	 * default is 2 MiB).  Memory is taken only as pages are read.
-	 */
-	if ((rc = noted(db, sqlite3_exec(db, "PRAGMA cache_size = " WRITER_CACHE_KIB, NULL, NULL, NULL),
-			"setting the cache size", why, why_size)) != SQLITE_OK)
-		return rc;
 	return noted(db, sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL),
 		     "setting synchronous = FULL", why, why_size);
 }
