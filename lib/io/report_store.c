@@ -770,15 +770,17 @@ int report_store_batch_begin(struct report_store *store, char *why, size_t why_s
 						      : "the report store is open for queries only");
 		return -1;
 	}
+	if (store->ops->batch != NULL)
+		store->ops->batch(store, true);
 	rc = store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
 			       NULL, NULL, NULL);
 	if (rc != RS_OK) {
 		rs_status(store, rc, why, why_size);
+		if (store->ops->batch != NULL)
+			store->ops->batch(store, false);
 		return -1;
 	}
 	store->in_batch = true;
-	if (store->ops->batch != NULL)
-		store->ops->batch(store, true);
 	return 0;
 }
 
@@ -791,19 +793,19 @@ enum store_status report_store_batch_commit(struct report_store *store, char *wh
 		return STORE_FAILED;
 	}
 	store->in_batch = false;
-	if (store->ops->batch != NULL)
-		store->ops->batch(store, false);
 	if (store->batch_lost) {
 		store->batch_lost = false;
 		rs_error(store, "%s", store->batch_error);
+		rc = RS_UNAVAILABLE;
+	} else
+		rc = store->ops->query(store, "committing the reports", "COMMIT", NULL, 0, NULL, NULL,
+				       NULL);
+	if (rc != RS_OK)
 		rollback(store);
-		return rs_status(store, RS_UNAVAILABLE, why, why_size);
-	}
-	rc = store->ops->query(store, "committing the reports", "COMMIT", NULL, 0, NULL, NULL, NULL);
-	if (rc != RS_OK) {
-		rollback(store);
+	if (store->ops->batch != NULL)
+		store->ops->batch(store, false);
+	if (rc != RS_OK)
 		return rs_status(store, rc, why, why_size);
-	}
 	return STORE_ADDED;
 }
 

@@ -273,17 +273,21 @@ out:
 }
 
 /*
- * A batch of reports dirties pages all over the indexes: kept in memory
- * until the commit instead of spilled to the WAL before it (SQLite's
- * default cache is 2 MiB), and the cache shrinks back after it.  A pragma
- * that fails leaves the cache as it was: slower, not wrong.
+ * Around a batch (outside its transaction: temp_store cannot change inside
+ * one).  A batch of reports dirties pages all over the indexes: kept in
+ * memory until the commit instead of spilled to the WAL before it (SQLite's
+ * default cache is 2 MiB).  Each report's savepoint keeps the pages it
+ * changes as they were, in a sub-journal that goes to a temporary file past
+ * 64 KiB unless temp_store is MEMORY.  Both back to the defaults after.  A
+ * pragma that fails leaves things as they were: slower, not wrong.
  */
 static void sqlite_batch(struct report_store *store, bool open)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 
-	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB
-				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB, NULL, NULL, NULL);
+	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB "; PRAGMA temp_store = MEMORY"
+				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB "; PRAGMA temp_store = DEFAULT",
+		     NULL, NULL, NULL);
 }
 
 static void sqlite_free(struct report_store *store)
