@@ -464,7 +464,7 @@ struct pending_input {
  * cost a flush to disk each.  What a batch took is printed, and counted,
  * only once its commit says whether it was stored.
  */
-#define BATCH_REPORTS 500
+#define BATCH_REPORTS 5000
 #define BATCH_MS 1000
 
 struct intake_run {

@@ -31,6 +31,13 @@
 #define RAW_MAX ((size_t)64 << 20)	/* a JSON text read back, decompressed */
 #define STRING_MAX ((size_t)1 << 20)	/* one text column read back */
 #define LOCATION_MAX 4096
+/*
+ * zlib level of the stored JSON texts.  Reports are small (700 octets
+ * typical): level 1 makes them 2 % larger than level 6 and saves no time
+ * that can be measured beside the rest of a report's storing
+ * (docs/PERFORMANCE.md).
+ */
+#define RAW_GZIP_LEVEL 6
 
 void rs_error(struct report_store *store, const char *fmt, ...)
 {
@@ -90,6 +97,10 @@ struct report_store *report_store_close(struct report_store *store)
 {
 	if (store != NULL) {
 		report_store_batch_abort(store);
+		if (store->deflater != NULL)
+			deflateEnd(store->deflater);
+		free(store->deflater);
+		free(store->gz);
 		store->ops->free(store);
 	}
 	return NULL;
@@ -182,37 +193,55 @@ static int sha256_hex(const void *data, size_t len, char out[65])
 
 	if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
 		return -1;
-	for (unsigned i = 0; i < md_len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	static const char hex[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < md_len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
 	return 0;
 }
 
-/* data gzip-compressed, in a new buffer. */
-static int gzip_data(const void *data, size_t len, unsigned char **ret_out, size_t *ret_len)
+/*
+ * data gzip-compressed into the store's buffer (valid until the next call).
+ * One z_stream is kept and reset: a new one a report costs more than the
+ * compression (its 256 KiB of tables allocated, zeroed and given back).
+ */
+static int gzip_data(struct report_store *store, const void *data, size_t len,
+		     const unsigned char **ret_out, size_t *ret_len)
 {
-	z_stream z = { 0 };
-	unsigned char *out = NULL;
-	int rc = RS_NOMEM;
+	z_stream *z = store->deflater;
 
-	if (len > UINT_MAX || deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return RS_NOMEM;
-	size_t bound = deflateBound(&z, (uLong)len) + 32;
-	if ((out = malloc(bound)) == NULL)
-		goto out;
-	z.next_in = (unsigned char *)(uintptr_t)data;
-	z.avail_in = (uInt)len;
-	z.next_out = out;
-	z.avail_out = (uInt)bound;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-		goto out;
-	*ret_len = z.total_out;
-	*ret_out = out;
-	out = NULL;
-	rc = RS_OK;
-out:
-	deflateEnd(&z);
-	free(out);
-	return rc;
+	if (len > UINT_MAX / 2)
+		return RS_FAILED;
+	if (z == NULL) {
+		if ((z = calloc(1, sizeof(*z))) == NULL)
+			return RS_NOMEM;
+		if (deflateInit2(z, RAW_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(z);
+			return RS_NOMEM;
+		}
+		store->deflater = z;
+	} else if (deflateReset(z) != Z_OK)
+		return RS_FAILED;
+	size_t bound = deflateBound(z, (uLong)len) + 32;
+	if (bound > store->gz_cap) {
+		unsigned char *bigger = realloc(store->gz, bound);
+		if (bigger == NULL)
+			return RS_NOMEM;
+		store->gz = bigger;
+		store->gz_cap = bound;
+	}
+	z->next_in = (unsigned char *)(uintptr_t)data;
+	z->avail_in = (uInt)len;
+	z->next_out = store->gz;
+	z->avail_out = (uInt)store->gz_cap;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
+		return RS_FAILED;
+	*ret_out = store->gz;
+	*ret_len = z->total_out;
+	return RS_OK;
 }
 
 /* A gzip member back to its text (NUL-terminated), at most RAW_MAX octets. */
@@ -592,7 +621,7 @@ out:
 static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 		    const struct report_meta *meta, int64_t *ret_id)
 {
-	unsigned char *gz = NULL;
+	const unsigned char *gz = NULL;
 	size_t gz_len = 0;
 	char day[16], sha[65];
 	struct report_sums sums;
@@ -601,7 +630,7 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 
 	rs_day_text(r->start, day);
 	if (!sums_of(r, &sums) || sha256_hex(meta->raw, meta->raw_len, sha) != 0 ||
-	    (rc = gzip_data(meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK) {
+	    (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK) {
 		rs_error(store, "compressing the report or summing its counts failed");
 		return RS_FAILED;
 	}
@@ -615,7 +644,6 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 	};
 	rc = store->ops->query(store, "storing the report", sql_add_report, params,
 			       sizeof(params) / sizeof(params[0]), one_int, &id, NULL);
-	free(gz);
 	if (rc != RS_OK)
 		return rc;
 	if (id < 0) {
@@ -659,6 +687,10 @@ static void rollback(struct report_store *store)
  */
 static int begin_report(struct report_store *store)
 {
+	if (store->in_batch && store->batch_lost) {
+		rs_error(store, "%s", store->batch_error);
+		return RS_UNAVAILABLE;
+	}
 	if (store->in_batch)
 		return store->ops->query(store, "starting a report", "SAVEPOINT report", NULL, 0,
 					 NULL, NULL, NULL);
@@ -674,14 +706,34 @@ static int end_report(struct report_store *store)
 	return store->ops->query(store, "committing the report", "COMMIT", NULL, 0, NULL, NULL, NULL);
 }
 
+/*
+ * Take back the report's rows.  In a batch, a savepoint that cannot be
+ * rolled back to means the whole transaction ended (SQLite rolls it back
+ * itself on a full disk or an I/O error; a PostgreSQL connection broke):
+ * the batch is lost, and the reports after it must not start a transaction
+ * of their own.
+ */
 static void undo_report(struct report_store *store)
 {
+	char saved[sizeof(store->error)];
+	int rc;
+
 	if (!store->in_batch) {
 		rollback(store);
 		return;
 	}
-	run_keeping_error(store, "taking back a report", "ROLLBACK TO SAVEPOINT report");
-	run_keeping_error(store, "ending a report", "RELEASE SAVEPOINT report");
+	memcpy(saved, store->error, sizeof(saved));
+	rc = store->ops->query(store, "taking back a report", "ROLLBACK TO SAVEPOINT report", NULL, 0,
+			       NULL, NULL, NULL);
+	if (rc == RS_OK)
+		rc = store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
+				       NULL, NULL, NULL);
+	if (rc != RS_OK && !store->batch_lost) {
+		store->batch_lost = true;
+		snprintf(store->batch_error, sizeof(store->batch_error),
+			 "the batch was taken back (%.100s) after: %.180s", store->error, saved);
+	}
+	memcpy(store->error, saved, sizeof(saved));
 }
 
 enum store_status report_store_add(struct report_store *store, const struct tlsrpt_report *report,
@@ -729,10 +781,14 @@ int report_store_batch_begin(struct report_store *store, char *why, size_t why_s
 						      : "the report store is open for queries only");
 		return -1;
 	}
+	if (store->ops->batch != NULL)
+		store->ops->batch(store, true);
 	rc = store->ops->query(store, "starting a transaction", store->ops->begin_sql, NULL, 0,
 			       NULL, NULL, NULL);
 	if (rc != RS_OK) {
 		rs_status(store, rc, why, why_size);
+		if (store->ops->batch != NULL)
+			store->ops->batch(store, false);
 		return -1;
 	}
 	store->in_batch = true;
@@ -748,11 +804,19 @@ enum store_status report_store_batch_commit(struct report_store *store, char *wh
 		return STORE_FAILED;
 	}
 	store->in_batch = false;
-	rc = store->ops->query(store, "committing the reports", "COMMIT", NULL, 0, NULL, NULL, NULL);
-	if (rc != RS_OK) {
+	if (store->batch_lost) {
+		store->batch_lost = false;
+		rs_error(store, "%s", store->batch_error);
+		rc = RS_UNAVAILABLE;
+	} else
+		rc = store->ops->query(store, "committing the reports", "COMMIT", NULL, 0, NULL, NULL,
+				       NULL);
+	if (rc != RS_OK)
 		rollback(store);
+	if (store->ops->batch != NULL)
+		store->ops->batch(store, false);
+	if (rc != RS_OK)
 		return rs_status(store, rc, why, why_size);
-	}
 	return STORE_ADDED;
 }
 
@@ -761,7 +825,10 @@ void report_store_batch_abort(struct report_store *store)
 	if (!store->in_batch)
 		return;
 	store->in_batch = false;
+	store->batch_lost = false;
 	rollback(store);
+	if (store->ops->batch != NULL)
+		store->ops->batch(store, false);
 }
 
 int report_store_prune(struct report_store *store, int64_t before, uint64_t *ret_removed,

@@ -86,7 +86,10 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
  * a commit a report would cost a flush to disk each.  Each is still whole or
  * absent (a savepoint each: a duplicate or a failure takes back only its
  * own rows), but none is stored until the commit returns STORE_ADDED; on any
- * other status, none of them is.  report_store_batch_abort() takes them all
+ * other status, none of them is.  When the transaction ends under the batch
+ * (SQLite rolls it back itself on a full disk or an I/O error; a PostgreSQL
+ * connection breaks), the reports after are refused with STORE_UNAVAILABLE
+ * and so is the commit.  report_store_batch_abort() takes them all
  * back.  A store holds at most one batch, and a batch holds the SQLite write
  * lock: keep it short.
  */

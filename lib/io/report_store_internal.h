@@ -13,6 +13,8 @@
  *            with a reason in store->error; each()'s own failure (non-zero)
  *            ends the query and is returned as it is.
  *   begin_sql  the statement that starts a write transaction
+ *   batch()  optional: a batch opens (open true) or ends; what the backend
+ *            does differently meanwhile (SQLite: a larger page cache)
  *   free()   closes the backend (never NULL)
  */
 #ifndef MTASTS_IO_REPORT_STORE_INTERNAL_H
@@ -58,6 +60,7 @@ struct report_store_ops {
 	int (*query)(struct report_store *store, const char *what, const char *sql,
 		     const struct rs_value *params, size_t nparams, rs_row_fn each, void *arg,
 		     uint64_t *ret_changes);
+	void (*batch)(struct report_store *store, bool open);
 	void (*free)(struct report_store *store);
 };
 
@@ -65,7 +68,13 @@ struct report_store {
 	const struct report_store_ops *ops;
 	bool read_only;			/* opened for queries only */
 	bool in_batch;			/* a transaction of several reports is open */
+	bool batch_lost;		/* ...and it ended under us: the commit must fail */
+	char batch_error[320];		/* why it ended */
 	char error[320];		/* why the last statement failed */
+	/* kept from report to report by report_store.c, freed at close */
+	void *deflater;			/* the z_stream of the JSON texts, reset each time */
+	unsigned char *gz;		/* its output */
+	size_t gz_cap;
 };
 
 /* The schema's version this program writes (both backends). */

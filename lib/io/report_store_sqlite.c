@@ -94,7 +94,9 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA
 	       "one migration per schema version");
 
 #define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
-#define CACHED_STATEMENTS 8		/* statements kept prepared, by their text */
+#define CACHED_STATEMENTS 12		/* statements kept prepared, by their text */
+#define BATCH_CACHE_KIB "-65536"		/* page cache during a batch: 64 MiB (negative: KiB) */
+#define DEFAULT_CACHE_KIB "-2000"	/* and otherwise, SQLite's default */
 
 struct sqlite_store {
 	struct report_store base;
@@ -185,6 +187,24 @@ static void row_values(sqlite3_stmt *stmt, struct rs_value *columns, size_t coun
 	}
 }
 
+/*
+ * Whether sql is one of the statements each report runs (report_store.c's
+ * static texts): only texts that never change may be kept by address, not
+ * those with a WHERE built at run time.
+ */
+static bool kept_statement(const char *sql)
+{
+	static const char *const prefixes[] = {
+		"INSERT ", "SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ",
+		"SELECT id FROM report WHERE organization_name = ?1 AND report_id = ?2",
+	};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(sql, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* The prepared statement for sql: kept when sql is one of the adding statements' texts. */
 static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret_stmt, bool *ret_kept)
 {
@@ -200,8 +220,7 @@ static int prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret_s
 		if (s->cache[i].sql == NULL && slot == CACHED_STATEMENTS)
 			slot = i;
 	}
-	/* only texts that do not change are kept: those without a WHERE built at run time */
-	bool keep = slot < CACHED_STATEMENTS && strncmp(sql, "INSERT", 6) == 0;
+	bool keep = slot < CACHED_STATEMENTS && kept_statement(sql);
 	rc = sqlite3_prepare_v3(s->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, ret_stmt, NULL);
 	if (rc == SQLITE_OK && keep) {
 		s->cache[slot].sql = sql;
@@ -253,6 +272,24 @@ out:
 	return result;
 }
 
+/*
+ * Around a batch (outside its transaction: temp_store cannot change inside
+ * one).  A batch of reports dirties pages all over the indexes: kept in
+ * memory until the commit instead of spilled to the WAL before it (SQLite's
+ * default cache is 2 MiB).  Each report's savepoint keeps the pages it
+ * changes as they were, in a sub-journal that goes to a temporary file past
+ * 64 KiB unless temp_store is MEMORY.  Both back to the defaults after.  A
+ * pragma that fails leaves things as they were: slower, not wrong.
+ */
+static void sqlite_batch(struct report_store *store, bool open)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+
+	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB "; PRAGMA temp_store = MEMORY"
+				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB "; PRAGMA temp_store = DEFAULT",
+		     NULL, NULL, NULL);
+}
+
 static void sqlite_free(struct report_store *store)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
@@ -267,6 +304,7 @@ static const struct report_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.begin_sql = "BEGIN IMMEDIATE",
 	.query = sqlite_query,
+	.batch = sqlite_batch,
 	.free = sqlite_free,
 };
 
@@ -294,10 +332,23 @@ static int exec_int(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value, char
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/*
+ * rc, with what failed and SQLite's message in why unless a reason is there
+ * already.  Taken at once: the ROLLBACK after a failure resets the
+ * connection's message (to "not an error").
+ */
+static int noted(sqlite3 *db, int rc, const char *what, char *why, size_t why_size)
+{
+	if (rc != SQLITE_OK && why[0] == '\0')
+		snprintf(why, why_size, "%s: %s", what, sqlite3_errmsg(db));
+	return rc;
+}
+
 /* The file's schema version against this program's: SQLITE_MISMATCH when newer. */
 static int check_version(sqlite3 *db, sqlite3_int64 *ret_version, char *why, size_t why_size)
 {
-	int rc = exec_int(db, "PRAGMA user_version", ret_version, NULL, 0);
+	int rc = noted(db, exec_int(db, "PRAGMA user_version", ret_version, NULL, 0),
+		       "reading the schema version", why, why_size);
 
 	if (rc == SQLITE_OK && (*ret_version < 0 || *ret_version > REPORT_STORE_SCHEMA)) {
 		snprintf(why, why_size, "the report store has schema version %lld, this program "
@@ -312,19 +363,23 @@ static int migrate(sqlite3 *db, char *why, size_t why_size)
 {
 	sqlite3_int64 version = 0;
 	char sql[64];
-	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc = noted(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		       "starting the migration", why, why_size);
 
 	if (rc != SQLITE_OK)
 		return rc;
 	if ((rc = check_version(db, &version, why, why_size)) != SQLITE_OK)
 		goto out;
 	for (; version < REPORT_STORE_SCHEMA; version++)
-		if ((rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK)
+		if ((rc = noted(db, sqlite3_exec(db, migrations[version], NULL, NULL, NULL),
+				"migrating the schema", why, why_size)) != SQLITE_OK)
 			goto out;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", REPORT_STORE_SCHEMA);
-	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = noted(db, sqlite3_exec(db, sql, NULL, NULL, NULL), "writing the schema version",
+			why, why_size)) != SQLITE_OK)
 		goto out;
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = noted(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "committing the migration",
+		   why, why_size);
 out:
 	if (rc != SQLITE_OK)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -338,17 +393,20 @@ static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
 	int rc;
 
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = noted(db, sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+			"turning foreign keys on", why, why_size)) != SQLITE_OK)
 		return rc;
 	if (read_only)
 		return SQLITE_OK;
-	if ((rc = exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode))) != SQLITE_OK)
+	if ((rc = noted(db, exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode)),
+			"turning WAL mode on", why, why_size)) != SQLITE_OK)
 		return rc;
 	if (strcmp(mode, "wal") != 0) {
 		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
 		return SQLITE_MISMATCH;
 	}
-	return sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	return noted(db, sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL),
+		     "setting synchronous = FULL", why, why_size);
 }
 
 /*
@@ -364,6 +422,7 @@ static int prepare_file(sqlite3 *db, const struct report_store_options *options,
 	int rc;
 
 	for (;;) {
+		why[0] = '\0';		/* a reason of an earlier try is not this one's */
 		rc = configure(db, options->read_only, why, why_size);
 		if (rc == SQLITE_OK)
 			rc = options->read_only ? check_version(db, &version, why, why_size)

@@ -142,7 +142,7 @@ static int add_detail(struct pending *p, char *fields[MAX_FIELDS], size_t n, uns
 static int fill(struct report_store *store, FILE *data)
 {
 	static struct pending pending;
-	char line[MAX_LINE], *fields[MAX_FIELDS];
+	char line[MAX_LINE], *fields[MAX_FIELDS] = { 0 };
 	unsigned number = 0;
 
 	while (fgets(line, sizeof(line), data) != NULL) {

@@ -914,6 +914,67 @@ static void sqlite_unavailable(struct fixture *f)
 	assert_int_equal(errno, EINVAL);
 }
 
+/*
+ * A store whose directory and files are read-only (its -wal and -shm there,
+ * another connection has it open): the open fails, try later, and says
+ * what could not be done, not SQLite's "not an error" of the ROLLBACK
+ * after it.  As another user when root (root may write anyway).
+ */
+static void sqlite_read_only_directory(struct fixture *f)
+{
+	const char *suffixes[] = { "", "-wal", "-shm" };
+	char path[160];
+	int fds[2];
+
+	add_three(f);		/* f->store stays open: -wal and -shm stay */
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char why[256] = "";
+		bool root = getuid() == 0;
+
+		close(fds[0]);
+		if (root && chown(f->dir, 65534, 65534) != 0)
+			_exit(3);
+		for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+			snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
+			if (access(path, F_OK) != 0 || (root && chown(path, 65534, 65534) != 0) ||
+			    chmod(path, 0440) != 0)
+				_exit(3);
+		}
+		if (chmod(f->dir, 0555) != 0 || (root && (setgid(65534) != 0 || setuid(65534) != 0)))
+			_exit(3);
+		errno = 0;
+		struct report_store *store = report_store_open(f->location, NULL, why, sizeof(why));
+		int saved = errno;
+		if (write(fds[1], why, strlen(why)) < 0)
+			_exit(3);
+		_exit(store != NULL ? 1 : saved == EAGAIN ? 0 : 2);
+	}
+	close(fds[1]);
+	char why[300] = "";
+	ssize_t n, used = 0;
+	while (used < (ssize_t)sizeof(why) - 1 &&
+	       (n = read(fds[0], why + used, sizeof(why) - 1 - (size_t)used)) > 0)
+		used += n;
+	close(fds[0]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_true(WIFEXITED(status));
+	print_message("  read-only directory: %s\n", why);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_null(strstr(why, "not an error"));
+	assert_non_null(strstr(why, f->path));
+	assert_non_null(strstr(why, "writing the schema version: attempt to write a readonly database"));
+	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+		snprintf(path, sizeof(path), "%s%s", f->path, suffixes[i]);
+		assert_int_equal(chmod(path, 0640), 0);
+	}
+	assert_int_equal(total_reports(f->store), 3);
+}
+
 static void harness(const char *name)
 {
 	const char *command = env(name);
@@ -955,6 +1016,294 @@ static void postgres_down(struct fixture *f)
 	assert_int_equal(listed(f->store), 4);
 }
 
+/* Batches */
+
+/* Another handle on the same store, for queries only (it takes no lock to open). */
+static struct report_store *observer(const struct fixture *f)
+{
+	struct report_store_options options = { .timeout_ms = 2000, .read_only = true };
+	char why[256] = "";
+	struct report_store *store = report_store_open(f->location, &options, why, sizeof(why));
+
+	if (store == NULL)
+		fail_msg("opening an observer: %s", why);
+	return store;
+}
+
+/* A copy of r2 under another report-id (the buffer outlives the report). */
+static struct tlsrpt_report report_named(char *buf, size_t size, const char *name)
+{
+	struct tlsrpt_report report = r2;
+
+	snprintf(buf, size, "%s", name);
+	report.report_id = buf;
+	return report;
+}
+
+static void batch_begin(struct report_store *store)
+{
+	char why[256] = "";
+
+	if (report_store_batch_begin(store, why, sizeof(why)) != 0)
+		fail_msg("batch begin: %s", why);
+}
+
+/* A trigger that fails the insert of a failure detail whose result type is "boom". */
+static void install_boom(const struct fixture *f, const char *sqlite_raise)
+{
+	char sql[256];
+
+	if (is_sqlite(f)) {
+		snprintf(sql, sizeof(sql), "CREATE TRIGGER boom BEFORE INSERT ON report_failure "
+			 "WHEN NEW.result_type = 'boom' BEGIN SELECT RAISE(%s, 'boom'); END", sqlite_raise);
+		raw_sqlite_exec(f, sql);
+	} else
+		raw_postgres_exec("CREATE OR REPLACE FUNCTION report_test_boom() RETURNS trigger "
+				  "LANGUAGE plpgsql AS $$ BEGIN IF NEW.result_type = 'boom' THEN "
+				  "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$;"
+				  "CREATE TRIGGER boom BEFORE INSERT ON report_failure FOR EACH ROW "
+				  "EXECUTE FUNCTION report_test_boom()");
+}
+
+/* Reports added in a batch: none seen by another connection until the commit, all after. */
+static void batch_visible_at_commit(struct fixture *f)
+{
+	struct report_store *other = observer(f);
+	int64_t ids[3] = { 0 };
+	char why[256] = "";
+	struct tlsrpt_report *back = NULL;
+
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &r1, r1_json, sizeof(r1_json) - 1, &ids[0]), STORE_ADDED);
+	assert_int_equal(add(f->store, &r2, r2_json, sizeof(r2_json) - 1, &ids[1]), STORE_ADDED);
+	assert_int_equal(add(f->store, &r3, r3_json, sizeof(r3_json) - 1, &ids[2]), STORE_ADDED);
+	assert_true(ids[0] > 0 && ids[0] < ids[1] && ids[1] < ids[2]);
+	assert_int_equal(total_reports(other), 0);
+	assert_int_equal(listed(other), 0);
+	assert_int_equal(report_store_get(other, ids[1], NULL, NULL, NULL, NULL, why, sizeof(why)), 1);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(other), 3);
+	assert_int_equal(listed(other), 3);
+	assert_int_equal(report_store_get(other, ids[1], NULL, &back, NULL, NULL, why, sizeof(why)), 0);
+	assert_reports_equal(&r2, back);
+	free_report(back);
+	/* the store goes on adding alone, each report committed at once */
+	struct tlsrpt_report later = r3;
+	later.report_id = "after the batch";
+	assert_int_equal(add(f->store, &later, r3_json, sizeof(r3_json) - 1, &ids[0]), STORE_ADDED);
+	assert_int_equal(total_reports(other), 4);
+	report_store_close(other);
+}
+
+/*
+ * A duplicate in a batch, of a stored report and of one added earlier in
+ * the same batch: told apart, its earlier id, nothing of it stored twice,
+ * and the reports around it kept.
+ */
+static void batch_duplicates(struct fixture *f)
+{
+	char a_name[32], b_name[32], why[256] = "";
+	struct tlsrpt_report a = report_named(a_name, sizeof(a_name), "in-batch-a");
+	struct tlsrpt_report b = report_named(b_name, sizeof(b_name), "in-batch-b");
+	int64_t id_a = 0, id_b = 0, id = -1;
+	struct summary_row total = { 0 };
+
+	add_three(f);
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id_a), STORE_ADDED);
+	assert_int_equal(add(f->store, &r2, r2_json, sizeof(r2_json) - 1, &id), STORE_DUPLICATE);
+	assert_int_equal(id, f->ids[1]);
+	assert_int_equal(add(f->store, &a, r1_json, 3, &id), STORE_DUPLICATE);
+	assert_int_equal(id, id_a);
+	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id_b), STORE_ADDED);
+	assert_true(id_b > id_a);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(f->store), 5);
+	assert_int_equal(listed(f->store), 5);
+	/* r2 three times (itself, a, b): its 50 successes and its failure detail three times */
+	struct report_filter microsoft = { .reporter = "microsoft.com" };
+	assert_int_equal(report_store_summary(f->store, &microsoft, GROUP_NONE, NULL, NULL, &total,
+					      why, sizeof(why)), 0);
+	assert_int_equal(total.reports, 3);
+	assert_int_equal(total.successes, 150);
+	assert_int_equal(total.failures, 3);
+	struct failure_row *rows = NULL;
+	size_t count = 0;
+	assert_int_equal(report_store_failures(f->store, &microsoft, 0, &rows, &count, why,
+					       sizeof(why)), 0);
+	assert_int_equal(count, 3);
+	failure_rows_free(rows, count);
+}
+
+/*
+ * Reports that fail in a batch (one refused before any statement, one whose
+ * failure detail a trigger refuses halfway through) take back only their
+ * own rows: the others are committed.
+ */
+static void batch_failure_keeps_others(struct fixture *f)
+{
+	char a_name[32], b_name[32], why[256] = "";
+	struct tlsrpt_report a = report_named(a_name, sizeof(a_name), "kept-a");
+	struct tlsrpt_report b = report_named(b_name, sizeof(b_name), "kept-b");
+	struct tlsrpt_report no_org = r3;
+	struct tlsrpt_failure boom = { .result_type = "boom", .failed_session_count = 1 };
+	struct tlsrpt_policy policies[] = { r1_policies[0], r1_policies[1] };
+	struct tlsrpt_report boomed = r1;
+	struct report_meta meta = { .source = "file", .raw = r1_json, .raw_len = 3 };
+	int64_t id_a = 0, id_b = 0, id = -5;
+	struct summary_row total = { 0 };
+
+	install_boom(f, "ABORT");
+	policies[1].failures = &boom;
+	policies[1].failure_count = 1;
+	boomed.policies = policies;
+	no_org.organization_name = NULL;
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id_a), STORE_ADDED);
+	assert_int_equal(report_store_add(f->store, &no_org, &meta, &id, why, sizeof(why)),
+			 STORE_FAILED);
+	assert_non_null(strstr(why, "organization-name"));
+	assert_int_equal(report_store_add(f->store, &boomed, &meta, &id, why, sizeof(why)),
+			 STORE_FAILED);
+	assert_non_null(strstr(why, "boom"));
+	assert_int_equal(id, -5);
+	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id_b), STORE_ADDED);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(f->store), 2);
+	assert_int_equal(listed(f->store), 2);
+	/* nothing of the report refused halfway: its first policy's rows were taken back too */
+	assert_int_equal(report_store_summary(f->store, NULL, GROUP_NONE, NULL, NULL, &total, why,
+					      sizeof(why)), 0);
+	assert_int_equal(total.successes, 100);
+	assert_int_equal(total.failures, 2);
+	struct report_filter google = { .reporter = "google.com" };
+	assert_int_equal(report_store_summary(f->store, &google, GROUP_NONE, NULL, NULL, &total, why,
+					      sizeof(why)), 0);
+	assert_int_equal(total.reports, 0);
+	assert_int_equal(total.sessions, 0);
+	struct failure_row *rows = NULL;
+	size_t count = 0;
+	assert_int_equal(report_store_failures(f->store, &google, 0, &rows, &count, why,
+					       sizeof(why)), 0);
+	assert_int_equal(count, 0);
+	failure_rows_free(rows, count);
+}
+
+/* Abort takes back all of a batch, and closing with a batch open does too. */
+static void batch_abort_and_close(struct fixture *f)
+{
+	struct report_store *other = observer(f);
+	int64_t id = 0, again = 0;
+	char why[256] = "";
+
+	batch_begin(f->store);
+	assert_int_equal(report_store_batch_begin(f->store, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "already open"));
+	assert_int_equal(add(f->store, &r1, r1_json, sizeof(r1_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &r2, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	report_store_batch_abort(f->store);
+	assert_int_equal(total_reports(f->store), 0);
+	assert_int_equal(total_reports(other), 0);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_FAILED);
+	assert_non_null(strstr(why, "no batch"));
+	/* taken back whole: added again, it is new */
+	assert_int_equal(add(f->store, &r1, r1_json, sizeof(r1_json) - 1, &again), STORE_ADDED);
+	assert_int_equal(total_reports(other), 1);
+
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &r2, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &r3, r3_json, sizeof(r3_json) - 1, &id), STORE_ADDED);
+	f->store = report_store_close(f->store);
+	assert_int_equal(total_reports(other), 1);
+	f->store = open_store(f, 2000);
+	assert_int_equal(total_reports(f->store), 1);
+	assert_int_equal(add(f->store, &r2, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &r1, r1_json, sizeof(r1_json) - 1, &id), STORE_DUPLICATE);
+	assert_int_equal(id, again);
+	/* a store open for queries only has no batch */
+	assert_int_equal(report_store_batch_begin(other, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "queries only"));
+	report_store_close(other);
+}
+
+/*
+ * SQLite ends the whole transaction on its own (here a trigger's
+ * RAISE(ROLLBACK); a full disk or an I/O error does the same): the reports
+ * after it are refused, not committed alone, and the commit says try
+ * later: nothing of the batch is stored.
+ */
+static void batch_lost_sqlite(struct fixture *f)
+{
+	char a_name[32], b_name[32], why[256] = "";
+	struct tlsrpt_report a = report_named(a_name, sizeof(a_name), "lost-a");
+	struct tlsrpt_report b = report_named(b_name, sizeof(b_name), "lost-b");
+	struct tlsrpt_failure boom = { .result_type = "boom", .failed_session_count = 1 };
+	struct tlsrpt_policy policies[] = { r1_policies[0] };
+	struct tlsrpt_report boomed = r1;
+	struct report_meta meta = { .source = "file", .raw = r1_json, .raw_len = 3 };
+	int64_t id = -5;
+
+	add_three(f);
+	install_boom(f, "ROLLBACK");
+	policies[0].failures = &boom;
+	policies[0].failure_count = 1;
+	boomed.policies = policies;
+	boomed.policy_count = 1;
+	boomed.report_id = "rolls back";
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(report_store_add(f->store, &boomed, &meta, &id, why, sizeof(why)),
+			 STORE_FAILED);
+	assert_non_null(strstr(why, "boom"));
+	id = -5;
+	assert_int_equal(report_store_add(f->store, &b, &meta, &id, why, sizeof(why)),
+			 STORE_UNAVAILABLE);
+	assert_int_equal(id, -5);
+	assert_non_null(strstr(why, "taken back"));
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_UNAVAILABLE);
+	assert_non_null(strstr(why, "boom"));
+	assert_int_equal(total_reports(f->store), 3);
+	assert_int_equal(listed(f->store), 3);
+	/* the store is whole again: a new batch commits */
+	raw_sqlite_exec(f, "DROP TRIGGER boom");
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(f->store), 5);
+}
+
+/* The server stops between the adds and the commit: try later, and nothing is stored. */
+static void batch_commit_fails_postgres(struct fixture *f)
+{
+	char a_name[32], b_name[32], why[256] = "";
+	struct tlsrpt_report a = report_named(a_name, sizeof(a_name), "down-a");
+	struct tlsrpt_report b = report_named(b_name, sizeof(b_name), "down-b");
+	int64_t id = 0;
+
+	if (env("MTASTS_TEST_POSTGRES_STOP") == NULL || env("MTASTS_TEST_POSTGRES_START") == NULL) {
+		print_message("  (MTASTS_TEST_POSTGRES_STOP/START unset: the server stays up)\n");
+		return;
+	}
+	add_three(f);
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	harness("MTASTS_TEST_POSTGRES_STOP");
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_UNAVAILABLE);
+	print_message("  commit with the server down: %s\n", why);
+	harness("MTASTS_TEST_POSTGRES_START");
+	usleep(1100 * 1000);		/* the reconnect interval */
+	assert_int_equal(total_reports(f->store), 3);
+	assert_int_equal(listed(f->store), 3);
+	/* both again, now stored: they were not there */
+	batch_begin(f->store);
+	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	assert_int_equal(report_store_batch_commit(f->store, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(total_reports(f->store), 5);
+}
+
 /* The table */
 
 struct behaviour {
@@ -980,7 +1329,14 @@ static const struct behaviour behaviours[] = {
 	{ "bad_raw", bad_raw, "sqlite" },
 	{ "concurrent_writers", concurrent_writers, NULL },
 	{ "sqlite_unavailable", sqlite_unavailable, "sqlite" },
+	{ "sqlite_read_only_directory", sqlite_read_only_directory, "sqlite" },
 	{ "postgres_down", postgres_down, "postgres" },
+	{ "batch_visible_at_commit", batch_visible_at_commit, NULL },
+	{ "batch_duplicates", batch_duplicates, NULL },
+	{ "batch_failure_keeps_others", batch_failure_keeps_others, NULL },
+	{ "batch_abort_and_close", batch_abort_and_close, NULL },
+	{ "batch_lost_sqlite", batch_lost_sqlite, "sqlite" },
+	{ "batch_commit_fails_postgres", batch_commit_fails_postgres, "postgres" },
 };
 
 struct pairing {
