@@ -1163,8 +1163,9 @@ static void batch_failure_keeps_others(struct fixture *f)
 	assert_int_equal(report_store_add(f->store, &no_org, &meta, &id, why, sizeof(why)),
 			 STORE_FAILED);
 	assert_non_null(strstr(why, "organization-name"));
+	/* a failed statement: the store's fault, to be retried */
 	assert_int_equal(report_store_add(f->store, &boomed, &meta, &id, why, sizeof(why)),
-			 STORE_FAILED);
+			 STORE_UNAVAILABLE);
 	assert_non_null(strstr(why, "boom"));
 	assert_int_equal(id, -5);
 	assert_int_equal(add(f->store, &b, r2_json, sizeof(r2_json) - 1, &id_b), STORE_ADDED);
@@ -1252,8 +1253,9 @@ static void batch_lost_sqlite(struct fixture *f)
 	boomed.report_id = "rolls back";
 	batch_begin(f->store);
 	assert_int_equal(add(f->store, &a, r2_json, sizeof(r2_json) - 1, &id), STORE_ADDED);
+	/* a failed statement: the store's fault, to be retried */
 	assert_int_equal(report_store_add(f->store, &boomed, &meta, &id, why, sizeof(why)),
-			 STORE_FAILED);
+			 STORE_UNAVAILABLE);
 	assert_non_null(strstr(why, "boom"));
 	id = -5;
 	assert_int_equal(report_store_add(f->store, &b, &meta, &id, why, sizeof(why)),
