@@ -17,12 +17,14 @@
  *	3. the tree is walked field by field into struct tlsrpt_report, each
  *	   failure naming the path of the field ("policies[0].summary...").
  *
- *	Tolerated on the way, because real senders do it: "mx-host" as one
- *	string or an array; optional strings sent as null (as absent) or empty
- *	(as absent, for the strings of "failure-details"); date-times without a
- *	time zone (read as UTC), with a fraction of a second (dropped), with
- *	"Z" or an offset; a TLSA "policy-string" of one string that is itself
- *	a JSON array of strings (Microsoft), which is read as those strings.
+ *	Tolerated on the way, because real senders do it: a UTF-8 byte
+ *	order mark before the text (skipped); "mx-host" as one string or
+ *	an array; optional strings sent as null (as absent) or empty (as
+ *	absent, for the strings of "failure-details"); date-times without
+ *	a time zone (read as UTC), with a fraction of a second (dropped),
+ *	with "Z" or an offset; a TLSA "policy-string" of one string that
+ *	is itself a JSON array of strings (Microsoft), which is read as
+ *	those strings.
  *	Unknown fields are ignored (RFC 8460 4.1 lets reports grow).
  *
  *	Refused: a count that is not a whole number from 0 to 2^53 (the
@@ -715,6 +717,11 @@ int tlsrpt_report_read(const char *json, size_t len, const struct tlsrpt_limits 
 		fail(&r, "", "the JSON text is %zu octets, more than the limit of %zu",
 		     len, r.limits->max_json);
 		goto out;
+	}
+	/* a byte order mark, which some senders write (RFC 8259 8.1 lets it be ignored) */
+	if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0) {
+		json += 3;
+		len -= 3;
 	}
 	if (scan_text(&r, json, len, r.limits->max_depth, r.limits->max_elements) != 0 ||
 	    (root = parse_json(&r, json, len)) == NULL)

@@ -498,6 +498,29 @@ static void test_not_json(void **state)
 	read_bad("{\"report-id\":1e999}", "not JSON", "overflow");
 }
 
+/*
+ * A UTF-8 byte order mark before the text (RFC 8259 8.1 lets a reader
+ * ignore it) is skipped, as report_unpack sniffs such a text as JSON; one
+ * anywhere else is no JSON.
+ */
+static void test_byte_order_mark(void **state)
+{
+	struct tlsrpt_report *report;
+
+	(void)state;
+	report = read_ok("\xef\xbb\xbf" REPORT(STS_POLICY));
+	assert_string_equal(report->organization_name, "Org");
+	assert_int_equal(report->policy_count, 1);
+	tlsrpt_report_free(report);
+	report = read_ok("\xef\xbb\xbf\r\n  " REPORT(STS_POLICY));
+	assert_string_equal(report->report_id, "r-1");
+	tlsrpt_report_free(report);
+	read_bad("\xef\xbb\xbf", "not JSON: line 1, column", "");
+	read_bad("\xef\xbb\xbf\xef\xbb\xbf" REPORT(STS_POLICY), "not JSON: line 1, column", "");
+	read_bad(" \xef\xbb\xbf" REPORT(STS_POLICY), "not JSON: line 1, column", "");
+	read_bad("\xef\xbb" REPORT(STS_POLICY), "not UTF-8: line 1, column 1", "");
+}
+
 static void test_not_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -872,6 +895,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_optional_strings),
 		cmocka_unit_test(test_strings_kept),
 		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_byte_order_mark),
 		cmocka_unit_test(test_not_utf8),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_limits),
