@@ -9,12 +9,13 @@
  *	the body, the end of the message.  One library handle per call, so
  *	that calls share nothing.
  *
- *	The verdict: no signature is NONE; a verified one is PASS, with d= and
- *	s= of the signature libopendkim chose; a signature whose body hash or
- *	header signature does not match is FAIL; a key that could not be
- *	fetched for a temporary reason (a DNS failure or timeout) is
- *	TEMPERROR; anything else (a key absent or revoked, a signature that
- *	cannot be parsed or used) is PERMERROR, as RFC 6376 6.1.2 and 6.1.3
+ *	The verdict: no DKIM-Signature field is NONE; a verified signature is
+ *	PASS, with d= and s= of the signature libopendkim chose; a signature
+ *	whose body hash or header signature does not match is FAIL; a key
+ *	that could not be fetched for a temporary reason (a DNS failure or
+ *	timeout) is TEMPERROR; anything else (a key absent or revoked, a
+ *	signature that cannot be parsed or used, DKIM-Signature fields of
+ *	which libopendkim kept none) is PERMERROR, as RFC 6376 6.1.1 to 6.1.3
  *	sort them.
  *
  *	Keys are looked up through a resolver of our own given to libopendkim
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -267,13 +269,30 @@ static int set_up(DKIM_LIB *lib, const struct dkim_options *options,
 	return 0;
 }
 
+/* Whether the header field (name, colon, value) is a DKIM-Signature. */
+static bool is_signature_field(const unsigned char *field, size_t len)
+{
+	static const char name[] = "DKIM-Signature";
+	size_t i = sizeof(name) - 1;
+
+	if (len < i || strncasecmp((const char *)field, name, i) != 0)
+		return false;
+	while (i < len && (field[i] == ' ' || field[i] == '\t'))
+		i++;
+	return i < len && field[i] == ':';
+}
+
 /*
  * Feed the header fields of msg (CRLF line ends) to dkim, each with its
- * continuation lines; *ret_body is where the body begins.
+ * continuation lines; *ret_body is where the body begins and
+ * *ret_signature_fields counts the DKIM-Signature fields fed.
  */
-static DKIM_STAT feed_header(DKIM *dkim, const unsigned char *msg, size_t len, size_t *ret_body)
+static DKIM_STAT feed_header(DKIM *dkim, const unsigned char *msg, size_t len, size_t *ret_body,
+			     size_t *ret_signature_fields)
 {
 	size_t pos = 0;
+
+	*ret_signature_fields = 0;
 
 	while (pos < len) {
 		size_t start = pos, end;
@@ -295,6 +314,8 @@ static DKIM_STAT feed_header(DKIM *dkim, const unsigned char *msg, size_t len, s
 			end -= 2;
 		if (end - start > HEADER_FIELD_MAX)
 			return DKIM_STAT_SYNTAX;
+		if (is_signature_field(msg + start, end - start))
+			(*ret_signature_fields)++;
 		DKIM_STAT status = dkim_header(dkim, (unsigned char *)(msg + start), end - start);
 
 		if (status != DKIM_STAT_OK)
@@ -309,8 +330,20 @@ static void copy_field(char *dst, size_t size, const unsigned char *src)
 	snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
 }
 
-/* The verdict of the signature libopendkim judged, from status and its error. */
-static void judge(DKIM *dkim, DKIM_STAT status, struct dkim_outcome *outcome)
+/* Octets that are not printable ASCII become '?': a reason may be printed. */
+static void make_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+/*
+ * The verdict of the signature libopendkim judged, from status and its
+ * error; signature_fields is how many DKIM-Signature fields the header has.
+ */
+static void judge(DKIM *dkim, DKIM_STAT status, size_t signature_fields,
+		  struct dkim_outcome *outcome)
 {
 	DKIM_SIGINFO *sig = dkim_getsignature(dkim);
 	int sig_error = sig != NULL ? dkim_sig_geterror(sig) : DKIM_SIGERROR_OK;
@@ -323,10 +356,23 @@ static void judge(DKIM *dkim, DKIM_STAT status, struct dkim_outcome *outcome)
 	DKIM_SIGINFO **sigs = NULL;
 	int sig_count = 0;
 
-	/* a message too broken to hold a header has no signature either */
 	if (status == DKIM_STAT_NOSIG ||
 	    dkim_getsiglist(dkim, &sigs, &sig_count) != DKIM_STAT_OK || sig_count == 0) {
-		outcome->verdict = DKIM_VERDICT_NONE;
+		/* a message too broken to hold a header has no signature either */
+		if (signature_fields == 0) {
+			outcome->verdict = DKIM_VERDICT_NONE;
+			return;
+		}
+		/*
+		 * Fields libopendkim dropped as unusable (no b=, a d= that is
+		 * no domain): a signature that cannot be used, RFC 6376 6.1.1.
+		 */
+		outcome->verdict = DKIM_VERDICT_PERMERROR;
+		outcome->domain[0] = outcome->selector[0] = '\0';
+		snprintf(outcome->reason, sizeof(outcome->reason), "%zu DKIM-Signature field%s, "
+			 "none usable (%s)", signature_fields, signature_fields == 1 ? "" : "s",
+			 detail != NULL && detail[0] != '\0' ? detail : dkim_getresultstr(status));
+		make_printable(outcome->reason);
 		return;
 	}
 	if (status == DKIM_STAT_OK && sig != NULL && DKIM_SIG_CHECK(sig)) {
@@ -349,6 +395,7 @@ static void judge(DKIM *dkim, DKIM_STAT status, struct dkim_outcome *outcome)
 		snprintf(outcome->reason, sizeof(outcome->reason), "%s", detail);
 	else
 		snprintf(outcome->reason, sizeof(outcome->reason), "%s", dkim_getresultstr(status));
+	make_printable(outcome->reason);
 }
 
 int dkim_verify_message(const unsigned char *message, size_t len, const struct dkim_options *options,
@@ -359,7 +406,7 @@ int dkim_verify_message(const unsigned char *message, size_t len, const struct d
 	DKIM *dkim = NULL;
 	struct key_resolver *resolver = NULL;
 	unsigned char *crlf = NULL;
-	size_t crlf_len = 0, body = 0;
+	size_t crlf_len = 0, body = 0, signature_fields = 0;
 	DKIM_STAT status;
 	char scratch[1];
 	int rc = -1;
@@ -394,7 +441,7 @@ int dkim_verify_message(const unsigned char *message, size_t len, const struct d
 		errno = status == DKIM_STAT_NORESOURCE ? ENOMEM : EINVAL;
 		goto out;
 	}
-	status = feed_header(dkim, crlf, crlf_len, &body);
+	status = feed_header(dkim, crlf, crlf_len, &body, &signature_fields);
 	if (status == DKIM_STAT_OK)
 		status = dkim_eoh(dkim);
 	if (status == DKIM_STAT_OK && crlf_len > body)
@@ -406,7 +453,7 @@ int dkim_verify_message(const unsigned char *message, size_t len, const struct d
 		errno = ENOMEM;
 		goto out;
 	}
-	judge(dkim, status, &outcome);
+	judge(dkim, status, signature_fields, &outcome);
 	*ret_outcome = outcome;
 	rc = 0;
 out:

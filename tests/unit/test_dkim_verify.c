@@ -251,6 +251,42 @@ static void test_missing_key(void **state)
 	free(signed_message);
 }
 
+/*
+ * A DKIM-Signature field that cannot be used at all (no b=, a d= with
+ * control characters) is PERMERROR, not NONE (RFC 6376 6.1.1), with a
+ * reason; the d= is not repeated.
+ */
+static void test_unusable_signature(void **state)
+{
+	static const char *const fields[] = {
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=sel;\r\n"
+		"\th=from; bh=AAAA\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=ex\x1b[31mample.org;\r\n"
+		"\ts=sel; h=from; bh=AAAA; b=AAAA\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=ex\xc2\x9b" "31mample.org;\r\n"
+		"\ts=sel; h=from; bh=AAAA; b=AAAA\r\n",
+		"dkim-signature:v=1; a=rsa-sha256; d=example.org; s=sel; h=from; bh=AAAA\r\n",
+	};
+	char message[2048];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+		snprintf(message, sizeof(message), "%s%s", fields[i], MESSAGE);
+		struct dkim_outcome o = verify(message, key_file);
+
+		if (o.verdict != DKIM_VERDICT_PERMERROR)
+			fail_msg("field %zu: verdict %s", i, dkim_verdict_name(o.verdict));
+		assert_string_equal(o.domain, "");
+		assert_true(o.reason[0] != '\0');
+		for (const char *c = o.reason; *c != '\0'; c++)
+			assert_true(*c >= 0x20 && *c < 0x7f);
+	}
+	/* a field that only looks like one is no signature */
+	snprintf(message, sizeof(message), "X-DKIM-Signature: v=1; d=example.org\r\n"
+		 "DKIM-Signature-Note: none\r\n%s", MESSAGE);
+	assert_int_equal(verify(message, key_file).verdict, DKIM_VERDICT_NONE);
+}
+
 static void test_samples(void **state)
 {
 	static const char *files[] = { "google-1.eml", "google-2.eml", "google-no-policy.eml",
@@ -448,6 +484,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fail),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_missing_key),
+		cmocka_unit_test(test_unusable_signature),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_dns),
