@@ -298,7 +298,7 @@ static int get_count(struct reader *r, const json_t *obj, const char *parent,
 	return 0;
 }
 
-/* Lower case (ASCII) without the final dot, for names compared later. */
+/* Lower case (ASCII) without final dots, for names compared later. */
 static void normalize_name(char *s)
 {
 	size_t len = strlen(s);
@@ -306,8 +306,9 @@ static void normalize_name(char *s)
 	for (size_t i = 0; i < len; i++)
 		if (s[i] >= 'A' && s[i] <= 'Z')
 			s[i] = (char)(s[i] - 'A' + 'a');
-	if (len > 0 && s[len - 1] == '.')
-		s[len - 1] = '\0';
+	/* "mx.example.." is no more a name than "mx.example.": one form is kept */
+	while (len > 0 && s[len - 1] == '.')
+		s[--len] = '\0';
 }
 
 static char **free_strings(char **strings, size_t count)
