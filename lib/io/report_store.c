@@ -501,16 +501,22 @@ struct rs_value rs_int_param(int64_t i)
 
 #define SQL_FIND "SELECT id FROM report WHERE organization_name = ?1 AND report_id = ?2"
 
-static const char sql_add_report[] =
-	"INSERT INTO report (organization_name, report_id, contact_info, range_start, range_end, "
-	"day, received_at, source, origin, dkim, dkim_domain, successes, failures, sha256, raw) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-	"ON CONFLICT (organization_name, report_id) DO NOTHING RETURNING id";
-static const char sql_add_policy[] =
-	"INSERT INTO report_policy (report, organization_name, day, range_start, range_end, "
-	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures, "
-	"first_in_report, first_for_domain) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
+#define SQL_ADD_REPORT \
+	"INSERT INTO report (organization_name, report_id, contact_info, range_start, range_end, " \
+	"day, received_at, source, origin, dkim, dkim_domain, successes, failures, sha256, raw) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) " \
+	"ON CONFLICT (organization_name, report_id) DO NOTHING"
+#define SQL_ADD_POLICY \
+	"INSERT INTO report_policy (report, organization_name, day, range_start, range_end, " \
+	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures, " \
+	"first_in_report, first_for_domain) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+
+/* Each INSERT whose id is needed, without and with RETURNING (ops->last_id). */
+static const char sql_add_report[] = SQL_ADD_REPORT;
+static const char sql_add_report_returning[] = SQL_ADD_REPORT " RETURNING id";
+static const char sql_add_policy[] = SQL_ADD_POLICY;
+static const char sql_add_policy_returning[] = SQL_ADD_POLICY " RETURNING id";
 static const char sql_add_failure[] =
 	"INSERT INTO report_failure (policy, report, organization_name, policy_domain, day, "
 	"range_start, result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, "
@@ -577,6 +583,28 @@ static bool first_for_domain(const struct tlsrpt_report *r, size_t i)
 	return true;
 }
 
+/*
+ * Run an INSERT of one row: *ret_id is its id, or -1 when it added none (a
+ * conflict done nothing).
+ */
+static int insert_row(struct report_store *store, const char *what, const char *sql,
+		      const char *sql_returning, const struct rs_value *params, size_t nparams,
+		      int64_t *ret_id)
+{
+	uint64_t changes = 0;
+	int64_t id = -1;
+	int rc;
+
+	if (store->ops->last_id == NULL)
+		rc = store->ops->query(store, what, sql_returning, params, nparams, one_int, &id, NULL);
+	else if ((rc = store->ops->query(store, what, sql, params, nparams, NULL, NULL,
+					 &changes)) == RS_OK && changes > 0)
+		id = store->ops->last_id(store);
+	if (rc == RS_OK)
+		*ret_id = id;
+	return rc;
+}
+
 static int add_policy(struct report_store *store, int64_t report_id, const struct tlsrpt_report *r,
 		      size_t index, const char *day)
 {
@@ -596,8 +624,8 @@ static int add_policy(struct report_store *store, int64_t report_id, const struc
 		rs_int_param((int64_t)p->total_successful), rs_int_param((int64_t)p->total_failure),
 		rs_int_param(index == 0), rs_int_param(first_for_domain(r, index)),
 	};
-	rc = store->ops->query(store, "storing a policy", sql_add_policy, params,
-			       sizeof(params) / sizeof(params[0]), one_int, &policy_id, NULL);
+	rc = insert_row(store, "storing a policy", sql_add_policy, sql_add_policy_returning, params,
+			sizeof(params) / sizeof(params[0]), &policy_id);
 	for (size_t j = 0; rc == RS_OK && j < p->failure_count; j++) {
 		const struct tlsrpt_failure *f = &p->failures[j];
 		struct rs_value fp[] = {
@@ -617,9 +645,13 @@ out:
 	return rc;
 }
 
-/* In the open transaction: the report's row, or the earlier one's id (returns 1). */
+/*
+ * In the open transaction: the report's row, or the earlier one's id (returns
+ * 1).  *ret_added: the id of the report's row as soon as it is added, even
+ * when something after fails.
+ */
 static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
-		    const struct report_meta *meta, int64_t *ret_id)
+		    const struct report_meta *meta, int64_t *ret_id, int64_t *ret_added)
 {
 	const unsigned char *gz = NULL;
 	size_t gz_len = 0;
@@ -629,8 +661,12 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 	int rc;
 
 	rs_day_text(r->start, day);
+	if (meta->raw_gzip != NULL) {
+		gz = meta->raw_gzip;
+		gz_len = meta->raw_gzip_len;
+	}
 	if (!sums_of(r, &sums) || sha256_hex(meta->raw, meta->raw_len, sha) != 0 ||
-	    (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK) {
+	    (gz == NULL && (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK)) {
 		rs_error(store, "compressing the report or summing its counts failed");
 		return RS_FAILED;
 	}
@@ -642,10 +678,12 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 		rs_int_param((int64_t)sums.successes), rs_int_param((int64_t)sums.failures), rs_text_param(sha),
 		{ .type = RS_BLOB, .s = (const char *)gz, .len = gz_len },
 	};
-	rc = store->ops->query(store, "storing the report", sql_add_report, params,
-			       sizeof(params) / sizeof(params[0]), one_int, &id, NULL);
+	rc = insert_row(store, "storing the report", sql_add_report, sql_add_report_returning, params,
+			sizeof(params) / sizeof(params[0]), &id);
 	if (rc != RS_OK)
 		return rc;
+	if (id >= 0)
+		*ret_added = id;
 	if (id < 0) {
 		rc = store->ops->query(store, "finding the earlier report", SQL_FIND, params, 2,
 				       one_int, &id, NULL);
@@ -691,6 +729,8 @@ static int begin_report(struct report_store *store)
 		rs_error(store, "%s", store->batch_error);
 		return RS_UNAVAILABLE;
 	}
+	if (store->in_batch && store->ops->in_transaction != NULL)
+		return RS_OK;
 	if (store->in_batch)
 		return store->ops->query(store, "starting a report", "SAVEPOINT report", NULL, 0,
 					 NULL, NULL, NULL);
@@ -700,6 +740,8 @@ static int begin_report(struct report_store *store)
 
 static int end_report(struct report_store *store)
 {
+	if (store->in_batch && store->ops->in_transaction != NULL)
+		return RS_OK;
 	if (store->in_batch)
 		return store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
 					 NULL, NULL, NULL);
@@ -707,27 +749,38 @@ static int end_report(struct report_store *store)
 }
 
 /*
- * Take back the report's rows.  In a batch, a savepoint that cannot be
- * rolled back to means the whole transaction ended (SQLite rolls it back
- * itself on a full disk or an I/O error; a PostgreSQL connection broke):
- * the batch is lost, and the reports after it must not start a transaction
- * of their own.
+ * Take back the report's rows (added_id: its row, or -1 when none was added).
+ * In a batch, with a savepoint a report, a savepoint that cannot be rolled
+ * back to means the whole transaction ended (a PostgreSQL connection broke);
+ * without (SQLite), the rows are deleted unless the transaction ended (SQLite
+ * rolls it back itself on a full disk or an I/O error).  Then the batch is
+ * lost, and the reports after it must not start a transaction of their own.
  */
-static void undo_report(struct report_store *store)
+static void undo_report(struct report_store *store, int64_t added_id)
 {
 	char saved[sizeof(store->error)];
-	int rc;
+	int rc = RS_OK;
 
 	if (!store->in_batch) {
 		rollback(store);
 		return;
 	}
 	memcpy(saved, store->error, sizeof(saved));
-	rc = store->ops->query(store, "taking back a report", "ROLLBACK TO SAVEPOINT report", NULL, 0,
-			       NULL, NULL, NULL);
-	if (rc == RS_OK)
-		rc = store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
-				       NULL, NULL, NULL);
+	if (store->ops->in_transaction == NULL) {
+		rc = store->ops->query(store, "taking back a report", "ROLLBACK TO SAVEPOINT report",
+				       NULL, 0, NULL, NULL, NULL);
+		if (rc == RS_OK)
+			rc = store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report",
+					       NULL, 0, NULL, NULL, NULL);
+	} else if (!store->ops->in_transaction(store)) {
+		rs_error(store, "the transaction ended");
+		rc = RS_UNAVAILABLE;
+	} else if (added_id >= 0) {
+		/* the report's policies and failure details go with it (ON DELETE CASCADE) */
+		struct rs_value id = rs_int_param(added_id);
+		rc = store->ops->query(store, "taking back a report", "DELETE FROM report WHERE id = ?1",
+				       &id, 1, NULL, NULL, NULL);
+	}
 	if (rc != RS_OK && !store->batch_lost) {
 		store->batch_lost = true;
 		snprintf(store->batch_error, sizeof(store->batch_error),
@@ -740,11 +793,17 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 				   const struct report_meta *meta, int64_t *ret_id,
 				   char *why, size_t why_size)
 {
-	int64_t id = -1;
+	int64_t id = -1, added_id = -1;
 	int rc;
 
 	if (report == NULL || meta == NULL || (meta->raw == NULL && meta->raw_len > 0)) {
 		rs_say(why, why_size, "no report to store");
+		return STORE_FAILED;
+	}
+	/* 18 octets: a gzip header and trailer around nothing. */
+	if (meta->raw_gzip != NULL && (meta->raw_gzip_len < 18 || meta->raw_gzip[0] != 0x1f ||
+				       meta->raw_gzip[1] != 0x8b)) {
+		rs_say(why, why_size, "the report's compressed copy is not gzip");
 		return STORE_FAILED;
 	}
 	if (!report_storable(report, why, why_size))
@@ -756,16 +815,16 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 	rc = begin_report(store);
 	if (rc != RS_OK)
 		return rs_status(store, rc, why, why_size);
-	rc = add_rows(store, report, meta, &id);
+	rc = add_rows(store, report, meta, &id, &added_id);
 	if (rc == 1) {
-		undo_report(store);
+		undo_report(store, added_id);
 		*ret_id = id;
 		return STORE_DUPLICATE;
 	}
 	if (rc == RS_OK)
 		rc = end_report(store);
 	if (rc != RS_OK) {
-		undo_report(store);
+		undo_report(store, added_id);
 		return rs_status(store, rc, why, why_size);
 	}
 	*ret_id = id;

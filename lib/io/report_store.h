@@ -62,6 +62,14 @@ struct report_meta {
 	const char *dkim_domain;	/* d= of the signature judged, or NULL */
 	const char *raw;		/* the report's JSON text as received */
 	size_t raw_len;
+	/*
+	 * Optional: raw as one gzip member (as received, when it came so),
+	 * stored as it is instead of compressing raw again; NULL to have the
+	 * store compress raw.  It must inflate to raw exactly: the store
+	 * checks only that it is gzip.
+	 */
+	const unsigned char *raw_gzip;
+	size_t raw_gzip_len;
 };
 
 enum store_status {

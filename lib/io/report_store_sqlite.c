@@ -290,6 +290,16 @@ static void sqlite_batch(struct report_store *store, bool open)
 		     NULL, NULL, NULL);
 }
 
+static int64_t sqlite_last_id(struct report_store *store)
+{
+	return sqlite3_last_insert_rowid(((struct sqlite_store *)store)->db);
+}
+
+static bool sqlite_in_transaction(struct report_store *store)
+{
+	return sqlite3_get_autocommit(((struct sqlite_store *)store)->db) == 0;
+}
+
 static void sqlite_free(struct report_store *store)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
@@ -306,6 +316,8 @@ static const struct report_store_ops sqlite_ops = {
 	.query = sqlite_query,
 	.batch = sqlite_batch,
 	.free = sqlite_free,
+	.last_id = sqlite_last_id,
+	.in_transaction = sqlite_in_transaction,
 };
 
 /* Opening */
