@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ struct report_store *report_store_close(struct report_store *store)
 			deflateEnd(store->deflater);
 		free(store->deflater);
 		free(store->gz);
+		EVP_MD_free(store->sha256);
 		store->ops->free(store);
 	}
 	return NULL;
@@ -185,13 +187,15 @@ void rs_day_text(int64_t t, char out[16])
 		snprintf(out, 16, "0000-00-00");
 }
 
-/* The SHA-256 of data, hex. */
-static int sha256_hex(const void *data, size_t len, char out[65])
+/* The SHA-256 of data, hex; the digest is fetched once a store. */
+static int sha256_hex(struct report_store *store, const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 
-	if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
+	if (store->sha256 == NULL && (store->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	if (!EVP_Digest(data, len, md, &md_len, store->sha256, NULL) || md_len != 32)
 		return -1;
 	static const char hex[] = "0123456789abcdef";
 
@@ -297,20 +301,49 @@ out:
 	return rc;
 }
 
-/* strings as a JSON array of strings (compact). */
+/*
+ * strings as a compact JSON array of strings, written directly (jansson's
+ * tree and dump cost more than the rest of a policy's row).  The strings are
+ * UTF-8 (read by jansson): only '"', '\\' and control characters are escaped.
+ */
 static char *strings_json(char *const *strings, size_t count)
 {
-	json_t *array = json_array();
-	char *text = NULL;
+	size_t size = 3;	/* [ ] NUL */
+	char *text, *at;
 
-	if (array == NULL)
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strings[i] != NULL ? strlen(strings[i]) : 0;
+		if (len > (SIZE_MAX - size) / 6 - 3)
+			return NULL;
+		size += len * 6 + 3;	/* at worst \u00XX each, quotes and a comma */
+	}
+	if ((text = malloc(size)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(array, json_string(strings[i] != NULL ? strings[i] : "")) != 0)
-			goto out;
-	text = json_dumps(array, JSON_COMPACT);
-out:
-	json_decref(array);
+	at = text;
+	*at++ = '[';
+	for (size_t i = 0; i < count; i++) {
+		static const char hex[] = "0123456789abcdef";
+		const unsigned char *c = (const unsigned char *)(strings[i] != NULL ? strings[i] : "");
+
+		if (i > 0)
+			*at++ = ',';
+		*at++ = '"';
+		for (; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\') {
+				*at++ = '\\';
+				*at++ = (char)*c;
+			} else if (*c < 0x20) {
+				memcpy(at, "\\u00", 4);
+				at[4] = hex[*c >> 4];
+				at[5] = hex[*c & 0xf];
+				at += 6;
+			} else
+				*at++ = (char)*c;
+		}
+		*at++ = '"';
+	}
+	*at++ = ']';
+	*at = '\0';
 	return text;
 }
 
@@ -395,39 +428,6 @@ int rs_grow(void **items, size_t count, size_t *cap, size_t size)
 	*items = p;
 	*cap = bigger;
 	return RS_OK;
-}
-
-void rs_report_release(struct tlsrpt_report *report)
-{
-	if (report == NULL)
-		return;
-	for (size_t i = 0; i < report->policy_count; i++) {
-		struct tlsrpt_policy *p = &report->policies[i];
-		free(p->policy_type);
-		free(p->policy_domain);
-		for (size_t j = 0; j < p->policy_string_count; j++)
-			free(p->policy_strings[j]);
-		free(p->policy_strings);
-		for (size_t j = 0; j < p->mx_host_count; j++)
-			free(p->mx_hosts[j]);
-		free(p->mx_hosts);
-		for (size_t j = 0; j < p->failure_count; j++) {
-			struct tlsrpt_failure *f = &p->failures[j];
-			free(f->result_type);
-			free(f->sending_mta_ip);
-			free(f->receiving_mx_hostname);
-			free(f->receiving_mx_helo);
-			free(f->receiving_ip);
-			free(f->additional_information);
-			free(f->failure_reason_code);
-		}
-		free(p->failures);
-	}
-	free(report->policies);
-	free(report->organization_name);
-	free(report->report_id);
-	free(report->contact_info);
-	free(report);
 }
 
 void summary_row_clear(struct summary_row *row)
@@ -665,7 +665,7 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 		gz = meta->raw_gzip;
 		gz_len = meta->raw_gzip_len;
 	}
-	if (!sums_of(r, &sums) || sha256_hex(meta->raw, meta->raw_len, sha) != 0 ||
+	if (!sums_of(r, &sums) || sha256_hex(store, meta->raw, meta->raw_len, sha) != 0 ||
 	    (gz == NULL && (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK)) {
 		rs_error(store, "compressing the report or summing its counts failed");
 		return RS_FAILED;

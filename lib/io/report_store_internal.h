@@ -89,6 +89,7 @@ struct report_store {
 	void *deflater;			/* the z_stream of the JSON texts, reset each time */
 	unsigned char *gz;		/* its output */
 	size_t gz_cap;
+	void *sha256;			/* the EVP_MD, fetched once (EVP_sha256() fetches a digest) */
 };
 
 /* The schema's version this program writes (both backends). */
@@ -128,7 +129,5 @@ int rs_gunzip(const void *data, size_t len, char **ret_out, size_t *ret_len);
 
 /* Room for one more item of size octets in *items (zeroed when new). */
 int rs_grow(void **items, size_t count, size_t *cap, size_t size);
-/* Frees a report built from rows (every string and array on its own). */
-void rs_report_release(struct tlsrpt_report *report);
 
 #endif

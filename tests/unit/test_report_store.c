@@ -41,7 +41,9 @@ static struct tlsrpt_failure r1_failures[] = {
 };
 static struct tlsrpt_policy r1_policies[] = {
 	{ "sts", "example.com",
-	  (char *[]){ "version: STSv1", "mode: enforce", "mx: mx1.example.com", "max_age: 86400" }, 4,
+	  /* the last one as JSON must escape a quote, a backslash, controls; UTF-8 stays */
+	  (char *[]){ "version: STSv1", "mode: enforce", "mx: mx1.example.com", "max_age: 86400",
+		      "x: \"q\" \\ \t\x01\x1f b\xc3\xbc" "cher /" }, 5,
 	  (char *[]){ "mx1.example.com", "mx2.example.com" }, 2, 100, 5, r1_failures, 2 },
 	{ "no-policy-found", "example.net", NULL, 0, NULL, 0, 10, 0, NULL, 0 },
 };
