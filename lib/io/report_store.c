@@ -7,7 +7,8 @@
  * Tables (the same in both backends; see report_store_sqlite.c and
  * report_store_postgres.c for the DDL):
  *   report          one row a report: its fields, how it came, the JSON
- *                   text gzip-compressed and its SHA-256
+ *                   text gzip-compressed (the gzip member it came in, when
+ *                   it came as one) and the text's SHA-256
  *   report_policy   one row a policy, with the report's day, start, end and
  *                   organization copied in so the summaries read one index
  *   report_failure  one row a failure detail, with the policy's domain and
