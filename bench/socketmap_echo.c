@@ -76,7 +76,7 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: socketmap-echo --listen tcp:HOST:PORT|unix:PATH [--reply TEXT]\n");
 	exit(2);

@@ -302,7 +302,7 @@ static int reply_read(struct reply_reader *r, const char *data, size_t n,
 	return replies;
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr,
 	    "usage: socketmap-load --connect tcp:HOST:PORT|unix:PATH [--connections N]\n"

@@ -88,7 +88,7 @@ static const char reports_usage[] =
 	"      --ca-file FILE   trust these CAs for the IMAP server\n"
 	"\n"
 	"Exit status: 0 done; 1 alerts fired (alerts), no such report (show);\n"
-	"65 an input is not a valid report; 66 an input could not be read;\n"
+	"65 an input is not a valid report; 66 an input or the store could not be read;\n"
 	"75 the store is unavailable now, or a DKIM key out of reach (nothing lost:\n"
 	"try again); 64 usage error;\n"
 	"71 local error.\n";
@@ -429,6 +429,21 @@ static struct report_store *open_store(const struct reports_args *args, bool rea
 {
 	struct report_store_options options = { .timeout_ms = 5000, .read_only = read_only };
 	char why[300];
+	const char *path = strncmp(args->store, "sqlite:", 7) == 0 ? args->store + 7 : args->store;
+	struct stat st;
+
+	/* Reading a store that was never written: say so, rather than SQLite's "unable to open". */
+	if (read_only && strstr(args->store, "://") == NULL && stat(path, &st) != 0 &&
+	    errno == ENOENT) {
+		char *shown = text_escape(path);
+
+		fprintf(stderr, PROGRAM_NAME " reports: no report store at %s: no report has been "
+			"taken in there yet ('mtasts reports ingest', 'mtasts serve'), or give "
+			"--store\n", shown != NULL ? shown : "");
+		free(shown);
+		*ret_status = EXIT_NOINPUT;
+		return NULL;
+	}
 	struct report_store *store = report_store_open(args->store, &options, why, sizeof(why));
 
 	if (store == NULL) {

@@ -458,6 +458,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	intake_options_default(&options);
 	options.unpack.max_input = s->config->max_body;
 	options.unpack.max_output = s->config->max_inflated;
+	options.unpack.max_total_output = s->config->max_inflated;
 	options.report.max_json = s->config->max_inflated;
 	options.source = "https";
 	options.origin = client[0] != '\0' ? client : NULL;

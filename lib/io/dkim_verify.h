@@ -5,7 +5,8 @@
  * RFC 8460 3 asks reporters to sign their mail; the verdict is stored with
  * each report and shown, and the program's policy may refuse unsigned or
  * failing reports.  Keys are looked up in the DNS through the servers given
- * (or resolv.conf's), bounded by a timeout.
+ * (or resolv.conf's), each bounded by a timeout and all of them by another;
+ * only the first 8 signatures of a message are examined.
  */
 #ifndef MTASTS_IO_DKIM_VERIFY_H
 #define MTASTS_IO_DKIM_VERIFY_H
@@ -23,6 +24,7 @@ enum dkim_verdict {
 struct dkim_options {
 	const char *dns_servers;	/* "addr[,addr...]" or NULL for the system's */
 	unsigned timeout_ms;		/* per key lookup (default 5000) */
+	unsigned total_timeout_ms;	/* for all the lookups of a message (default twice timeout_ms) */
 	const char *key_file;		/* for tests: "selector._domainkey.domain key-record" lines, no DNS */
 };
 

@@ -14,7 +14,10 @@
  *	Nesting counts multipart and message/rfc822 levels; parts count every
  *	entity below the message.  Header values are unfolded (the line breaks
  *	removed, the white space kept) and trimmed; encoded-words (RFC 2047)
- *	are left as they are.
+ *	are left as they are.  The header block of an entity is at most 256
+ *	KiB, and Content-Type and Content-Disposition hold at most 64
+ *	parameters, read in place (only the value wanted is copied), so that
+ *	no header costs more than one pass over it.
  *
  *	libc only, so that a fuzz target builds it on its own.
  */
@@ -27,6 +30,9 @@
 #include <strings.h>
 
 #include "mime.h"
+
+#define PARAMETERS_MAX 64		/* of one Content-Type or Content-Disposition */
+#define HEADER_BLOCK_MAX (256 * 1024)	/* octets of the header block of one entity */
 
 /* A range of the input: bytes are never copied until a value is kept. */
 struct span {
@@ -176,17 +182,19 @@ static void keep_field(struct entity_headers *h, struct span name, struct span v
 
 /*
  * Read the header block of entity, keep the fields that matter (their
- * values still folded) and return where the body begins.  A line that is
- * no header field ends the block there (it is taken as the body).
+ * values still folded) and set *ret_body to where the body begins.  A line
+ * that is no header field ends the block there (it is taken as the body).
+ * A block past HEADER_BLOCK_MAX is refused (EFBIG).
  */
-static size_t read_headers(struct span entity, struct entity_headers *ret_headers)
+static int read_headers(struct parser *ps, struct span entity, struct entity_headers *ret_headers,
+			size_t *ret_body)
 {
 	struct entity_headers h = { 0 };
 	size_t pos = 0;
 
 	if (entity.len >= 5 && memcmp(entity.p, "From ", 5) == 0)
 		(void)line_at(entity.p, entity.len, &pos);
-	while (pos < entity.len) {
+	while (pos < entity.len && pos <= HEADER_BLOCK_MAX) {
 		size_t next, line_len = line_at(entity.p + pos, entity.len - pos, &next);
 		size_t name_len;
 		struct span name, value;
@@ -215,8 +223,15 @@ static size_t read_headers(struct span entity, struct entity_headers *ret_header
 		value.len = (size_t)(entity.p + pos - value.p);
 		keep_field(&h, name, value);
 	}
+	if (pos > HEADER_BLOCK_MAX) {
+		snprintf(ps->why, ps->why_size, "mime: a header block of more than %d octets",
+			 HEADER_BLOCK_MAX);
+		errno = EFBIG;
+		return -1;
+	}
 	*ret_headers = h;
-	return pos;
+	*ret_body = pos;
+	return 0;
 }
 
 /* A copy of a folded header value: line breaks removed, trimmed. */
@@ -278,73 +293,142 @@ static void rfc2231_decode(char *value)
 	*dst = '\0';
 }
 
+/* One parameter of an unfolded header value, pointing into it. */
+struct parameter_view {
+	const char *key;
+	size_t key_len;
+	const char *value;		/* after the opening quote when quoted; NULL without "=" */
+	size_t value_len;		/* up to the closing quote, escapes still in */
+	bool quoted;
+};
+
+/*
+ * Read the parameter after the ";" at *p in place and move *p to the next
+ * ";" or to the end; false when *p is at the end.  Nothing is copied, so
+ * that a value of many parameters is read in one pass.
+ */
+static bool next_parameter(const char **p, struct parameter_view *ret)
+{
+	const char *s = *p;
+	struct parameter_view v = { 0 };
+
+	if (*s == '\0')
+		return false;
+	s++;			/* the ";" */
+	while (isspace((unsigned char)*s))
+		s++;
+	v.key = s;
+	while (*s != '\0' && *s != '=' && *s != ';' && !isspace((unsigned char)*s))
+		s++;
+	v.key_len = (size_t)(s - v.key);
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '=') {
+		s++;
+		while (isspace((unsigned char)*s))
+			s++;
+		v.quoted = *s == '"';
+		if (v.quoted) {
+			v.value = ++s;
+			while (*s != '\0' && *s != '"') {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				s++;
+			}
+			v.value_len = (size_t)(s - v.value);
+		} else {
+			v.value = s;
+			while (*s != '\0' && *s != ';' && !isspace((unsigned char)*s))
+				s++;
+			v.value_len = (size_t)(s - v.value);
+		}
+	}
+	while (*s != '\0' && *s != ';')
+		s++;
+	*p = s;
+	*ret = v;
+	return true;
+}
+
+/* Where the parameters of an unfolded header value begin: its first ";". */
+static const char *parameters_of(const char *value)
+{
+	return value + strcspn(value, ";");
+}
+
+/* Refuse a header value of more than PARAMETERS_MAX parameters (field names it). */
+static int check_parameters(struct parser *ps, const char *value, const char *field)
+{
+	const char *p = parameters_of(value);
+	struct parameter_view v;
+	size_t count = 0;
+
+	while (next_parameter(&p, &v)) {
+		if (++count > PARAMETERS_MAX) {
+			snprintf(ps->why, ps->why_size, "mime: a %s field with more than %d "
+				 "parameters", field, PARAMETERS_MAX);
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A copy of a parameter's value, unquoted. */
+static char *copy_parameter(const struct parameter_view *v)
+{
+	char *out = malloc(v->value_len + 1);
+	size_t o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < v->value_len; i++) {
+		if (v->quoted && v->value[i] == '\\' && i + 1 < v->value_len)
+			i++;
+		out[o++] = v->value[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * The value of parameter name in an unfolded header value, unquoted, or
  * NULL (errno ENOMEM when memory ran out, 0 when absent).  name* (RFC 2231)
- * is accepted for name when name itself is absent.
+ * is accepted for name when name itself is absent.  Only the value found
+ * is copied.
  */
 static char *parameter(const char *value, const char *name)
 {
 	size_t name_len = strlen(name);
-	const char *p = strchr(value, ';');
-	char *extended = NULL;
+	const char *p = parameters_of(value);
+	struct parameter_view v, found = { 0 };
+	bool exact = false, extended = false;
+	char *out;
 
 	errno = 0;
-	while (p != NULL && *p != '\0') {
-		const char *start, *key;
-		size_t key_len, out_len = 0;
-		bool star;
-		char *out;
-
-		p++;
-		while (isspace((unsigned char)*p))
-			p++;
-		key = p;
-		while (*p != '\0' && *p != '=' && *p != ';' && !isspace((unsigned char)*p))
-			p++;
-		key_len = (size_t)(p - key);
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p != '=')
+	while (next_parameter(&p, &v)) {
+		if (v.value == NULL || v.key_len < name_len ||
+		    strncasecmp(v.key, name, name_len) != 0)
 			continue;
-		p++;
-		while (isspace((unsigned char)*p))
-			p++;
-		start = p;
-		out = malloc(strlen(start) + 1);
-		if (out == NULL) {
-			free(extended);
-			errno = ENOMEM;
-			return NULL;
+		if (v.key_len == name_len) {
+			found = v;
+			exact = true;
+			break;
 		}
-		if (*p == '"') {
-			for (p++; *p != '\0' && *p != '"'; p++) {
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-				out[out_len++] = *p;
-			}
-			if (*p == '"')
-				p++;
-			p = strchr(p, ';');
-		} else {
-			while (*p != '\0' && *p != ';' && !isspace((unsigned char)*p))
-				out[out_len++] = *p++;
-			p = strchr(p, ';');
+		if (!extended && v.key_len == name_len + 1 && v.key[name_len] == '*') {
+			found = v;
+			extended = true;
 		}
-		out[out_len] = '\0';
-		star = key_len == name_len + 1 && key[name_len] == '*';
-		if (key_len == name_len && strncasecmp(key, name, name_len) == 0) {
-			free(extended);
-			return out;
-		}
-		if (star && extended == NULL && strncasecmp(key, name, name_len) == 0) {
-			rfc2231_decode(out);
-			extended = out;
-			continue;
-		}
-		free(out);
 	}
-	return extended;
+	if (!exact && !extended)
+		return NULL;
+	if ((out = copy_parameter(&found)) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!exact)
+		rfc2231_decode(out);
+	return out;
 }
 
 static void decode_base64(struct span in, unsigned char *out, size_t *ret_len)
@@ -459,6 +543,8 @@ static int add_leaf(struct parser *ps, const struct entity_headers *h, const cha
 		disposition = unfold(h->disposition);
 		if (disposition == NULL)
 			goto out_nomem;
+		if (check_parameters(ps, disposition, "Content-Disposition") < 0)
+			goto out;
 		part.file_name = parameter(disposition, "filename");
 		if (part.file_name == NULL && errno == ENOMEM)
 			goto out_nomem;
@@ -588,11 +674,14 @@ static int keep_message_fields(struct parser *ps, const struct entity_headers *h
 static int parse_entity(struct parser *ps, struct span entity, size_t depth, bool top)
 {
 	struct entity_headers h;
-	size_t body_start = read_headers(entity, &h);
-	struct span body = { entity.p + body_start, entity.len - body_start };
+	size_t body_start;
+	struct span body;
 	char *content_type = NULL, *media_type = NULL, *boundary = NULL;
 	int rc = -1;
 
+	if (read_headers(ps, entity, &h, &body_start) < 0)
+		return -1;
+	body = (struct span){ entity.p + body_start, entity.len - body_start };
 	if (!top && ++ps->parts_seen > ps->limits->max_parts) {
 		snprintf(ps->why, ps->why_size, "mime: more than %zu parts", ps->limits->max_parts);
 		errno = EFBIG;
@@ -604,6 +693,8 @@ static int parse_entity(struct parser *ps, struct span entity, size_t depth, boo
 		content_type = unfold(h.content_type);
 		if (content_type == NULL || (media_type = media_type_of(content_type)) == NULL)
 			goto out_nomem;
+		if (check_parameters(ps, content_type, "Content-Type") < 0)
+			goto out;
 	}
 	if (media_type != NULL && strncmp(media_type, "multipart/", 10) == 0) {
 		boundary = parameter(content_type, "boundary");

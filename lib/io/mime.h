@@ -6,7 +6,8 @@
  * names in any case (and "ContentType" for "Content-Type"), quoted or bare
  * boundary parameters, base64 with line breaks or junk after the padding,
  * quoted-printable, a single-part message whose body is the report.
- * Bounded: parts, nesting depth, the decoded size of each part.
+ * Bounded: parts, nesting depth, the decoded size of each part, the header
+ * block of each entity (256 KiB) and the parameters of a header field (64).
  */
 #ifndef MTASTS_IO_MIME_H
 #define MTASTS_IO_MIME_H

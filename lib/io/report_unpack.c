@@ -4,14 +4,16 @@
  *
  * DESCRIPTION
  *	gzip is inflated with zlib in chunks into a buffer that stops at
- *	max_output: the size the trailer claims (ISIZE) is never trusted.
+ *	max_output, or sooner at what is left of max_total_output for all the
+ *	members together: the size the trailer claims (ISIZE) is never
+ *	trusted.
  *	Concatenated gzip members (RFC 1952 2.2) are inflated one after the
  *	other into one text, as gunzip does; NUL octets after the last member
  *	are ignored, anything else after it is refused.
  *
  *	zip is read by libzip from memory with its consistency checks on;
  *	directories are skipped, every other member counts against
- *	max_members and is read in chunks up to max_output; an encrypted
+ *	max_members and is read in chunks up to the same caps; an encrypted
  *	member is refused.  A member that is itself gzip is inflated.
  *
  *	A mail message is split into parts by mime_parse(); the parts that may
@@ -45,6 +47,7 @@ struct unpacker {
 	const struct unpack_limits *limits;
 	struct unpack_result *result;
 	size_t capacity;
+	size_t total_output;		/* octets of the members so far */
 	char *why;
 	size_t why_size;
 };
@@ -55,6 +58,7 @@ struct capped_buffer {
 	size_t len;
 	size_t capacity;
 	size_t cap;
+	bool cap_is_total;		/* the cap is what is left of max_total_output */
 };
 
 void unpack_limits_default(struct unpack_limits *ret_limits)
@@ -64,6 +68,7 @@ void unpack_limits_default(struct unpack_limits *ret_limits)
 	*ret_limits = (struct unpack_limits){
 		.max_input = 32 * MIB,
 		.max_output = 16 * MIB,
+		.max_total_output = 32 * MIB,
 		.max_members = 16,
 		.max_mime_parts = 256,
 		.max_mime_depth = 8,
@@ -107,6 +112,40 @@ static const char *size_text(size_t n, char *buf, size_t size)
 		snprintf(buf, size, "%zu MiB", n / MIB);
 	else
 		snprintf(buf, size, "%zu octets", n);
+	return buf;
+}
+
+/*
+ * An empty buffer for the next member's text, capped at max_output or, when
+ * less, at what is left of max_total_output.
+ */
+static struct capped_buffer member_buffer(const struct unpacker *u)
+{
+	size_t left = u->limits->max_total_output > u->total_output ?
+		      u->limits->max_total_output - u->total_output : 0;
+
+	if (left < u->limits->max_output)
+		return (struct capped_buffer){ .cap = left, .cap_is_total = true };
+	return (struct capped_buffer){ .cap = u->limits->max_output };
+}
+
+/*
+ * Why a member's text passed the cap of b, inflated or copied: "the report
+ * inflates past 16 MiB", "the reports are larger than 32 MiB in all".
+ */
+static const char *past_cap(const struct unpacker *u, const struct capped_buffer *b,
+			    bool inflating, char *buf, size_t size)
+{
+	char size_buf[32];
+
+	if (b->cap_is_total)
+		snprintf(buf, size, "the reports %s %s in all",
+			 inflating ? "inflate past" : "are larger than",
+			 size_text(u->limits->max_total_output, size_buf, sizeof(size_buf)));
+	else
+		snprintf(buf, size, "the report %s %s",
+			 inflating ? "inflates past" : "is larger than",
+			 size_text(b->cap, size_buf, sizeof(size_buf)));
 	return buf;
 }
 
@@ -235,9 +274,10 @@ static int next_member(const unsigned char *data, size_t len, size_t *at)
 }
 
 /*
- * Inflate the gzip data into *out (capped at max_output).  where prefixes
- * the messages ("gzip", "zip: member x.gz: gzip").  *ret_single_len: the
- * length of the one gzip member when the data is one (and NUL padding), else 0.
+ * Inflate the gzip data into *out (capped, see member_buffer()).  where
+ * prefixes the messages ("gzip", "zip: member x.gz: gzip").  *ret_single_len:
+ * the length of the one gzip member when the data is one (and NUL padding),
+ * else 0.
  */
 static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t len,
 			const char *where, struct capped_buffer *out, size_t *ret_single_len)
@@ -245,7 +285,7 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 	bool single = true;	/* one member so far */
 	size_t member_end = 0;
 	z_stream zs = { 0 };
-	char size_buf[32];
+	char reason[80];
 	int zrc = Z_OK, step, rc = -1;
 
 	if (inflateInit2(&zs, 15 + 32) != Z_OK)
@@ -260,9 +300,8 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 		step = inflate_step(&zs, out, &zrc);
 		at = (size_t)(zs.next_in - data);
 		if (step != 0) {
-			fail(u, step < 0 ? ENOMEM : EFBIG, step < 0 ? "%s: out of memory" :
-			     "%s: the report inflates past %s", where,
-			     size_text(out->cap, size_buf, sizeof(size_buf)));
+			fail(u, step < 0 ? ENOMEM : EFBIG, "%s: %s", where, step < 0 ?
+			     "out of memory" : past_cap(u, out, true, reason, sizeof(reason)));
 			goto out;
 		}
 		if (zrc == Z_STREAM_END) {
@@ -339,19 +378,20 @@ static int add_member(struct unpacker *u, struct capped_buffer *text, const char
 	member.carrier = carrier;
 	*text = (struct capped_buffer){ 0 };
 	r->members[r->member_count++] = member;
+	u->total_output += member.json_len;	/* within what was left: see member_buffer() */
 	return 0;
 }
 
 static int add_copy(struct unpacker *u, const unsigned char *data, size_t len, const char *name,
 		    enum unpack_format carrier, const char *where)
 {
-	struct capped_buffer text = { .cap = u->limits->max_output };
-	char size_buf[32];
+	struct capped_buffer text = member_buffer(u);
+	char reason[80];
 	int rc;
 
 	if (len > text.cap)
-		return fail(u, EFBIG, "%s: the report is larger than %s", where,
-			    size_text(text.cap, size_buf, sizeof(size_buf)));
+		return fail(u, EFBIG, "%s: %s", where, past_cap(u, &text, false, reason,
+								 sizeof(reason)));
 	if (buffer_reserve(&text, len) < 0)
 		return fail(u, ENOMEM, "out of memory");
 	if (len > 0)
@@ -365,7 +405,7 @@ static int add_copy(struct unpacker *u, const unsigned char *data, size_t len, c
 static int add_gzip(struct unpacker *u, const unsigned char *data, size_t len, const char *name,
 		    enum unpack_format carrier, const char *where)
 {
-	struct capped_buffer text = { .cap = u->limits->max_output };
+	struct capped_buffer text = member_buffer(u);
 	size_t single_len = 0;
 	int rc = inflate_gzip(u, data, len, where, &text, &single_len);
 
@@ -383,12 +423,16 @@ static int add_gzip(struct unpacker *u, const unsigned char *data, size_t len, c
 	return rc;
 }
 
-/* Read one zip member in chunks, at most max_output octets. */
+/*
+ * Read one zip member in chunks, up to the cap of *out.  A member that
+ * turns out to be gzip may take max_output: it is only read to be
+ * inflated, and its text is capped then.
+ */
 static int read_zip_member(struct unpacker *u, zip_t *archive, zip_uint64_t index,
 			   const char *where, struct capped_buffer *out)
 {
 	zip_file_t *file = zip_fopen_index(archive, index, 0);
-	char size_buf[32];
+	char reason[80];
 	int rc = -1;
 
 	if (file == NULL)
@@ -410,11 +454,15 @@ static int read_zip_member(struct unpacker *u, zip_t *archive, zip_uint64_t inde
 		if (n == 0)
 			break;
 		if (room == 0) {
-			fail(u, EFBIG, "%s: the report inflates past %s", where,
-			     size_text(out->cap, size_buf, sizeof(size_buf)));
+			fail(u, EFBIG, "%s: %s", where, past_cap(u, out, true, reason,
+								  sizeof(reason)));
 			goto out;
 		}
 		out->len += (size_t)n;
+		if (out->cap_is_total && is_gzip(out->data, out->len)) {
+			out->cap = u->limits->max_output;
+			out->cap_is_total = false;
+		}
 	}
 	rc = 0;
 out:
@@ -425,7 +473,7 @@ out:
 static int unpack_zip_member(struct unpacker *u, zip_t *archive, zip_uint64_t index,
 			     const char *context)
 {
-	struct capped_buffer raw = { .cap = u->limits->max_output };
+	struct capped_buffer raw = member_buffer(u);
 	zip_stat_t st;
 	char where[192], name_buf[96];
 	const char *name;

@@ -7,8 +7,9 @@
  * numbers, "{" after optional white space, or mail headers); the caller's
  * hint (a media type or a file name) only breaks ties and names what was
  * expected in errors.  Every step is bounded: the input, what any one
- * member decompresses to (a gzip or zip bomb stops at the cap, it is never
- * inflated whole), the number of members and parts, MIME nesting.
+ * member decompresses to and what all of them do together (a gzip or zip
+ * bomb stops at the cap, it is never inflated whole), the number of members
+ * and parts, MIME nesting.
  */
 #ifndef MTASTS_IO_REPORT_UNPACK_H
 #define MTASTS_IO_REPORT_UNPACK_H
@@ -27,6 +28,7 @@ enum unpack_format {
 struct unpack_limits {
 	size_t max_input;		/* octets in (default 32 MiB) */
 	size_t max_output;		/* octets out of one member or part (default 16 MiB) */
+	size_t max_total_output;	/* octets out of all of them together (default 32 MiB) */
 	size_t max_members;		/* reports in one zip or one message (default 16) */
 	size_t max_mime_parts;		/* MIME parts in one message (default 256) */
 	size_t max_mime_depth;		/* multipart nesting (default 8) */

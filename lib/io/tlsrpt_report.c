@@ -5,19 +5,26 @@
  * DESCRIPTION
  *	Reading happens in three steps, each bounded:
  *	1. a scan of the raw octets: the size, UTF-8 (RFC 3629: no overlong
- *	   forms, no surrogates) and the nesting of brackets outside strings,
- *	   so that a deep text is refused before jansson recurses into it;
+ *	   forms, no surrogates), the nesting of brackets outside strings and
+ *	   the number of values (the top one, one at each "[" or "{", one
+ *	   after each ","), so that a deep text is refused before jansson
+ *	   recurses into it and a wide one before it builds a tree of many
+ *	   small values, each far larger in memory than in the text (every
+ *	   list has its own limit, but a report of many lists needs one in
+ *	   all);
  *	2. jansson parses the text (duplicate keys refused, nothing allowed
  *	   after the top-level object, no "\u0000" in strings);
  *	3. the tree is walked field by field into struct tlsrpt_report, each
  *	   failure naming the path of the field ("policies[0].summary...").
  *
- *	Tolerated on the way, because real senders do it: "mx-host" as one
- *	string or an array; optional strings sent as null (as absent) or empty
- *	(as absent, for the strings of "failure-details"); date-times without a
- *	time zone (read as UTC), with a fraction of a second (dropped), with
- *	"Z" or an offset; a TLSA "policy-string" of one string that is itself
- *	a JSON array of strings (Microsoft), which is read as those strings.
+ *	Tolerated on the way, because real senders do it: a UTF-8 byte
+ *	order mark before the text (skipped); "mx-host" as one string or
+ *	an array; optional strings sent as null (as absent) or empty (as
+ *	absent, for the strings of "failure-details"); date-times without
+ *	a time zone (read as UTC), with a fraction of a second (dropped),
+ *	with "Z" or an offset; a TLSA "policy-string" of one string that
+ *	is itself a JSON array of strings (Microsoft), which is read as
+ *	those strings.
  *	Unknown fields are ignored (RFC 8460 4.1 lets reports grow).
  *
  *	Refused: a count that is not a whole number from 0 to 2^53 (the
@@ -54,6 +61,7 @@ void tlsrpt_limits_default(struct tlsrpt_limits *ret_limits)
 	ret_limits->max_failures = 10000;
 	ret_limits->max_strings = 1000;
 	ret_limits->max_string = 64u << 10;
+	ret_limits->max_elements = 100000;
 }
 
 /* Octets that are not printable ASCII become '?': a reason may be printed. */
@@ -163,13 +171,14 @@ static size_t utf8_sequence(const unsigned char *s, size_t avail)
 }
 
 /*
- * Checks UTF-8 and the nesting of text, counting lines and columns (in
- * octets, from 1) for the reason.
+ * Checks UTF-8, the nesting of text and its number of values, counting
+ * lines and columns (in octets, from 1) for the reason.
  */
-static int scan_text(struct reader *r, const char *text, size_t len, size_t max_depth)
+static int scan_text(struct reader *r, const char *text, size_t len, size_t max_depth,
+		     size_t max_elements)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t depth = 0, line = 1, column = 1, n;
+	size_t depth = 0, line = 1, column = 1, n, elements = 1;
 	bool in_string = false, escaped = false;
 
 	for (size_t i = 0; i < len; i += n, column += n) {
@@ -196,6 +205,9 @@ static int scan_text(struct reader *r, const char *text, size_t len, size_t max_
 				    "limit of %zu", line, column, max_depth);
 		else if ((s[i] == ']' || s[i] == '}') && depth > 0)
 			depth--;
+		if ((s[i] == ',' || s[i] == '[' || s[i] == '{') && ++elements > max_elements)
+			return fail(r, "", "line %zu, column %zu: more than the limit of %zu "
+				    "JSON values", line, column, max_elements);
 	}
 	return 0;
 }
@@ -363,7 +375,8 @@ static int expand_tlsa_strings(struct reader *r, struct tlsrpt_policy *p, const 
 		return 0;
 	text = p->policy_strings[0];
 	text += strspn(text, " \t\r\n");
-	if (text[0] != '[' || scan_text(&inner, text, strlen(text), 1) != 0)
+	/* its strings are bounded by max_string octets and then by max_strings */
+	if (text[0] != '[' || scan_text(&inner, text, strlen(text), 1, SIZE_MAX) != 0)
 		return 0;
 	if ((array = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		goto out;
@@ -705,7 +718,12 @@ int tlsrpt_report_read(const char *json, size_t len, const struct tlsrpt_limits 
 		     len, r.limits->max_json);
 		goto out;
 	}
-	if (scan_text(&r, json, len, r.limits->max_depth) != 0 ||
+	/* a byte order mark, which some senders write (RFC 8259 8.1 lets it be ignored) */
+	if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0) {
+		json += 3;
+		len -= 3;
+	}
+	if (scan_text(&r, json, len, r.limits->max_depth, r.limits->max_elements) != 0 ||
 	    (root = parse_json(&r, json, len)) == NULL)
 		goto out;
 	if ((report = calloc(1, sizeof(*report))) == NULL) {

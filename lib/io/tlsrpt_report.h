@@ -2,14 +2,14 @@
  * tlsrpt_report.h - an SMTP TLS report (RFC 8460 4) read from its JSON text.
  *
  * The reader is strict about what a report means and tolerant of what real
- * senders do (see tests/unit/data/tlsrpt/README.md): "mx-host" as a string,
- * an array or absent; dates without a time zone; a TLSA "policy-string" sent
- * as one JSON-encoded string; "sending-mta-ip" empty or absent;
- * "contact-info" null or absent; "policy-domain" absent on
- * "no-policy-found".  It rejects, saying where and why: text that is not
- * JSON or not UTF-8, nesting or arrays past the limits, a field of the wrong
- * type (a count sent as a string), a missing required field, a file that is
- * not a report at all.
+ * senders do (see tests/unit/data/tlsrpt/README.md): a UTF-8 byte order mark
+ * before the text; "mx-host" as a string, an array or absent; dates without
+ * a time zone; a TLSA "policy-string" sent as one JSON-encoded string;
+ * "sending-mta-ip" empty or absent; "contact-info" null or absent;
+ * "policy-domain" absent on "no-policy-found".  It rejects, saying where and
+ * why: text that is not JSON or not UTF-8, nesting, arrays or the values of
+ * the whole text past the limits, a field of the wrong type (a count sent as
+ * a string), a missing required field, a file that is not a report at all.
  *
  * Every string in the result is valid UTF-8 without NUL octets; it may hold
  * control characters, so programs escape it before printing.
@@ -28,6 +28,7 @@ struct tlsrpt_limits {
 	size_t max_failures;		/* "failure-details" of one policy (default 10,000) */
 	size_t max_strings;		/* "policy-string" and "mx-host" entries (default 1,000) */
 	size_t max_string;		/* octets of one string (default 64 KiB) */
+	size_t max_elements;		/* JSON values in the whole text (default 100,000) */
 };
 
 /* One "failure-details" entry (RFC 8460 4.3). Absent strings are NULL. */

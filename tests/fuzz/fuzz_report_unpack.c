@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	unpack_limits_default(&limits);
 	limits.max_output = 256 * 1024;	/* bombs stop early, the fuzzer stays fast */
+	limits.max_total_output = 512 * 1024;	/* less than max_members of max_output */
 	limits.max_members = 4;
 	limits.max_mime_parts = 16;
 	limits.max_mime_depth = 4;
@@ -37,13 +38,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)unpack_format_from_file_name(text);
 	rc = report_unpack(data, size, hint, &limits, &result, why, sizeof(why));
 	if (rc == 0) {
+		size_t total = 0;
+
 		if (result.member_count == 0 || result.member_count > limits.max_members)
 			abort();
 		for (size_t i = 0; i < result.member_count; i++) {
 			const struct unpack_member *m = &result.members[i];
 
+			total += m->json_len;
 			if (m->json == NULL || m->json_len > limits.max_output ||
-			    m->json[m->json_len] != '\0')
+			    total > limits.max_total_output || m->json[m->json_len] != '\0')
 				abort();
 			if (m->carrier != UNPACK_JSON && m->carrier != UNPACK_GZIP &&
 			    m->carrier != UNPACK_ZIP)

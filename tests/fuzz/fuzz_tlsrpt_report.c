@@ -161,7 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	tlsrpt_limits_default(&defaults);
 	tight = (struct tlsrpt_limits){ .max_json = 4096, .max_depth = 6, .max_policies = 3,
-					.max_failures = 3, .max_strings = 3, .max_string = 64 };
+					.max_failures = 3, .max_strings = 3, .max_string = 64,
+					.max_elements = 256 };
 	wide = read_checked(data, size, &defaults);
 	narrow = read_checked(data, size, &tight);
 	if (narrow != NULL) {

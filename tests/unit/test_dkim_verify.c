@@ -251,6 +251,42 @@ static void test_missing_key(void **state)
 	free(signed_message);
 }
 
+/*
+ * A DKIM-Signature field that cannot be used at all (no b=, a d= with
+ * control characters) is PERMERROR, not NONE (RFC 6376 6.1.1), with a
+ * reason; the d= is not repeated.
+ */
+static void test_unusable_signature(void **state)
+{
+	static const char *const fields[] = {
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=sel;\r\n"
+		"\th=from; bh=AAAA\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=ex\x1b[31mample.org;\r\n"
+		"\ts=sel; h=from; bh=AAAA; b=AAAA\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=ex\xc2\x9b" "31mample.org;\r\n"
+		"\ts=sel; h=from; bh=AAAA; b=AAAA\r\n",
+		"dkim-signature:v=1; a=rsa-sha256; d=example.org; s=sel; h=from; bh=AAAA\r\n",
+	};
+	char message[2048];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+		snprintf(message, sizeof(message), "%s%s", fields[i], MESSAGE);
+		struct dkim_outcome o = verify(message, key_file);
+
+		if (o.verdict != DKIM_VERDICT_PERMERROR)
+			fail_msg("field %zu: verdict %s", i, dkim_verdict_name(o.verdict));
+		assert_string_equal(o.domain, "");
+		assert_true(o.reason[0] != '\0');
+		for (const char *c = o.reason; *c != '\0'; c++)
+			assert_true(*c >= 0x20 && *c < 0x7f);
+	}
+	/* a field that only looks like one is no signature */
+	snprintf(message, sizeof(message), "X-DKIM-Signature: v=1; d=example.org\r\n"
+		 "DKIM-Signature-Note: none\r\n%s", MESSAGE);
+	assert_int_equal(verify(message, key_file).verdict, DKIM_VERDICT_NONE);
+}
+
 static void test_samples(void **state)
 {
 	static const char *files[] = { "google-1.eml", "google-2.eml", "google-no-policy.eml",
@@ -420,6 +456,131 @@ static void test_dns(void **state)
 	free(other_selector);
 }
 
+/* The message with count signatures of domains x0.example... that have no key. */
+static char *with_junk_signatures(const char *message, size_t count)
+{
+	size_t size = strlen(message) + count * 128 + 1, len = 0;
+	char *out = malloc(size);
+
+	assert_non_null(out);
+	for (size_t i = 0; i < count; i++)
+		len += (size_t)snprintf(out + len, size - len, "DKIM-Signature: v=1; a=rsa-sha256; "
+					"c=relaxed/relaxed; d=x%zu.example; s=s; h=from; bh=AAAA; "
+					"b=AAAA\r\n", i);
+	snprintf(out + len, size - len, "%s", message);
+	return out;
+}
+
+/* A UDP socket on addr port 53 that never answers, or -1 without the right to bind there. */
+static int black_hole(const char *addr_text)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(53) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, addr_text, &addr.sin_addr);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The queries that reached fd, read without waiting. */
+static int queries_waiting(int fd)
+{
+	unsigned char q[512];
+	int count = 0;
+
+	while (recv(fd, q, sizeof(q), MSG_DONTWAIT) > 0)
+		count++;
+	return count;
+}
+
+/*
+ * 20 signatures and a name server that never answers: one lookup of 1 s
+ * each would take 20 s, but all of them together stop at the deadline of
+ * 2.5 s, TEMPERROR.
+ */
+static void test_dns_deadline(void **state)
+{
+	struct dkim_options options = { .dns_servers = "127.83.75.2", .timeout_ms = 1000,
+					.total_timeout_ms = 2500 };
+	char *message = with_junk_signatures(MESSAGE, 20);
+	int fd = black_hole(options.dns_servers), queries;
+	struct dkim_outcome o;
+	struct timespec start, end;
+	double elapsed;
+	char why[160];
+
+	(void)state;
+	if (fd < 0) {
+		free(message);
+		skip();
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(dkim_verify_message((unsigned char *)message, strlen(message), &options,
+					     &o, why, sizeof(why)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	elapsed = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+	queries = queries_waiting(fd);
+	close(fd);
+	if (elapsed > 2.75)
+		fail_msg("%.2f s, past the deadline of 2.5 s (%d queries)", elapsed, queries);
+	if (o.verdict != DKIM_VERDICT_TEMPERROR)
+		fail_msg("verdict %s: %s", dkim_verdict_name(o.verdict), o.reason);
+	assert_non_null(strstr(o.reason, "2500 ms"));
+	assert_true(queries >= 1 && queries <= 3);
+	free(message);
+}
+
+/*
+ * Only the first 8 signatures are examined (RFC 6376 6.1 lets a verifier
+ * limit them): 20 signatures of domains without a key make 8 lookups.
+ */
+static void test_signature_limit(void **state)
+{
+	struct dkim_options options = { .dns_servers = FAKE_DNS_ADDR, .timeout_ms = 2000 };
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct fake_dns dns = { .fd = socket(AF_INET, SOCK_DGRAM, 0) };
+	char *signed_message = sign(MESSAGE, "sel", "example.org");
+	char *junk_first = with_junk_signatures(signed_message, 20);
+	char *junk_after = with_junk_signatures(signed_message, 7);
+	struct dkim_outcome o;
+	pthread_t server;
+	char why[160];
+
+	(void)state;
+	assert_true(dns.fd >= 0);
+	inet_pton(AF_INET, FAKE_DNS_ADDR, &addr.sin_addr);
+	if (bind(dns.fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(dns.fd);
+		free(signed_message);
+		free(junk_first);
+		free(junk_after);
+		skip();
+	}
+	assert_int_equal(pthread_create(&server, NULL, fake_dns_serve, &dns), 0);
+	assert_int_equal(dkim_verify_message((unsigned char *)junk_first, strlen(junk_first),
+					     &options, &o, why, sizeof(why)), 0);
+	assert_int_equal(atomic_load(&dns.queries), 8);
+	assert_int_equal(o.verdict, DKIM_VERDICT_PERMERROR);
+	/* the good one as the eighth is still judged */
+	atomic_store(&dns.queries, 0);
+	assert_int_equal(dkim_verify_message((unsigned char *)junk_after, strlen(junk_after),
+					     &options, &o, why, sizeof(why)), 0);
+	assert_int_equal(atomic_load(&dns.queries), 8);
+	if (o.verdict != DKIM_VERDICT_PASS)
+		fail_msg("verdict %s: %s", dkim_verdict_name(o.verdict), o.reason);
+	assert_string_equal(o.domain, "example.org");
+	atomic_store(&dns.stop, true);
+	pthread_join(server, NULL);
+	close(dns.fd);
+	free(signed_message);
+	free(junk_first);
+	free(junk_after);
+}
+
 static void test_setup_errors(void **state)
 {
 	struct dkim_options options = { .key_file = NULL };
@@ -448,9 +609,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fail),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_missing_key),
+		cmocka_unit_test(test_unusable_signature),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_dns_timeout),
 		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_dns_deadline),
+		cmocka_unit_test(test_signature_limit),
 		cmocka_unit_test(test_setup_errors),
 	};
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "unit.h"
 
@@ -261,6 +262,108 @@ static void test_limits(void **state)
 	mime_message_clear(&m);
 }
 
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A Content-Type of "application/json" followed by count times parameter. */
+static char *flooded_message(size_t count, const char *parameter)
+{
+	size_t size = 128 + count * strlen(parameter), len;
+	char *text = malloc(size);
+
+	assert_non_null(text);
+	len = (size_t)snprintf(text, size, "From: a@example.net\r\nContent-Type: application/json");
+	for (size_t i = 0; i < count; i++) {
+		memcpy(text + len, parameter, strlen(parameter));
+		len += strlen(parameter);
+	}
+	snprintf(text + len, size - len, "\r\n\r\n{}\r\n");
+	return text;
+}
+
+/*
+ * Parameters are scanned in place and bounded: a header of 100,000 of them
+ * (5 MB) is refused at once, not copied once for each (which took
+ * seconds).
+ */
+static void test_parameter_flood(void **state)
+{
+	struct mime_message m = { .part_count = 99 };
+	struct timespec start;
+	char why[160];
+	char *text;
+	int rc;
+
+	(void)state;
+	text = flooded_message(100000, "; filler=\"a value long enough to make it 5 MB\"");
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	rc = parse_text(text, &limits, &m, why, sizeof(why));
+	assert_true(seconds_since(&start) < 1.0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(m.part_count, 0);
+	free(text);
+
+	/* 64 parameters are read, the last one found; 65 are refused, saying so */
+	text = flooded_message(63, "; a=x");
+	strcpy(strstr(text, "\r\n\r\n"), "; name=r.json\r\n\r\n{}\r\n");
+	assert_int_equal(parse_text(text, &limits, &m, why, sizeof(why)), 0);
+	assert_string_equal(m.parts[0].file_name, "r.json");
+	mime_message_clear(&m);
+	free(text);
+	text = flooded_message(65, "; a=x");
+	assert_int_equal(parse_text(text, &limits, &m, why, sizeof(why)), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_string_equal(why, "mime: a Content-Type field with more than 64 parameters");
+	free(text);
+	assert_int_equal(parse_text("Content-Type: text/plain\n"
+				    "Content-Disposition: attachment"
+				    "; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1"
+				    "; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1"
+				    "; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1"
+				    "; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1"
+				    "; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1; a=1"
+				    "\n\nx", &limits, &m, why, sizeof(why)), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_string_equal(why, "mime: a Content-Disposition field with more than 64 parameters");
+}
+
+/* A header block past 256 KiB is refused, however its fields are cut. */
+static void test_header_block_limit(void **state)
+{
+	size_t size = 300 * 1024, len = 0;
+	char *text = malloc(size + 64);
+	struct mime_message m = { .part_count = 99 };
+	char why[160];
+	struct timespec start;
+
+	(void)state;
+	assert_non_null(text);
+	while (len < size)
+		len += (size_t)sprintf(text + len, "X-Filler: %08zu\n", len);
+	strcpy(text + len, "\n{}\n");
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	assert_int_equal(parse_text(text, &limits, &m, why, sizeof(why)), -1);
+	assert_true(seconds_since(&start) < 1.0);
+	assert_int_equal(errno, EFBIG);
+	assert_string_equal(why, "mime: a header block of more than 262144 octets");
+	assert_int_equal(m.part_count, 0);
+	/* just under the limit is read */
+	len = 0;
+	while (len + 20 < 256 * 1024)
+		len += (size_t)sprintf(text + len, "X-Filler: %08zu\n", len);
+	strcpy(text + len, "\n{}\n");
+	assert_int_equal(parse_text(text, &limits, &m, why, sizeof(why)), 0);
+	assert_string_equal((char *)m.parts[0].body, "{}\n");
+	mime_message_clear(&m);
+	free(text);
+}
+
 static void test_looks_like_message(void **state)
 {
 	static const struct {
@@ -291,6 +394,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_quirks),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_parameter_flood),
+		cmocka_unit_test(test_header_block_limit),
 		cmocka_unit_test(test_looks_like_message),
 	};
 

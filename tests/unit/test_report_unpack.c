@@ -449,6 +449,73 @@ static void test_zip_refused(void **state)
 	free(zip.data);
 }
 
+/*
+ * The members of a zip, each within max_output, are bounded together too:
+ * 16 members of 2.5 MiB (40 MiB) pass the 32 MiB of max_total_output.
+ */
+static void test_zip_total_output(void **state)
+{
+	size_t each = 5 * MIB / 2;
+	unsigned char *zeros = calloc(each, 1);
+	struct zip_entry entries[16];
+	char names[16][16];
+	struct unpack_limits limits;
+	struct unpack_result r;
+	char why[200];
+	struct bytes zip;
+
+	(void)state;
+	assert_non_null(zeros);
+	for (size_t i = 0; i < ARRAY_LEN(entries); i++) {
+		snprintf(names[i], sizeof(names[i]), "m%02zu.json", i);
+		entries[i] = (struct zip_entry){ names[i], zeros, each, false };
+	}
+	zip = make_zip(entries, ARRAY_LEN(entries));
+	assert_true(zip.len < MIB);
+	unpack_limits_default(&limits);
+	assert_int_equal(limits.max_total_output, 32 * MIB);
+	assert_true(each < limits.max_output);
+	assert_true(ARRAY_LEN(entries) <= limits.max_members);
+	/* 12 members make 30 MiB, the 13th passes 32 MiB */
+	expect_failure(zip, UNPACK_AUTO, NULL, EFBIG,
+		       "zip: member m12.json: the reports inflate past 32 MiB in all");
+
+	/* with a total of 40 MiB they are read */
+	limits.max_total_output = 40 * MIB;
+	assert_int_equal(unpack(zip, UNPACK_AUTO, &limits, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.member_count, 16);
+	unpack_result_clear(&r);
+	free(zip.data);
+	free(zeros);
+
+	/* small: exactly the total is accepted, one octet more is not */
+	struct bytes gz = gzip_text(report_a);
+	const struct zip_entry two[] = {
+		{ "a.json", report_a, strlen(report_a), false },
+		{ "b.json.gz", gz.data, gz.len, false },
+	};
+
+	zip = make_zip(two, ARRAY_LEN(two));
+	limits.max_total_output = 2 * strlen(report_a);
+	assert_int_equal(unpack(zip, UNPACK_AUTO, &limits, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.member_count, 2);
+	unpack_result_clear(&r);
+	limits.max_total_output = 2 * strlen(report_a) - 1;
+	expect_failure(zip, UNPACK_AUTO, &limits, EFBIG,
+		       "zip: member b.json.gz: gzip: the reports inflate past 35 octets in all");
+
+	/* attachments of a mail message count together too */
+	struct bytes inner = zip;
+
+	zip = mail_with("application/zip", "r.zip", inner.data, inner.len);
+	expect_failure(zip, UNPACK_AUTO, &limits, EFBIG,
+		       "mail: attachment r.zip: zip: member b.json.gz: gzip: the reports inflate "
+		       "past 35 octets in all");
+	free(zip.data);
+	free(inner.data);
+	free(gz.data);
+}
+
 static void test_mail(void **state)
 {
 	struct bytes gz = gzip_text(report_a);
@@ -632,6 +699,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gzip_bomb),
 		cmocka_unit_test(test_zip),
 		cmocka_unit_test(test_zip_refused),
+		cmocka_unit_test(test_zip_total_output),
 		cmocka_unit_test(test_mail),
 		cmocka_unit_test(test_mail_limits),
 		cmocka_unit_test(test_refused),

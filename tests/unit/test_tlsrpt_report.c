@@ -498,6 +498,29 @@ static void test_not_json(void **state)
 	read_bad("{\"report-id\":1e999}", "not JSON", "overflow");
 }
 
+/*
+ * A UTF-8 byte order mark before the text (RFC 8259 8.1 lets a reader
+ * ignore it) is skipped, as report_unpack sniffs such a text as JSON; one
+ * anywhere else is no JSON.
+ */
+static void test_byte_order_mark(void **state)
+{
+	struct tlsrpt_report *report;
+
+	(void)state;
+	report = read_ok("\xef\xbb\xbf" REPORT(STS_POLICY));
+	assert_string_equal(report->organization_name, "Org");
+	assert_int_equal(report->policy_count, 1);
+	tlsrpt_report_free(report);
+	report = read_ok("\xef\xbb\xbf\r\n  " REPORT(STS_POLICY));
+	assert_string_equal(report->report_id, "r-1");
+	tlsrpt_report_free(report);
+	read_bad("\xef\xbb\xbf", "not JSON: line 1, column", "");
+	read_bad("\xef\xbb\xbf\xef\xbb\xbf" REPORT(STS_POLICY), "not JSON: line 1, column", "");
+	read_bad(" \xef\xbb\xbf" REPORT(STS_POLICY), "not JSON: line 1, column", "");
+	read_bad("\xef\xbb" REPORT(STS_POLICY), "not UTF-8: line 1, column 1", "");
+}
+
 static void test_not_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -569,6 +592,7 @@ static void test_limits(void **state)
 	assert_int_equal(limits.max_failures, 10000);
 	assert_int_equal(limits.max_strings, 1000);
 	assert_int_equal(limits.max_string, 64 << 10);
+	assert_int_equal(limits.max_elements, 100000);
 	tlsrpt_report_free(read_ok_limits(json, &limits));
 
 	limits.max_json = strlen(json) - 1;
@@ -602,6 +626,62 @@ static void test_limits(void **state)
 						       SUMMARY, "")), &limits));
 	read_bad_limits("{\"organization-name\":\"Organisation-of-Example\",\"policies\":[]}",
 			&limits, "organization-name: a string of 23 octets", "limit of 20");
+}
+
+/* A report of count policies, each with an "mx-host" of strings empty strings. */
+static char *wide_report(size_t count, size_t strings, size_t *ret_len)
+{
+	static const char head[] = REPORT_HEAD("2024-01-01T00:00:00Z", "2024-01-01T23:59:59Z");
+	static const char policy_head[] = "{\"policy\":{" STS ",\"mx-host\":[";
+	static const char policy_tail[] = "]},\"summary\":{" SUMMARY "}}";
+	size_t size = sizeof(head) + count * (sizeof(policy_head) + sizeof(policy_tail) +
+					      strings * 3 + 1) + 8, len = 0;
+	char *json = malloc(size);
+
+	assert_non_null(json);
+	len += (size_t)snprintf(json + len, size - len, "%s", head);
+	for (size_t i = 0; i < count; i++) {
+		len += (size_t)snprintf(json + len, size - len, "%s%s", i > 0 ? "," : "",
+					policy_head);
+		for (size_t j = 0; j < strings; j++)
+			len += (size_t)snprintf(json + len, size - len, "%s\"\"", j > 0 ? "," : "");
+		len += (size_t)snprintf(json + len, size - len, "%s", policy_tail);
+	}
+	len += (size_t)snprintf(json + len, size - len, "]}");
+	*ret_len = len;
+	return json;
+}
+
+/*
+ * Every list within its own limit, but 150,000 values in all: refused by
+ * the scan of the octets, before jansson builds a tree of them (the text
+ * is cut short too, which the parser would have said instead).
+ */
+static void test_element_budget(void **state)
+{
+	struct tlsrpt_limits limits;
+	size_t len;
+	char *json = wide_report(150, 1000, &len);
+
+	(void)state;
+	read_bad_len(json, len - 2, NULL, "line 1, column ",
+		     "more than the limit of 100000 JSON values");
+	/*
+	 * Counted as the top value, one at each "[" or "{" and one after each
+	 * ",": 8 in the head, 1008 in each policy (with its separating comma
+	 * but for the first one's).
+	 */
+	tlsrpt_limits_default(&limits);
+	limits.max_elements = 8 + 150 * 1008 - 1;
+	read_bad_len(json, len, &limits, "line 1, column ", "JSON values");
+	limits.max_elements = 8 + 150 * 1008;
+	tlsrpt_report_free(read_ok_limits(json, &limits));
+	free(json);
+
+	/* 98 policies of 1000 strings are within the default */
+	json = wide_report(98, 1000, &len);
+	tlsrpt_report_free(read_ok(json));
+	free(json);
 }
 
 struct count_case {
@@ -815,9 +895,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_optional_strings),
 		cmocka_unit_test(test_strings_kept),
 		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_byte_order_mark),
 		cmocka_unit_test(test_not_utf8),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_element_budget),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_wrong_types),
