@@ -9,12 +9,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report_unpack.h"
 #include "tlsrpt_report.h"
@@ -30,20 +33,27 @@ static struct tlsrpt_limits report_limits;
 
 static void parse_file(const char *path, struct totals *t)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	unsigned char *data;
-	size_t len;
+	size_t len = 0, cap;
+	struct stat st;
 	char why[300];
 	struct unpack_result unpacked;
 
-	if (f == NULL) {
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		fprintf(stderr, "report-parse: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		t->failed++;
 		return;
 	}
-	data = malloc(unpack_limits.max_input + 1);
-	len = data != NULL ? fread(data, 1, unpack_limits.max_input + 1, f) : 0;
-	fclose(f);
+	/* Sized by the file, as mtasts's read_input() does; one octet more tells "too large". */
+	cap = (uintmax_t)st.st_size < unpack_limits.max_input ? (size_t)st.st_size + 1
+							       : unpack_limits.max_input + 1;
+	data = malloc(cap);
+	for (ssize_t n = 1; data != NULL && len < cap && n > 0; len += n > 0 ? (size_t)n : 0)
+		n = read(fd, data + len, cap - len);
+	close(fd);
 	t->files++;
 	t->octets += len;
 	if (data == NULL || report_unpack(data, len, unpack_format_from_file_name(path), &unpack_limits,

@@ -3,10 +3,14 @@
  * and for programs (JSON), and reading bounded input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -354,35 +358,67 @@ void json_stream_end(struct json_stream *stream)
 	note_output_failure();
 }
 
+/*
+ * A regular file's buffer is sized by its length (a report is a few hundred
+ * octets; allocating the limit each time cost an mmap and a munmap a file);
+ * standard input, a pipe or a file that grows while read is read in
+ * doubling chunks, never past the limit.
+ */
+#define READ_CHUNK ((size_t)64 << 10)
+
 int read_input(const char *path, size_t max, char **ret_data, size_t *ret_len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *data;
-	size_t len;
-	int saved;
-
-	if (f == NULL)
-		return -errno;
-	data = malloc(max + 2);
-	if (data == NULL) {
-		if (f != stdin)
-			fclose(f);
-		return -ENOMEM;
-	}
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	/* One octet more than allowed, so the caller can tell "too large". */
-	errno = 0;
-	len = fread(data, 1, max + 1, f);
-	saved = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
-	if (f != stdin)
-		fclose(f);
-	if (saved != 0) {
-		free(data);
-		return -saved;
+	size_t limit = max < SIZE_MAX - 2 ? max + 1 : SIZE_MAX - 1, cap = READ_CHUNK, len = 0;
+	struct stat st;
+	char *data = NULL;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0)
+		cap = (uintmax_t)st.st_size < limit ? (size_t)st.st_size + 1 : limit;
+	if (cap > limit)
+		cap = limit;
+	if ((data = malloc(cap + 1)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap == limit)
+				break;
+			size_t bigger = cap < limit / 2 ? cap * 2 : limit;
+			char *more = realloc(data, bigger + 1);
+			if (more == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			data = more;
+			cap = bigger;
+		}
+		ssize_t n = read(fd, data + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
 	}
 	data[len] = '\0';
 	*ret_data = data;
 	*ret_len = len;
-	return 0;
+	data = NULL;
+out:
+	if (!is_stdin)
+		close(fd);
+	free(data);
+	return rc;
 }
 
 int parse_json_option(const struct command *cmd, int *argc, char ***argv,

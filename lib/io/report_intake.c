@@ -149,6 +149,8 @@ static int store_member(struct report_store *store, const struct unpack_member *
 		.dkim_domain = dkim != NULL && dkim->domain[0] != '\0' ? dkim->domain : NULL,
 		.raw = member->json,
 		.raw_len = member->json_len,
+		.raw_gzip = member->gzip,
+		.raw_gzip_len = member->gzip_len,
 	};
 	int64_t id = 0;
 	enum store_status stored = report_store_add(store, report, &meta, &id, why, sizeof(why));

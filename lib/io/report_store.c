@@ -7,7 +7,8 @@
  * Tables (the same in both backends; see report_store_sqlite.c and
  * report_store_postgres.c for the DDL):
  *   report          one row a report: its fields, how it came, the JSON
- *                   text gzip-compressed and its SHA-256
+ *                   text gzip-compressed (the gzip member it came in, when
+ *                   it came as one) and the text's SHA-256
  *   report_policy   one row a policy, with the report's day, start, end and
  *                   organization copied in so the summaries read one index
  *   report_failure  one row a failure detail, with the policy's domain and
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,7 @@ struct report_store *report_store_close(struct report_store *store)
 			deflateEnd(store->deflater);
 		free(store->deflater);
 		free(store->gz);
+		EVP_MD_free(store->sha256);
 		store->ops->free(store);
 	}
 	return NULL;
@@ -185,13 +188,15 @@ void rs_day_text(int64_t t, char out[16])
 		snprintf(out, 16, "0000-00-00");
 }
 
-/* The SHA-256 of data, hex. */
-static int sha256_hex(const void *data, size_t len, char out[65])
+/* The SHA-256 of data, hex; the digest is fetched once a store. */
+static int sha256_hex(struct report_store *store, const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 
-	if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) || md_len != 32)
+	if (store->sha256 == NULL && (store->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	if (!EVP_Digest(data, len, md, &md_len, store->sha256, NULL) || md_len != 32)
 		return -1;
 	static const char hex[] = "0123456789abcdef";
 
@@ -297,20 +302,49 @@ out:
 	return rc;
 }
 
-/* strings as a JSON array of strings (compact). */
+/*
+ * strings as a compact JSON array of strings, written directly (jansson's
+ * tree and dump cost more than the rest of a policy's row).  The strings are
+ * UTF-8 (read by jansson): only '"', '\\' and control characters are escaped.
+ */
 static char *strings_json(char *const *strings, size_t count)
 {
-	json_t *array = json_array();
-	char *text = NULL;
+	size_t size = 3;	/* [ ] NUL */
+	char *text, *at;
 
-	if (array == NULL)
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strings[i] != NULL ? strlen(strings[i]) : 0;
+		if (len > (SIZE_MAX - size) / 6 - 3)
+			return NULL;
+		size += len * 6 + 3;	/* at worst \u00XX each, quotes and a comma */
+	}
+	if ((text = malloc(size)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < count; i++)
-		if (json_array_append_new(array, json_string(strings[i] != NULL ? strings[i] : "")) != 0)
-			goto out;
-	text = json_dumps(array, JSON_COMPACT);
-out:
-	json_decref(array);
+	at = text;
+	*at++ = '[';
+	for (size_t i = 0; i < count; i++) {
+		static const char hex[] = "0123456789abcdef";
+		const unsigned char *c = (const unsigned char *)(strings[i] != NULL ? strings[i] : "");
+
+		if (i > 0)
+			*at++ = ',';
+		*at++ = '"';
+		for (; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\') {
+				*at++ = '\\';
+				*at++ = (char)*c;
+			} else if (*c < 0x20) {
+				memcpy(at, "\\u00", 4);
+				at[4] = hex[*c >> 4];
+				at[5] = hex[*c & 0xf];
+				at += 6;
+			} else
+				*at++ = (char)*c;
+		}
+		*at++ = '"';
+	}
+	*at++ = ']';
+	*at = '\0';
 	return text;
 }
 
@@ -397,39 +431,6 @@ int rs_grow(void **items, size_t count, size_t *cap, size_t size)
 	return RS_OK;
 }
 
-void rs_report_release(struct tlsrpt_report *report)
-{
-	if (report == NULL)
-		return;
-	for (size_t i = 0; i < report->policy_count; i++) {
-		struct tlsrpt_policy *p = &report->policies[i];
-		free(p->policy_type);
-		free(p->policy_domain);
-		for (size_t j = 0; j < p->policy_string_count; j++)
-			free(p->policy_strings[j]);
-		free(p->policy_strings);
-		for (size_t j = 0; j < p->mx_host_count; j++)
-			free(p->mx_hosts[j]);
-		free(p->mx_hosts);
-		for (size_t j = 0; j < p->failure_count; j++) {
-			struct tlsrpt_failure *f = &p->failures[j];
-			free(f->result_type);
-			free(f->sending_mta_ip);
-			free(f->receiving_mx_hostname);
-			free(f->receiving_mx_helo);
-			free(f->receiving_ip);
-			free(f->additional_information);
-			free(f->failure_reason_code);
-		}
-		free(p->failures);
-	}
-	free(report->policies);
-	free(report->organization_name);
-	free(report->report_id);
-	free(report->contact_info);
-	free(report);
-}
-
 void summary_row_clear(struct summary_row *row)
 {
 	if (row == NULL)
@@ -501,16 +502,22 @@ struct rs_value rs_int_param(int64_t i)
 
 #define SQL_FIND "SELECT id FROM report WHERE organization_name = ?1 AND report_id = ?2"
 
-static const char sql_add_report[] =
-	"INSERT INTO report (organization_name, report_id, contact_info, range_start, range_end, "
-	"day, received_at, source, origin, dkim, dkim_domain, successes, failures, sha256, raw) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-	"ON CONFLICT (organization_name, report_id) DO NOTHING RETURNING id";
-static const char sql_add_policy[] =
-	"INSERT INTO report_policy (report, organization_name, day, range_start, range_end, "
-	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures, "
-	"first_in_report, first_for_domain) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id";
+#define SQL_ADD_REPORT \
+	"INSERT INTO report (organization_name, report_id, contact_info, range_start, range_end, " \
+	"day, received_at, source, origin, dkim, dkim_domain, successes, failures, sha256, raw) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) " \
+	"ON CONFLICT (organization_name, report_id) DO NOTHING"
+#define SQL_ADD_POLICY \
+	"INSERT INTO report_policy (report, organization_name, day, range_start, range_end, " \
+	"policy_type, policy_domain, policy_strings, mx_hosts, successes, failures, " \
+	"first_in_report, first_for_domain) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+
+/* Each INSERT whose id is needed, without and with RETURNING (ops->last_id). */
+static const char sql_add_report[] = SQL_ADD_REPORT;
+static const char sql_add_report_returning[] = SQL_ADD_REPORT " RETURNING id";
+static const char sql_add_policy[] = SQL_ADD_POLICY;
+static const char sql_add_policy_returning[] = SQL_ADD_POLICY " RETURNING id";
 static const char sql_add_failure[] =
 	"INSERT INTO report_failure (policy, report, organization_name, policy_domain, day, "
 	"range_start, result_type, sending_mta_ip, receiving_mx_hostname, receiving_mx_helo, "
@@ -577,6 +584,28 @@ static bool first_for_domain(const struct tlsrpt_report *r, size_t i)
 	return true;
 }
 
+/*
+ * Run an INSERT of one row: *ret_id is its id, or -1 when it added none (a
+ * conflict done nothing).
+ */
+static int insert_row(struct report_store *store, const char *what, const char *sql,
+		      const char *sql_returning, const struct rs_value *params, size_t nparams,
+		      int64_t *ret_id)
+{
+	uint64_t changes = 0;
+	int64_t id = -1;
+	int rc;
+
+	if (store->ops->last_id == NULL)
+		rc = store->ops->query(store, what, sql_returning, params, nparams, one_int, &id, NULL);
+	else if ((rc = store->ops->query(store, what, sql, params, nparams, NULL, NULL,
+					 &changes)) == RS_OK && changes > 0)
+		id = store->ops->last_id(store);
+	if (rc == RS_OK)
+		*ret_id = id;
+	return rc;
+}
+
 static int add_policy(struct report_store *store, int64_t report_id, const struct tlsrpt_report *r,
 		      size_t index, const char *day)
 {
@@ -596,8 +625,8 @@ static int add_policy(struct report_store *store, int64_t report_id, const struc
 		rs_int_param((int64_t)p->total_successful), rs_int_param((int64_t)p->total_failure),
 		rs_int_param(index == 0), rs_int_param(first_for_domain(r, index)),
 	};
-	rc = store->ops->query(store, "storing a policy", sql_add_policy, params,
-			       sizeof(params) / sizeof(params[0]), one_int, &policy_id, NULL);
+	rc = insert_row(store, "storing a policy", sql_add_policy, sql_add_policy_returning, params,
+			sizeof(params) / sizeof(params[0]), &policy_id);
 	for (size_t j = 0; rc == RS_OK && j < p->failure_count; j++) {
 		const struct tlsrpt_failure *f = &p->failures[j];
 		struct rs_value fp[] = {
@@ -617,9 +646,13 @@ out:
 	return rc;
 }
 
-/* In the open transaction: the report's row, or the earlier one's id (returns 1). */
+/*
+ * In the open transaction: the report's row, or the earlier one's id (returns
+ * 1).  *ret_added: the id of the report's row as soon as it is added, even
+ * when something after fails.
+ */
 static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
-		    const struct report_meta *meta, int64_t *ret_id)
+		    const struct report_meta *meta, int64_t *ret_id, int64_t *ret_added)
 {
 	const unsigned char *gz = NULL;
 	size_t gz_len = 0;
@@ -629,8 +662,12 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 	int rc;
 
 	rs_day_text(r->start, day);
-	if (!sums_of(r, &sums) || sha256_hex(meta->raw, meta->raw_len, sha) != 0 ||
-	    (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK) {
+	if (meta->raw_gzip != NULL) {
+		gz = meta->raw_gzip;
+		gz_len = meta->raw_gzip_len;
+	}
+	if (!sums_of(r, &sums) || sha256_hex(store, meta->raw, meta->raw_len, sha) != 0 ||
+	    (gz == NULL && (rc = gzip_data(store, meta->raw, meta->raw_len, &gz, &gz_len)) != RS_OK)) {
 		rs_error(store, "compressing the report or summing its counts failed");
 		return RS_FAILED;
 	}
@@ -642,10 +679,12 @@ static int add_rows(struct report_store *store, const struct tlsrpt_report *r,
 		rs_int_param((int64_t)sums.successes), rs_int_param((int64_t)sums.failures), rs_text_param(sha),
 		{ .type = RS_BLOB, .s = (const char *)gz, .len = gz_len },
 	};
-	rc = store->ops->query(store, "storing the report", sql_add_report, params,
-			       sizeof(params) / sizeof(params[0]), one_int, &id, NULL);
+	rc = insert_row(store, "storing the report", sql_add_report, sql_add_report_returning, params,
+			sizeof(params) / sizeof(params[0]), &id);
 	if (rc != RS_OK)
 		return rc;
+	if (id >= 0)
+		*ret_added = id;
 	if (id < 0) {
 		rc = store->ops->query(store, "finding the earlier report", SQL_FIND, params, 2,
 				       one_int, &id, NULL);
@@ -691,6 +730,8 @@ static int begin_report(struct report_store *store)
 		rs_error(store, "%s", store->batch_error);
 		return RS_UNAVAILABLE;
 	}
+	if (store->in_batch && store->ops->in_transaction != NULL)
+		return RS_OK;
 	if (store->in_batch)
 		return store->ops->query(store, "starting a report", "SAVEPOINT report", NULL, 0,
 					 NULL, NULL, NULL);
@@ -700,6 +741,8 @@ static int begin_report(struct report_store *store)
 
 static int end_report(struct report_store *store)
 {
+	if (store->in_batch && store->ops->in_transaction != NULL)
+		return RS_OK;
 	if (store->in_batch)
 		return store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
 					 NULL, NULL, NULL);
@@ -707,27 +750,38 @@ static int end_report(struct report_store *store)
 }
 
 /*
- * Take back the report's rows.  In a batch, a savepoint that cannot be
- * rolled back to means the whole transaction ended (SQLite rolls it back
- * itself on a full disk or an I/O error; a PostgreSQL connection broke):
- * the batch is lost, and the reports after it must not start a transaction
- * of their own.
+ * Take back the report's rows (added_id: its row, or -1 when none was added).
+ * In a batch, with a savepoint a report, a savepoint that cannot be rolled
+ * back to means the whole transaction ended (a PostgreSQL connection broke);
+ * without (SQLite), the rows are deleted unless the transaction ended (SQLite
+ * rolls it back itself on a full disk or an I/O error).  Then the batch is
+ * lost, and the reports after it must not start a transaction of their own.
  */
-static void undo_report(struct report_store *store)
+static void undo_report(struct report_store *store, int64_t added_id)
 {
 	char saved[sizeof(store->error)];
-	int rc;
+	int rc = RS_OK;
 
 	if (!store->in_batch) {
 		rollback(store);
 		return;
 	}
 	memcpy(saved, store->error, sizeof(saved));
-	rc = store->ops->query(store, "taking back a report", "ROLLBACK TO SAVEPOINT report", NULL, 0,
-			       NULL, NULL, NULL);
-	if (rc == RS_OK)
-		rc = store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report", NULL, 0,
-				       NULL, NULL, NULL);
+	if (store->ops->in_transaction == NULL) {
+		rc = store->ops->query(store, "taking back a report", "ROLLBACK TO SAVEPOINT report",
+				       NULL, 0, NULL, NULL, NULL);
+		if (rc == RS_OK)
+			rc = store->ops->query(store, "ending a report", "RELEASE SAVEPOINT report",
+					       NULL, 0, NULL, NULL, NULL);
+	} else if (!store->ops->in_transaction(store)) {
+		rs_error(store, "the transaction ended");
+		rc = RS_UNAVAILABLE;
+	} else if (added_id >= 0) {
+		/* the report's policies and failure details go with it (ON DELETE CASCADE) */
+		struct rs_value id = rs_int_param(added_id);
+		rc = store->ops->query(store, "taking back a report", "DELETE FROM report WHERE id = ?1",
+				       &id, 1, NULL, NULL, NULL);
+	}
 	if (rc != RS_OK && !store->batch_lost) {
 		store->batch_lost = true;
 		snprintf(store->batch_error, sizeof(store->batch_error),
@@ -740,11 +794,17 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 				   const struct report_meta *meta, int64_t *ret_id,
 				   char *why, size_t why_size)
 {
-	int64_t id = -1;
+	int64_t id = -1, added_id = -1;
 	int rc;
 
 	if (report == NULL || meta == NULL || (meta->raw == NULL && meta->raw_len > 0)) {
 		rs_say(why, why_size, "no report to store");
+		return STORE_FAILED;
+	}
+	/* 18 octets: a gzip header and trailer around nothing. */
+	if (meta->raw_gzip != NULL && (meta->raw_gzip_len < 18 || meta->raw_gzip[0] != 0x1f ||
+				       meta->raw_gzip[1] != 0x8b)) {
+		rs_say(why, why_size, "the report's compressed copy is not gzip");
 		return STORE_FAILED;
 	}
 	if (!report_storable(report, why, why_size))
@@ -756,16 +816,16 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
 	rc = begin_report(store);
 	if (rc != RS_OK)
 		return rs_status(store, rc, why, why_size);
-	rc = add_rows(store, report, meta, &id);
+	rc = add_rows(store, report, meta, &id, &added_id);
 	if (rc == 1) {
-		undo_report(store);
+		undo_report(store, added_id);
 		*ret_id = id;
 		return STORE_DUPLICATE;
 	}
 	if (rc == RS_OK)
 		rc = end_report(store);
 	if (rc != RS_OK) {
-		undo_report(store);
+		undo_report(store, added_id);
 		return rs_status(store, rc, why, why_size);
 	}
 	*ret_id = id;
@@ -842,9 +902,14 @@ int report_store_prune(struct report_store *store, int64_t before, uint64_t *ret
 		rs_say(why, why_size, "the report store is open for queries only");
 		return -1;
 	}
+	/*
+	 * A report starts before it ends: the start bounds the rows to look at
+	 * by the index the list reads (report_newest), so that no index on the
+	 * end is kept up to date at every report for this statement alone.
+	 */
 	rc = store->ops->query(store, "removing old reports",
-			       "DELETE FROM report WHERE range_end < ?1", params, 1, NULL, NULL,
-			       &removed);
+			       "DELETE FROM report WHERE range_start < ?1 AND range_end < ?1", params,
+			       1, NULL, NULL, &removed);
 
 	if (rc != RS_OK) {
 		rs_status(store, rc, why, why_size);

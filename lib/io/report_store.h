@@ -62,6 +62,14 @@ struct report_meta {
 	const char *dkim_domain;	/* d= of the signature judged, or NULL */
 	const char *raw;		/* the report's JSON text as received */
 	size_t raw_len;
+	/*
+	 * Optional: raw as one gzip member (as received, when it came so),
+	 * stored as it is instead of compressing raw again; NULL to have the
+	 * store compress raw.  It must inflate to raw exactly: the store
+	 * checks only that it is gzip.
+	 */
+	const unsigned char *raw_gzip;
+	size_t raw_gzip_len;
 };
 
 enum store_status {
@@ -84,8 +92,9 @@ enum store_status report_store_add(struct report_store *store, const struct tlsr
  * A batch: the reports added between report_store_batch_begin() and
  * report_store_batch_commit() are committed together, for bulk intake, where
  * a commit a report would cost a flush to disk each.  Each is still whole or
- * absent (a savepoint each: a duplicate or a failure takes back only its
- * own rows), but none is stored until the commit returns STORE_ADDED; on any
+ * absent (a duplicate or a failure takes back only its own rows: a
+ * savepoint each on PostgreSQL, its rows deleted on SQLite), but none is
+ * stored until the commit returns STORE_ADDED; on any
  * other status, none of them is.  When the transaction ends under the batch
  * (SQLite rolls it back itself on a full disk or an I/O error; a PostgreSQL
  * connection breaks), the reports after are refused with STORE_UNAVAILABLE

@@ -53,7 +53,6 @@ static const char *const migrations[] = {
 	"  raw bytea NOT NULL,"
 	"  UNIQUE (organization_name, report_id));"
 	"CREATE INDEX report_newest ON report (range_start DESC, id DESC);"
-	"CREATE INDEX report_end ON report (range_end);"
 	"CREATE TABLE report_policy ("
 	"  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
 	"  report bigint NOT NULL REFERENCES report (id) ON DELETE CASCADE,"

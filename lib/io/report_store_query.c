@@ -5,6 +5,8 @@
  * failure details.  Rows are sorted here (by octets, the same in both
  * backends whatever the database's collation).
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,7 +380,7 @@ static int policy_row(const struct rs_value *c, size_t n, void *arg)
 		return rc;
 	struct tlsrpt_policy *p = &r->policies[r->policy_count];
 	b->policy_ids[r->policy_count] = rs_int_of(&c[0]);
-	r->policy_count++;		/* from here on rs_report_release() frees what it holds */
+	r->policy_count++;		/* from here on tlsrpt_report_free() frees what it holds */
 	if ((rc = rs_text_dup(&c[1], &p->policy_type)) != RS_OK ||
 	    (rc = rs_text_dup(&c[2], &p->policy_domain)) != RS_OK ||
 	    (rc = rs_strings_from_json(&c[3], &p->policy_strings, &p->policy_string_count)) != RS_OK ||
@@ -487,7 +489,7 @@ int report_store_get(struct report_store *store, int64_t id, struct report_entry
 	result = 0;
 out:
 	report_entries_free(list.items, list.count);
-	rs_report_release(b.report);
+	tlsrpt_report_free(b.report);
 	free(b.policy_ids);
 	free(b.raw);
 	return result;
@@ -495,37 +497,108 @@ out:
 
 /* Reporters, first seen, failures */
 
-static int reporter_row(const struct rs_value *c, size_t n, void *arg)
+/*
+ * Reporters and first-seen rows have one shape: two text keys (columns 0
+ * and 1, sorted by), then three numbers (columns 2 to 4) that numbers()
+ * reads.  keys: the offsets of the two char * fields.
+ */
+struct keyed_shape {
+	size_t size;
+	size_t keys[2];
+	void (*numbers)(void *row, const struct rs_value *c);
+};
+
+struct keyed_list {
+	struct row_list rows;
+	const struct keyed_shape *shape;
+};
+
+static char **key_of(void *row, const struct keyed_shape *shape, int which)
 {
-	struct row_list *list = arg;
+	return (char **)((char *)row + shape->keys[which]);
+}
+
+static void keyed_rows_free(void *rows, size_t count, const struct keyed_shape *shape)
+{
+	for (size_t i = 0; rows != NULL && i < count; i++) {
+		void *row = (char *)rows + i * shape->size;
+		free(*key_of(row, shape, 0));
+		free(*key_of(row, shape, 1));
+	}
+	free(rows);
+}
+
+static int keyed_row(const struct rs_value *c, size_t n, void *arg)
+{
+	struct keyed_list *list = arg;
+	const struct keyed_shape *shape = list->shape;
 	int rc;
 
 	if (n != 5)
 		return RS_FAILED;
-	if ((rc = rs_grow(&list->items, list->count, &list->cap, sizeof(struct reporter_row))) != RS_OK)
+	if ((rc = rs_grow(&list->rows.items, list->rows.count, &list->rows.cap,
+			   shape->size)) != RS_OK)
 		return rc;
-	struct reporter_row *r = (struct reporter_row *)list->items + list->count;
-	if ((rc = rs_text_dup(&c[0], &r->organization_name)) != RS_OK ||
-	    (rc = rs_text_dup(&c[1], &r->domain)) != RS_OK) {
-		free(r->organization_name);
-		free(r->domain);
-		memset(r, 0, sizeof(*r));
+	void *row = (char *)list->rows.items + list->rows.count * shape->size;
+	if ((rc = rs_text_dup(&c[0], key_of(row, shape, 0))) != RS_OK ||
+	    (rc = rs_text_dup(&c[1], key_of(row, shape, 1))) != RS_OK) {
+		free(*key_of(row, shape, 0));
+		free(*key_of(row, shape, 1));
+		memset(row, 0, shape->size);
 		return rc;
 	}
-	r->reports = rs_count_of(&c[2]);
-	r->first_start = rs_int_of(&c[3]);
-	r->last_end = rs_int_of(&c[4]);
-	list->count++;
+	shape->numbers(row, c);
+	list->rows.count++;
 	return RS_OK;
 }
 
-static int reporter_cmp(const void *a, const void *b)
+static const char *key_in(const void *row, const struct keyed_shape *shape, int which)
 {
-	const struct reporter_row *x = a, *y = b;
-	int c = cmp_text(x->organization_name, y->organization_name);
-
-	return c != 0 ? c : cmp_text(x->domain, y->domain);
+	return *(char *const *)((const char *)row + shape->keys[which]);
 }
+
+static int keyed_cmp(const void *a, const void *b, void *arg)
+{
+	const struct keyed_shape *shape = arg;
+	int c = cmp_text(key_in(a, shape, 0), key_in(b, shape, 0));
+
+	return c != 0 ? c : cmp_text(key_in(a, shape, 1), key_in(b, shape, 1));
+}
+
+/* Run sql for rows of shape, sorted by their keys: 0, or -1 with why. */
+static int keyed_query(struct report_store *store, const char *what, const char *sql,
+		       const struct rs_value *params, const struct keyed_shape *shape,
+		       void **ret_rows, size_t *ret_count, char *why, size_t why_size)
+{
+	struct keyed_list list = { .shape = shape };
+	int rc = store->ops->query(store, what, sql, params, FILTER_PARAMS, keyed_row, &list, NULL);
+
+	if (rc != RS_OK) {
+		keyed_rows_free(list.rows.items, list.rows.count, shape);
+		rs_status(store, rc, why, why_size);
+		return -1;
+	}
+	if (list.rows.count > 1)
+		qsort_r(list.rows.items, list.rows.count, shape->size, keyed_cmp, (void *)(uintptr_t)shape);
+	*ret_rows = list.rows.items;
+	*ret_count = list.rows.count;
+	return 0;
+}
+
+static void reporter_numbers(void *row, const struct rs_value *c)
+{
+	struct reporter_row *r = row;
+
+	r->reports = rs_count_of(&c[2]);
+	r->first_start = rs_int_of(&c[3]);
+	r->last_end = rs_int_of(&c[4]);
+}
+
+static const struct keyed_shape reporter_shape = {
+	sizeof(struct reporter_row),
+	{ offsetof(struct reporter_row, organization_name), offsetof(struct reporter_row, domain) },
+	reporter_numbers,
+};
 
 int report_store_reporters(struct report_store *store, const struct report_filter *filter,
 			   struct reporter_row **ret_rows, size_t *ret_count, char *why, size_t why_size)
@@ -533,9 +606,9 @@ int report_store_reporters(struct report_store *store, const struct report_filte
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS];
 	char days[2][16];
-	struct row_list list = { 0 };
 	char where[320], sql[1024];
-	int rc;
+	void *rows = NULL;
+	size_t count = 0;
 
 	if (filter == NULL)
 		filter = &everything;
@@ -543,51 +616,28 @@ int report_store_reporters(struct report_store *store, const struct report_filte
 	filter_where(where, sizeof(where), filter, ON_POLICY, true);
 	snprintf(sql, sizeof(sql), "SELECT organization_name, policy_domain, count(DISTINCT report), "
 		 "min(range_start), max(range_end) FROM report_policy%s GROUP BY 1, 2", where);
-	rc = store->ops->query(store, "listing reporters", sql, params, FILTER_PARAMS, reporter_row,
-			       &list, NULL);
-	if (rc != RS_OK) {
-		reporter_rows_free(list.items, list.count);
-		rs_status(store, rc, why, why_size);
+	if (keyed_query(store, "listing reporters", sql, params, &reporter_shape, &rows, &count, why,
+			why_size) != 0)
 		return -1;
-	}
-	if (list.count > 1)
-		qsort(list.items, list.count, sizeof(struct reporter_row), reporter_cmp);
-	*ret_rows = list.items;
-	*ret_count = list.count;
+	*ret_rows = rows;
+	*ret_count = count;
 	return 0;
 }
 
-static int first_seen_row(const struct rs_value *c, size_t n, void *arg)
+static void first_seen_numbers(void *row, const struct rs_value *c)
 {
-	struct row_list *list = arg;
-	int rc;
+	struct first_seen_row *r = row;
 
-	if (n != 5)
-		return RS_FAILED;
-	if ((rc = rs_grow(&list->items, list->count, &list->cap, sizeof(struct first_seen_row))) != RS_OK)
-		return rc;
-	struct first_seen_row *r = (struct first_seen_row *)list->items + list->count;
-	if ((rc = rs_text_dup(&c[0], &r->domain)) != RS_OK ||
-	    (rc = rs_text_dup(&c[1], &r->key)) != RS_OK) {
-		free(r->domain);
-		free(r->key);
-		memset(r, 0, sizeof(*r));
-		return rc;
-	}
 	r->first_start = rs_int_of(&c[2]);
 	r->last_start = rs_int_of(&c[3]);
 	r->failures = rs_count_of(&c[4]);
-	list->count++;
-	return RS_OK;
 }
 
-static int first_seen_cmp(const void *a, const void *b)
-{
-	const struct first_seen_row *x = a, *y = b;
-	int c = cmp_text(x->domain, y->domain);
-
-	return c != 0 ? c : cmp_text(x->key, y->key);
-}
+static const struct keyed_shape first_seen_shape = {
+	sizeof(struct first_seen_row),
+	{ offsetof(struct first_seen_row, domain), offsetof(struct first_seen_row, key) },
+	first_seen_numbers,
+};
 
 int report_store_first_seen(struct report_store *store, const struct report_filter *filter,
 			    enum report_group group, struct first_seen_row **ret_rows, size_t *ret_count,
@@ -596,10 +646,10 @@ int report_store_first_seen(struct report_store *store, const struct report_filt
 	static const struct report_filter everything;
 	struct rs_value params[FILTER_PARAMS];
 	char days[2][16];
-	struct row_list list = { 0 };
 	char where[320], sql[1024];
 	const char *key;
-	int rc;
+	void *rows = NULL;
+	size_t count = 0;
 
 	if (group == GROUP_DOMAIN_RESULT_TYPE)
 		key = "result_type";
@@ -617,17 +667,11 @@ int report_store_first_seen(struct report_store *store, const struct report_filt
 	snprintf(sql, sizeof(sql), "SELECT policy_domain, %s, min(range_start), max(range_start), "
 		 "CAST(sum(failed_session_count) AS bigint) FROM report_failure%s GROUP BY 1, 2",
 		 key, where);
-	rc = store->ops->query(store, "finding first failures", sql, params, FILTER_PARAMS,
-			       first_seen_row, &list, NULL);
-	if (rc != RS_OK) {
-		first_seen_rows_free(list.items, list.count);
-		rs_status(store, rc, why, why_size);
+	if (keyed_query(store, "finding first failures", sql, params, &first_seen_shape, &rows,
+			&count, why, why_size) != 0)
 		return -1;
-	}
-	if (list.count > 1)
-		qsort(list.items, list.count, sizeof(struct first_seen_row), first_seen_cmp);
-	*ret_rows = list.items;
-	*ret_count = list.count;
+	*ret_rows = rows;
+	*ret_count = count;
 	return 0;
 }
 

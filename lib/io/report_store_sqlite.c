@@ -42,7 +42,6 @@ static const char *const migrations[] = {
 	"  raw BLOB NOT NULL,"
 	"  UNIQUE (organization_name, report_id));"
 	"CREATE INDEX report_newest ON report (range_start DESC, id DESC);"
-	"CREATE INDEX report_end ON report (range_end);"
 	"CREATE TABLE report_policy ("
 	"  id INTEGER PRIMARY KEY,"
 	"  report INTEGER NOT NULL REFERENCES report (id) ON DELETE CASCADE,"
@@ -97,6 +96,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA
 #define CACHED_STATEMENTS 12		/* statements kept prepared, by their text */
 #define BATCH_CACHE_KIB "-65536"		/* page cache during a batch: 64 MiB (negative: KiB) */
 #define DEFAULT_CACHE_KIB "-2000"	/* and otherwise, SQLite's default */
+#define BATCH_CHECKPOINT_PAGES "10000"	/* WAL pages before a checkpoint after a batch: 40 MiB */
+#define DEFAULT_CHECKPOINT_PAGES "1000"	/* and otherwise, SQLite's default */
 
 struct sqlite_store {
 	struct report_store base;
@@ -276,18 +277,33 @@ out:
  * Around a batch (outside its transaction: temp_store cannot change inside
  * one).  A batch of reports dirties pages all over the indexes: kept in
  * memory until the commit instead of spilled to the WAL before it (SQLite's
- * default cache is 2 MiB).  Each report's savepoint keeps the pages it
- * changes as they were, in a sub-journal that goes to a temporary file past
- * 64 KiB unless temp_store is MEMORY.  Both back to the defaults after.  A
- * pragma that fails leaves things as they were: slower, not wrong.
+ * default cache is 2 MiB).  A statement that needs a statement journal
+ * (an INSERT into a table with a trigger) keeps the pages it changes as they
+ * were, in a temporary file past 64 KiB unless temp_store is MEMORY.
+ * Batches one after the other dirty the same index pages
+ * again: checkpointed after several commits, not after each, they are
+ * copied into the file once.  All back to the defaults after.  A pragma
+ * that fails leaves things as they were: slower, not wrong.
  */
 static void sqlite_batch(struct report_store *store, bool open)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 
-	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB "; PRAGMA temp_store = MEMORY"
-				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB "; PRAGMA temp_store = DEFAULT",
+	sqlite3_exec(s->db, open ? "PRAGMA cache_size = " BATCH_CACHE_KIB "; PRAGMA temp_store = MEMORY; "
+				   "PRAGMA wal_autocheckpoint = " BATCH_CHECKPOINT_PAGES
+				 : "PRAGMA cache_size = " DEFAULT_CACHE_KIB "; PRAGMA temp_store = DEFAULT; "
+				   "PRAGMA wal_autocheckpoint = " DEFAULT_CHECKPOINT_PAGES,
 		     NULL, NULL, NULL);
+}
+
+static int64_t sqlite_last_id(struct report_store *store)
+{
+	return sqlite3_last_insert_rowid(((struct sqlite_store *)store)->db);
+}
+
+static bool sqlite_in_transaction(struct report_store *store)
+{
+	return sqlite3_get_autocommit(((struct sqlite_store *)store)->db) == 0;
 }
 
 static void sqlite_free(struct report_store *store)
@@ -306,6 +322,8 @@ static const struct report_store_ops sqlite_ops = {
 	.query = sqlite_query,
 	.batch = sqlite_batch,
 	.free = sqlite_free,
+	.last_id = sqlite_last_id,
+	.in_transaction = sqlite_in_transaction,
 };
 
 /* Opening */

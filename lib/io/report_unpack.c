@@ -275,11 +275,15 @@ static int next_member(const unsigned char *data, size_t len, size_t *at)
 
 /*
  * Inflate the gzip data into *out (capped, see member_buffer()).  where
- * prefixes the messages ("gzip", "zip: member x.gz: gzip").
+ * prefixes the messages ("gzip", "zip: member x.gz: gzip").  *ret_single_len:
+ * the length of the one gzip member when the data is one (and NUL padding),
+ * else 0.
  */
 static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t len,
-			const char *where, struct capped_buffer *out)
+			const char *where, struct capped_buffer *out, size_t *ret_single_len)
 {
+	bool single = true;	/* one member so far */
+	size_t member_end = 0;
 	z_stream zs = { 0 };
 	char reason[80];
 	int zrc = Z_OK, step, rc = -1;
@@ -301,6 +305,8 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 			goto out;
 		}
 		if (zrc == Z_STREAM_END) {
+			if (single && member_end == 0)
+				member_end = at;
 			int next = next_member(data, len, &at);
 
 			if (next == 0)
@@ -311,6 +317,7 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 				goto out;
 			}
 			/* another member: inflated after the first, as gunzip does */
+			single = false;
 			inflateReset(&zs);
 			zs.next_in = (unsigned char *)(uintptr_t)(data + at);
 			zs.avail_in = 0;
@@ -332,6 +339,8 @@ static int inflate_gzip(struct unpacker *u, const unsigned char *data, size_t le
 			goto out;
 		}
 	}
+	/* 15 + 32 takes a zlib stream too: only a gzip one is kept as received. */
+	*ret_single_len = single && is_gzip(data, member_end) ? member_end : 0;
 	rc = 0;
 out:
 	inflateEnd(&zs);
@@ -397,11 +406,20 @@ static int add_gzip(struct unpacker *u, const unsigned char *data, size_t len, c
 		    enum unpack_format carrier, const char *where)
 {
 	struct capped_buffer text = member_buffer(u);
-	int rc = inflate_gzip(u, data, len, where, &text);
+	size_t single_len = 0;
+	int rc = inflate_gzip(u, data, len, where, &text, &single_len);
 
 	if (rc == 0)
 		rc = add_member(u, &text, name, carrier);
 	free(text.data);
+	if (rc == 0 && single_len > 0) {
+		/* Without the copy the member is still whole: the store compresses the text. */
+		struct unpack_member *m = &u->result->members[u->result->member_count - 1];
+		if ((m->gzip = malloc(single_len)) != NULL) {
+			memcpy(m->gzip, data, single_len);
+			m->gzip_len = single_len;
+		}
+	}
 	return rc;
 }
 
@@ -741,6 +759,7 @@ void unpack_result_clear(struct unpack_result *result)
 	for (size_t i = 0; i < result->member_count; i++) {
 		free(result->members[i].json);
 		free(result->members[i].name);
+		free(result->members[i].gzip);
 	}
 	free(result->members);
 	free(result->mail_from);

@@ -42,6 +42,14 @@ struct unpack_member {
 	size_t json_len;
 	char *name;			/* attachment or zip member name, or NULL */
 	enum unpack_format carrier;	/* what it was inside: JSON, GZIP or ZIP */
+	/*
+	 * When the text is exactly what one gzip member inflates to (no other
+	 * member after it, NUL padding aside): a copy of that member as
+	 * received, so a store can keep it without compressing the text again;
+	 * NULL otherwise.
+	 */
+	unsigned char *gzip;
+	size_t gzip_len;
 };
 
 struct unpack_result {

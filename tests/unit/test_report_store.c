@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "unit.h"
 
@@ -40,7 +41,9 @@ static struct tlsrpt_failure r1_failures[] = {
 };
 static struct tlsrpt_policy r1_policies[] = {
 	{ "sts", "example.com",
-	  (char *[]){ "version: STSv1", "mode: enforce", "mx: mx1.example.com", "max_age: 86400" }, 4,
+	  /* the last one as JSON must escape a quote, a backslash, controls; UTF-8 stays */
+	  (char *[]){ "version: STSv1", "mode: enforce", "mx: mx1.example.com", "max_age: 86400",
+		      "x: \"q\" \\ \t\x01\x1f b\xc3\xbc" "cher /" }, 5,
 	  (char *[]){ "mx1.example.com", "mx2.example.com" }, 2, 100, 5, r1_failures, 2 },
 	{ "no-policy-found", "example.net", NULL, 0, NULL, 0, 10, 0, NULL, 0 },
 };
@@ -422,6 +425,83 @@ static void large_text(struct fixture *f)
 	assert_memory_equal(raw, text, SIZE);
 	free(raw);
 	free(text);
+}
+
+/* text as one gzip member with a file name in its header (a store never writes one). */
+static unsigned char *gzip_named(const char *text, size_t *ret_len)
+{
+	gz_header header = { .name = (Bytef *)"report.json" };
+	z_stream z = { 0 };
+	size_t cap = strlen(text) + 256;
+	unsigned char *out = malloc(cap);
+
+	assert_non_null(out);
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	assert_int_equal(deflateSetHeader(&z, &header), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)text;
+	z.avail_in = (uInt)strlen(text);
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*ret_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/*
+ * A report that came as one gzip member is stored as received (not
+ * compressed again), and read back as its JSON text, with the text's
+ * SHA-256; a copy that is not gzip is refused.
+ */
+static void raw_gzip_kept(struct fixture *f)
+{
+	static const char text[] = "{\"organization-name\": \"Example\", \"kept\": \"as received\"}";
+	size_t gz_len = 0, raw_len = 0;
+	unsigned char *gz = gzip_named(text, &gz_len);
+	struct report_meta meta = {
+		.source = "file", .raw = text, .raw_len = sizeof(text) - 1,
+		.raw_gzip = gz, .raw_gzip_len = gz_len,
+	};
+	char why[256] = "", *raw = NULL;
+	int64_t id = -5;
+
+	assert_int_equal(report_store_add(f->store, &r1, &meta, &id, why, sizeof(why)), STORE_ADDED);
+	assert_int_equal(report_store_get(f->store, id, NULL, NULL, &raw, &raw_len, why, sizeof(why)), 0);
+	assert_int_equal(raw_len, sizeof(text) - 1);
+	assert_memory_equal(raw, text, raw_len);
+	free(raw);
+	if (is_sqlite(f)) {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *stmt = NULL;
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned md_len = 0;
+		char hex[65];
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT raw, sha256 FROM report WHERE id = ?1",
+						    -1, &stmt, NULL), SQLITE_OK);
+		sqlite3_bind_int64(stmt, 1, id);
+		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_bytes(stmt, 0), (int)gz_len);
+		assert_memory_equal(sqlite3_column_blob(stmt, 0), gz, gz_len);
+		assert_true(EVP_Digest(text, sizeof(text) - 1, md, &md_len, EVP_sha256(), NULL));
+		for (unsigned i = 0; i < md_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		assert_string_equal((const char *)sqlite3_column_text(stmt, 1), hex);
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+	}
+	/* not gzip: refused before any statement, nothing stored */
+	struct tlsrpt_report other = r2;
+	id = -5;
+	other.report_id = "not gzip";
+	meta.raw_gzip = (const unsigned char *)text;
+	meta.raw_gzip_len = sizeof(text) - 1;
+	assert_int_equal(report_store_add(f->store, &other, &meta, &id, why, sizeof(why)), STORE_FAILED);
+	assert_non_null(strstr(why, "not gzip"));
+	assert_int_equal(id, -5);
+	assert_int_equal(total_reports(f->store), 1);
+	free(gz);
 }
 
 /* A stored text that is not gzip any more is an error, not a report. */
@@ -1317,6 +1397,7 @@ struct behaviour {
 static const struct behaviour behaviours[] = {
 	{ "round_trip", round_trip, NULL },
 	{ "large_text", large_text, NULL },
+	{ "raw_gzip_kept", raw_gzip_kept, NULL },
 	{ "duplicate", duplicate, NULL },
 	{ "summaries", summaries, NULL },
 	{ "one_domain_twice", one_domain_twice, NULL },

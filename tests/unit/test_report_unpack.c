@@ -277,6 +277,7 @@ static void test_json_and_gzip(void **state)
 	assert_int_equal(r.members[0].json_len, in.len);
 	assert_null(r.members[0].name);
 	assert_null(r.mail_subject);
+	assert_null(r.members[0].gzip);		/* nothing compressed to keep */
 	unpack_result_clear(&r);
 
 	/* the hint does not overrule the bytes */
@@ -284,7 +285,22 @@ static void test_json_and_gzip(void **state)
 	assert_int_equal(r.format, UNPACK_GZIP);
 	assert_int_equal(r.member_count, 1);
 	assert_string_equal(r.members[0].json, json);
+	/* one member: kept as received, for the store */
+	assert_int_equal(r.members[0].gzip_len, gz.len);
+	assert_memory_equal(r.members[0].gzip, gz.data, gz.len);
 	unpack_result_clear(&r);
+
+	/* NUL padding after the one member is not part of it */
+	struct bytes padded = { malloc(gz.len + 3), gz.len + 3 };
+
+	assert_non_null(padded.data);
+	memcpy(padded.data, gz.data, gz.len);
+	memset(padded.data + gz.len, 0, 3);
+	assert_int_equal(unpack(padded, UNPACK_AUTO, NULL, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.members[0].gzip_len, gz.len);
+	assert_memory_equal(r.members[0].gzip, gz.data, gz.len);
+	unpack_result_clear(&r);
+	free(padded.data);
 
 	/* two gzip members one after the other: one text, as gunzip makes */
 	struct bytes two = { malloc(gz.len * 2 + 4), gz.len * 2 + 4 };
@@ -295,6 +311,7 @@ static void test_json_and_gzip(void **state)
 	memset(two.data + 2 * gz.len, 0, 4);	/* NUL padding is ignored */
 	assert_int_equal(unpack(two, UNPACK_AUTO, NULL, &r, why, sizeof(why)), 0);
 	assert_int_equal(r.members[0].json_len, 2 * strlen(json));
+	assert_null(r.members[0].gzip);		/* no one member holds the whole text */
 	unpack_result_clear(&r);
 
 	/* anything else after the end is refused */
