@@ -126,14 +126,21 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 	}
 	prom_header(out, "mtasts_tlsrpt_sessions_total", "Sessions in the stored TLS reports, "
 		    "by policy domain and result.", "counter");
+	bool others = false;
+	size_t kept = 0;
+
 	for (size_t i = 0; i < count; i++) {
-		if (i >= shown) {
+		const char *key = rows[i].key != NULL ? rows[i].key : "";
+
+		/* a domain a sender named "(other)" is one of the others, never a second series */
+		if (kept == shown || strcmp(key, OTHER_DOMAIN) == 0) {
 			other_success += rows[i].successes;
 			other_failure += rows[i].failures;
+			others = true;
 			continue;
 		}
-		top[i] = rows[i].key != NULL ? rows[i].key : (char *)"";
-		prom_label_value(top[i], domain, sizeof(domain));
+		top[kept++] = (char *)key;
+		prom_label_value(key, domain, sizeof(domain));
 		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"%s\","
 				    "result=\"success\"} %llu\n", domain,
 				    (unsigned long long)rows[i].successes);
@@ -141,7 +148,8 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 				    "result=\"failure\"} %llu\n", domain,
 				    (unsigned long long)rows[i].failures);
 	}
-	if (count > shown) {
+	shown = kept;
+	if (others) {
 		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"" OTHER_DOMAIN "\","
 				    "result=\"success\"} %llu\n", (unsigned long long)other_success);
 		evbuffer_add_printf(out, "mtasts_tlsrpt_sessions_total{domain=\"" OTHER_DOMAIN "\","

@@ -195,6 +195,9 @@ static int take_members(struct report_store *store, const struct unpack_result *
 				goto out;
 			reports[i] = NULL;
 			invalid++;
+		} else if (!report_store_accepts(reports[i], whys[i], sizeof(whys[i]))) {
+			reports[i] = tlsrpt_report_free(reports[i]);
+			invalid++;
 		}
 	}
 	for (size_t i = 0; i < unpacked->member_count; i++) {

@@ -531,6 +531,8 @@ static bool report_storable(const struct tlsrpt_report *r, char *why, size_t why
 		rs_say(why, why_size, "the report has no organization-name or report-id");
 		return false;
 	}
+	uint64_t successes = 0, failures = 0;
+
 	for (size_t i = 0; i < r->policy_count; i++) {
 		const struct tlsrpt_policy *p = &r->policies[i];
 		if (p->policy_type == NULL || p->total_successful > INT64_MAX ||
@@ -545,8 +547,20 @@ static bool report_storable(const struct tlsrpt_report *r, char *why, size_t why
 				    "or a count past 2^63", i, j);
 				return false;
 			}
+		successes += p->total_successful;
+		failures += p->total_failure;
+		/* each term is at most 2^63 - 1, so the sum cannot wrap before this test */
+		if (successes > INT64_MAX || failures > INT64_MAX) {
+			rs_say(why, why_size, "the session counts of the policies add up past 2^63");
+			return false;
+		}
 	}
 	return true;
+}
+
+bool report_store_accepts(const struct tlsrpt_report *report, char *why, size_t why_size)
+{
+	return report != NULL && report_storable(report, why, why_size);
 }
 
 struct report_sums {

@@ -80,6 +80,13 @@ enum store_status {
 };
 
 /*
+ * Whether a store can keep the report at all (the limits of its columns:
+ * counts and their sums below 2^63, the fields a row needs); false with
+ * the reason.  report_store_add() refuses such a report with STORE_FAILED.
+ */
+bool report_store_accepts(const struct tlsrpt_report *report, char *why, size_t why_size);
+
+/*
  * Store one report.  On STORE_ADDED and STORE_DUPLICATE *ret_id is the
  * report's row id (the earlier one for a duplicate).  Returns only after the
  * transaction is committed (SQLite: synchronous=FULL in WAL mode).
