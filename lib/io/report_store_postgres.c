@@ -18,6 +18,7 @@
 
 #include <libpq-fe.h>
 
+#include "pg_wire.h"
 #include "report_store_internal.h"
 #include "util.h"
 
@@ -145,99 +146,45 @@ static int broken(struct pg_store *p, const char *what, const char *why)
 	return RS_UNAVAILABLE;
 }
 
-static bool wait_socket(PGconn *conn, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = PQsocket(conn), .events = events };
-
-	for (;;) {
-		long long left = deadline - monotonic_ms();
-		int n;
-
-		if (left <= 0 || pfd.fd < 0)
-			return false;
-		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (n > 0)
-			return true;
-		if (n == 0 || errno != EINTR)
-			return false;
-	}
-}
-
-static void no_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;		/* the library does not log */
-}
-
 static int connect_bounded(struct pg_store *p)
 {
-	const char *const keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *const values[] = { p->conninfo, "mtasts", NULL };
-	long long deadline = monotonic_ms() + p->timeout_ms;
-	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+	char why[256];
 
-	p->conn = PQconnectStartParams(keys, values, 1);
-	if (p->conn == NULL)
+	switch (pg_wire_connect(p->conninfo, monotonic_ms() + p->timeout_ms, &p->conn, why,
+				sizeof(why))) {
+	case PG_WIRE_OK:
+		return RS_OK;
+	case PG_WIRE_NOMEM:
 		return RS_NOMEM;
-	if (PQstatus(p->conn) == CONNECTION_BAD)
-		return broken(p, "connecting", PQerrorMessage(p->conn));
-	while (status != PGRES_POLLING_OK) {
-		if (status == PGRES_POLLING_FAILED)
-			return broken(p, "connecting", PQerrorMessage(p->conn));
-		if (!wait_socket(p->conn, status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-				 deadline)) {
-			p->timed_out = true;
-			return broken(p, "connecting", "timed out");
-		}
-		status = PQconnectPoll(p->conn);
+	case PG_WIRE_TIMEOUT:
+		p->timed_out = true;
+		break;
+	case PG_WIRE_BROKEN:
+	case PG_WIRE_NO_RESULT:
+		break;
 	}
-	PQsetNoticeProcessor(p->conn, no_notice, NULL);
-	if (PQsetnonblocking(p->conn, 1) != 0)
-		return broken(p, "connecting", PQerrorMessage(p->conn));
-	return RS_OK;
+	return broken(p, "connecting", why);
 }
 
 /* The last result of the statement just sent, by the deadline. */
 static int run_sent(struct pg_store *p, const char *what, PGresult **ret_res)
 {
-	long long deadline = monotonic_ms() + p->timeout_ms + DEADLINE_SLACK_MS;
-	PGresult *last = NULL, *res;
-	int flushed;
+	char why[256];
 
-	while ((flushed = PQflush(p->conn)) == 1)
-		if (!wait_socket(p->conn, POLLOUT | POLLIN, deadline)) {
-			p->timed_out = true;
-			return broken(p, what, "timed out sending");
-		}
-	if (flushed < 0)
-		return broken(p, what, PQerrorMessage(p->conn));
-	for (;;) {
-		while (PQisBusy(p->conn)) {
-			if (!wait_socket(p->conn, POLLIN, deadline)) {
-				PQclear(last);
-				p->timed_out = true;
-				return broken(p, what, "timed out");
-			}
-			if (!PQconsumeInput(p->conn)) {
-				PQclear(last);
-				return broken(p, what, PQerrorMessage(p->conn));
-			}
-		}
-		if ((res = PQgetResult(p->conn)) == NULL)
-			break;
-		PQclear(last);
-		last = res;
+	switch (pg_wire_finish(p->conn, monotonic_ms() + p->timeout_ms + DEADLINE_SLACK_MS, ret_res,
+			       why, sizeof(why))) {
+	case PG_WIRE_OK:
+		return RS_OK;
+	case PG_WIRE_NO_RESULT:
+		return store_error(p, what, why);
+	case PG_WIRE_TIMEOUT:
+		p->timed_out = true;
+		break;
+	case PG_WIRE_BROKEN:
+	case PG_WIRE_NOMEM:
+		break;
 	}
-	if (PQstatus(p->conn) == CONNECTION_BAD) {
-		int rc = broken(p, what, last != NULL ? PQresultErrorMessage(last)
-						      : PQerrorMessage(p->conn));
-		PQclear(last);
-		return rc;
-	}
-	if (last == NULL)
-		return store_error(p, what, "no result");
-	*ret_res = last;
-	return RS_OK;
+	return broken(p, what, why);
 }
 
 /* Simple-protocol statements (several may be in sql); the last must have status want. */
