@@ -525,12 +525,32 @@ static const char sql_add_failure[] =
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /* What a report must be to be stored: its strings present, its counts in range. */
+/*
+ * The longest text an indexed column takes.  PostgreSQL refuses an index
+ * entry past about 2,700 octets, whatever the row: three such columns in
+ * one index stay well below.  Names, types and ids of real reports are far
+ * shorter (a domain name is at most 253 octets).
+ */
+#define INDEXED_TEXT_MAX 512
+
+static bool indexed_text_fits(const char *text, const char *what, char *why, size_t why_size)
+{
+	if (text == NULL || strlen(text) <= INDEXED_TEXT_MAX)
+		return true;
+	rs_say(why, why_size, "%s is longer than the %d octets a store keeps", what, INDEXED_TEXT_MAX);
+	return false;
+}
+
 static bool report_storable(const struct tlsrpt_report *r, char *why, size_t why_size)
 {
 	if (r->organization_name == NULL || r->report_id == NULL) {
 		rs_say(why, why_size, "the report has no organization-name or report-id");
 		return false;
 	}
+	if (!indexed_text_fits(r->organization_name, "organization-name", why, why_size) ||
+	    !indexed_text_fits(r->report_id, "report-id", why, why_size))
+		return false;
+
 	uint64_t successes = 0, failures = 0;
 
 	for (size_t i = 0; i < r->policy_count; i++) {
@@ -540,13 +560,21 @@ static bool report_storable(const struct tlsrpt_report *r, char *why, size_t why
 			rs_say(why, why_size, "policies[%zu]: no policy-type, or a count past 2^63", i);
 			return false;
 		}
-		for (size_t j = 0; j < p->failure_count; j++)
-			if (p->failures[j].result_type == NULL ||
-			    p->failures[j].failed_session_count > INT64_MAX) {
+		if (!indexed_text_fits(p->policy_domain, "a policy-domain", why, why_size))
+			return false;
+		for (size_t j = 0; j < p->failure_count; j++) {
+			const struct tlsrpt_failure *f = &p->failures[j];
+
+			if (f->result_type == NULL || f->failed_session_count > INT64_MAX) {
 				rs_say(why, why_size, "policies[%zu].failure-details[%zu]: no result-type, "
 				    "or a count past 2^63", i, j);
 				return false;
 			}
+			if (!indexed_text_fits(f->result_type, "a result-type", why, why_size) ||
+			    !indexed_text_fits(f->receiving_mx_hostname, "a receiving-mx-hostname", why,
+					       why_size))
+				return false;
+		}
 		successes += p->total_successful;
 		failures += p->total_failure;
 		/* each term is at most 2^63 - 1, so the sum cannot wrap before this test */
