@@ -35,6 +35,12 @@
 #define SERVE_WHY_SIZE 512
 #define SERVE_PRUNE_INTERVAL_DEFAULT 3600	/* seconds between prunes */
 #define SERVE_RETENTION_DAYS_MAX 36500
+#define SERVE_REGISTRY_DEFAULT "/var/lib/mtasts/domains.db"
+#define SERVE_CERT_DIR_DEFAULT "/var/lib/mtasts/certs"
+#define SERVE_REGISTRY_POLL_DEFAULT 5	/* seconds */
+#define SERVE_ACME_INTERVAL_DEFAULT 3600	/* seconds */
+#define SERVE_ACME_ORDERS_PER_HOUR_DEFAULT 100	/* Let's Encrypt: 300 in 3 hours */
+#define SERVE_ACME_CHALLENGES_MAX 2
 
 struct serve_cert_pair {
 	char *cert;			/* PEM: the certificate, then its chain */
@@ -63,6 +69,26 @@ struct serve_config {
 	unsigned retention_days;	/* prune reports ended longer ago; 0: keep all */
 	unsigned prune_interval;	/* seconds between prunes (tests shorten it) */
 	bool verbose;			/* log debug lines */
+
+	/* policy hosting (on when registry is set) */
+	char *registry;			/* SQLite file or postgresql://...; NULL: none */
+	unsigned registry_poll;		/* seconds between looks for registry changes */
+	char *listen_http[SERVE_LISTEN_MAX];	/* plain HTTP: ACME http-01 and 404 only */
+	size_t listen_http_count;
+	char *policy_cname;		/* what mta-sts.<domain> is a CNAME of (domains dns) */
+	char *policy_addresses[SERVE_LISTEN_MAX];	/* or its A/AAAA addresses */
+	size_t policy_address_count;
+	char *tlsrpt_rua;		/* default rua of the _smtp._tls record (domains dns) */
+	char *cert_dir;			/* certificates and keys of the hosted names */
+
+	/* ACME (on when acme_directory is set) */
+	char *acme_directory;		/* the directory URL */
+	char *acme_email;		/* the account's contact; NULL: none */
+	char *acme_ca_file;		/* trust for the ACME server; NULL: the system's */
+	char *acme_challenges[SERVE_ACME_CHALLENGES_MAX];	/* in order of preference */
+	size_t acme_challenge_count;
+	unsigned acme_interval;		/* seconds between looks at what needs a certificate */
+	unsigned acme_orders_per_hour;	/* at most this many new orders an hour */
 };
 
 void serve_config_defaults(struct serve_config *config);
@@ -186,6 +212,70 @@ struct serve_summary_cache {
 void serve_metrics_write(struct serve_metrics *metrics, struct serve_summary_cache *cache,
 			 struct report_store *store, int64_t now, struct evbuffer *out);
 void serve_summary_cache_clear(struct serve_summary_cache *cache);
+
+/* ---- ACME challenge answers (serve_challenges.c) ---- */
+
+/*
+ * The answers to the challenges the certificate manager has open: written
+ * by its thread, read by the loop (http-01 requests, TLS-ALPN-01
+ * handshakes).  Every function is safe to call from any thread.  Only
+ * names of the registry ever get here: the manager asks for no others.
+ */
+struct serve_challenges;
+struct x509_st;
+struct evp_pkey_st;
+
+#define SERVE_CHALLENGES_MAX 4096	/* answers open at once */
+#define SERVE_TOKEN_MAX 128		/* octets of an http-01 token */
+#define SERVE_KEY_AUTHZ_MAX 256		/* octets of a key authorization */
+
+struct serve_challenges *serve_challenges_new(void);
+void serve_challenges_free(struct serve_challenges *challenges);
+
+/* http-01: answer GET /.well-known/acme-challenge/<token> with key_authorization. */
+int serve_challenges_put_http01(struct serve_challenges *challenges, const char *token,
+				const char *key_authorization);
+void serve_challenges_drop_http01(struct serve_challenges *challenges, const char *token);
+/* Copy the key authorization of token into buf; false when there is none. */
+bool serve_challenges_http01(struct serve_challenges *challenges, const char *token,
+			     char *buf, size_t size);
+
+/*
+ * tls-alpn-01: a handshake for name (SNI) offering only "acme-tls/1" gets
+ * cert and key (references are taken).
+ */
+int serve_challenges_put_alpn01(struct serve_challenges *challenges, const char *name,
+				struct x509_st *cert, struct evp_pkey_st *key);
+void serve_challenges_drop_alpn01(struct serve_challenges *challenges, const char *name);
+/* The certificate and key for name, each with a reference for the caller; false: none. */
+bool serve_challenges_alpn01(struct serve_challenges *challenges, const char *name,
+			     struct x509_st **ret_cert, struct evp_pkey_st **ret_key);
+
+/* ---- certificates of the hosted names (serve_acme.c) ---- */
+
+/*
+ * The certificate manager: a thread of its own (ACME is blocking HTTPS
+ * with waits), which looks at the registry every acme_interval seconds
+ * (or when woken), and for each hosted name mta-sts.<domain> without a
+ * certificate, or past two thirds of its certificate's lifetime, orders
+ * one.  It writes <cert_dir>/<name>.pem (the chain, leaf first) and
+ * <cert_dir>/<name>.key (mode 0600) by rename, keeps each name's status
+ * in the registry, and calls installed(arg, name) from its thread.
+ * The account key is <cert_dir>/account.key.
+ */
+struct serve_acme;
+
+int serve_acme_start(const struct serve_config *config, struct serve_challenges *challenges,
+		     void (*installed)(void *arg, const char *name), void *arg,
+		     struct serve_acme **ret_acme, char *why, size_t why_size);
+/* Look at the registry now (it changed). */
+void serve_acme_wake(struct serve_acme *acme);
+/* Stop: an order under way is abandoned at its next step; joins the thread. */
+void serve_acme_stop(struct serve_acme *acme);
+
+/* The file names of name's certificate chain and key under cert_dir. */
+void serve_cert_paths(const char *cert_dir, const char *name, char *cert_path,
+		      char *key_path, size_t size);
 
 /* ---- the HTTP server ---- */
 

@@ -28,6 +28,9 @@ void serve_config_defaults(struct serve_config *c)
 	c->max_connections = 1024;
 	c->shutdown_timeout = 10;
 	c->prune_interval = SERVE_PRUNE_INTERVAL_DEFAULT;
+	c->registry_poll = SERVE_REGISTRY_POLL_DEFAULT;
+	c->acme_interval = SERVE_ACME_INTERVAL_DEFAULT;
+	c->acme_orders_per_hour = SERVE_ACME_ORDERS_PER_HOUR_DEFAULT;
 }
 
 int serve_config_set(char **value, const char *text)
@@ -75,6 +78,16 @@ void serve_config_release(struct serve_config *c)
 	free(c->report_path);
 	free(c->user);
 	free(c->pid_file);
+	free(c->registry);
+	serve_config_clear_list(c->listen_http, &c->listen_http_count);
+	free(c->policy_cname);
+	serve_config_clear_list(c->policy_addresses, &c->policy_address_count);
+	free(c->tlsrpt_rua);
+	free(c->cert_dir);
+	free(c->acme_directory);
+	free(c->acme_email);
+	free(c->acme_ca_file);
+	serve_config_clear_list(c->acme_challenges, &c->acme_challenge_count);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -128,6 +141,29 @@ static int read_metrics_allow(struct reader *r, const struct yaml_node *v, void 
 	struct serve_config *c = base;
 
 	return read_list(r, "metrics_allow", v, c->metrics_allow, &c->metrics_allow_count, SERVE_ALLOW_MAX);
+}
+
+static int read_listen_http(struct reader *r, const struct yaml_node *v, void *base)
+{
+	struct serve_config *c = base;
+
+	return read_list(r, "listen_http", v, c->listen_http, &c->listen_http_count, SERVE_LISTEN_MAX);
+}
+
+static int read_policy_addresses(struct reader *r, const struct yaml_node *v, void *base)
+{
+	struct serve_config *c = base;
+
+	return read_list(r, "policy_addresses", v, c->policy_addresses,
+			 &c->policy_address_count, SERVE_LISTEN_MAX);
+}
+
+static int read_acme_challenges(struct reader *r, const struct yaml_node *v, void *base)
+{
+	struct serve_config *c = base;
+
+	return read_list(r, "acme_challenges", v, c->acme_challenges,
+			 &c->acme_challenge_count, SERVE_ACME_CHALLENGES_MAX);
 }
 
 #define PAIR(key, member) \
@@ -198,6 +234,19 @@ static const struct field top_fields[] = {
 	TOP("retention_days", F_UINT, retention_days, 0, SERVE_RETENTION_DAYS_MAX, 0),
 	TOP("prune_interval", F_UINT, prune_interval, 1, 86400, 0),
 	TOP("verbose", F_BOOL, verbose, 0, 0, 0),
+	TOP("registry", F_STRING, registry, 0, 4096, F_NULLABLE | F_NONEMPTY),
+	TOP("registry_poll", F_UINT, registry_poll, 1, 3600, 0),
+	SECTION("listen_http", read_listen_http),
+	TOP("policy_cname", F_STRING, policy_cname, 0, 253, F_NULLABLE | F_NONEMPTY),
+	SECTION("policy_addresses", read_policy_addresses),
+	TOP("tlsrpt_rua", F_STRING, tlsrpt_rua, 0, 2048, F_NULLABLE | F_NONEMPTY),
+	TOP("cert_dir", F_STRING, cert_dir, 0, 4096, F_NULLABLE | F_NONEMPTY),
+	TOP("acme_directory", F_STRING, acme_directory, 0, 2048, F_NULLABLE | F_NONEMPTY),
+	TOP("acme_email", F_STRING, acme_email, 0, 254, F_NULLABLE | F_NONEMPTY),
+	TOP("acme_ca_file", F_STRING, acme_ca_file, 0, 4096, F_NULLABLE | F_NONEMPTY),
+	SECTION("acme_challenges", read_acme_challenges),
+	TOP("acme_interval", F_UINT, acme_interval, 1, 86400, 0),
+	TOP("acme_orders_per_hour", F_UINT, acme_orders_per_hour, 1, 100000, 0),
 };
 
 int serve_config_load(const char *path, struct serve_config *c, char *why, size_t why_size)
@@ -354,12 +403,13 @@ int serve_config_check(const struct serve_config *c, char *why, size_t why_size)
 {
 	struct serve_cidr cidr;
 
-	if (c->listen_count > 0 && c->cert_count == 0) {
+	if (c->listen_count > 0 && c->cert_count == 0 && c->registry == NULL) {
 		snprintf(why, why_size, "listen: HTTPS needs a certificate: give --cert and "
-			 "--key (or certificates: in the file)");
+			 "--key (or certificates: in the file), or host policies (--registry)");
 		return -1;
 	}
-	if (c->listen_count == 0 && c->listen_plain_count == 0 && c->cert_count == 0) {
+	if (c->listen_count == 0 && c->listen_plain_count == 0 && c->cert_count == 0 &&
+	    c->registry == NULL) {
 		snprintf(why, why_size, "nothing to serve: give --cert and --key (HTTPS on "
 			 "%s), or --listen-plain behind a proxy", SERVE_LISTEN_DEFAULT);
 		return -1;
@@ -373,8 +423,44 @@ int serve_config_check(const struct serve_config *c, char *why, size_t why_size)
 	}
 	if (check_addresses(c->listen, c->listen_count, "listen", why, why_size) != 0 ||
 	    check_addresses(c->listen_plain, c->listen_plain_count, "listen-plain", why,
+			    why_size) != 0 ||
+	    check_addresses(c->listen_http, c->listen_http_count, "listen-http", why,
 			    why_size) != 0)
 		return -1;
+	if (c->acme_directory != NULL && c->registry == NULL) {
+		snprintf(why, why_size, "acme-directory: ACME asks certificates for the hosted "
+			 "names: give the registry too (--registry)");
+		return -1;
+	}
+	if (c->acme_directory != NULL &&
+	    strncmp(c->acme_directory, "https://", 8) != 0) {
+		snprintf(why, why_size, "acme-directory: '%.80s' is not an https:// URL",
+			 c->acme_directory);
+		return -1;
+	}
+	for (size_t i = 0; i < c->acme_challenge_count; i++) {
+		if (strcmp(c->acme_challenges[i], "http-01") != 0 &&
+		    strcmp(c->acme_challenges[i], "tls-alpn-01") != 0) {
+			snprintf(why, why_size, "acme-challenges: '%.40s' is neither http-01 "
+				 "nor tls-alpn-01", c->acme_challenges[i]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < c->policy_address_count; i++) {
+		unsigned char probe[16];
+
+		if (inet_pton(AF_INET, c->policy_addresses[i], probe) != 1 &&
+		    inet_pton(AF_INET6, c->policy_addresses[i], probe) != 1) {
+			snprintf(why, why_size, "policy-addresses: '%.80s' is not an IPv4 or "
+				 "IPv6 address", c->policy_addresses[i]);
+			return -1;
+		}
+	}
+	if (c->policy_cname != NULL && c->policy_address_count > 0) {
+		snprintf(why, why_size, "policy-cname and policy-addresses: give one; "
+			 "mta-sts.<domain> is either a CNAME or has addresses");
+		return -1;
+	}
 	if (c->report_path != NULL && (c->report_path[0] != '/' ||
 	    strpbrk(c->report_path, "?# \t\r\n") != NULL)) {
 		snprintf(why, why_size, "report-path: '%.80s' must be a path starting with "
