@@ -217,15 +217,17 @@ void serve_summary_cache_clear(struct serve_summary_cache *cache);
 
 /*
  * The answers to the challenges the certificate manager has open: written
- * by its thread, read by the loop (http-01 requests, TLS-ALPN-01
- * handshakes).  Every function is safe to call from any thread.  Only
- * names of the registry ever get here: the manager asks for no others.
+ * by its thread, read by every worker (http-01 requests, TLS-ALPN-01
+ * handshakes).  The table lives in memory shared by the worker processes
+ * (made before they are forked), behind a process-shared mutex; every
+ * function is safe from any thread or worker.  Only names of the registry
+ * ever get here: the manager asks for no others.
  */
 struct serve_challenges;
 struct x509_st;
 struct evp_pkey_st;
 
-#define SERVE_CHALLENGES_MAX 4096	/* answers open at once */
+#define SERVE_CHALLENGES_MAX 64		/* answers open at once */
 #define SERVE_TOKEN_MAX 128		/* octets of an http-01 token */
 #define SERVE_KEY_AUTHZ_MAX 256		/* octets of a key authorization */
 

@@ -1,94 +1,118 @@
 /*
  * serve_challenges.c - the ACME challenge answers `mtasts serve` gives
  * while the certificate manager has orders open: http-01 tokens and
- * TLS-ALPN-01 certificates, behind one mutex (the manager writes from its
- * thread, the loop reads).  Few are open at once, so a list does.
+ * TLS-ALPN-01 certificates.
+ *
+ * The manager runs in one worker, but the CA's validation request may
+ * reach any worker, so the table is one anonymous shared mapping made
+ * before the workers are forked, behind a robust process-shared mutex (a
+ * worker that dies holding it does not stop the others).  Certificates
+ * and keys are kept as DER and read back for each handshake that asks:
+ * few handshakes do.  Few answers are open at once, so a list does.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "serve.h"
 
+#define DER_CERT_MAX 4096
+#define DER_KEY_MAX 1024
+
 struct answer {
-	char key[SERVE_TOKEN_MAX + 1];	/* http-01 token, or the name for tls-alpn-01 */
+	bool used;
 	bool alpn;
+	char key[SERVE_TOKEN_MAX + 1];	/* http-01 token, or the name for tls-alpn-01 */
 	char key_authorization[SERVE_KEY_AUTHZ_MAX + 1];
-	X509 *cert;
-	EVP_PKEY *key_pair;
+	unsigned char cert[DER_CERT_MAX];
+	size_t cert_len;
+	unsigned char key_pair[DER_KEY_MAX];
+	size_t key_pair_len;
 };
 
 struct serve_challenges {
 	pthread_mutex_t lock;
-	struct answer *answers;
-	size_t count;
+	struct answer answers[SERVE_CHALLENGES_MAX];
 };
 
 struct serve_challenges *serve_challenges_new(void)
 {
-	struct serve_challenges *c = calloc(1, sizeof(*c));
+	struct serve_challenges *c;
+	pthread_mutexattr_t attr;
+	bool made;
 
-	if (c == NULL)
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
 		return NULL;
-	c->answers = calloc(SERVE_CHALLENGES_MAX, sizeof(*c->answers));
-	if (c->answers == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-		free(c->answers);
-		free(c);
+	made = pthread_mutexattr_init(&attr) == 0;
+	if (!made || pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&c->lock, &attr) != 0) {
+		if (made)
+			pthread_mutexattr_destroy(&attr);
+		munmap(c, sizeof(*c));
 		return NULL;
 	}
+	pthread_mutexattr_destroy(&attr);
 	return c;
-}
-
-static void answer_clear(struct answer *a)
-{
-	X509_free(a->cert);
-	EVP_PKEY_free(a->key_pair);
-	memset(a, 0, sizeof(*a));
 }
 
 void serve_challenges_free(struct serve_challenges *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->count; i++)
-		answer_clear(&c->answers[i]);
-	pthread_mutex_destroy(&c->lock);
-	free(c->answers);
-	free(c);
+	/* The mapping is anonymous: each process unmaps its own view. */
+	munmap(c, sizeof(*c));
+}
+
+static void lock(struct serve_challenges *c)
+{
+	/* The owner died mid-update: its answer may be half written, drop all. */
+	if (pthread_mutex_lock(&c->lock) == EOWNERDEAD) {
+		memset(c->answers, 0, sizeof(c->answers));
+		pthread_mutex_consistent(&c->lock);
+	}
+}
+
+static void unlock(struct serve_challenges *c)
+{
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* Names compare without regard to case; tokens exactly.  Called locked. */
 static struct answer *find(struct serve_challenges *c, const char *key, bool alpn)
 {
-	for (size_t i = 0; i < c->count; i++) {
+	for (size_t i = 0; i < SERVE_CHALLENGES_MAX; i++) {
 		struct answer *a = &c->answers[i];
 
-		if (a->alpn == alpn &&
+		if (a->used && a->alpn == alpn &&
 		    (alpn ? strcasecmp(a->key, key) == 0 : strcmp(a->key, key) == 0))
 			return a;
 	}
 	return NULL;
 }
 
-/* The slot for key: its own, or a new one; NULL when full.  Called locked. */
+/* The slot for key: its own, or a free one; NULL when full.  Called locked. */
 static struct answer *slot(struct serve_challenges *c, const char *key, bool alpn)
 {
 	struct answer *a = find(c, key, alpn);
 
-	if (a != NULL) {
-		answer_clear(a);
-	} else {
-		if (c->count >= SERVE_CHALLENGES_MAX)
-			return NULL;
-		a = &c->answers[c->count++];
-	}
-	strcpy(a->key, key);
+	for (size_t i = 0; a == NULL && i < SERVE_CHALLENGES_MAX; i++)
+		if (!c->answers[i].used)
+			a = &c->answers[i];
+	if (a == NULL)
+		return NULL;
+	memset(a, 0, sizeof(*a));
+	a->used = true;
 	a->alpn = alpn;
+	strcpy(a->key, key);
 	return a;
 }
 
@@ -96,13 +120,12 @@ static void drop(struct serve_challenges *c, const char *key, bool alpn)
 {
 	struct answer *a;
 
-	pthread_mutex_lock(&c->lock);
-	if ((a = find(c, key, alpn)) != NULL) {
-		answer_clear(a);
-		*a = c->answers[--c->count];
-		memset(&c->answers[c->count], 0, sizeof(*a));
-	}
-	pthread_mutex_unlock(&c->lock);
+	if (strlen(key) > SERVE_TOKEN_MAX)
+		return;
+	lock(c);
+	if ((a = find(c, key, alpn)) != NULL)
+		memset(a, 0, sizeof(*a));
+	unlock(c);
 }
 
 int serve_challenges_put_http01(struct serve_challenges *c, const char *token,
@@ -112,10 +135,10 @@ int serve_challenges_put_http01(struct serve_challenges *c, const char *token,
 
 	if (strlen(token) > SERVE_TOKEN_MAX || strlen(key_authorization) > SERVE_KEY_AUTHZ_MAX)
 		return -1;
-	pthread_mutex_lock(&c->lock);
+	lock(c);
 	if ((a = slot(c, token, false)) != NULL)
 		strcpy(a->key_authorization, key_authorization);
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 	return a != NULL ? 0 : -1;
 }
 
@@ -132,30 +155,41 @@ bool serve_challenges_http01(struct serve_challenges *c, const char *token, char
 
 	if (strlen(token) > SERVE_TOKEN_MAX)
 		return false;
-	pthread_mutex_lock(&c->lock);
+	lock(c);
 	if ((a = find(c, token, false)) != NULL && strlen(a->key_authorization) < size) {
 		strcpy(buf, a->key_authorization);
 		found = true;
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 	return found;
 }
 
 int serve_challenges_put_alpn01(struct serve_challenges *c, const char *name, X509 *cert,
 				EVP_PKEY *key)
 {
+	unsigned char cert_der[DER_CERT_MAX], key_der[DER_KEY_MAX];
+	unsigned char *p;
+	int cert_len, key_len;
 	struct answer *a;
 
 	if (strlen(name) > SERVE_TOKEN_MAX || cert == NULL || key == NULL)
 		return -1;
-	pthread_mutex_lock(&c->lock);
+	if ((cert_len = i2d_X509(cert, NULL)) <= 0 || cert_len > DER_CERT_MAX ||
+	    (key_len = i2d_PrivateKey(key, NULL)) <= 0 || key_len > DER_KEY_MAX)
+		return -1;
+	p = cert_der;
+	i2d_X509(cert, &p);
+	p = key_der;
+	i2d_PrivateKey(key, &p);
+	lock(c);
 	if ((a = slot(c, name, true)) != NULL) {
-		X509_up_ref(cert);
-		EVP_PKEY_up_ref(key);
-		a->cert = cert;
-		a->key_pair = key;
+		memcpy(a->cert, cert_der, (size_t)cert_len);
+		a->cert_len = (size_t)cert_len;
+		memcpy(a->key_pair, key_der, (size_t)key_len);
+		a->key_pair_len = (size_t)key_len;
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
+	OPENSSL_cleanse(key_der, sizeof(key_der));
 	return a != NULL ? 0 : -1;
 }
 
@@ -167,19 +201,36 @@ void serve_challenges_drop_alpn01(struct serve_challenges *c, const char *name)
 bool serve_challenges_alpn01(struct serve_challenges *c, const char *name, X509 **ret_cert,
 			     EVP_PKEY **ret_key)
 {
+	unsigned char cert_der[DER_CERT_MAX], key_der[DER_KEY_MAX];
+	size_t cert_len = 0, key_len = 0;
+	const unsigned char *p;
 	struct answer *a;
-	bool found = false;
+	X509 *cert;
+	EVP_PKEY *key;
 
 	if (strlen(name) > SERVE_TOKEN_MAX)
 		return false;
-	pthread_mutex_lock(&c->lock);
+	lock(c);
 	if ((a = find(c, name, true)) != NULL) {
-		X509_up_ref(a->cert);
-		EVP_PKEY_up_ref(a->key_pair);
-		*ret_cert = a->cert;
-		*ret_key = a->key_pair;
-		found = true;
+		memcpy(cert_der, a->cert, a->cert_len);
+		cert_len = a->cert_len;
+		memcpy(key_der, a->key_pair, a->key_pair_len);
+		key_len = a->key_pair_len;
 	}
-	pthread_mutex_unlock(&c->lock);
-	return found;
+	unlock(c);
+	if (a == NULL)
+		return false;
+	p = cert_der;
+	cert = d2i_X509(NULL, &p, (long)cert_len);
+	p = key_der;
+	key = d2i_AutoPrivateKey(NULL, &p, (long)key_len);
+	OPENSSL_cleanse(key_der, sizeof(key_der));
+	if (cert == NULL || key == NULL) {
+		X509_free(cert);
+		EVP_PKEY_free(key);
+		return false;
+	}
+	*ret_cert = cert;
+	*ret_key = key;
+	return true;
 }
