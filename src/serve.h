@@ -41,6 +41,7 @@
 #define SERVE_ACME_INTERVAL_DEFAULT 3600	/* seconds */
 #define SERVE_ACME_ORDERS_PER_HOUR_DEFAULT 100	/* Let's Encrypt: 300 in 3 hours */
 #define SERVE_ACME_CHALLENGES_MAX 2
+#define SERVE_WORKERS_MAX 64
 
 struct serve_cert_pair {
 	char *cert;			/* PEM: the certificate, then its chain */
@@ -69,6 +70,7 @@ struct serve_config {
 	unsigned retention_days;	/* prune reports ended longer ago; 0: keep all */
 	unsigned prune_interval;	/* seconds between prunes (tests shorten it) */
 	bool verbose;			/* log debug lines */
+	unsigned workers;		/* processes serving; 0: one per processor */
 
 	/* policy hosting (on when registry is set) */
 	char *registry;			/* SQLite file or postgresql://...; NULL: none */

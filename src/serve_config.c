@@ -28,6 +28,7 @@ void serve_config_defaults(struct serve_config *c)
 	c->max_connections = 1024;
 	c->shutdown_timeout = 10;
 	c->prune_interval = SERVE_PRUNE_INTERVAL_DEFAULT;
+	c->workers = 1;
 	c->registry_poll = SERVE_REGISTRY_POLL_DEFAULT;
 	c->acme_interval = SERVE_ACME_INTERVAL_DEFAULT;
 	c->acme_orders_per_hour = SERVE_ACME_ORDERS_PER_HOUR_DEFAULT;
@@ -234,6 +235,7 @@ static const struct field top_fields[] = {
 	TOP("retention_days", F_UINT, retention_days, 0, SERVE_RETENTION_DAYS_MAX, 0),
 	TOP("prune_interval", F_UINT, prune_interval, 1, 86400, 0),
 	TOP("verbose", F_BOOL, verbose, 0, 0, 0),
+	TOP("workers", F_UINT, workers, 0, SERVE_WORKERS_MAX, 0),
 	TOP("registry", F_STRING, registry, 0, 4096, F_NULLABLE | F_NONEMPTY),
 	TOP("registry_poll", F_UINT, registry_poll, 1, 3600, 0),
 	SECTION("listen_http", read_listen_http),
