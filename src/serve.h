@@ -281,6 +281,24 @@ void serve_acme_stop(struct serve_acme *acme);
 void serve_cert_paths(const char *cert_dir, const char *name, char *cert_path,
 		      char *key_path, size_t size);
 
+/* ---- worker processes (serve_workers.c) ---- */
+
+/* The number of workers for the setting (0: one per online processor). */
+unsigned serve_workers_count(unsigned setting);
+
+/*
+ * Fork count workers, each running worker_main(arg, index) and exiting
+ * with what it returns; pass SIGHUP, SIGTERM and SIGINT on to them, start
+ * another when one dies (unless they die too often), and return once all
+ * have stopped: 0, or 71 when one failed or could not be started.
+ */
+int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned index),
+		      void *arg);
+
+/* count metrics slots in memory shared with the workers forked later. */
+struct serve_metrics *serve_metrics_shared(size_t count);
+void serve_metrics_shared_free(struct serve_metrics *slots, size_t count);
+
 /* ---- the HTTP server ---- */
 
 struct serve_server;
