@@ -715,9 +715,7 @@ static void sqlite_failing_store_is_unavailable(void **state)
 					   NULL);
 	struct domain_registry *registry = NULL;
 	struct hosted_domain got;
-	struct seen seen = { .in_order = true };
 	char why[512] = "";
-	size_t count = 0;
 
 	/* a write the store refuses: UNAVAILABLE with its message, nothing kept */
 	raw_exec(f, "CREATE TRIGGER refuse BEFORE INSERT ON domains "
@@ -728,22 +726,64 @@ static void sqlite_failing_store_is_unavailable(void **state)
 	assert_int_equal(domain_registry_get(f->registry, "example.com", &got, why, sizeof(why)),
 			 REGISTRY_NOT_FOUND);
 
-	/* tables gone: every call says so, none crashes */
-	raw_exec(f, "DROP TABLE domains; DROP TABLE meta; DROP TABLE certificates");
-	assert_int_equal(domain_registry_each(f->registry, count_only, &seen, why, sizeof(why)),
-			 REGISTRY_UNAVAILABLE);
-	assert_non_null(strstr(why, "no such table"));
-	assert_int_equal(domain_registry_purge(f->registry, T0, &count, why, sizeof(why)),
-			 REGISTRY_UNAVAILABLE);
-	uint64_t g;
-	assert_int_equal(domain_registry_generation(f->registry, &g, why, sizeof(why)),
-			 REGISTRY_UNAVAILABLE);
-
 	/* a location that is not a file */
 	assert_int_equal(domain_registry_open(f->dir, &registry, why, sizeof(why)),
 			 REGISTRY_UNAVAILABLE);
 	assert_null(registry);
 	assert_int_equal(domain_registry_open("", &registry, why, sizeof(why)), REGISTRY_INVALID);
+}
+
+/* Tables gone under an open registry: every call says so with the store's words, none crashes. */
+static void store_failures_are_unavailable(void **state)
+{
+	struct fixture *f = *state;
+	struct hosted_domain got;
+	struct hosted_cert_status cert;
+	struct seen seen = { .in_order = true };
+	char why[512] = "";
+	size_t count = 7;
+	uint64_t g = 7;
+
+	add_ok(f->registry, "example.com", T0);
+	raw_exec(f, "DROP TABLE domains; DROP TABLE meta; DROP TABLE certificates");
+	assert_int_equal(domain_registry_each(f->registry, count_only, &seen, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	assert_int_equal(seen.count, 0);
+	assert_non_null(strstr(why, is_sqlite(f) ? "no such table: domains"
+						 : "relation \"domains\" does not exist"));
+	assert_int_equal(domain_registry_get(f->registry, "example.com", &got, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	assert_int_equal(domain_registry_purge(f->registry, T0, &count, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	assert_int_equal(count, 7);
+	assert_int_equal(domain_registry_generation(f->registry, &g, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	assert_int_equal(g, 7);
+	assert_int_equal(domain_registry_remove(f->registry, "example.com", T0, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	cert_of(&cert, "mta-sts.example.com", T0, "");
+	assert_int_equal(domain_registry_cert_put(f->registry, &cert, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &cert, why,
+						  sizeof(why)), REGISTRY_UNAVAILABLE);
+	/* the connection is still good for the next call */
+	assert_int_equal(domain_registry_each(f->registry, count_only, &seen, why, sizeof(why)),
+			 REGISTRY_UNAVAILABLE);
+}
+
+/* A server that is not there: open says so by its deadline. */
+static void postgres_unreachable(void **state)
+{
+	struct domain_registry *registry = NULL;
+	char why[512] = "";
+	long long start = monotonic_ms();
+
+	(void)state;
+	assert_int_equal(domain_registry_open("postgresql:///registry?host=/nonexistent&port=1",
+					      &registry, why, sizeof(why)), REGISTRY_UNAVAILABLE);
+	assert_null(registry);
+	assert_non_null(strstr(why, "PostgreSQL: connecting"));
+	assert_true(monotonic_ms() - start < 10000);
 }
 
 /* A file of a newer schema is refused, not written over. */
@@ -776,12 +816,13 @@ int main(void)
 		{ "each_stops_when_asked", each_stops_when_asked, false },
 		{ "certificates", certificates, false },
 		{ "many_domains", many_domains, false },
+		{ "store_failures_are_unavailable", store_failures_are_unavailable, false },
 		{ "sqlite_file_mode", sqlite_file_mode, true },
 		{ "sqlite_locked_is_unavailable", sqlite_locked_is_unavailable, true },
 		{ "sqlite_failing_store_is_unavailable", sqlite_failing_store_is_unavailable, true },
 		{ "sqlite_newer_schema_refused", sqlite_newer_schema_refused, true },
 	};
-	static struct CMUnitTest tests[ARRAY_LEN(backends) * ARRAY_LEN(behaviours)];
+	static struct CMUnitTest tests[ARRAY_LEN(backends) * ARRAY_LEN(behaviours) + 1];
 	static char names[ARRAY_LEN(tests)][96];
 	size_t count = 0;
 
@@ -803,5 +844,6 @@ int main(void)
 			count++;
 		}
 	}
+	tests[count++] = (struct CMUnitTest)cmocka_unit_test(postgres_unreachable);
 	return _cmocka_run_group_tests("domain_registry", tests, count, NULL, NULL);
 }
