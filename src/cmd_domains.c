@@ -764,7 +764,7 @@ static int list_one(void *arg, const struct hosted_domain *domain, const char *n
 	if (run->args->json) {
 		json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:o}", "name", domain->name,
 				      "mode", mtasts_mode_name(policy.mode), "mx_count",
-				      (int)domain->mx_count, "max_age", (json_int_t)domain->max_age,
+				      (int)domain->mx_count, "max_age", (json_int_t)policy.max_age,
 				      "id", policy.id, "certificate", cert_json(&cert, known));
 
 		if (o != NULL && domain->removed_at != 0)
@@ -774,7 +774,7 @@ static int list_one(void *arg, const struct hosted_domain *domain, const char *n
 	} else {
 		cert_words(run->args, &cert, known, words, sizeof(words));
 		printf("%s  %s  %zu mx  max_age %u  id %s  %s\n", domain->name, mode,
-		       domain->mx_count, domain->max_age, policy.id, words);
+		       domain->mx_count, policy.max_age, policy.id, words);
 	}
 	hosted_policy_release(&policy);
 	return output_failed() ? 1 : 0;
@@ -825,7 +825,7 @@ static void show_human(const struct domains_args *args, const struct hosted_doma
 		       const struct hosted_policy *policy, const struct hosted_cert_status *cert,
 		       bool known)
 {
-	char t[32], line[HOSTED_ERROR_MAX + 128];
+	char t[32], line[HOSTED_RUA_MAX + 64];
 
 	print_field("domain:", d->name);
 	if (d->removed_at != 0) {
@@ -838,9 +838,13 @@ static void show_human(const struct domains_args *args, const struct hosted_doma
 		print_field(i == 0 ? "mx:" : "", d->mx[i]);
 	snprintf(line, sizeof(line), "%u", policy->max_age);
 	print_field("max_age:", line);
-	print_field("tlsrpt rua:", d->tlsrpt_rua != NULL ? d->tlsrpt_rua :
-		    args->settings.tlsrpt_rua != NULL ? args->settings.tlsrpt_rua :
-		    "none (no --rua, no tlsrpt_rua setting)");
+	if (d->tlsrpt_rua != NULL)
+		print_field("tlsrpt rua:", d->tlsrpt_rua);
+	else if (args->settings.tlsrpt_rua != NULL) {
+		snprintf(line, sizeof(line), "%s (the tlsrpt_rua setting)", args->settings.tlsrpt_rua);
+		print_field("tlsrpt rua:", line);
+	} else
+		print_field("tlsrpt rua:", "none (no --rua, no tlsrpt_rua setting)");
 	format_time(d->created, t, sizeof(t));
 	print_field("added:", t);
 	format_time(d->updated, t, sizeof(t));

@@ -45,6 +45,26 @@ struct mx_lookup {
 	bool null_mx;
 };
 
+/* Most preferred first, then by name: the order the proposal is printed in. */
+static void sort_hosts(struct mx_lookup *l)
+{
+	for (size_t i = 1; i < l->count; i++) {
+		for (size_t j = i; j > 0; j--) {
+			char host[sizeof(l->hosts[0])];
+			unsigned preference = l->preference[j];
+
+			if (l->preference[j - 1] < preference || (l->preference[j - 1] == preference &&
+			    strcmp(l->hosts[j - 1], l->hosts[j]) <= 0))
+				break;
+			memcpy(host, l->hosts[j], sizeof(host));
+			memcpy(l->hosts[j], l->hosts[j - 1], sizeof(host));
+			memcpy(l->hosts[j - 1], host, sizeof(host));
+			l->preference[j] = l->preference[j - 1];
+			l->preference[j - 1] = preference;
+		}
+	}
+}
+
 static void on_mx(void *arg, const struct dns_answer *answer)
 {
 	struct mx_lookup *l = arg;
@@ -69,6 +89,7 @@ static void on_mx(void *arg, const struct dns_answer *answer)
 		snprintf(l->hosts[l->count], sizeof(l->hosts[0]), "%s", rr->target);
 		l->preference[l->count++] = rr->preference;
 	}
+	sort_hosts(l);
 	stop_loop(l->net, &l->pending);
 }
 
@@ -141,7 +162,7 @@ static void print_proposal(const struct domains_args *args, const struct mx_look
 		return;		/* the proposal is in the JSON of what was added */
 	printf("MX hosts of %s:", args->domain);
 	for (size_t i = 0; i < l->count; i++) {
-		fputc(' ', stdout);
+		fputs(i == 0 ? " " : ", ", stdout);
 		print_text(stdout, l->hosts[i]);
 		printf(" (%u)", l->preference[i]);
 	}
@@ -336,7 +357,7 @@ static void verdict(struct verify_run *v, json_t *list, const struct domains_rec
 		json_array_append_new(list, o);
 		return;
 	}
-	printf("%-9s %s %s", state, r->name, r->type);
+	printf("%-11s %s %s", state, r->name, r->type);
 	if (detail != NULL) {
 		fputs(": ", stdout);
 		print_text(stdout, detail);
