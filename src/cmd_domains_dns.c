@@ -155,11 +155,27 @@ static const char *covering(char **patterns, size_t count, const char *host)
 	return NULL;
 }
 
-static void print_proposal(const struct domains_args *args, const struct mx_lookup *l,
+/* {"mx_hosts": [{"host", "preference", "pattern"}], "patterns": [...]} */
+static json_t *proposal_json(const struct mx_lookup *l, char **patterns, size_t count)
+{
+	json_t *hosts = json_array(), *list = json_array();
+
+	for (size_t i = 0; hosts != NULL && i < l->count; i++)
+		json_array_append_new(hosts, json_pack("{s:o, s:i, s:o}", "host",
+			json_text(l->hosts[i]), "preference", (int)l->preference[i], "pattern",
+			json_text(covering(patterns, count, l->hosts[i]))));
+	for (size_t i = 0; list != NULL && i < count; i++)
+		json_array_append_new(list, json_text(patterns[i]));
+	return json_pack("{s:o, s:o}", "mx_hosts", hosts, "patterns", list);
+}
+
+static void print_proposal(struct domains_args *args, const struct mx_lookup *l,
 			   char **patterns, size_t count)
 {
-	if (args->json)
-		return;		/* the proposal is in the JSON of what was added */
+	if (args->json) {
+		args->proposal = proposal_json(l, patterns, count);
+		return;
+	}
 	printf("MX hosts of %s:", args->domain);
 	for (size_t i = 0; i < l->count; i++) {
 		fputs(i == 0 ? " " : ", ", stdout);

@@ -1,8 +1,8 @@
 /*
- * domains.h - what the two halves of `mtasts domains` share: the command
- * line, the exit statuses, the records a hosted domain needs published
- * (cmd_domains.c), and the verbs that look at the DNS, add --from-dns and
- * verify (cmd_domains_dns.c).
+ * domains.h - what the three files of `mtasts domains` share: the command
+ * line and the registry (cmd_domains.c), the exit statuses, the records
+ * a hosted domain needs published (cmd_domains_view.c), and the verbs that
+ * look at the DNS, add --from-dns and verify (cmd_domains_dns.c).
  */
 #ifndef MTASTS_DOMAINS_H
 #define MTASTS_DOMAINS_H
@@ -49,6 +49,7 @@ struct domains_args {
 	bool from_dns;
 	struct net_config net;		/* --dns-server, --ca-file */
 	char *domain;			/* the operand, lower case, no final dot */
+	json_t *proposal;		/* add --from-dns --json: the MX hosts and patterns */
 	struct serve_config settings;
 };
 
@@ -73,6 +74,14 @@ struct domains_records {
  */
 int domains_records_make(const struct domains_args *args, const struct hosted_domain *domain,
 			 const struct hosted_policy *policy, struct domains_records *ret_records);
+
+/* t as 2026-12-02T05:19:20Z (UTC). */
+void domains_format_time(int64_t t, char *buf, size_t size);
+
+/* cmd_domains_view.c: the verbs that read the registry. */
+int domains_run_list(struct domains_args *args);
+int domains_run_show(struct domains_args *args);
+int domains_run_dns(struct domains_args *args);
 
 /* "v=TLSRPTv1; rua=RUA" */
 void domains_tlsrpt_text(const char *rua, char *buf, size_t size);
