@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <mtasts/mx.h>
 #include <mtasts/tlsrpt.h>
 #include <mtasts/txt.h>
 
@@ -192,7 +193,8 @@ static int take_option(struct domains_args *args, int c, const char *word, const
 /* The operand: lower case, one final dot dropped, bounded. */
 static int take_domain(struct domains_args *args, const char *text)
 {
-	size_t len = strlen(text);
+	size_t len = strlen(text), offset = 0;
+	char why[200];
 
 	if (len > 0 && text[len - 1] == '.')
 		len--;
@@ -202,6 +204,15 @@ static int take_domain(struct domains_args *args, const char *text)
 		text_shown(text, shown, sizeof(shown), 60);
 		fprintf(stderr, PROGRAM_NAME " domains: %s: '%s': a domain name is 1 to %d "
 			"octets\n", args->verb, shown, HOSTED_NAME_MAX);
+		return DOMAINS_EXIT_INVALID;
+	}
+	/* Checked before any lookup is made for it or it is printed. */
+	if (!mtasts_mx_host_check(text, len, &offset, why, sizeof(why))) {
+		char shown[80];
+
+		text_shown(text, shown, sizeof(shown), 60);
+		fprintf(stderr, PROGRAM_NAME " domains: %s: '%s' is not a domain name: %s "
+			"(octet %zu)\n", args->verb, shown, why, offset + 1);
 		return DOMAINS_EXIT_INVALID;
 	}
 	if ((args->domain = strndup(text, len)) == NULL)
