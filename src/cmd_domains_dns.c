@@ -468,12 +468,14 @@ static void judge_policy(struct verify_run *v, json_t *list, const char *domain,
 		verdict(v, list, &r, true, "published", NULL);
 	else if (got != NULL)
 		verdict(v, list, &r, false, "different", "the policy served is not the hosted one");
-	else if (d->attempt_count > 0)
-		verdict(v, list, &r, false, "unreachable", d->attempts[0].outcome.reason);
-	else if (d->host_looked_up)
-		verdict(v, list, &r, false, "unreachable", "policy host unreachable: it has no address");
-	else
-		verdict(v, list, &r, false, "unreachable", d->reason);
+	else {
+		char detail[MTASTS_FETCH_REASON_MAX + 64];
+
+		snprintf(detail, sizeof(detail), "policy host unreachable: %s",
+			 d->attempt_count > 0 ? d->attempts[0].outcome.reason :
+			 d->host_looked_up ? "it has no address" : d->reason);
+		verdict(v, list, &r, false, "unreachable", detail);
+	}
 }
 
 static bool same_rua(const struct mtasts_tlsrpt_record *a, const struct mtasts_tlsrpt_record *b)
