@@ -249,8 +249,8 @@ static int refresh(struct serve_hosting *h, bool force, char *why, size_t why_si
 	h->metrics->hosted_corrupt = fresh->corrupt;
 	h->metrics->registry_generation = generation;
 	h->metrics->registry_reloads++;
-	daemon_log(LOG_INFO, "registry: hosting %zu policies (generation %llu, %zu rows "
-		   "that cannot be served), built in %lld ms", fresh->count,
+	daemon_log(LOG_INFO, "registry: hosting %zu policies (generation %llu; rows that "
+		   "cannot be served: %zu), built in %lld ms", fresh->count,
 		   (unsigned long long)generation, fresh->corrupt,
 		   (long long)((end.tv_sec - start.tv_sec) * 1000 +
 			       (end.tv_nsec - start.tv_nsec) / 1000000));
@@ -303,7 +303,7 @@ int serve_hosting_open(struct event_base *base, const struct serve_config *confi
 	h->metrics = metrics;
 	metrics->hosting = true;
 	if (refresh(h, true, reason, sizeof(reason)) != 0) {
-		snprintf(why, why_size, "registry %s: %s", config->registry, reason);
+		snprintf(why, why_size, "the registry: %s", reason);
 		serve_hosting_free(h);
 		return -1;
 	}

@@ -49,6 +49,7 @@
 #define POLICY_PATH "/.well-known/mta-sts.txt"
 #define POLICY_CACHE_CONTROL "max-age=60"
 #define ACME_PATH "/.well-known/acme-challenge/"
+#define HOST_MAX 253			/* octets of a host name */
 
 struct serve_server {
 	struct event_base *base;
@@ -757,6 +758,33 @@ static const char *request_sni(struct evhttp_request *req)
 	return ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
 }
 
+/*
+ * The host a request names: an absolute-form target's (RFC 9112 3.2.2),
+ * else the Host header's without its port; NULL when neither.  evhttp
+ * would read an origin-form "//x/y" as naming host x: not so here.
+ */
+static const char *request_host(struct evhttp_request *req, char *buf, size_t size)
+{
+	const char *target = evhttp_request_get_uri(req);
+	const char *host, *colon;
+	size_t len;
+
+	if (target != NULL && target[0] != '/')
+		return evhttp_request_get_host(req);
+	host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (host == NULL)
+		return NULL;
+	len = strlen(host);
+	colon = strrchr(host, ':');
+	if (colon != NULL && host[0] != '[' && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+		len = (size_t)(colon - host);
+	if (len >= size)
+		len = size - 1;		/* longer than any host name: matches none */
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* Host names equal: any case, one final dot ignored. */
 static bool same_name(const char *x, const char *y)
 {
@@ -853,7 +881,8 @@ static bool hosting_answered(struct serve_server *s, struct evhttp_request *req,
 			     const char *path)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *host = evhttp_request_get_host(req), *sni = request_sni(req);
+	char host_buf[HOST_MAX + 2];
+	const char *host = request_host(req, host_buf, sizeof(host_buf)), *sni = request_sni(req);
 	bool policy_path = strcmp(path, POLICY_PATH) == 0 &&
 			   (uri == NULL || evhttp_uri_get_query(uri) == NULL);
 	enum serve_route_id route = policy_path ? SERVE_ROUTE_POLICY : SERVE_ROUTE_NONE;
