@@ -207,14 +207,27 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	}
 }
 
-/* An answer begins: the next byte begins a new request. */
+/*
+ * An answer is written: the request before it was read whole, and the
+ * next byte begins a new one.  "100 Continue" is no answer: the body
+ * follows it.
+ */
 static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer_ptr at;
+	char line[10];
 
-	(void)buf;
-	if (info->n_added > 0 && c->reading == READING_REST)
-		c->reading = READING_IDLE;
+	if (info->n_added == 0 || info->n_added > evbuffer_get_length(buf))
+		return;
+	if (info->n_added >= 10 &&
+	    evbuffer_ptr_set(buf, &at, evbuffer_get_length(buf) - info->n_added,
+			     EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(buf, &at, line, 10) == 10 &&
+	    memcmp(line, "HTTP/1.", 7) == 0 && line[8] == ' ' && line[9] == '1')
+		return;
+	c->reading = READING_IDLE;
+	evtimer_del(c->deadline);
 }
 
 /* The first byte of a connection: its deadline, watched from now on. */
