@@ -812,6 +812,8 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
 		   serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->metrics.hosting && s->tls != NULL)	/* the certificate manager adds some */
+		s->metrics.hosted_certificates = serve_tls_hosted_count(s->tls);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
