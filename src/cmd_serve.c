@@ -174,6 +174,10 @@ struct serve_daemon {
 	struct serve_acme *acme;	/* NULL: no ACME */
 	struct event *sighup, *sigterm, *sigint, *stop_timer;
 	bool stopping;
+	unsigned worker_count;		/* 1: this process serves, no supervisor */
+	unsigned worker_index;
+	struct serve_metrics *metrics_slots;	/* shared by the workers */
+	int ready_fd;			/* the detaching parent waits on it; -1: none */
 };
 
 /* ---------------------------------------------------------------- options */
@@ -492,7 +496,8 @@ static int hosting_start(struct serve_daemon *d)
 		fprintf(stderr, "mtasts serve: %s\n", why);
 		return EXIT_CONFIG;
 	}
-	if ((d->challenges = serve_challenges_new()) == NULL ||
+	/* Made before the workers were forked when there are several. */
+	if ((d->challenges == NULL && (d->challenges = serve_challenges_new()) == NULL) ||
 	    (d->tls != NULL &&
 	     serve_tls_hosting(d->tls, d->base, c->cert_dir, d->challenges) != 0)) {
 		daemon_log(LOG_ERR, "out of memory");
@@ -505,7 +510,8 @@ static int hosting_start(struct serve_daemon *d)
 		   "certificate in %s", c->registry,
 		   d->tls != NULL ? serve_tls_hosted_count(d->tls) : (size_t)0, c->cert_dir);
 #ifdef SERVE_HAVE_ACME
-	if (c->acme_directory != NULL &&
+	/* One certificate manager: the CA's requests may reach any worker. */
+	if (c->acme_directory != NULL && d->worker_index == 0 &&
 	    serve_acme_start(c, d->challenges, serve_tls_installed, d->tls, &d->acme, why,
 			     sizeof(why)) != 0) {
 		daemon_log(LOG_ERR, "ACME: %s", why);
@@ -741,13 +747,50 @@ static void daemon_release(struct serve_daemon *d)
 		event_base_free(d->base);
 }
 
+/*
+ * One worker: the whole server on its loop.  With several, this runs in a
+ * child forked by serve_workers_run(), which needs its own epoll set.
+ */
+static int worker_run(void *arg, unsigned index)
+{
+	struct serve_daemon *d = arg;
+	int status;
+
+	if (d->worker_count > 1) {
+		if (event_reinit(d->base) != 0) {
+			daemon_log(LOG_ERR, "worker %u: cannot start its event loop", index);
+			return EXIT_LOCAL_ERROR;
+		}
+		d->worker_index = index;
+		serve_server_set_worker(d->server, d->metrics_slots, d->worker_count, index);
+	}
+	/* As the user: a SQLite file it creates is its own. */
+	if (d->config.registry != NULL && (status = hosting_start(d)) != EXIT_VALID)
+		return status;
+	if (serve_server_start(d->server, d->config.store) != 0 || signals_add(d) != 0)
+		return EXIT_LOCAL_ERROR;
+	if (d->worker_count > 1) {
+		daemon_log(LOG_DEBUG, "worker %u serving", index);
+	} else {
+		daemon_log(LOG_INFO, "serving reports on %s (store %s)", d->config.report_path,
+			   d->config.store);
+		daemon_notify("READY=1\nSTATUS=serving");
+		daemon_ready(&d->ready_fd);
+	}
+	event_base_dispatch(d->base);
+	if (d->worker_count > 1)
+		daemon_release(d);	/* the certificate manager's thread stops */
+	return EXIT_VALID;
+}
+
 static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 {
 	char why[SERVE_WHY_SIZE];
 	bool foreground = a->foreground || daemon_supervised();
 	bool pid_written = false;
-	int status = EXIT_LOCAL_ERROR, ready_fd = -1;
+	int status = EXIT_LOCAL_ERROR;
 
+	d->ready_fd = -1;
 	/* A peer closing a connection must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	if ((d->base = event_base_new()) == NULL) {
@@ -766,7 +809,7 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 		return EXIT_LOCAL_ERROR;
 	}
 	/* Detached and the pid file written while root: the user cannot alter it. */
-	if (!foreground && (daemon_detach(&ready_fd) != 0 || event_reinit(d->base) != 0)) {
+	if (!foreground && (daemon_detach(&d->ready_fd) != 0 || event_reinit(d->base) != 0)) {
 		fprintf(stderr, "mtasts serve: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
@@ -778,25 +821,33 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 	}
 	if (daemon_drop_privileges(d->config.user) != 0)
 		goto out;
-	/* As the user: a SQLite file it creates is its own. */
-	if (d->config.registry != NULL && (status = hosting_start(d)) != EXIT_VALID)
-		goto out;
-	status = EXIT_LOCAL_ERROR;
-	if (serve_server_start(d->server, d->config.store) != 0 || signals_add(d) != 0)
-		goto out;
-	daemon_log(LOG_INFO, "serving reports on %s (store %s)", d->config.report_path,
-		   d->config.store);
-	daemon_notify("READY=1\nSTATUS=receiving TLS reports");
-	daemon_ready(&ready_fd);
-	event_base_dispatch(d->base);
-	daemon_log(LOG_INFO, "stopped");
-	status = EXIT_VALID;
+	d->worker_count = serve_workers_count(d->config.workers);
+	if (d->worker_count <= 1) {
+		status = worker_run(d, 0);
+	} else {
+		/* What the workers share is made before they are forked. */
+		if ((d->metrics_slots = serve_metrics_shared(d->worker_count)) == NULL ||
+		    (d->config.registry != NULL &&
+		     (d->challenges = serve_challenges_new()) == NULL)) {
+			daemon_log(LOG_ERR, "cannot map memory for the workers: %s",
+				   strerror(errno));
+			goto out;
+		}
+		daemon_log(LOG_INFO, "serving reports on %s (store %s) with %u workers",
+			   d->config.report_path, d->config.store, d->worker_count);
+		daemon_ready(&d->ready_fd);
+		status = serve_workers_run(d->worker_count, worker_run, d);
+	}
+	if (status == EXIT_VALID)
+		daemon_log(LOG_INFO, "stopped");
 out:
 	if (pid_written)
 		(void)unlink(d->config.pid_file);
-	if (ready_fd >= 0)
-		close(ready_fd);	/* the starter sees the end: a failure */
+	if (d->ready_fd >= 0)
+		close(d->ready_fd);	/* the starter sees the end: a failure */
 	daemon_log_close();
+	serve_metrics_shared_free(d->metrics_slots, d->worker_count);
+	d->metrics_slots = NULL;
 	return status;
 }
 

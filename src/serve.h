@@ -247,6 +247,14 @@ struct serve_metrics {
 
 void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id route, int status);
 
+/*
+ * The metrics of count workers as one: counters and open connections
+ * added up; what every worker sees alike (hosted domains, generation) the
+ * largest.
+ */
+void serve_metrics_sum(const struct serve_metrics *slots, size_t count,
+		       struct serve_metrics *ret_sum);
+
 struct evbuffer;
 
 /*
@@ -424,6 +432,14 @@ void serve_server_drain(struct serve_server *server, void (*done)(void *arg), vo
 size_t serve_server_connections(const struct serve_server *server);
 
 struct serve_metrics *serve_server_metrics(struct serve_server *server);
+
+/*
+ * Make the server worker index of count (before serve_server_start()):
+ * it counts into slots[index] and answers /metrics with the sum of all
+ * count slots; only worker 0 prunes the report store.
+ */
+void serve_server_set_worker(struct serve_server *server, struct serve_metrics *slots,
+			     size_t count, size_t index);
 
 /*
  * Serve the policies of hosting (GET /.well-known/mta-sts.txt by SNI and

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -94,7 +96,7 @@ static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info 
 	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || line[12] != ' ' ||
 	    sscanf(line + 9, "%3d", &status) != 1 || status < 200)
 		return;
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, status);
+	serve_metrics_count(s->metrics, SERVE_ROUTE_SERVER, status);
 }
 
 
@@ -150,7 +152,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	deadline.tv_sec = (time_t)c->s->config->timeout;
 	daemon_log(LOG_NOTICE, "a request's header took over %lds: connection closed",
 		   (long)deadline.tv_sec);
-	serve_metrics_count(&c->s->metrics, SERVE_ROUTE_SERVER, 408);
+	serve_metrics_count(c->s->metrics, SERVE_ROUTE_SERVER, 408);
 	/* Frees c through on_conn_close. */
 	evhttp_connection_free(c->evcon);
 }
@@ -304,9 +306,9 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 	(void)argp;
 	if (s == NULL || s != ssl_counter)
 		return;
-	s->metrics.connections_open--;
+	s->metrics->connections_open--;
 	if (s->paused && !s->draining && !s->freeing &&
-	    s->metrics.connections_open < s->config->max_connections) {
+	    s->metrics->connections_open < s->config->max_connections) {
 		s->paused = false;
 		listeners_enable(s, true, true);
 	}
@@ -393,7 +395,7 @@ static void on_handshake_sweep(evutil_socket_t fd, short what, void *arg)
 
 		daemon_log(LOG_NOTICE, "a TLS handshake took over %us: connection closed",
 			   s->config->timeout);
-		serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, 408);
+		serve_metrics_count(s->metrics, SERVE_ROUTE_SERVER, 408);
 		if (sock >= 0)
 			(void)shutdown(sock, SHUT_RDWR);
 		handshake_end(h);
@@ -431,8 +433,8 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
 		abort();
 	}
-	s->metrics.connections_accepted++;
-	s->metrics.connections_open++;
+	s->metrics->connections_accepted++;
+	s->metrics->connections_open++;
 	SSL_set_ex_data(ssl, ssl_index, s);
 	SSL_set_info_callback(ssl, on_ssl_info);
 	handshake_begin(s, ssl);
@@ -445,9 +447,9 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	/* Many clients close without a TLS close_notify. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	watch_output(s, bev);
-	if (s->metrics.connections_open >= s->config->max_connections && !s->paused) {
+	if (s->metrics->connections_open >= s->config->max_connections && !s->paused) {
 		s->paused = true;
-		s->metrics.accept_paused++;
+		s->metrics->accept_paused++;
 		listeners_enable(s, true, false);
 		daemon_log(LOG_WARNING, "%u connections open: accepting pauses until one "
 			   "closes", s->config->max_connections);
@@ -468,7 +470,7 @@ static struct report_store *store_get(struct serve_server *s)
 	if ((s->store = report_store_open(s->store_location, &options, s->store_why,
 					  sizeof(s->store_why))) != NULL)
 		return s->store;
-	s->metrics.store_errors++;
+	s->metrics->store_errors++;
 	now = time(NULL);
 	if (now - s->store_error_logged >= 60) {
 		s->store_error_logged = now;
@@ -479,7 +481,7 @@ static struct report_store *store_get(struct serve_server *s)
 
 static void store_failed(struct serve_server *s)
 {
-	s->metrics.store_errors++;
+	s->metrics->store_errors++;
 	s->store = report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 }
@@ -505,7 +507,7 @@ static void prune_now(struct serve_server *s)
 		store_failed(s);
 		return;
 	}
-	s->metrics.reports_pruned += removed;
+	s->metrics->reports_pruned += removed;
 	if (removed > 0)
 		serve_summary_cache_clear(&s->summary);
 	daemon_log(removed > 0 ? LOG_INFO : LOG_DEBUG, "retention: removed %llu reports "
@@ -534,7 +536,7 @@ static void prune_schedule(struct serve_server *s, bool now)
 	s->retention_days = s->config->retention_days;
 	s->prune_interval = s->config->prune_interval;
 	evtimer_del(s->prune_timer);
-	if (s->retention_days > 0)
+	if (s->retention_days > 0 && s->prunes)
 		evtimer_add(s->prune_timer, &after);
 }
 
@@ -590,7 +592,7 @@ void serve_reply(struct serve_server *s, struct evhttp_request *req,
 	evhttp_add_header(headers, "Cache-Control", "no-store");
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
-	serve_metrics_count(&s->metrics, route, status);
+	serve_metrics_count(s->metrics, route, status);
 	daemon_log(LOG_DEBUG, "%s %s from %s: %d", serve_method_name(req), serve_path_shown(req),
 		   serve_peer_address(req), status);
 	s->answering = true;
@@ -677,25 +679,25 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	char text[REASON_MAX + 64];
 	unsigned char *data;
 
-	s->metrics.bytes_received += len;
+	s->metrics->bytes_received += len;
 	if (announced_format(req, &hint) != 0) {
-		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
+		s->metrics->reports[SERVE_OUTCOME_MEDIA_TYPE]++;
 		serve_reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
 		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4)");
 		return;
 	}
 	if (len == 0) {
-		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
+		s->metrics->reports[SERVE_OUTCOME_INVALID]++;
 		serve_reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
 		return;
 	}
 	if (len > s->config->max_body) {
-		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
+		s->metrics->reports[SERVE_OUTCOME_TOO_LARGE]++;
 		serve_reply(s, req, route, 413, "Payload Too Large", "the report is too large");
 		return;
 	}
 	if ((store = store_get(s)) == NULL) {
-		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
+		s->metrics->reports[SERVE_OUTCOME_UNAVAILABLE]++;
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
 		serve_reply(s, req, route, 503, "Service Unavailable", "the report store is "
@@ -721,31 +723,31 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	log_outcome(client, &outcome);
 	switch (outcome.status) {
 	case INTAKE_STORED:
-		s->metrics.reports[SERVE_OUTCOME_STORED]++;
+		s->metrics->reports[SERVE_OUTCOME_STORED]++;
 		snprintf(text, sizeof(text), "stored report %lld", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
 		serve_reply(s, req, route, 201, "Created", text);
 		break;
 	case INTAKE_DUPLICATE:
-		s->metrics.reports[SERVE_OUTCOME_DUPLICATE]++;
+		s->metrics->reports[SERVE_OUTCOME_DUPLICATE]++;
 		snprintf(text, sizeof(text), "duplicate: this report is already stored "
 			 "(report %lld)", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
 		serve_reply(s, req, route, 200, "OK", text);
 		break;
 	case INTAKE_REJECTED:
-		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
+		s->metrics->reports[SERVE_OUTCOME_INVALID]++;
 		snprintf(text, sizeof(text), "invalid report: %s", outcome.why);
 		serve_reply(s, req, route, 400, "Bad Request", text);
 		break;
 	case INTAKE_TOO_LARGE:
-		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
+		s->metrics->reports[SERVE_OUTCOME_TOO_LARGE]++;
 		snprintf(text, sizeof(text), "the report is too large: %s", outcome.why);
 		serve_reply(s, req, route, 413, "Payload Too Large", text);
 		break;
 	case INTAKE_DEFERRED:		/* not over HTTPS (no DKIM), but a retry would be right */
 	case INTAKE_UNAVAILABLE:
-		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
+		s->metrics->reports[SERVE_OUTCOME_UNAVAILABLE]++;
 		store_failed(s);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
@@ -808,13 +810,20 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 		return;
 	}
 	/* Counted before it is written, so the scrape sees itself. */
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
+	serve_metrics_count(s->metrics, SERVE_ROUTE_METRICS, 200);
 	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
 		   serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->metrics.hosting && s->tls != NULL)	/* the certificate manager adds some */
-		s->metrics.hosted_certificates = serve_tls_hosted_count(s->tls);
-	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
+	if (s->metrics->hosting && s->tls != NULL)	/* the certificate manager adds some */
+		s->metrics->hosted_certificates = serve_tls_hosted_count(s->tls);
+	if (s->all_metrics != NULL) {
+		struct serve_metrics sum;
+
+		serve_metrics_sum(s->all_metrics, s->metrics_count, &sum);
+		serve_metrics_write(&sum, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
+	} else {
+		serve_metrics_write(s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
 	s->answering = true;
@@ -915,6 +924,7 @@ static int bind_all(struct serve_server *s, struct evhttp *http, char *const *li
 {
 	char host[64];
 	uint16_t port;
+	int one = 1;
 
 	for (size_t i = 0; i < count; i++) {
 		struct evhttp_bound_socket *b;
@@ -928,6 +938,13 @@ static int bind_all(struct serve_server *s, struct evhttp *http, char *const *li
 				 tls ? "HTTPS" : "HTTP", strerror(errno));
 			return -1;
 		}
+		/*
+		 * Accepted sockets inherit it: evhttp writes a reply's header
+		 * and body as two writes (two TLS records), and Nagle would
+		 * hold the second until the client's delayed ACK, 40 ms.
+		 */
+		(void)setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP, TCP_NODELAY,
+				 &one, sizeof(one));
 		s->bound[s->bound_count] = b;
 		s->bound_tls[s->bound_count++] = tls;
 	}
@@ -950,6 +967,8 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->base = base;
 	s->config = config;
 	s->tls = tls;
+	s->metrics = &s->own_metrics;
+	s->prunes = true;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
 	if (handshake_index < 0)
@@ -1014,7 +1033,7 @@ void serve_server_apply(struct serve_server *s)
 	}
 	allow_parse(s);
 	if (!s->draining) {
-		bool over = s->metrics.connections_open >= c->max_connections;
+		bool over = s->metrics->connections_open >= c->max_connections;
 
 		if (s->paused != over) {
 			s->paused = over;
@@ -1032,7 +1051,7 @@ static void on_drain_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->metrics.connections_open == 0) {
+	if (s->metrics->connections_open == 0) {
 		if (s->drained != NULL)
 			s->drained(s->drained_arg);
 		return;
@@ -1055,12 +1074,22 @@ void serve_server_drain(struct serve_server *s, void (*done)(void *arg), void *a
 
 size_t serve_server_connections(const struct serve_server *s)
 {
-	return (size_t)s->metrics.connections_open;
+	return (size_t)s->metrics->connections_open;
+}
+
+void serve_server_set_worker(struct serve_server *s, struct serve_metrics *slots,
+			     size_t count, size_t index)
+{
+	s->prunes = index == 0;
+	slots[index] = *s->metrics;
+	s->metrics = &slots[index];
+	s->all_metrics = slots;
+	s->metrics_count = count;
 }
 
 struct serve_metrics *serve_server_metrics(struct serve_server *s)
 {
-	return &s->metrics;
+	return s->metrics;
 }
 
 void serve_server_set_hosting(struct serve_server *s, struct serve_hosting *hosting,

@@ -145,7 +145,7 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 			return;
 		}
 	}
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_POLICY, status);
+	serve_metrics_count(s->metrics, SERVE_ROUTE_POLICY, status);
 	daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", serve_method_name(req), serve_path_shown(req),
 		   hosted->name, serve_peer_address(req), status);
 	s->answering = true;
@@ -233,7 +233,7 @@ void serve_on_acme_request(struct evhttp_request *req, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_ACME, 200);
+	serve_metrics_count(s->metrics, SERVE_ROUTE_ACME, 200);
 	daemon_log(LOG_INFO, "http-01 challenge answered for %s", serve_peer_address(req));
 	s->answering = true;
 	evhttp_send_reply(req, 200, "OK", body);

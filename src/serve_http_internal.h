@@ -33,13 +33,17 @@ struct serve_server {
 	struct report_store *store;
 	char store_why[SERVE_WHY_SIZE];	/* why it last failed to open */
 	time_t store_error_logged;
-	struct serve_metrics metrics;
+	struct serve_metrics *metrics;	/* own_metrics, or this worker's shared slot */
+	struct serve_metrics own_metrics;
+	struct serve_metrics *all_metrics;	/* every worker's slot; NULL: one worker */
+	size_t metrics_count;
 	struct serve_summary_cache summary;
 	bool answering;			/* a route's answer is being written */
 	struct event *prune_timer;
 	struct event *handshake_sweep;	/* cuts TLS handshakes past timeout */
 	unsigned retention_days;	/* applied: what the timer prunes with */
 	unsigned prune_interval;
+	bool prunes;			/* this worker prunes (one does) */
 	bool paused;			/* at max_connections */
 	bool draining;
 	bool freeing;

@@ -228,6 +228,45 @@ void serve_summary_cache_clear(struct serve_summary_cache *cache)
 	cache->at = 0;
 }
 
+static uint64_t larger(uint64_t x, uint64_t y)
+{
+	return x > y ? x : y;
+}
+
+void serve_metrics_sum(const struct serve_metrics *slots, size_t count,
+		       struct serve_metrics *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t w = 0; w < count; w++) {
+		const struct serve_metrics *m = &slots[w];
+
+		for (size_t r = 0; r < SERVE_ROUTES; r++)
+			for (size_t i = 0; i < SERVE_STATUSES; i++)
+				sum->requests[r][i] += m->requests[r][i];
+		for (size_t i = 0; i < SERVE_OUTCOMES; i++)
+			sum->reports[i] += m->reports[i];
+		sum->bytes_received += m->bytes_received;
+		sum->store_errors += m->store_errors;
+		sum->connections_accepted += m->connections_accepted;
+		sum->connections_open += m->connections_open;
+		sum->accept_paused += m->accept_paused;
+		sum->tls_reloads += m->tls_reloads;
+		sum->tls_reload_failures += m->tls_reload_failures;
+		sum->settings_reloads += m->settings_reloads;
+		sum->settings_reload_failures += m->settings_reload_failures;
+		sum->reports_pruned += m->reports_pruned;
+		sum->hosting = sum->hosting || m->hosting;
+		sum->hosted_domains = larger(sum->hosted_domains, m->hosted_domains);
+		sum->hosted_corrupt = larger(sum->hosted_corrupt, m->hosted_corrupt);
+		sum->hosted_certificates = larger(sum->hosted_certificates,
+						  m->hosted_certificates);
+		sum->registry_generation = larger(sum->registry_generation,
+						  m->registry_generation);
+		sum->registry_reloads += m->registry_reloads;
+		sum->registry_failures += m->registry_failures;
+	}
+}
+
 void serve_metrics_write(struct serve_metrics *m, struct serve_summary_cache *cache,
 			 struct report_store *store, int64_t now, struct evbuffer *out)
 {

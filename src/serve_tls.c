@@ -46,11 +46,43 @@ struct cert_set {
 };
 
 /* The pair of one hosted name. */
+/*
+ * Which version of a certificate file was read: the manager replaces
+ * files by rename, so a new inode or time says another worker (or an
+ * operator) put a new certificate there.
+ */
+struct file_identity {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
+};
+
+static bool file_identity_read(const char *path, struct file_identity *ret)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return false;
+	ret->dev = st.st_dev;
+	ret->ino = st.st_ino;
+	ret->mtime = st.st_mtim;
+	ret->size = st.st_size;
+	return true;
+}
+
+static bool file_identity_same(const struct file_identity *x, const struct file_identity *y)
+{
+	return x->dev == y->dev && x->ino == y->ino && x->size == y->size &&
+	       x->mtime.tv_sec == y->mtime.tv_sec && x->mtime.tv_nsec == y->mtime.tv_nsec;
+}
+
 struct hosted_pair {
 	char *name;			/* lower case; NULL: an empty slot */
 	X509 *cert;
 	STACK_OF(X509) *chain;		/* the intermediates */
 	EVP_PKEY *key;
+	struct file_identity file;	/* of the certificate file, when read */
 };
 
 struct pair_table {
@@ -284,6 +316,8 @@ static int pair_read(const char *cert_dir, const char *name, struct hosted_pair 
 	}
 	if (!key_private(kf, key_path, why, why_size))
 		goto out;
+	/* Before reading: a file replaced meanwhile is read again next time. */
+	(void)file_identity_read(cert_path, &p->file);
 	if ((p->cert = PEM_read_X509(cf, NULL, NULL, NULL)) == NULL ||
 	    (p->chain = sk_X509_new_null()) == NULL) {
 		ssl_error(error, sizeof(error));
@@ -385,7 +419,10 @@ static void sync_name(void *arg, const char *name)
 		struct hosted_pair copy = {
 			.name = strdup(held->name), .cert = held->cert,
 			.chain = X509_chain_up_ref(held->chain), .key = held->key,
+			.file = held->file,
 		};
+		char cert_path[4096], key_path[4096];
+		struct file_identity now;
 
 		if (copy.name == NULL || copy.chain == NULL || table_room(s->fresh) != 0) {
 			free(copy.name);
@@ -396,7 +433,9 @@ static void sync_name(void *arg, const char *name)
 		X509_up_ref(copy.cert);
 		EVP_PKEY_up_ref(copy.key);
 		table_put(s->fresh, &copy);
-		if (!s->reread)
+		serve_cert_paths(s->tls->cert_dir, name, cert_path, key_path, sizeof(cert_path));
+		if (!s->reread && file_identity_read(cert_path, &now) &&
+		    file_identity_same(&now, &copy.file))
 			return;
 	}
 	/* Read: replaces the copy, or keeps it when the files are broken. */
