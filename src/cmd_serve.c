@@ -61,6 +61,7 @@ static const char serve_usage[] =
 	"      --max-connections N  TLS connections open before accepting pauses\n"
 	"      --timeout SECONDS    a connection's time to send or take data\n"
 	"      --metrics-allow CIDR serve /metrics only to these (repeatable)\n"
+	"      --workers N          serving processes (default 1; 0: one per processor)\n"
 	"      --retention-days N   remove reports whose period ended over N days\n"
 	"                           ago, at start and hourly (default 0: keep all)\n"
 	"      --registry LOCATION  host the policies of this domain registry (a\n"
@@ -97,6 +98,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_METRICS_ALLOW,
 	OPT_RETENTION_DAYS,
+	OPT_WORKERS,
 	OPT_USER,
 	OPT_SYSLOG,
 	OPT_VERBOSE,
@@ -123,6 +125,7 @@ static const struct option serve_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW },
 	{ "retention-days", required_argument, NULL, OPT_RETENTION_DAYS },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -159,6 +162,8 @@ struct serve_args {
 	unsigned max_body, max_connections, timeout;	/* 0: not given */
 	unsigned retention_days;
 	bool retention_given;
+	unsigned workers;
+	bool workers_given;
 	const char *config_given_as;	/* the path as given, for messages */
 	char abs[6][PATH_SIZE];		/* config, store, pid file, ACME CA file, registry, cert dir */
 };
@@ -273,6 +278,9 @@ static int parse_option(struct serve_args *a, int c)
 		a->retention_given = true;
 		return number_arg(optarg, 0, SERVE_RETENTION_DAYS_MAX, &a->retention_days,
 				  "retention-days");
+	case OPT_WORKERS:
+		a->workers_given = true;
+		return number_arg(optarg, 0, SERVE_WORKERS_MAX, &a->workers, "workers");
 	}
 	return -1;
 }
@@ -390,6 +398,8 @@ static int settings(const struct serve_args *a, struct serve_config *c, char *wh
 		c->timeout = a->timeout;
 	if (a->retention_given)
 		c->retention_days = a->retention_days;
+	if (a->workers_given)
+		c->workers = a->workers;
 	if (a->verbose)
 		c->verbose = true;
 	if (failed) {
@@ -432,6 +442,8 @@ static int check_config(const struct serve_args *a, const struct serve_config *c
 	       c->store, c->report_path, c->max_body, c->max_inflated, c->max_headers,
 	       c->timeout, c->max_connections);
 	print_list("metrics allowed from", c->metrics_allow, c->metrics_allow_count);
+	printf("workers: %u%s\n", serve_workers_count(c->workers),
+	       c->workers == 0 ? " (one per processor)" : "");
 	if (c->retention_days > 0)
 		printf("retention: %u days (pruned every %us)\n", c->retention_days,
 		       c->prune_interval);
