@@ -645,10 +645,10 @@ int domain_registry_remove(struct domain_registry *registry, const char *name, i
 }
 
 /*
- * The rows whose removal is over, %s the backend's test that the columns
- * hold integers.  No sum of a stored value: a corrupt one must not
- * overflow and fail the purge of the others (the guard keeps
- * ?1 - removed_max_age within range, ?1 being checked by time_ok()).
+ * The rows whose removal is over; %s is the backend's test that their
+ * removal columns hold integers.  No stored value is added to: a corrupt
+ * one must not overflow and fail the purge of all the others (the guard
+ * keeps ?1 - removed_max_age in range, ?1 being checked by time_ok()).
  */
 #define PURGEABLE \
 	"%s AND removed_at > 0 AND CASE WHEN removed_max_age BETWEEN 0 AND 4294967295 " \
