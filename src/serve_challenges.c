@@ -76,7 +76,8 @@ static void lock(struct serve_challenges *c)
 {
 	/* The owner died mid-update: its answer may be half written, drop all. */
 	if (pthread_mutex_lock(&c->lock) == EOWNERDEAD) {
-		memset(c->answers, 0, sizeof(c->answers));
+		for (size_t i = 0; i < SERVE_CHALLENGES_MAX; i++)
+			c->answers[i].used = false;
 		pthread_mutex_consistent(&c->lock);
 	}
 }
