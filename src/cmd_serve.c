@@ -517,6 +517,7 @@ static int hosting_start(struct serve_daemon *d)
 	}
 	serve_server_set_hosting(d->server, d->hosting, d->challenges);
 	serve_hosting_on_change(d->hosting, on_hosting_changed, d);
+	serve_hosting_set_purging(d->hosting, d->worker_index == 0);
 	on_hosting_changed(d);
 	daemon_log(LOG_INFO, "hosting the policies of %s; %zu hosted names have a "
 		   "certificate in %s", c->registry,

@@ -385,6 +385,13 @@ int serve_hosting_open(struct event_base *base, const struct serve_config *confi
 void serve_hosting_on_change(struct serve_hosting *hosting, void (*changed)(void *arg),
 			     void *arg);
 
+/*
+ * Whether this process drops the domains whose removal is over from the
+ * registry (one worker does), at most every SERVE_PURGE_INTERVAL_S.
+ */
+#define SERVE_PURGE_INTERVAL_S 60
+void serve_hosting_set_purging(struct serve_hosting *hosting, bool purges);
+
 /* Build the table again now (SIGHUP); a failure keeps the one in use. */
 void serve_hosting_reload(struct serve_hosting *hosting);
 

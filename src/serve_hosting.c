@@ -46,6 +46,8 @@ struct serve_hosting {
 	struct table *table;
 	uint64_t generation;		/* of the table in use */
 	struct event *poll_timer;
+	bool purges;			/* drops the domains whose removal is over */
+	time_t purged_at;
 	time_t failure_logged;
 	void (*changed)(void *arg);
 	void *changed_arg;
@@ -272,6 +274,26 @@ static void poll_schedule(struct serve_hosting *h)
 	evtimer_add(h->poll_timer, &after);
 }
 
+/*
+ * Drop the domains whose removal is over (RFC 8461 8.3: the last policy
+ * served has expired everywhere); they are no longer served already, so
+ * this only keeps the registry from growing.
+ */
+static void purge(struct serve_hosting *h)
+{
+	char why[SERVE_WHY_SIZE];
+	time_t now = time(NULL);
+	size_t count = 0;
+
+	if (!h->purges || h->registry == NULL || now - h->purged_at < SERVE_PURGE_INTERVAL_S)
+		return;
+	h->purged_at = now;
+	if (domain_registry_purge(h->registry, (int64_t)now, &count, why, sizeof(why)) != 0)
+		failed(h, "cannot drop the domains whose removal is over", why);
+	else if (count > 0)
+		daemon_log(LOG_INFO, "registry: dropped %zu domains whose removal is over", count);
+}
+
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve_hosting *h = arg;
@@ -279,9 +301,15 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	purge(h);
 	if (refresh(h, false, why, sizeof(why)) != 0)
 		failed(h, "cannot read the domains", why);
 	poll_schedule(h);
+}
+
+void serve_hosting_set_purging(struct serve_hosting *h, bool purges)
+{
+	h->purges = purges;
 }
 
 /* ------------------------------------------------------------------ API */
