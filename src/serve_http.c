@@ -579,6 +579,28 @@ const char *serve_path_shown(struct evhttp_request *req)
 	return shown;
 }
 
+/* An answer this long or shorter fits one TLS record (16 KiB of plaintext). */
+#define ONE_RECORD 16384
+
+void serve_send(struct evhttp_request *req, int status, const char *reason,
+		struct evbuffer *body)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct evbuffer *out = bev != NULL ? bufferevent_get_output(bev) : NULL;
+
+	/*
+	 * evhttp adds the header and the body as two pieces, and each piece
+	 * would leave as a TLS record and a write of its own.  The answer
+	 * waits in out for the loop (socket and TLS bufferevents write from
+	 * their write event, not from here), so it is made one piece first.
+	 * out is taken before: without a connection the request is freed.
+	 */
+	evhttp_send_reply(req, status, reason, body);
+	if (out != NULL && evbuffer_get_length(out) <= ONE_RECORD)
+		evbuffer_pullup(out, -1);
+}
+
 /* A one-line text/plain reply (text escaped, cut), counted. */
 void serve_reply(struct serve_server *s, struct evhttp_request *req,
 		  enum serve_route_id route, int status, const char *reason, const char *text)
@@ -597,9 +619,9 @@ void serve_reply(struct serve_server *s, struct evhttp_request *req,
 		   serve_peer_address(req), status);
 	s->answering = true;
 	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0)
-		evhttp_send_reply(req, status, reason, NULL);
+		serve_send(req, status, reason, NULL);
 	else
-		evhttp_send_reply(req, status, reason, body);
+		serve_send(req, status, reason, body);
 	s->answering = false;
 	evbuffer_free(body);
 }
@@ -827,7 +849,7 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
 	s->answering = true;
-	evhttp_send_reply(req, 200, "OK", out);
+	serve_send(req, 200, "OK", out);
 	s->answering = false;
 	evbuffer_free(out);
 }

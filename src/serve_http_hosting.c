@@ -149,7 +149,7 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 	daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", serve_method_name(req), serve_path_shown(req),
 		   hosted->name, serve_peer_address(req), status);
 	s->answering = true;
-	evhttp_send_reply(req, status, status == 304 ? "Not Modified" : "OK", body);
+	serve_send(req, status, status == 304 ? "Not Modified" : "OK", body);
 	s->answering = false;
 	if (body != NULL)
 		evbuffer_free(body);
@@ -236,7 +236,7 @@ void serve_on_acme_request(struct evhttp_request *req, void *arg)
 	serve_metrics_count(s->metrics, SERVE_ROUTE_ACME, 200);
 	daemon_log(LOG_INFO, "http-01 challenge answered for %s", serve_peer_address(req));
 	s->answering = true;
-	evhttp_send_reply(req, 200, "OK", body);
+	serve_send(req, 200, "OK", body);
 	s->answering = false;
 	evbuffer_free(body);
 }

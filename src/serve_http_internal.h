@@ -57,6 +57,9 @@ const char *serve_peer_address(struct evhttp_request *req);
 const char *serve_method_name(struct evhttp_request *req);
 /* The request's path for the log: escaped, cut (it came from the network). */
 const char *serve_path_shown(struct evhttp_request *req);
+/* evhttp_send_reply(), the answer made one TLS record when it fits one. */
+void serve_send(struct evhttp_request *req, int status, const char *reason,
+		struct evbuffer *body);
 /* A one-line text/plain reply (text escaped, cut), counted. */
 void serve_reply(struct serve_server *s, struct evhttp_request *req, enum serve_route_id route,
 		 int status, const char *reason, const char *text);
