@@ -34,6 +34,7 @@ extern const struct command cmd_policyd;
 extern const struct command cmd_query;
 extern const struct command cmd_serve;
 extern const struct command cmd_reports;
+extern const struct command cmd_domains;
 
 /* Name the program reports itself as in messages. */
 #define PROGRAM_NAME "mtasts"

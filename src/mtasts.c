@@ -20,6 +20,7 @@ static const struct command *const commands[] = {
 	&cmd_query,
 	&cmd_serve,
 	&cmd_reports,
+	&cmd_domains,
 };
 
 /* Words that are not in the table but are commands all the same. */
