@@ -491,7 +491,7 @@ static int exchange(struct acme_client *c, enum method method, const char *url,
 	}
 	if (rc != CURLE_OK) {
 		say_why(why, why_size, "%s: %s: %s", step, url, curl_easy_strerror(rc));
-		return ACME_FAILED;
+		return ACME_UNREACHABLE;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->nonce[0] != '\0')
@@ -581,6 +581,8 @@ static int failure(struct acme_client *c, const struct response *r, const char *
 					 strcmp(type, ACME_ERROR "accountDoesNotExist") == 0) &&
 		   (r->status == 401 || r->status == 403 || r->status == 400)) {
 		code = ACME_ACCOUNT_GONE;
+	} else if (r->status >= 500) {
+		code = ACME_UNREACHABLE;
 	}
 	if (type[0] != '\0')
 		say_why(why, why_size, "%s: the server answered %ld %s: %s", step, r->status,

@@ -35,6 +35,7 @@
 #define ACME_RATE_LIMITED (-2)		/* 429 or rateLimited: wait retry_after */
 #define ACME_ACCOUNT_GONE (-3)		/* the account is deactivated, revoked or unknown */
 #define ACME_CANCELLED (-4)		/* cancelled() said so */
+#define ACME_UNREACHABLE (-5)		/* no answer, or a 5xx: the server, not the order */
 
 #define ACME_RESPONSE_MAX (256 * 1024)	/* octets of one response */
 #define ACME_THUMBPRINT_SIZE 44		/* base64url SHA-256, and its NUL */
