@@ -538,6 +538,14 @@ static const char *member_or_empty(const json_t *object, const char *key)
 	return text != NULL ? text : "";
 }
 
+/* An ACME error type without its common prefix, for sentences. */
+static const char *short_type(const char *type)
+{
+	size_t len = strlen(ACME_ERROR);
+
+	return strncmp(type, ACME_ERROR, len) == 0 ? type + len : type;
+}
+
 /* The problem document's type ("" when none); detail escaped into shown. */
 static const char *problem_of(const struct response *r, json_t **ret_json, char *shown,
 			      size_t size)
@@ -571,7 +579,7 @@ static int failure(struct acme_client *c, const struct response *r, const char *
 	const char *type = problem_of(r, &json, detail, sizeof(detail));
 	int code = ACME_FAILED;
 
-	escape(type, strlen(type), type_shown, sizeof(type_shown));
+	escape(short_type(type), strlen(short_type(type)), type_shown, sizeof(type_shown));
 	if (r->status == 429 || strcmp(type, ACME_ERROR "rateLimited") == 0) {
 		long wait = r->retry_after >= 0 ? r->retry_after : ACME_RETRY_AFTER_DEFAULT;
 
@@ -966,7 +974,8 @@ static void challenge_error(json_t *authz, const char *type, char *out, size_t s
 
 		if (error == NULL || strcmp(member_or_empty(challenge, "type"), type) != 0)
 			continue;
-		escape(etype ? etype : "", etype ? strlen(etype) : 0, t, sizeof(t));
+		etype = short_type(etype != NULL ? etype : "");
+		escape(etype, strlen(etype), t, sizeof(t));
 		escape(detail ? detail : "", detail ? strlen(detail) : 0, d, sizeof(d));
 		snprintf(out, size, "%s: %s", t, d);
 		return;

@@ -48,6 +48,7 @@ static void on_http(struct evhttp_request *req, void *arg)
 				    sizeof(answer))) {
 		evbuffer_add(body, answer, strlen(answer));
 		evhttp_send_reply(req, 200, "OK", body);
+		fprintf(stderr, "acme-manager: http-01 answered\n");
 	} else {
 		evhttp_send_reply(req, 404, "Not Found", body);
 	}
@@ -100,8 +101,10 @@ static void *tls_responder(void *arg)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 		ssl = SSL_new(ctx);
 		SSL_set_fd(ssl, fd);
-		if (SSL_accept(ssl) == 1)
+		if (SSL_accept(ssl) == 1) {
+			fprintf(stderr, "acme-manager: tls-alpn-01 answered\n");
 			SSL_shutdown(ssl);
+		}
 		SSL_free(ssl);
 		close(fd);
 	}
