@@ -86,13 +86,6 @@ struct serve_acme {
 
 static const char *const challenge_types[] = { "tls-alpn-01", "http-01" };
 
-void serve_cert_paths(const char *cert_dir, const char *name, char *cert_path,
-		      char *key_path, size_t size)
-{
-	snprintf(cert_path, size, "%s/%s.pem", cert_dir, name);
-	snprintf(key_path, size, "%s/%s.key", cert_dir, name);
-}
-
 /* ------------------------------------------------------------------ files */
 
 /* data written to path through a temporary file, synced, then renamed. */

@@ -18,10 +18,12 @@
  * written to the connection's output buffer, outside any answer of ours.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -44,12 +46,19 @@
 #define RETRY_AFTER_S "60"
 #define STORE_TIMEOUT_MS 3000
 #define DRAIN_CHECK_MS 100
+#define POLICY_PATH "/.well-known/mta-sts.txt"
+#define POLICY_CACHE_CONTROL "max-age=60"
+#define ACME_PATH "/.well-known/acme-challenge/"
+#define HOST_MAX 253			/* octets of a host name */
 
 struct serve_server {
 	struct event_base *base;
 	const struct serve_config *config;
 	struct serve_tls *tls;
 	struct evhttp *https, *plain;
+	struct evhttp *acme;		/* listen_http: http-01 answers and 404 */
+	struct serve_hosting *hosting;	/* NULL: no policies hosted */
+	struct serve_challenges *challenges;
 	struct evhttp_bound_socket *bound[BOUND_MAX];
 	bool bound_tls[BOUND_MAX];
 	size_t bound_count;
@@ -122,9 +131,162 @@ static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info 
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, status);
 }
 
+
+/*
+ * The header deadline.  evhttp's timeout is an idle timeout, renewed by
+ * every byte: a client sending its header a byte at a time would hold a
+ * connection for ever.  So a request's header must be whole within
+ * `timeout` seconds of its first byte.  The header's end is seen in the
+ * bytes as they arrive (a blank line), the deadline cleared there and set
+ * again by the first byte after the answer.  What a connection needs for
+ * this is made at its first byte (a connection that never sends needs
+ * nothing: the idle timeout ends it) and freed when evhttp closes it.
+ */
+enum reading {
+	READING_IDLE,			/* between requests */
+	READING_HEADER,			/* the deadline runs */
+	READING_REST,			/* the body, or waiting for the answer */
+};
+
+struct conn {
+	struct serve_server *s;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon;
+	struct event *deadline;
+	enum reading reading;
+	bool text_seen;			/* a header line began (blank lines before are skipped) */
+	unsigned line_ends;		/* in a row, CR ignored */
+};
+
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)evcon;
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), on_conn_input, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), on_conn_output, c);
+	event_free(c->deadline);
+	free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval deadline = { 0, 0 };
+
+	(void)fd;
+	(void)what;
+	if (c->reading != READING_HEADER)
+		return;
+	deadline.tv_sec = (time_t)c->s->config->timeout;
+	daemon_log(LOG_NOTICE, "a request's header took over %lds: connection closed",
+		   (long)deadline.tv_sec);
+	serve_metrics_count(&c->s->metrics, SERVE_ROUTE_SERVER, 408);
+	/* Frees c through on_conn_close. */
+	evhttp_connection_free(c->evcon);
+}
+
+/* Whether the bytes end the header (a blank line after some text). */
+static bool header_ends(struct conn *c, const char *bytes, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (bytes[i] == '\n') {
+			if (c->text_seen && ++c->line_ends == 2)
+				return true;
+		} else if (bytes[i] != '\r') {
+			c->text_seen = true;
+			c->line_ends = 0;
+		}
+	}
+	return false;
+}
+
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval timeout = { (time_t)c->s->config->timeout, 0 };
+	struct evbuffer_ptr at;
+	size_t length = evbuffer_get_length(buf), offset;
+	char chunk[512];
+
+	if (info->n_added == 0)
+		return;
+	if (serve_tls_is_acme(bufferevent_openssl_get_ssl(c->bev))) {
+		/* A TLS-ALPN-01 validation: no HTTP at all. */
+		evbuffer_drain(buf, length);
+		return;
+	}
+	if (c->reading == READING_REST || info->n_added > length)
+		return;
+	if (c->reading == READING_IDLE) {
+		c->reading = READING_HEADER;
+		c->text_seen = false;
+		c->line_ends = 0;
+		evtimer_add(c->deadline, &timeout);
+	}
+	for (offset = length - info->n_added; offset < length; offset += sizeof(chunk)) {
+		size_t n = length - offset < sizeof(chunk) ? length - offset : sizeof(chunk);
+
+		if (evbuffer_ptr_set(buf, &at, offset, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(buf, &at, chunk, n) != (ev_ssize_t)n)
+			return;
+		if (header_ends(c, chunk, n)) {
+			c->reading = READING_REST;
+			evtimer_del(c->deadline);
+			return;
+		}
+	}
+}
+
+/* An answer begins: the next byte begins a new request. */
+static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && c->reading == READING_REST)
+		c->reading = READING_IDLE;
+}
+
+/* The first byte of a connection: its deadline, watched from now on. */
+static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+	struct serve_server *s;
+	struct conn *c;
+	void *evcon = NULL;
+
+	if (info->n_added == 0)
+		return;
+	evbuffer_remove_cb(buf, on_first_input, arg);
+	/* evhttp's callbacks have the connection as their argument. */
+	bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
+	if (evcon == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	s = ssl_counter;	/* the one server of the process */
+	c->s = s;
+	c->bev = bev;
+	c->evcon = evcon;
+		if (s == NULL || (c->deadline = evtimer_new(s->base, on_deadline, c)) == NULL) {
+		free(c);
+		return;
+	}
+	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+	if (evbuffer_add_cb(bufferevent_get_output(bev), on_conn_output, c) == NULL ||
+	    evbuffer_add_cb(buf, on_conn_input, c) == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a connection");
+		abort();
+	}
+	on_conn_input(buf, info, c);
+}
+
 static void watch_output(struct serve_server *s, struct bufferevent *bev)
 {
-	if (evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, s) == NULL) {
+	if (evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, s) == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(bev), on_first_input, bev) == NULL) {
 		daemon_log(LOG_CRIT, "out of memory for a connection");
 		abort();
 	}
@@ -171,6 +333,19 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 	}
 }
 
+/*
+ * A TLS-ALPN-01 validation's handshake is all it gets: reading ends there,
+ * so evhttp sees the end of the connection and closes it.
+ */
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_DONE) && serve_tls_is_acme(ssl)) {
+		daemon_log(LOG_INFO, "TLS-ALPN-01 challenge answered");
+		(void)shutdown(SSL_get_fd(ssl), SHUT_RD);
+	}
+}
+
 static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 {
 	struct serve_server *s = arg;
@@ -185,6 +360,7 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	s->metrics.connections_accepted++;
 	s->metrics.connections_open++;
 	SSL_set_ex_data(ssl, ssl_index, s);
+	SSL_set_info_callback(ssl, on_ssl_info);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -570,12 +746,223 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	evbuffer_free(out);
 }
 
+/* ------------------------------------------------------ hosted policies */
+
+/* The name the TLS client asked for (SNI); NULL on plain HTTP or without one. */
+static const char *request_sni(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+/*
+ * The host a request names: an absolute-form target's (RFC 9112 3.2.2),
+ * else the Host header's without its port; NULL when neither.  evhttp
+ * would read an origin-form "//x/y" as naming host x: not so here.
+ */
+static const char *request_host(struct evhttp_request *req, char *buf, size_t size)
+{
+	const char *target = evhttp_request_get_uri(req);
+	const char *host, *colon;
+	size_t len;
+
+	if (target != NULL && target[0] != '/')
+		return evhttp_request_get_host(req);
+	host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	if (host == NULL)
+		return NULL;
+	len = strlen(host);
+	colon = strrchr(host, ':');
+	if (colon != NULL && host[0] != '[' && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+		len = (size_t)(colon - host);
+	if (len >= size)
+		len = size - 1;		/* longer than any host name: matches none */
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Host names equal: any case, one final dot ignored. */
+static bool same_name(const char *x, const char *y)
+{
+	size_t x_len = strlen(x), y_len = strlen(y);
+
+	if (x_len > 0 && x[x_len - 1] == '.')
+		x_len--;
+	if (y_len > 0 && y[y_len - 1] == '.')
+		y_len--;
+	return x_len == y_len && strncasecmp(x, y, x_len) == 0;
+}
+
+/*
+ * Whether If-None-Match names etag (RFC 9110 13.1.2): "*", or a list of
+ * entity tags compared weakly (a W/ prefix ignored on either side).
+ */
+static bool none_match(const char *header, const char *etag)
+{
+	size_t etag_len = strlen(etag);
+
+	while (*header != '\0') {
+		const char *start, *end;
+
+		while (*header == ' ' || *header == '\t' || *header == ',')
+			header++;
+		start = header;
+		while (*header != '\0' && *header != ',')
+			header++;
+		end = header;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end - start == 1 && *start == '*')
+			return true;
+		if (end - start >= 2 && start[0] == 'W' && start[1] == '/')
+			start += 2;
+		if ((size_t)(end - start) == etag_len && memcmp(start, etag, etag_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void handle_policy(struct serve_server *s, struct evhttp_request *req,
+			  const struct serve_hosted *hosted)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+	const char *condition = evhttp_find_header(in, "If-None-Match");
+	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+	struct evbuffer *body = NULL;
+	char length[32];
+	int status = 200;
+
+	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
+		evhttp_add_header(headers, "Allow", "GET, HEAD");
+		reply(s, req, SERVE_ROUTE_POLICY, 405, "Method Not Allowed", "method not allowed");
+		return;
+	}
+	evhttp_add_header(headers, "ETag", hosted->etag);
+	evhttp_add_header(headers, "Cache-Control", POLICY_CACHE_CONTROL);
+	if (s->draining)
+		evhttp_add_header(headers, "Connection", "close");
+	if (condition != NULL && none_match(condition, hosted->etag)) {
+		status = 304;
+	} else {
+		evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
+		snprintf(length, sizeof(length), "%zu", hosted->body_len);
+		evhttp_add_header(headers, "Content-Length", length);
+		if (!head && ((body = evbuffer_new()) == NULL ||
+			      evbuffer_add(body, hosted->body, hosted->body_len) != 0)) {
+			evbuffer_free(body);
+			evhttp_clear_headers(headers);
+			reply(s, req, SERVE_ROUTE_POLICY, 500, "Internal Server Error",
+			      "out of memory");
+			return;
+		}
+	}
+	serve_metrics_count(&s->metrics, SERVE_ROUTE_POLICY, status);
+	daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", method_name(req), path_shown(req),
+		   hosted->name, peer_address(req), status);
+	s->answering = true;
+	evhttp_send_reply(req, status, status == 304 ? "Not Modified" : "OK", body);
+	s->answering = false;
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+/*
+ * The hosted names' part of a request; true when it is answered.  SNI
+ * and Host must agree when either is a hosted name (RFC 9110 15.5.20:
+ * 421); the policy is served for its exact path, without a query, on the
+ * name the Host says; other paths go on to the routes.
+ */
+static bool hosting_answered(struct serve_server *s, struct evhttp_request *req,
+			     const char *path)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	char host_buf[HOST_MAX + 2];
+	const char *host = request_host(req, host_buf, sizeof(host_buf)), *sni = request_sni(req);
+	bool policy_path = strcmp(path, POLICY_PATH) == 0 &&
+			   (uri == NULL || evhttp_uri_get_query(uri) == NULL);
+	enum serve_route_id route = policy_path ? SERVE_ROUTE_POLICY : SERVE_ROUTE_NONE;
+	int64_t now = (int64_t)time(NULL);
+	const struct serve_hosted *by_host = serve_hosting_find(s->hosting, host, now);
+	const struct serve_hosted *by_sni = serve_hosting_find(s->hosting, sni, now);
+
+	if (sni != NULL && host != NULL && !same_name(sni, host) &&
+	    (by_host != NULL || by_sni != NULL)) {
+		reply(s, req, route, 421, "Misdirected Request", "the Host header names "
+		      "another host than the TLS handshake (SNI)");
+		return true;
+	}
+	if (host == NULL && (policy_path || by_sni != NULL)) {
+		reply(s, req, route, 400, "Bad Request", "a Host header is needed");
+		return true;
+	}
+	if (!policy_path)
+		return false;
+	if (by_host == NULL) {
+		reply(s, req, route, 404, "Not Found", "no policy is hosted for this name");
+		return true;
+	}
+	handle_policy(s, req, by_host);
+	return true;
+}
+
+/* -------------------------------------------------- ACME http-01 (port 80) */
+
+/* An http-01 token: base64url (RFC 8555 8.3), not empty, bounded. */
+static bool token_valid(const char *token)
+{
+	size_t len = strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789-_");
+
+	return len > 0 && len <= SERVE_TOKEN_MAX && token[len] == '\0';
+}
+
+/* listen_http: GET /.well-known/acme-challenge/<token> and nothing else (404). */
+static void on_acme_request(struct evhttp_request *req, void *arg)
+{
+	struct serve_server *s = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	size_t prefix = strlen(ACME_PATH);
+	char answer[SERVE_KEY_AUTHZ_MAX + 1];
+	struct evbuffer *body;
+
+	if (path == NULL || strncmp(path, ACME_PATH, prefix) != 0) {
+		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || evhttp_uri_get_query(uri) != NULL ||
+	    !token_valid(path + prefix) || s->challenges == NULL ||
+	    !serve_challenges_http01(s->challenges, path + prefix, answer, sizeof(answer))) {
+		reply(s, req, SERVE_ROUTE_ACME, 404, "Not Found", "not found");
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL || evbuffer_add(body, answer, strlen(answer)) != 0) {
+		evbuffer_free(body);
+		reply(s, req, SERVE_ROUTE_ACME, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	serve_metrics_count(&s->metrics, SERVE_ROUTE_ACME, 200);
+	daemon_log(LOG_INFO, "http-01 challenge answered for %s", peer_address(req));
+	s->answering = true;
+	evhttp_send_reply(req, 200, "OK", body);
+	s->answering = false;
+	evbuffer_free(body);
+}
+
 /* ------------------------------------------------------------ the routes */
 
 /*
  * A route: which requests it takes (by Host and path; host NULL: any) and
- * the methods it answers.  MTA-STS policy files for many domains
- * (GET /.well-known/mta-sts.txt by Host) are one more row.
+ * the methods it answers.  The policies of the hosted names come before
+ * them (hosting_answered()).
  */
 struct route {
 	enum serve_route_id id;
@@ -620,6 +1007,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	if (s->hosting != NULL && hosting_answered(s, req, path))
+		return;
 	route = route_find(s, evhttp_request_get_host(req), path);
 	if (route == NULL) {
 		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
@@ -704,14 +1093,19 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 		listen_count = 1;
 	}
 	if ((tls != NULL && listen_count > 0 && (s->https = http_new(s, true)) == NULL) ||
-	    (config->listen_plain_count > 0 && (s->plain = http_new(s, false)) == NULL)) {
+	    (config->listen_plain_count > 0 && (s->plain = http_new(s, false)) == NULL) ||
+	    (config->listen_http_count > 0 && (s->acme = http_new(s, false)) == NULL)) {
 		snprintf(why, why_size, "out of memory");
 		goto fail;
 	}
+	if (s->acme != NULL)
+		evhttp_set_gencb(s->acme, on_acme_request, s);
 	if ((s->https != NULL &&
 	     bind_all(s, s->https, listen, listen_count, true, why, why_size) != 0) ||
 	    (s->plain != NULL && bind_all(s, s->plain, config->listen_plain,
-					  config->listen_plain_count, false, why, why_size) != 0))
+					  config->listen_plain_count, false, why, why_size) != 0) ||
+	    (s->acme != NULL && bind_all(s, s->acme, config->listen_http,
+					 config->listen_http_count, false, why, why_size) != 0))
 		goto fail;
 	*ret_server = s;
 	return 0;
@@ -734,16 +1128,16 @@ void serve_server_apply(struct serve_server *s)
 {
 	const struct serve_config *c = s->config;
 	struct timeval timeout = { (time_t)c->timeout, 0 };
-	struct evhttp *https_and_plain[] = { s->https, s->plain };
+	struct evhttp *servers[] = { s->https, s->plain, s->acme };
 	bool retention_changed = c->retention_days != s->retention_days ||
 				 c->prune_interval != s->prune_interval;
 
-	for (size_t i = 0; i < 2; i++) {
-		if (https_and_plain[i] == NULL)
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		if (servers[i] == NULL)
 			continue;
-		evhttp_set_timeout_tv(https_and_plain[i], &timeout);
-		evhttp_set_max_headers_size(https_and_plain[i], c->max_headers);
-		evhttp_set_max_body_size(https_and_plain[i], c->max_body);
+		evhttp_set_timeout_tv(servers[i], &timeout);
+		evhttp_set_max_headers_size(servers[i], c->max_headers);
+		evhttp_set_max_body_size(servers[i], c->max_body);
 	}
 	allow_parse(s);
 	if (!s->draining) {
@@ -796,6 +1190,13 @@ struct serve_metrics *serve_server_metrics(struct serve_server *s)
 	return &s->metrics;
 }
 
+void serve_server_set_hosting(struct serve_server *s, struct serve_hosting *hosting,
+			      struct serve_challenges *challenges)
+{
+	s->hosting = hosting;
+	s->challenges = challenges;
+}
+
 void serve_server_free(struct serve_server *s)
 {
 	if (s == NULL)
@@ -806,6 +1207,8 @@ void serve_server_free(struct serve_server *s)
 		evhttp_free(s->https);
 	if (s->plain != NULL)
 		evhttp_free(s->plain);
+	if (s->acme != NULL)
+		evhttp_free(s->acme);
 	if (s->drain_check != NULL)
 		event_free(s->drain_check);
 	if (s->prune_timer != NULL)
