@@ -134,7 +134,8 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 	if (report_store_summary(store, &everything, GROUP_DOMAIN, &rows, &count, &total, why,
 				 sizeof(why)) != 0)
 		goto fail;
-	qsort(rows, count, sizeof(*rows), by_sessions_desc);
+	if (count > 0)		/* rows is NULL when the store is empty */
+		qsort(rows, count, sizeof(*rows), by_sessions_desc);
 	shown = count < METRICS_MAX_DOMAINS ? count : METRICS_MAX_DOMAINS;
 	if ((top = calloc(shown + 1, sizeof(*top))) == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
