@@ -207,14 +207,27 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	}
 }
 
-/* An answer begins: the next byte begins a new request. */
+/*
+ * An answer is written: the request before it was read whole, and the
+ * next byte begins a new one.  "100 Continue" is no answer: the body
+ * follows it.
+ */
 static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer_ptr at;
+	char line[10];
 
-	(void)buf;
-	if (info->n_added > 0 && c->reading == READING_REST)
-		c->reading = READING_IDLE;
+	if (info->n_added == 0 || info->n_added > evbuffer_get_length(buf))
+		return;
+	if (info->n_added >= 10 &&
+	    evbuffer_ptr_set(buf, &at, evbuffer_get_length(buf) - info->n_added,
+			     EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(buf, &at, line, 10) == 10 &&
+	    memcmp(line, "HTTP/1.", 7) == 0 && line[8] == ' ' && line[9] == '1')
+		return;
+	c->reading = READING_IDLE;
+	evtimer_del(c->deadline);
 }
 
 /* The first byte of a connection: its deadline, watched from now on. */
@@ -300,13 +313,108 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 }
 
 /*
- * A TLS-ALPN-01 validation's handshake is all it gets: reading ends there,
- * so evhttp sees the end of the connection and closes it.
+ * The handshake deadline: a TLS handshake must be done within `timeout`
+ * seconds of the connection, however slowly its bytes come (the idle
+ * timeout is renewed by each).  The handshakes under way are a list in
+ * the order they began; a timer four times a second cuts the overdue ones by
+ * shutting their socket, which evhttp sees as the end of the connection.
+ * A node leaves the list when its handshake is done or its TLS object is
+ * freed (which may be in event_base_free(): no libevent call there).
+ */
+struct handshake {
+	struct handshake *prev, *next;
+	SSL *ssl;
+	int64_t deadline;		/* monotonic milliseconds */
+};
+
+static struct handshake handshakes = { &handshakes, &handshakes, NULL, 0 };
+static int handshake_index = -1;
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void handshake_end(struct handshake *h)
+{
+	SSL_set_ex_data(h->ssl, handshake_index, NULL);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	free(h);
+}
+
+static void on_handshake_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index,
+			      long argl, void *argp)
+{
+	struct handshake *h = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	if (h != NULL) {
+		h->prev->next = h->next;
+		h->next->prev = h->prev;
+		free(h);
+	}
+}
+
+static void handshake_begin(struct serve_server *s, SSL *ssl)
+{
+	struct handshake *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
+		abort();
+	}
+	h->ssl = ssl;
+	h->deadline = monotonic_ms() + (int64_t)s->config->timeout * 1000;
+	h->prev = handshakes.prev;
+	h->next = &handshakes;
+	handshakes.prev->next = h;
+	handshakes.prev = h;
+	SSL_set_ex_data(ssl, handshake_index, h);
+}
+
+static void on_handshake_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_server *s = arg;
+	int64_t now = monotonic_ms();
+
+	(void)fd;
+	(void)what;
+	while (handshakes.next != &handshakes && handshakes.next->deadline <= now) {
+		struct handshake *h = handshakes.next;
+		int sock = SSL_get_fd(h->ssl);
+
+		daemon_log(LOG_NOTICE, "a TLS handshake took over %us: connection closed",
+			   s->config->timeout);
+		serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, 408);
+		if (sock >= 0)
+			(void)shutdown(sock, SHUT_RDWR);
+		handshake_end(h);
+	}
+}
+
+/*
+ * A handshake done leaves the deadline's list.  A TLS-ALPN-01
+ * validation's handshake is all it gets: reading ends there, so evhttp
+ * sees the end of the connection and closes it.
  */
 static void on_ssl_info(const SSL *ssl, int where, int ret)
 {
+	struct handshake *h;
+
 	(void)ret;
-	if ((where & SSL_CB_HANDSHAKE_DONE) && serve_tls_is_acme(ssl)) {
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	if ((h = SSL_get_ex_data(ssl, handshake_index)) != NULL)
+		handshake_end(h);
+	if (serve_tls_is_acme(ssl)) {
 		daemon_log(LOG_INFO, "TLS-ALPN-01 challenge answered");
 		(void)shutdown(SSL_get_fd(ssl), SHUT_RD);
 	}
@@ -327,6 +435,7 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	s->metrics.connections_open++;
 	SSL_set_ex_data(ssl, ssl_index, s);
 	SSL_set_info_callback(ssl, on_ssl_info);
+	handshake_begin(s, ssl);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -703,6 +812,8 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
 		   serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->metrics.hosting && s->tls != NULL)	/* the certificate manager adds some */
+		s->metrics.hosted_certificates = serve_tls_hosted_count(s->tls);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
@@ -841,6 +952,8 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->tls = tls;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	if (handshake_index < 0)
+		handshake_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_handshake_free);
 	ssl_counter = s;
 	allow_parse(s);
 	if (tls != NULL && listen_count == 0) {
@@ -871,8 +984,13 @@ fail:
 
 int serve_server_start(struct serve_server *s, const char *store_location)
 {
+	struct timeval sweep_every = { 0, 250000 };
+
 	if ((s->store_location = strdup(store_location)) == NULL ||
-	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL)
+	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL ||
+	    (s->handshake_sweep = event_new(s->base, -1, EV_PERSIST, on_handshake_sweep,
+					    s)) == NULL ||
+	    event_add(s->handshake_sweep, &sweep_every) != 0)
 		return -1;
 	(void)store_get(s);	/* now, to say so at start when it fails */
 	prune_schedule(s, true);
@@ -968,6 +1086,8 @@ void serve_server_free(struct serve_server *s)
 		event_free(s->drain_check);
 	if (s->prune_timer != NULL)
 		event_free(s->prune_timer);
+	if (s->handshake_sweep != NULL)
+		event_free(s->handshake_sweep);
 	report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 	free(s->store_location);

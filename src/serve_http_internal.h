@@ -37,6 +37,7 @@ struct serve_server {
 	struct serve_summary_cache summary;
 	bool answering;			/* a route's answer is being written */
 	struct event *prune_timer;
+	struct event *handshake_sweep;	/* cuts TLS handshakes past timeout */
 	unsigned retention_days;	/* applied: what the timer prunes with */
 	unsigned prune_interval;
 	bool paused;			/* at max_connections */
