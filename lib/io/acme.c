@@ -76,9 +76,9 @@ static void response_release(struct response *r)
 /* ------------------------------------------------------------- the pieces */
 
 /* Text from the server as printable ASCII, at most SHOWN_MAX octets of it. */
-static void escape(const char *text, size_t len, char *out, size_t size)
+static void escape(const char *text, char *out, size_t size)
 {
-	size_t o = 0;
+	size_t o = 0, len = strlen(text);
 
 	if (size == 0)
 		return;
@@ -513,7 +513,7 @@ static json_t *response_json(const struct response *r, const char *step, char *w
 	}
 	json = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &error);
 	if (json == NULL) {
-		escape(error.text, strlen(error.text), shown, sizeof(shown));
+		escape(error.text, shown, sizeof(shown));
 		say_why(why, why_size, "%s: the server's answer is not JSON (line %d, column %d: %s)",
 			step, error.line, error.column, shown);
 		return NULL;
@@ -561,7 +561,7 @@ static const char *problem_of(const struct response *r, json_t **ret_json, char 
 	type = json_text_member(json, "type");
 	detail = json_text_member(json, "detail");
 	if (detail != NULL)
-		escape(detail, strlen(detail), shown, size);
+		escape(detail, shown, size);
 	*ret_json = json;
 	return type != NULL ? type : "";
 }
@@ -579,7 +579,7 @@ static int failure(struct acme_client *c, const struct response *r, const char *
 	const char *type = problem_of(r, &json, detail, sizeof(detail));
 	int code = ACME_FAILED;
 
-	escape(short_type(type), strlen(short_type(type)), type_shown, sizeof(type_shown));
+	escape(short_type(type), type_shown, sizeof(type_shown));
 	if (r->status == 429 || strcmp(type, ACME_ERROR "rateLimited") == 0) {
 		long wait = r->retry_after >= 0 ? r->retry_after : ACME_RETRY_AFTER_DEFAULT;
 
@@ -717,6 +717,7 @@ static int post(struct acme_client *c, const char *url, const char *payload, boo
 		int rc;
 		json_t *json;
 		char detail[16];
+		bool bad_nonce = false;
 
 		if (c->nonce[0] == '\0' && (rc = fetch_nonce(c, why, why_size)) != 0)
 			return rc;
@@ -729,13 +730,13 @@ static int post(struct acme_client *c, const char *url, const char *payload, boo
 		free(body);
 		if (rc != 0)
 			return rc;
-		if (attempt > 0 || r->status != 400 ||
-		    strcmp(problem_of(r, &json, detail, sizeof(detail)), ACME_ERROR "badNonce") != 0) {
-			if (attempt == 0 && r->status == 400)
-				json_decref(json);
-			return 0;
+		if (attempt == 0 && r->status == 400) {
+			bad_nonce = strcmp(problem_of(r, &json, detail, sizeof(detail)),
+					   ACME_ERROR "badNonce") == 0;
+			json_decref(json);
 		}
-		json_decref(json);
+		if (!bad_nonce)
+			return 0;
 		response_release(r);
 	}
 }
@@ -827,9 +828,19 @@ int acme_account_register(struct acme_client *c, char *why, size_t why_size)
 		       why_size)) != 0)
 		goto out;
 	if (r.status != 200 && r.status != 201) {
+		json_t *problem;
+		char detail[8];
+		const char *type = problem_of(&r, &problem, detail, sizeof(detail));
+
+		/* this key's account is deactivated or revoked */
+		bool gone = (r.status == 401 || r.status == 403) &&
+			    (strcmp(type, ACME_ERROR "unauthorized") == 0 ||
+			     strcmp(type, ACME_ERROR "accountDoesNotExist") == 0);
+
+		json_decref(problem);
 		rc = failure(c, &r, "newAccount", why, why_size);
-		if (r.status == 401 || r.status == 403)
-			rc = ACME_ACCOUNT_GONE;	/* this key's account is deactivated or revoked */
+		if (gone)
+			rc = ACME_ACCOUNT_GONE;
 		goto out;
 	}
 	rc = ACME_FAILED;
@@ -853,6 +864,23 @@ out:
 	free(payload_text);
 	response_release(&r);
 	return rc;
+}
+
+/* Whether the account URL still answers with status valid (a second opinion). */
+static bool account_still_valid(struct acme_client *c)
+{
+	struct response r;
+	json_t *json = NULL;
+	char why[8];
+	bool valid = false;
+
+	if (post(c, c->kid, NULL, false, NULL, "account", &r, why, sizeof(why)) != 0)
+		return false;
+	if (r.status == 200 && (json = response_json(&r, "account", why, sizeof(why))) != NULL)
+		valid = strcmp(member_or_empty(json, "status"), "valid") == 0;
+	json_decref(json);
+	response_release(&r);
+	return valid;
 }
 
 int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
@@ -975,8 +1003,8 @@ static void challenge_error(json_t *authz, const char *type, char *out, size_t s
 		if (error == NULL || strcmp(member_or_empty(challenge, "type"), type) != 0)
 			continue;
 		etype = short_type(etype != NULL ? etype : "");
-		escape(etype, strlen(etype), t, sizeof(t));
-		escape(detail ? detail : "", detail ? strlen(detail) : 0, d, sizeof(d));
+		escape(etype, t, sizeof(t));
+		escape(detail != NULL ? detail : "", d, sizeof(d));
 		snprintf(out, size, "%s: %s", t, d);
 		return;
 	}
@@ -1211,6 +1239,8 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	rc = download(c, name, certificate_url, ret_chain, why, why_size);
 out:
+	if (rc == ACME_ACCOUNT_GONE && account_still_valid(c))
+		rc = ACME_FAILED;	/* unauthorized for something else than the account */
 	free(certificate_url);
 	json_decref(order);
 	response_release(&r);
