@@ -468,11 +468,8 @@ static void on_hosting_changed(void *arg)
 {
 	struct serve_daemon *d = arg;
 
-	if (d->tls != NULL) {
+	if (d->tls != NULL)
 		serve_tls_hosted_sync(d->tls, serve_hosting_each_name, d->hosting, false);
-		serve_server_metrics(d->server)->hosted_certificates =
-			serve_tls_hosted_count(d->tls);
-	}
 #ifdef SERVE_HAVE_ACME
 	if (d->acme != NULL)
 		serve_acme_wake(d->acme);
@@ -699,7 +696,6 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		serve_hosting_reload(d->hosting);
 		if (d->tls != NULL) {
 			serve_tls_hosted_sync(d->tls, serve_hosting_each_name, d->hosting, true);
-			m->hosted_certificates = serve_tls_hosted_count(d->tls);
 			daemon_log(LOG_INFO, "reload: certificates of %zu hosted names read again",
 				   serve_tls_hosted_count(d->tls));
 		}

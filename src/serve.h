@@ -1,8 +1,11 @@
 /*
  * serve.h - the parts of `mtasts serve`, the domain owner's HTTPS server:
  * its settings (serve_config.c), the certificates chosen by SNI
- * (serve_tls.c), the HTTP server and its routes (serve_http.c) and its
- * metrics (serve_metrics.c).
+ * (serve_tls.c), the HTTP server and its routes (serve_http.c, and
+ * serve_http_hosting.c for the hosted names), its metrics
+ * (serve_metrics.c), the hosted policies (serve_hosting.c), the ACME
+ * challenge answers (serve_challenges.c) and the certificate manager
+ * (serve_acme.c).
  *
  * DESCRIPTION
  *	Everything runs on one libevent loop in one thread.  evhttp reads a

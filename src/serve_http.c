@@ -40,47 +40,13 @@
 #include "daemon_log.h"
 #include "report_intake.h"
 #include "serve.h"
+#include "serve_http_internal.h"
 
-#define BOUND_MAX (2 * SERVE_LISTEN_MAX)
 #define REASON_MAX 400			/* octets of a reason in a reply */
 #define RETRY_AFTER_S "60"
 #define STORE_TIMEOUT_MS 3000
 #define DRAIN_CHECK_MS 100
-#define POLICY_PATH "/.well-known/mta-sts.txt"
-#define POLICY_CACHE_CONTROL "max-age=60"
-#define ACME_PATH "/.well-known/acme-challenge/"
-#define HOST_MAX 253			/* octets of a host name */
 
-struct serve_server {
-	struct event_base *base;
-	const struct serve_config *config;
-	struct serve_tls *tls;
-	struct evhttp *https, *plain;
-	struct evhttp *acme;		/* listen_http: http-01 answers and 404 */
-	struct serve_hosting *hosting;	/* NULL: no policies hosted */
-	struct serve_challenges *challenges;
-	struct evhttp_bound_socket *bound[BOUND_MAX];
-	bool bound_tls[BOUND_MAX];
-	size_t bound_count;
-	struct serve_cidr allow[SERVE_ALLOW_MAX];
-	size_t allow_count;
-	char *store_location;
-	struct report_store *store;
-	char store_why[SERVE_WHY_SIZE];	/* why it last failed to open */
-	time_t store_error_logged;
-	struct serve_metrics metrics;
-	struct serve_summary_cache summary;
-	bool answering;			/* a route's answer is being written */
-	struct event *prune_timer;
-	unsigned retention_days;	/* applied: what the timer prunes with */
-	unsigned prune_interval;
-	bool paused;			/* at max_connections */
-	bool draining;
-	bool freeing;
-	struct event *drain_check;
-	void (*drained)(void *arg);
-	void *drained_arg;
-};
 
 /* ------------------------------------------------------------ connections */
 
@@ -241,14 +207,27 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	}
 }
 
-/* An answer begins: the next byte begins a new request. */
+/*
+ * An answer is written: the request before it was read whole, and the
+ * next byte begins a new one.  "100 Continue" is no answer: the body
+ * follows it.
+ */
 static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer_ptr at;
+	char line[10];
 
-	(void)buf;
-	if (info->n_added > 0 && c->reading == READING_REST)
-		c->reading = READING_IDLE;
+	if (info->n_added == 0 || info->n_added > evbuffer_get_length(buf))
+		return;
+	if (info->n_added >= 10 &&
+	    evbuffer_ptr_set(buf, &at, evbuffer_get_length(buf) - info->n_added,
+			     EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(buf, &at, line, 10) == 10 &&
+	    memcmp(line, "HTTP/1.", 7) == 0 && line[8] == ' ' && line[9] == '1')
+		return;
+	c->reading = READING_IDLE;
+	evtimer_del(c->deadline);
 }
 
 /* The first byte of a connection: its deadline, watched from now on. */
@@ -334,13 +313,108 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 }
 
 /*
- * A TLS-ALPN-01 validation's handshake is all it gets: reading ends there,
- * so evhttp sees the end of the connection and closes it.
+ * The handshake deadline: a TLS handshake must be done within `timeout`
+ * seconds of the connection, however slowly its bytes come (the idle
+ * timeout is renewed by each).  The handshakes under way are a list in
+ * the order they began; a timer four times a second cuts the overdue ones by
+ * shutting their socket, which evhttp sees as the end of the connection.
+ * A node leaves the list when its handshake is done or its TLS object is
+ * freed (which may be in event_base_free(): no libevent call there).
+ */
+struct handshake {
+	struct handshake *prev, *next;
+	SSL *ssl;
+	int64_t deadline;		/* monotonic milliseconds */
+};
+
+static struct handshake handshakes = { &handshakes, &handshakes, NULL, 0 };
+static int handshake_index = -1;
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void handshake_end(struct handshake *h)
+{
+	SSL_set_ex_data(h->ssl, handshake_index, NULL);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	free(h);
+}
+
+static void on_handshake_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index,
+			      long argl, void *argp)
+{
+	struct handshake *h = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	if (h != NULL) {
+		h->prev->next = h->next;
+		h->next->prev = h->prev;
+		free(h);
+	}
+}
+
+static void handshake_begin(struct serve_server *s, SSL *ssl)
+{
+	struct handshake *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
+		abort();
+	}
+	h->ssl = ssl;
+	h->deadline = monotonic_ms() + (int64_t)s->config->timeout * 1000;
+	h->prev = handshakes.prev;
+	h->next = &handshakes;
+	handshakes.prev->next = h;
+	handshakes.prev = h;
+	SSL_set_ex_data(ssl, handshake_index, h);
+}
+
+static void on_handshake_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_server *s = arg;
+	int64_t now = monotonic_ms();
+
+	(void)fd;
+	(void)what;
+	while (handshakes.next != &handshakes && handshakes.next->deadline <= now) {
+		struct handshake *h = handshakes.next;
+		int sock = SSL_get_fd(h->ssl);
+
+		daemon_log(LOG_NOTICE, "a TLS handshake took over %us: connection closed",
+			   s->config->timeout);
+		serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, 408);
+		if (sock >= 0)
+			(void)shutdown(sock, SHUT_RDWR);
+		handshake_end(h);
+	}
+}
+
+/*
+ * A handshake done leaves the deadline's list.  A TLS-ALPN-01
+ * validation's handshake is all it gets: reading ends there, so evhttp
+ * sees the end of the connection and closes it.
  */
 static void on_ssl_info(const SSL *ssl, int where, int ret)
 {
+	struct handshake *h;
+
 	(void)ret;
-	if ((where & SSL_CB_HANDSHAKE_DONE) && serve_tls_is_acme(ssl)) {
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	if ((h = SSL_get_ex_data(ssl, handshake_index)) != NULL)
+		handshake_end(h);
+	if (serve_tls_is_acme(ssl)) {
 		daemon_log(LOG_INFO, "TLS-ALPN-01 challenge answered");
 		(void)shutdown(SSL_get_fd(ssl), SHUT_RD);
 	}
@@ -361,6 +435,7 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	s->metrics.connections_open++;
 	SSL_set_ex_data(ssl, ssl_index, s);
 	SSL_set_info_callback(ssl, on_ssl_info);
+	handshake_begin(s, ssl);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -466,7 +541,7 @@ static void prune_schedule(struct serve_server *s, bool now)
 /* ----------------------------------------------------------------- replies */
 
 /* The client's address, "" when unknown. */
-static const char *peer_address(struct evhttp_request *req)
+const char *serve_peer_address(struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	char *address = NULL;
@@ -477,7 +552,7 @@ static const char *peer_address(struct evhttp_request *req)
 	return address != NULL ? address : "";
 }
 
-static const char *method_name(struct evhttp_request *req)
+const char *serve_method_name(struct evhttp_request *req)
 {
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET: return "GET";
@@ -492,7 +567,7 @@ static const char *method_name(struct evhttp_request *req)
 }
 
 /* The request's path for the log: escaped, cut (it came from the network). */
-static const char *path_shown(struct evhttp_request *req)
+const char *serve_path_shown(struct evhttp_request *req)
 {
 	static char shown[136];
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -503,7 +578,7 @@ static const char *path_shown(struct evhttp_request *req)
 }
 
 /* A one-line text/plain reply (text escaped, cut), counted. */
-static void reply(struct serve_server *s, struct evhttp_request *req,
+void serve_reply(struct serve_server *s, struct evhttp_request *req,
 		  enum serve_route_id route, int status, const char *reason, const char *text)
 {
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
@@ -516,8 +591,8 @@ static void reply(struct serve_server *s, struct evhttp_request *req,
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
 	serve_metrics_count(&s->metrics, route, status);
-	daemon_log(LOG_DEBUG, "%s %s from %s: %d", method_name(req), path_shown(req),
-		   peer_address(req), status);
+	daemon_log(LOG_DEBUG, "%s %s from %s: %d", serve_method_name(req), serve_path_shown(req),
+		   serve_peer_address(req), status);
 	s->answering = true;
 	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0)
 		evhttp_send_reply(req, status, reason, NULL);
@@ -598,37 +673,37 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	struct intake_outcome outcome;
 	struct report_store *store;
 	enum unpack_format hint;
-	const char *client = peer_address(req);
+	const char *client = serve_peer_address(req);
 	char text[REASON_MAX + 64];
 	unsigned char *data;
 
 	s->metrics.bytes_received += len;
 	if (announced_format(req, &hint) != 0) {
 		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
-		reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
+		serve_reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
 		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4)");
 		return;
 	}
 	if (len == 0) {
 		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
-		reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
+		serve_reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
 		return;
 	}
 	if (len > s->config->max_body) {
 		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
-		reply(s, req, route, 413, "Payload Too Large", "the report is too large");
+		serve_reply(s, req, route, 413, "Payload Too Large", "the report is too large");
 		return;
 	}
 	if ((store = store_get(s)) == NULL) {
 		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
-		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		serve_reply(s, req, route, 503, "Service Unavailable", "the report store is "
 		      "unavailable; nothing was stored, try again later");
 		return;
 	}
 	if ((data = evbuffer_pullup(in, -1)) == NULL) {
-		reply(s, req, route, 500, "Internal Server Error", "out of memory");
+		serve_reply(s, req, route, 500, "Internal Server Error", "out of memory");
 		return;
 	}
 	intake_options_default(&options);
@@ -640,7 +715,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	options.origin = client[0] != '\0' ? client : NULL;
 	options.received_at = (int64_t)time(NULL);
 	if (report_intake(store, data, len, hint, &options, &outcome) != 0) {
-		reply(s, req, route, 503, "Service Unavailable", "out of memory");
+		serve_reply(s, req, route, 503, "Service Unavailable", "out of memory");
 		return;
 	}
 	log_outcome(client, &outcome);
@@ -649,24 +724,24 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 		s->metrics.reports[SERVE_OUTCOME_STORED]++;
 		snprintf(text, sizeof(text), "stored report %lld", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
-		reply(s, req, route, 201, "Created", text);
+		serve_reply(s, req, route, 201, "Created", text);
 		break;
 	case INTAKE_DUPLICATE:
 		s->metrics.reports[SERVE_OUTCOME_DUPLICATE]++;
 		snprintf(text, sizeof(text), "duplicate: this report is already stored "
 			 "(report %lld)", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
-		reply(s, req, route, 200, "OK", text);
+		serve_reply(s, req, route, 200, "OK", text);
 		break;
 	case INTAKE_REJECTED:
 		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
 		snprintf(text, sizeof(text), "invalid report: %s", outcome.why);
-		reply(s, req, route, 400, "Bad Request", text);
+		serve_reply(s, req, route, 400, "Bad Request", text);
 		break;
 	case INTAKE_TOO_LARGE:
 		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
 		snprintf(text, sizeof(text), "the report is too large: %s", outcome.why);
-		reply(s, req, route, 413, "Payload Too Large", text);
+		serve_reply(s, req, route, 413, "Payload Too Large", text);
 		break;
 	case INTAKE_DEFERRED:		/* not over HTTPS (no DKIM), but a retry would be right */
 	case INTAKE_UNAVAILABLE:
@@ -674,7 +749,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 		store_failed(s);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
-		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		serve_reply(s, req, route, 503, "Service Unavailable", "the report store is "
 		      "unavailable; nothing was stored, try again later");
 		break;
 	}
@@ -689,7 +764,7 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	char why[SERVE_WHY_SIZE], text[SERVE_WHY_SIZE + 64];
 
 	if (store != NULL && report_store_ping(store, why, sizeof(why))) {
-		reply(s, req, SERVE_ROUTE_HEALTHZ, 200, "OK", "ok");
+		serve_reply(s, req, SERVE_ROUTE_HEALTHZ, 200, "OK", "ok");
 		return;
 	}
 	if (store != NULL)
@@ -697,7 +772,7 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	else
 		snprintf(why, sizeof(why), "%s", s->store_why);
 	snprintf(text, sizeof(text), "the report store is unavailable: %s", why);
-	reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
+	serve_reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
 }
 
 static void allow_parse(struct serve_server *s)
@@ -723,20 +798,22 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	struct evbuffer *out;
 	struct timespec now;
 
-	if (!metrics_allowed(s, peer_address(req))) {
-		reply(s, req, SERVE_ROUTE_METRICS, 403, "Forbidden", "metrics are not served "
+	if (!metrics_allowed(s, serve_peer_address(req))) {
+		serve_reply(s, req, SERVE_ROUTE_METRICS, 403, "Forbidden", "metrics are not served "
 		      "to this address (metrics_allow)");
 		return;
 	}
 	if ((out = evbuffer_new()) == NULL) {
-		reply(s, req, SERVE_ROUTE_METRICS, 500, "Internal Server Error", "out of memory");
+		serve_reply(s, req, SERVE_ROUTE_METRICS, 500, "Internal Server Error", "out of memory");
 		return;
 	}
 	/* Counted before it is written, so the scrape sees itself. */
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
-	daemon_log(LOG_DEBUG, "%s %s from %s: 200", method_name(req), path_shown(req),
-		   peer_address(req));
+	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
+		   serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->metrics.hosting && s->tls != NULL)	/* the certificate manager adds some */
+		s->metrics.hosted_certificates = serve_tls_hosted_count(s->tls);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
@@ -744,217 +821,6 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	evhttp_send_reply(req, 200, "OK", out);
 	s->answering = false;
 	evbuffer_free(out);
-}
-
-/* ------------------------------------------------------ hosted policies */
-
-/* The name the TLS client asked for (SNI); NULL on plain HTTP or without one. */
-static const char *request_sni(struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
-
-	return ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-}
-
-/*
- * The host a request names: an absolute-form target's (RFC 9112 3.2.2),
- * else the Host header's without its port; NULL when neither.  evhttp
- * would read an origin-form "//x/y" as naming host x: not so here.
- */
-static const char *request_host(struct evhttp_request *req, char *buf, size_t size)
-{
-	const char *target = evhttp_request_get_uri(req);
-	const char *host, *colon;
-	size_t len;
-
-	if (target != NULL && target[0] != '/')
-		return evhttp_request_get_host(req);
-	host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-	if (host == NULL)
-		return NULL;
-	len = strlen(host);
-	colon = strrchr(host, ':');
-	if (colon != NULL && host[0] != '[' && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		len = (size_t)(colon - host);
-	if (len >= size)
-		len = size - 1;		/* longer than any host name: matches none */
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Host names equal: any case, one final dot ignored. */
-static bool same_name(const char *x, const char *y)
-{
-	size_t x_len = strlen(x), y_len = strlen(y);
-
-	if (x_len > 0 && x[x_len - 1] == '.')
-		x_len--;
-	if (y_len > 0 && y[y_len - 1] == '.')
-		y_len--;
-	return x_len == y_len && strncasecmp(x, y, x_len) == 0;
-}
-
-/*
- * Whether If-None-Match names etag (RFC 9110 13.1.2): "*", or a list of
- * entity tags compared weakly (a W/ prefix ignored on either side).
- */
-static bool none_match(const char *header, const char *etag)
-{
-	size_t etag_len = strlen(etag);
-
-	while (*header != '\0') {
-		const char *start, *end;
-
-		while (*header == ' ' || *header == '\t' || *header == ',')
-			header++;
-		start = header;
-		while (*header != '\0' && *header != ',')
-			header++;
-		end = header;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if (end - start == 1 && *start == '*')
-			return true;
-		if (end - start >= 2 && start[0] == 'W' && start[1] == '/')
-			start += 2;
-		if ((size_t)(end - start) == etag_len && memcmp(start, etag, etag_len) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void handle_policy(struct serve_server *s, struct evhttp_request *req,
-			  const struct serve_hosted *hosted)
-{
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
-	const char *condition = evhttp_find_header(in, "If-None-Match");
-	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
-	struct evbuffer *body = NULL;
-	char length[32];
-	int status = 200;
-
-	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
-		evhttp_add_header(headers, "Allow", "GET, HEAD");
-		reply(s, req, SERVE_ROUTE_POLICY, 405, "Method Not Allowed", "method not allowed");
-		return;
-	}
-	evhttp_add_header(headers, "ETag", hosted->etag);
-	evhttp_add_header(headers, "Cache-Control", POLICY_CACHE_CONTROL);
-	if (s->draining)
-		evhttp_add_header(headers, "Connection", "close");
-	if (condition != NULL && none_match(condition, hosted->etag)) {
-		status = 304;
-	} else {
-		evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
-		snprintf(length, sizeof(length), "%zu", hosted->body_len);
-		evhttp_add_header(headers, "Content-Length", length);
-		if (!head && ((body = evbuffer_new()) == NULL ||
-			      evbuffer_add(body, hosted->body, hosted->body_len) != 0)) {
-			evbuffer_free(body);
-			evhttp_clear_headers(headers);
-			reply(s, req, SERVE_ROUTE_POLICY, 500, "Internal Server Error",
-			      "out of memory");
-			return;
-		}
-	}
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_POLICY, status);
-	daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", method_name(req), path_shown(req),
-		   hosted->name, peer_address(req), status);
-	s->answering = true;
-	evhttp_send_reply(req, status, status == 304 ? "Not Modified" : "OK", body);
-	s->answering = false;
-	if (body != NULL)
-		evbuffer_free(body);
-}
-
-/*
- * The hosted names' part of a request; true when it is answered.  SNI
- * and Host must agree when either is a hosted name (RFC 9110 15.5.20:
- * 421); the policy is served for its exact path, without a query, on the
- * name the Host says; other paths go on to the routes.
- */
-static bool hosting_answered(struct serve_server *s, struct evhttp_request *req,
-			     const char *path)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	char host_buf[HOST_MAX + 2];
-	const char *host = request_host(req, host_buf, sizeof(host_buf)), *sni = request_sni(req);
-	bool policy_path = strcmp(path, POLICY_PATH) == 0 &&
-			   (uri == NULL || evhttp_uri_get_query(uri) == NULL);
-	enum serve_route_id route = policy_path ? SERVE_ROUTE_POLICY : SERVE_ROUTE_NONE;
-	int64_t now = (int64_t)time(NULL);
-	const struct serve_hosted *by_host = serve_hosting_find(s->hosting, host, now);
-	const struct serve_hosted *by_sni = serve_hosting_find(s->hosting, sni, now);
-
-	if (sni != NULL && host != NULL && !same_name(sni, host) &&
-	    (by_host != NULL || by_sni != NULL)) {
-		reply(s, req, route, 421, "Misdirected Request", "the Host header names "
-		      "another host than the TLS handshake (SNI)");
-		return true;
-	}
-	if (host == NULL && (policy_path || by_sni != NULL)) {
-		reply(s, req, route, 400, "Bad Request", "a Host header is needed");
-		return true;
-	}
-	if (!policy_path)
-		return false;
-	if (by_host == NULL) {
-		reply(s, req, route, 404, "Not Found", "no policy is hosted for this name");
-		return true;
-	}
-	handle_policy(s, req, by_host);
-	return true;
-}
-
-/* -------------------------------------------------- ACME http-01 (port 80) */
-
-/* An http-01 token: base64url (RFC 8555 8.3), not empty, bounded. */
-static bool token_valid(const char *token)
-{
-	size_t len = strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789-_");
-
-	return len > 0 && len <= SERVE_TOKEN_MAX && token[len] == '\0';
-}
-
-/* listen_http: GET /.well-known/acme-challenge/<token> and nothing else (404). */
-static void on_acme_request(struct evhttp_request *req, void *arg)
-{
-	struct serve_server *s = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	size_t prefix = strlen(ACME_PATH);
-	char answer[SERVE_KEY_AUTHZ_MAX + 1];
-	struct evbuffer *body;
-
-	if (path == NULL || strncmp(path, ACME_PATH, prefix) != 0) {
-		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
-		return;
-	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || evhttp_uri_get_query(uri) != NULL ||
-	    !token_valid(path + prefix) || s->challenges == NULL ||
-	    !serve_challenges_http01(s->challenges, path + prefix, answer, sizeof(answer))) {
-		reply(s, req, SERVE_ROUTE_ACME, 404, "Not Found", "not found");
-		return;
-	}
-	if ((body = evbuffer_new()) == NULL || evbuffer_add(body, answer, strlen(answer)) != 0) {
-		evbuffer_free(body);
-		reply(s, req, SERVE_ROUTE_ACME, 500, "Internal Server Error", "out of memory");
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	serve_metrics_count(&s->metrics, SERVE_ROUTE_ACME, 200);
-	daemon_log(LOG_INFO, "http-01 challenge answered for %s", peer_address(req));
-	s->answering = true;
-	evhttp_send_reply(req, 200, "OK", body);
-	s->answering = false;
-	evbuffer_free(body);
 }
 
 /* ------------------------------------------------------------ the routes */
@@ -1007,16 +873,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (s->hosting != NULL && hosting_answered(s, req, path))
+	if (s->hosting != NULL && serve_hosting_answered(s, req, path))
 		return;
 	route = route_find(s, evhttp_request_get_host(req), path);
 	if (route == NULL) {
-		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
+		serve_reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
 		return;
 	}
 	if (!(evhttp_request_get_command(req) & route->methods)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route->allow);
-		reply(s, req, route->id, 405, "Method Not Allowed", "method not allowed");
+		serve_reply(s, req, route->id, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
 	route->handle(s, req);
@@ -1086,6 +952,8 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->tls = tls;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	if (handshake_index < 0)
+		handshake_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_handshake_free);
 	ssl_counter = s;
 	allow_parse(s);
 	if (tls != NULL && listen_count == 0) {
@@ -1099,7 +967,7 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 		goto fail;
 	}
 	if (s->acme != NULL)
-		evhttp_set_gencb(s->acme, on_acme_request, s);
+		evhttp_set_gencb(s->acme, serve_on_acme_request, s);
 	if ((s->https != NULL &&
 	     bind_all(s, s->https, listen, listen_count, true, why, why_size) != 0) ||
 	    (s->plain != NULL && bind_all(s, s->plain, config->listen_plain,
@@ -1116,8 +984,13 @@ fail:
 
 int serve_server_start(struct serve_server *s, const char *store_location)
 {
+	struct timeval sweep_every = { 0, 250000 };
+
 	if ((s->store_location = strdup(store_location)) == NULL ||
-	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL)
+	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL ||
+	    (s->handshake_sweep = event_new(s->base, -1, EV_PERSIST, on_handshake_sweep,
+					    s)) == NULL ||
+	    event_add(s->handshake_sweep, &sweep_every) != 0)
 		return -1;
 	(void)store_get(s);	/* now, to say so at start when it fails */
 	prune_schedule(s, true);
@@ -1213,6 +1086,8 @@ void serve_server_free(struct serve_server *s)
 		event_free(s->drain_check);
 	if (s->prune_timer != NULL)
 		event_free(s->prune_timer);
+	if (s->handshake_sweep != NULL)
+		event_free(s->handshake_sweep);
 	report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 	free(s->store_location);

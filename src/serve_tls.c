@@ -325,10 +325,24 @@ out:
 	return status;
 }
 
+/* t without name's pair: the others moved into a new table (probe chains stay whole). */
+static void table_drop(struct pair_table *t, const char *name)
+{
+	struct pair_table rest;
+
+	if (table_init(&rest, t->count) != 0)
+		return;		/* out of memory: the pair stays */
+	for (size_t i = 0; i < t->slot_count; i++)
+		if (t->slots[i].name != NULL && strcasecmp(t->slots[i].name, name) != 0)
+			table_put(&rest, &t->slots[i]);
+	table_clear(t);
+	*t = rest;
+}
+
 /* Read name's pair into t: held when read, dropped when its files are gone. */
 static void pair_load(struct serve_tls *tls, struct pair_table *t, const char *name)
 {
-	struct hosted_pair p, *old;
+	struct hosted_pair p;
 	char why[1024], shown[SERVE_WHY_SIZE];	/* why: two paths and a reason */
 	int status = pair_read(tls->cert_dir, name, &p, why, sizeof(why));
 
@@ -338,20 +352,14 @@ static void pair_load(struct serve_tls *tls, struct pair_table *t, const char *n
 		return;
 	}
 	pair_clear(&p);
-	if (status == 1 && (old = table_find(t, name)) != NULL) {
-		/* Gone: keep the slot chain intact by rebuilding the table without it. */
-		pair_clear(old);
-		struct pair_table rest;
-
-		if (table_init(&rest, t->count) == 0) {
-			for (size_t i = 0; i < t->slot_count; i++)
-				if (t->slots[i].name != NULL)
-					table_put(&rest, &t->slots[i]);
-			table_clear(t);
-			*t = rest;
+	if (status == 0) {
+		daemon_log(LOG_ERR, "certificate of %s: out of memory", name);
+	} else if (status == 1) {
+		if (table_find(t, name) != NULL) {
+			table_drop(t, name);
+			daemon_log(LOG_INFO, "certificate of %s: its files are gone", name);
 		}
-		daemon_log(LOG_INFO, "certificate of %s: its files are gone", name);
-	} else if (status < 0) {
+	} else {
 		text_shown(why, shown, sizeof(shown), 400);
 		daemon_log(LOG_WARNING, "certificate of %s: %s; %s", name, shown,
 			   table_find(t, name) != NULL ? "keeping the one in use" :

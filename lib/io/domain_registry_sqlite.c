@@ -3,8 +3,7 @@
  * one server: made with mode 0600, WAL mode with synchronous=FULL, a busy
  * timeout so that `mtasts domains` and `mtasts serve` take turns (writes
  * are BEGIN IMMEDIATE), a schema versioned by user_version and migrated
- * in one transaction.  A file that is already at this version is opened
- * without writing, so a server may read a registry it cannot write.
+ * in one transaction (none is begun for a file at this version already).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,7 +42,8 @@ static const char *const migrations[] = {
 	"  failures INTEGER NOT NULL,"
 	"  last_error TEXT NOT NULL);"
 	"CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
-	"INSERT INTO meta VALUES ('generation', 1);",
+	/* a registry made again does not start where the one before did */
+	"INSERT INTO meta VALUES ('generation', random() & 9007199254740991);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REGISTRY_SCHEMA,

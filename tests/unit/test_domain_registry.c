@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -516,6 +517,27 @@ static void generation_moves_with_every_write(void **state)
 	domain_registry_close(other);
 }
 
+/* A registry made again (a file deleted, tables dropped) does not start at the old number. */
+static void generation_of_a_new_registry(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t first = generation(f->registry);
+
+	domain_registry_close(f->registry);
+	f->registry = NULL;
+	if (is_sqlite(f)) {
+		char path[1100];
+		assert_int_equal(unlink(f->location), 0);
+		snprintf(path, sizeof(path), "%s-wal", f->location);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s-shm", f->location);
+		unlink(path);
+	} else
+		raw_exec(f, "DROP TABLE domains, certificates, meta, registry_schema");
+	f->registry = open_registry(f);
+	assert_true(generation(f->registry) != first);
+}
+
 static void corrupt_rows_are_named(void **state)
 {
 	struct fixture *f = *state;
@@ -664,6 +686,7 @@ static void many_domains(void **state)
 	assert_int_equal(s.count, MANY);
 	assert_true(s.in_order);
 	assert_string_equal(s.last, "d09999.example");
+	printf("# %s: %d domains read in %lld ms\n", f->backend->name, MANY, elapsed);
 	if (elapsed >= 500)
 		fail_msg("%d domains read in %lld ms", MANY, elapsed);
 }
@@ -786,6 +809,47 @@ static void postgres_unreachable(void **state)
 	assert_true(monotonic_ms() - start < 10000);
 }
 
+/*
+ * A registry this process may read but not write (another user's file):
+ * it opens or it does not, and every write says UNAVAILABLE.  Run as
+ * user nobody in a child, for root writes any file.
+ */
+static void sqlite_read_only_is_unavailable(void **state)
+{
+	struct fixture *f = *state;
+	int status = 0;
+
+	add_ok(f->registry, "example.com", T0);
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(f->location, 0644), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hosted_domain d = domain_of("example.net", MTASTS_MODE_ENFORCE, example_mx, 2,
+						   WEEK, NULL);
+		struct domain_registry *registry = NULL;
+		char why[512] = "";
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(10);
+		int rc = domain_registry_open(f->location, &registry, why, sizeof(why));
+		printf("# read-only open: %d %s\n", rc, why);
+		fflush(stdout);
+		if (rc != 0)
+			_exit(rc == REGISTRY_UNAVAILABLE && why[0] != '\0' ? 0 : 11);
+		rc = domain_registry_add(registry, &d, T0, why, sizeof(why));
+		printf("# read-only add: %d %s\n", rc, why);
+		fflush(stdout);
+		domain_registry_close(registry);
+		_exit(rc == REGISTRY_UNAVAILABLE && why[0] != '\0' ? 0 : 12);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A file of a newer schema is refused, not written over. */
 static void sqlite_newer_schema_refused(void **state)
 {
@@ -812,6 +876,7 @@ int main(void)
 		{ "remove_then_purge", remove_then_purge, false },
 		{ "refusals", refusals, false },
 		{ "generation_moves_with_every_write", generation_moves_with_every_write, false },
+		{ "generation_of_a_new_registry", generation_of_a_new_registry, false },
 		{ "corrupt_rows_are_named", corrupt_rows_are_named, false },
 		{ "each_stops_when_asked", each_stops_when_asked, false },
 		{ "certificates", certificates, false },
@@ -820,6 +885,7 @@ int main(void)
 		{ "sqlite_file_mode", sqlite_file_mode, true },
 		{ "sqlite_locked_is_unavailable", sqlite_locked_is_unavailable, true },
 		{ "sqlite_failing_store_is_unavailable", sqlite_failing_store_is_unavailable, true },
+		{ "sqlite_read_only_is_unavailable", sqlite_read_only_is_unavailable, true },
 		{ "sqlite_newer_schema_refused", sqlite_newer_schema_refused, true },
 	};
 	static struct CMUnitTest tests[ARRAY_LEN(backends) * ARRAY_LEN(behaviours) + 1];
