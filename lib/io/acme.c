@@ -152,7 +152,7 @@ int acme_account_register(struct acme_client *c, char *why, size_t why_size)
 		rc = ACME_ACCOUNT_GONE;
 		goto out;
 	}
-	if (strncmp(r.location, "https://", 8) != 0) {
+	if (!acme_url_ok(r.location)) {
 		say_why(why, why_size, "newAccount: the server gave no account URL");
 		goto out;
 	}
@@ -331,7 +331,7 @@ static int answer_challenge(struct acme_client *c, const char *name, json_t *aut
 	token = acme_member(challenge, "token");
 	url = acme_member(challenge, "url");
 	snprintf(step, sizeof(step), "challenge %s", answer.type);
-	if (token == NULL || url == NULL || strncmp(url, "https://", 8) != 0 ||
+	if (token == NULL || url == NULL || !acme_url_ok(url) ||
 	    acme_key_authorization(token, c->thumbprint, key_authorization,
 				   sizeof(key_authorization)) != 0) {
 		say_why(why, why_size, "%s for %s: no usable token or URL", step, name);
@@ -387,7 +387,7 @@ static int authorize(struct acme_client *c, const char *name, json_t *order,
 		const char *status;
 		int rc;
 
-		if (url == NULL || strncmp(url, "https://", 8) != 0) {
+		if (url == NULL || !acme_url_ok(url)) {
 			say_why(why, why_size, "newOrder for %s: an authorization URL is not https",
 				name);
 			return ACME_FAILED;
@@ -434,7 +434,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 	struct response r = { 0 };
 	int rc = ACME_FAILED;
 
-	if (finalize_url == NULL || strncmp(finalize_url, "https://", 8) != 0) {
+	if (finalize_url == NULL || !acme_url_ok(finalize_url)) {
 		say_why(why, why_size, "newOrder for %s: no finalize URL", name);
 		return ACME_FAILED;
 	}
@@ -454,8 +454,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 		goto out;
 	rc = ACME_FAILED;
 	if (strcmp(acme_member_or_empty(done, "status"), "valid") != 0 ||
-	    acme_member(done, "certificate") == NULL ||
-	    strncmp(acme_member(done, "certificate"), "https://", 8) != 0) {
+	    !acme_url_ok(acme_member_or_empty(done, "certificate"))) {
 		say_why(why, why_size, "order for %s: %s, without a certificate", name,
 			acme_host_name_ok(acme_member_or_empty(done, "status")) ?
 			acme_member(done, "status") : "not valid");
@@ -525,7 +524,7 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	}
 	rc = ACME_FAILED;
-	if (strncmp(r.location, "https://", 8) != 0) {
+	if (!acme_url_ok(r.location)) {
 		say_why(why, why_size, "newOrder for %s: the server gave no order URL", name);
 		goto out;
 	}

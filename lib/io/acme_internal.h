@@ -54,6 +54,11 @@ struct response {
 /* ---- acme_request.c ---- */
 
 void acme_response_release(struct response *r);
+/*
+ * An https:// URL of printable ASCII shorter than URL_MAX: what the client
+ * follows, and may show in a sentence as it is.
+ */
+bool acme_url_ok(const char *url);
 bool acme_cancelled(const struct acme_client *c);
 /* Text from the server as printable ASCII (\xHH otherwise), at most SHOWN_MAX octets of it. */
 void acme_escape(const char *text, char *out, size_t size);

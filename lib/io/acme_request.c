@@ -49,6 +49,18 @@ void acme_escape(const char *text, char *out, size_t size)
 
 /* ------------------------------------------------------------------ HTTPS */
 
+bool acme_url_ok(const char *url)
+{
+	size_t len = strlen(url);
+
+	if (strncmp(url, "https://", 8) != 0 || len >= URL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 bool acme_cancelled(const struct acme_client *c)
 {
 	return c->cancelled != NULL && c->cancelled(c->cancel_arg);
@@ -339,7 +351,7 @@ int acme_read_directory(struct acme_client *c, char *why, size_t why_size)
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		const char *url = acme_member(json, urls[i].member);
 
-		if (url == NULL || strncmp(url, "https://", 8) != 0 || strlen(url) >= URL_MAX) {
+		if (url == NULL || !acme_url_ok(url)) {
 			say_why(why, why_size, "directory: %s has no https URL for %s",
 				c->directory_url, urls[i].member);
 			c->new_order[0] = '\0';
