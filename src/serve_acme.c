@@ -345,15 +345,16 @@ static struct name_state *state_of(struct serve_acme *acme, const char *name)
 	return &acme->names[acme->name_count++];
 }
 
-/* Orders begun in the last hour. */
-static size_t orders_last_hour(const struct serve_acme *acme, int64_t now)
+/*
+ * Whether orders_per_hour orders were begun in the last hour: the ring
+ * holds the times of the last orders_per_hour, and the slot written next
+ * is the oldest of them.
+ */
+static bool hourly_limit_reached(const struct serve_acme *acme, int64_t now)
 {
-	size_t count = 0;
+	int64_t oldest = acme->order_times[acme->order_next];
 
-	for (size_t i = 0; i < acme->orders_per_hour; i++)
-		if (acme->order_times[i] != 0 && acme->order_times[i] > now - HOUR_S)
-			count++;
-	return count;
+	return oldest != 0 && oldest > now - HOUR_S;
 }
 
 static double jitter(void)
@@ -496,9 +497,16 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 	}
 }
 
-/* Look at one name: warn of an expiry near, order when it needs it and may. */
-static enum round_step look_at(struct serve_acme *acme, const char *name, int64_t now,
-			       unsigned *expiring)
+/* What one round has seen so far. */
+struct round {
+	unsigned expiring;		/* names within 14 days of expiry, or none after failures */
+	bool orders_over;		/* the server is away, rate limited, or we stop */
+	bool hourly_said;		/* the hourly limit was logged */
+};
+
+/* Look at one name: count and warn of an expiry near, order when it needs it and may. */
+static void look_at(struct serve_acme *acme, const char *name, int64_t now,
+		    struct round *round)
 {
 	char cert_path[PATH_SIZE], key_path[PATH_SIZE], why[SERVE_WHY_SIZE];
 	struct hosted_cert_status status = { 0 };
@@ -512,13 +520,14 @@ static enum round_step look_at(struct serve_acme *acme, const char *name, int64_
 		snprintf(status.name, sizeof(status.name), "%s", name);
 	} else if (rc != 0) {
 		daemon_log(LOG_ERR, "acme: registry: %s", why);
-		return ROUND_END;
+		round->orders_over = true;
+		return;
 	}
 	serve_cert_paths(acme->cert_dir, name, cert_path, key_path, sizeof(cert_path));
 	facts = cert_facts(cert_path, name);
 	if ((!facts.present && status.failures > 0) ||
 	    (facts.present && facts.not_after - now < EXPIRY_WARNING_S)) {
-		(*expiring)++;
+		round->expiring++;
 		if (state != NULL && now - state->warned_at >= WARNING_EVERY_S) {
 			state->warned_at = now;
 			daemon_log(LOG_WARNING, "acme: %s: %s (%u failures in a row; last: %s)",
@@ -527,21 +536,28 @@ static enum round_step look_at(struct serve_acme *acme, const char *name, int64_
 				   status.last_error[0] ? status.last_error : "none");
 		}
 	}
-	if (facts.present && facts.covers &&
-	    now < acme_renewal_time(facts.not_before, facts.not_after))
-		return ROUND_GO_ON;
+	if (round->orders_over || (facts.present && facts.covers &&
+				   now < acme_renewal_time(facts.not_before, facts.not_after)))
+		return;
 	if (now < status.next_attempt || now < acme->paused_until)
-		return ROUND_GO_ON;
-	if (orders_last_hour(acme, now) >= acme->orders_per_hour)
-		return ROUND_GO_ON;	/* the next round, or a later hour */
-	return order_one(acme, &status, now);
+		return;
+	if (hourly_limit_reached(acme, now)) {
+		if (!round->hourly_said)
+			daemon_log(LOG_INFO, "acme: %u orders in the last hour "
+				   "(acme_orders_per_hour); the other names wait",
+				   acme->orders_per_hour);
+		round->hourly_said = true;
+		return;
+	}
+	if (order_one(acme, &status, now) == ROUND_END)
+		round->orders_over = true;
 }
 
 static void round_of_names(struct serve_acme *acme)
 {
 	struct name_list list = { .now = time(NULL) };
 	char why[SERVE_WHY_SIZE];
-	unsigned expiring = 0;
+	struct round round = { 0 };
 
 	if (acme->registry == NULL &&
 	    domain_registry_open(acme->registry_location, &acme->registry, why,
@@ -560,9 +576,8 @@ static void round_of_names(struct serve_acme *acme)
 		daemon_log(LOG_WARNING, "acme: more than %d hosted names; the others wait",
 			   NAMES_MAX);
 	for (size_t i = 0; i < list.count && !atomic_load(&acme->stopping); i++)
-		if (look_at(acme, list.names[i], time(NULL), &expiring) == ROUND_END)
-			break;
-	atomic_store(&acme->expiring, expiring);
+		look_at(acme, list.names[i], time(NULL), &round);
+	atomic_store(&acme->expiring, round.expiring);
 	free(list.names);
 }
 

@@ -1,8 +1,9 @@
 /*
  * test_acme.c - the pieces of the ACME client that need no server: JWK and
  * its RFC 7638 thumbprint, base64url, the ES256 signature's form, key
- * authorizations, the tls-alpn-01 certificate (RFC 8737), the CSR, and
- * the schedule of retries and renewals.
+ * authorizations, the tls-alpn-01 certificate (RFC 8737), the CSR, the
+ * schedule of retries and renewals, and the checks of what the server
+ * names (URLs) and of what is ordered (host names).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme.h"
+#include "acme_internal.h"
 
 /* RFC 7638 section 3.1: the canonical JWK of the example RSA key and its thumbprint. */
 static void test_thumbprint_rfc7638(void **state)
@@ -249,6 +251,27 @@ static void test_renewal_time(void **state)
 	assert_int_equal(acme_renewal_time(0, 300), 200);
 }
 
+/* What the client follows and shows: https, printable, bounded. */
+static void test_url_and_name_checks(void **state)
+{
+	char long_url[URL_MAX + 16];
+
+	(void)state;
+	assert_true(acme_url_ok("https://acme.example/dir"));
+	assert_false(acme_url_ok("http://acme.example/dir"));
+	assert_false(acme_url_ok("https://acme.example/a b"));
+	assert_false(acme_url_ok("https://acme.example/\x1b[31m"));
+	assert_false(acme_url_ok("https://acme.example/\xc3\xa9"));
+	memset(long_url, 'a', sizeof(long_url) - 1);
+	memcpy(long_url, "https://", 8);
+	long_url[sizeof(long_url) - 1] = '\0';
+	assert_false(acme_url_ok(long_url));
+	assert_true(acme_host_name_ok("mta-sts.example.com"));
+	assert_false(acme_host_name_ok(""));
+	assert_false(acme_host_name_ok("mta-sts.example.com\"}]"));
+	assert_false(acme_host_name_ok("*.example.com"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_renewal_time),
+		cmocka_unit_test(test_url_and_name_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
