@@ -588,7 +588,7 @@ static int run_purge(struct domains_args *args)
 	struct domain_registry *registry;
 	char why[SERVE_WHY_SIZE];
 	size_t count = 0;
-	int rc;
+	int rc = EXIT_VALID;
 
 	if ((registry = domains_open(args, true, &rc)) == NULL)
 		return rc;
