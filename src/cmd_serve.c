@@ -36,6 +36,7 @@
 
 #define EXIT_CONFIG 78		/* sysexits.h EX_CONFIG */
 #define PATH_SIZE 4096
+#define ACME_METRICS_INTERVAL_S 5
 
 static const char serve_usage[] =
 	"usage: mtasts serve [OPTIONS]\n"
@@ -178,6 +179,7 @@ struct serve_daemon {
 	struct serve_challenges *challenges;
 	struct serve_acme *acme;	/* NULL: no ACME */
 	struct event *sighup, *sigterm, *sigint, *stop_timer;
+	struct event *acme_timer;	/* copies the manager's counters to the metrics */
 	bool stopping;
 	unsigned worker_count;		/* 1: this process serves, no supervisor */
 	unsigned worker_index;
@@ -486,10 +488,28 @@ static void on_hosting_changed(void *arg)
 
 	if (d->tls != NULL)
 		serve_tls_hosted_sync(d->tls, serve_hosting_each_name, d->hosting, false);
-#ifdef SERVE_HAVE_ACME
 	if (d->acme != NULL)
 		serve_acme_wake(d->acme);
-#endif
+}
+
+/* The certificate manager's counters into this worker's metrics, which every worker sums. */
+static void on_acme_metrics(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_daemon *d = arg;
+	struct serve_metrics *m = serve_server_metrics(d->server);
+	struct serve_acme_counters counters;
+	struct timeval every = { ACME_METRICS_INTERVAL_S, 0 };
+
+	(void)fd;
+	(void)what;
+	serve_acme_counters(d->acme, &counters);
+	m->acme = true;
+	m->acme_orders_ok = counters.orders_ok;
+	m->acme_orders_failed = counters.orders_failed;
+	m->acme_rate_limited = counters.rate_limited;
+	m->acme_accounts_replaced = counters.accounts_replaced;
+	m->certificates_expiring = counters.expiring;
+	evtimer_add(d->acme_timer, &every);
 }
 
 /*
@@ -522,20 +542,20 @@ static int hosting_start(struct serve_daemon *d)
 	daemon_log(LOG_INFO, "hosting the policies of %s; %zu hosted names have a "
 		   "certificate in %s", c->registry,
 		   d->tls != NULL ? serve_tls_hosted_count(d->tls) : (size_t)0, c->cert_dir);
-#ifdef SERVE_HAVE_ACME
 	/* One certificate manager: the CA's requests may reach any worker. */
-	if (c->acme_directory != NULL && d->worker_index == 0 &&
-	    serve_acme_start(c, d->challenges, serve_tls_installed, d->tls, &d->acme, why,
+	if (c->acme_directory == NULL || d->worker_index != 0)
+		return EXIT_VALID;
+	if (serve_acme_start(c, d->challenges, serve_tls_installed, d->tls, &d->acme, why,
 			     sizeof(why)) != 0) {
 		daemon_log(LOG_ERR, "ACME: %s", why);
 		fprintf(stderr, "mtasts serve: ACME: %s\n", why);
 		return EXIT_CONFIG;
 	}
-#else
-	if (c->acme_directory != NULL)
-		daemon_log(LOG_WARNING, "acme_directory is set but this build has no "
-			   "certificate manager: certificates come from %s only", c->cert_dir);
-#endif
+	if ((d->acme_timer = evtimer_new(d->base, on_acme_metrics, d)) == NULL) {
+		daemon_log(LOG_ERR, "out of memory");
+		return EXIT_LOCAL_ERROR;
+	}
+	on_acme_metrics(-1, 0, d);
 	return EXIT_VALID;
 }
 
@@ -738,12 +758,13 @@ static int signals_add(struct serve_daemon *d)
 
 static void daemon_release(struct serve_daemon *d)
 {
-#ifdef SERVE_HAVE_ACME
 	/* Its thread uses the challenges and calls into the certificates: first. */
 	if (d->acme != NULL)
 		serve_acme_stop(d->acme);
-#endif
 	d->acme = NULL;
+	if (d->acme_timer != NULL)
+		event_free(d->acme_timer);
+	d->acme_timer = NULL;
 	if (d->sighup != NULL)
 		event_free(d->sighup);
 	if (d->sigterm != NULL)

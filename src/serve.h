@@ -243,6 +243,12 @@ struct serve_metrics {
 	uint64_t registry_generation;
 	uint64_t registry_reloads;	/* tables built after a change */
 	uint64_t registry_failures;	/* looks or rebuilds that failed */
+	bool acme;			/* the certificate manager runs: the series below */
+	uint64_t acme_orders_ok;
+	uint64_t acme_orders_failed;
+	uint64_t acme_rate_limited;
+	uint64_t acme_accounts_replaced;
+	uint64_t certificates_expiring;	/* within 14 days, not renewed (or none after failures) */
 };
 
 void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id route, int status);

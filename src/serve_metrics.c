@@ -66,6 +66,22 @@ static void write_hosting(const struct serve_metrics *m, struct evbuffer *out)
 		     "that failed (the policies in use stayed).", m->registry_failures);
 }
 
+static void write_acme(const struct serve_metrics *m, struct evbuffer *out)
+{
+	static const char *const outcomes[] = { "installed", "failed" };
+	uint64_t orders[] = { m->acme_orders_ok, m->acme_orders_failed };
+
+	prom_labeled(out, "mtasts_serve_acme_orders_total", "Certificate orders, by outcome "
+		     "(rate limits not counted as failures).", "outcome", outcomes, orders, 2);
+	prom_counter(out, "mtasts_serve_acme_rate_limited_total", "Times the CA said to "
+		     "wait (rateLimited, 429).", m->acme_rate_limited);
+	prom_counter(out, "mtasts_serve_acme_accounts_replaced_total", "ACME accounts found "
+		     "deactivated or revoked and made again.", m->acme_accounts_replaced);
+	prom_gauge(out, "mtasts_serve_certificates_expiring", "Hosted names whose certificate "
+		   "expires within 14 days without a successful renewal, or that have none "
+		   "after a failure: alert on this above 0.", m->certificates_expiring);
+}
+
 /*
  * Policy domains and result types are any strings a sender chooses: the
  * series are bounded.  The domains with the most sessions get series of
@@ -264,6 +280,13 @@ void serve_metrics_sum(const struct serve_metrics *slots, size_t count,
 						  m->registry_generation);
 		sum->registry_reloads += m->registry_reloads;
 		sum->registry_failures += m->registry_failures;
+		sum->acme = sum->acme || m->acme;
+		sum->acme_orders_ok += m->acme_orders_ok;
+		sum->acme_orders_failed += m->acme_orders_failed;
+		sum->acme_rate_limited += m->acme_rate_limited;
+		sum->acme_accounts_replaced += m->acme_accounts_replaced;
+		sum->certificates_expiring = larger(sum->certificates_expiring,
+						    m->certificates_expiring);
 	}
 }
 
@@ -299,6 +322,8 @@ void serve_metrics_write(struct serve_metrics *m, struct serve_summary_cache *ca
 		     "retention_days.", m->reports_pruned);
 	if (m->hosting)
 		write_hosting(m, out);
+	if (m->acme)
+		write_acme(m, out);
 	if (store != NULL && (cache->at == 0 || now - cache->at >= SERVE_SUMMARY_TTL_S)) {
 		char *fresh = render_summary(store, &m->store_errors);
 
