@@ -27,6 +27,11 @@ void daemon_log_open(const char *ident, bool to_syslog, bool verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+bool daemon_log_debugging(void)
+{
+	return log_verbose;
+}
+
 void daemon_log_set_verbose(bool verbose)
 {
 	log_verbose = verbose;

@@ -19,6 +19,9 @@ void daemon_log_open(const char *ident, bool to_syslog, bool verbose);
 /* Log LOG_DEBUG lines or not from now on (a reload). */
 void daemon_log_set_verbose(bool verbose);
 
+/* Whether LOG_DEBUG lines are written: costly arguments are made only then. */
+bool daemon_log_debugging(void);
+
 void daemon_log(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -17,6 +17,7 @@
  * server request is read), so they are seen as their status line is
  * written to the connection's output buffer, outside any answer of ours.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,8 +94,13 @@ static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info 
 	    evbuffer_copyout_from(buf, &at, line, 13) != 13)
 		return;
 	line[13] = '\0';
+	/* Read by hand: this runs for every answer, sscanf() costs. */
 	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' || line[12] != ' ' ||
-	    sscanf(line + 9, "%3d", &status) != 1 || status < 200)
+	    !isdigit((unsigned char)line[9]) || !isdigit((unsigned char)line[10]) ||
+	    !isdigit((unsigned char)line[11]))
+		return;
+	status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+	if (status < 200)
 		return;
 	serve_metrics_count(s->metrics, SERVE_ROUTE_SERVER, status);
 }
@@ -615,8 +621,9 @@ void serve_reply(struct serve_server *s, struct evhttp_request *req,
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
 	serve_metrics_count(s->metrics, route, status);
-	daemon_log(LOG_DEBUG, "%s %s from %s: %d", serve_method_name(req), serve_path_shown(req),
-		   serve_peer_address(req), status);
+	if (daemon_log_debugging())
+		daemon_log(LOG_DEBUG, "%s %s from %s: %d", serve_method_name(req),
+			   serve_path_shown(req), serve_peer_address(req), status);
 	s->answering = true;
 	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0)
 		serve_send(req, status, reason, NULL);
@@ -833,8 +840,9 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	}
 	/* Counted before it is written, so the scrape sees itself. */
 	serve_metrics_count(s->metrics, SERVE_ROUTE_METRICS, 200);
-	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
-		   serve_peer_address(req));
+	if (daemon_log_debugging())
+		daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req),
+			   serve_path_shown(req), serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (s->metrics->hosting && s->tls != NULL)	/* the certificate manager adds some */
 		s->metrics->hosted_certificates = serve_tls_hosted_count(s->tls);

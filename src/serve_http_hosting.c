@@ -146,8 +146,9 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 		}
 	}
 	serve_metrics_count(s->metrics, SERVE_ROUTE_POLICY, status);
-	daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", serve_method_name(req), serve_path_shown(req),
-		   hosted->name, serve_peer_address(req), status);
+	if (daemon_log_debugging())
+		daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", serve_method_name(req),
+			   serve_path_shown(req), hosted->name, serve_peer_address(req), status);
 	s->answering = true;
 	serve_send(req, status, status == 304 ? "Not Modified" : "OK", body);
 	s->answering = false;
