@@ -690,6 +690,9 @@ int domains_run_verify(struct domains_args *args)
 	if (v->discovery == NULL || v->discovery->local) {
 		fprintf(stderr, PROGRAM_NAME " domains: verify: %s\n", v->discovery != NULL ?
 			v->discovery->reason : "the discovery did not end");
+		/* A resolver that does not answer may answer later, as add --from-dns says. */
+		if (v->cname_status == RESOLVER_SILENT || v->tlsrpt_status == RESOLVER_SILENT)
+			rc = DOMAINS_EXIT_TEMPFAIL;
 		goto out;
 	}
 	print_verify(v, args, &policy);
