@@ -450,7 +450,7 @@ static int print_hosted(const struct domains_args *args, struct domain_registry 
 }
 
 /*
- * A name a policy can be hosted for: not a public suffix (co.uk), whose
+ * A name a policy can be hosted for: short enough for its records, not a public suffix (co.uk), whose
  * mta-sts host would be anyone's, and not ending in a numeric label
  * (1.2.3.4), which is an address.  -1 to go on, or an exit status.
  */
@@ -460,6 +460,12 @@ static int name_hostable(const struct domains_args *args)
 	struct public_suffixes *suffixes;
 	bool suffix;
 
+	if (strlen(args->domain) > DOMAINS_HOSTED_NAME_MAX) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: %.40s...: a hosted domain name is at "
+			"most %d octets, so that _mta-sts.<domain> is a DNS name; this one has %zu\n",
+			args->domain, DOMAINS_HOSTED_NAME_MAX, strlen(args->domain));
+		return DOMAINS_EXIT_INVALID;
+	}
 	last = last != NULL ? last + 1 : args->domain;
 	if (strspn(last, "0123456789") == strlen(last)) {
 		fprintf(stderr, PROGRAM_NAME " domains: add: %s is not a domain name: its last "
