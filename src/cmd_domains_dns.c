@@ -46,7 +46,7 @@ struct mx_lookup {
 	int pending;
 	enum resolver_status status;
 	struct mx_host *hosts;		/* every distinct MX host, up to MX_HOSTS_MAX */
-	size_t count;
+	size_t count, capacity;
 	size_t total;			/* MX records, null MX included */
 	bool null_mx;
 	bool too_many;			/* more than MX_HOSTS_MAX distinct hosts */
@@ -67,7 +67,6 @@ static void on_mx(void *arg, const struct dns_answer *answer)
 {
 	struct mx_lookup *l = arg;
 	const struct mtasts_dns_message *m = answer->message;
-	size_t capacity = 0;
 
 	l->status = answer->status;
 	for (size_t i = 0; answer->status == RESOLVER_OK && i < m->answer_count; i++) {
@@ -89,8 +88,8 @@ static void on_mx(void *arg, const struct dns_answer *answer)
 			l->too_many = true;
 			break;
 		}
-		if (l->count == capacity) {
-			size_t grown = capacity == 0 ? 16 : capacity * 2;
+		if (l->count == l->capacity) {
+			size_t grown = l->capacity == 0 ? 16 : l->capacity * 2;
 			struct mx_host *hosts = reallocarray(l->hosts, grown, sizeof(*hosts));
 
 			if (hosts == NULL) {
@@ -98,7 +97,7 @@ static void on_mx(void *arg, const struct dns_answer *answer)
 				break;
 			}
 			l->hosts = hosts;
-			capacity = grown;
+			l->capacity = grown;
 		}
 		snprintf(l->hosts[l->count].name, sizeof(l->hosts[0].name), "%s", rr->target);
 		l->hosts[l->count++].preference = rr->preference;

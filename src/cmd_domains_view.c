@@ -138,10 +138,10 @@ int domains_records_make(const struct domains_args *args, const struct hosted_do
  */
 static void print_txt_strings(const char *data)
 {
-	size_t len = strlen(data);
+	size_t len = strlen(data), start = 0;
 
-	for (size_t start = 0; start < len || start == 0; start += TXT_STRING_MAX) {
-		size_t end = start + TXT_STRING_MAX < len ? start + TXT_STRING_MAX : len;
+	do {
+		size_t end = len - start > TXT_STRING_MAX ? start + TXT_STRING_MAX : len;
 
 		fputs(start == 0 ? "\"" : " \"", stdout);
 		for (size_t i = start; i < end; i++) {
@@ -155,9 +155,8 @@ static void print_txt_strings(const char *data)
 				putchar(c);
 		}
 		putchar('"');
-		if (len == 0)
-			break;
-	}
+		start = end;
+	} while (start < len);
 }
 
 void domains_print_record(const struct domains_record *r)
