@@ -1,7 +1,14 @@
 /*
  * cmd_serve.c - mtasts serve: the domain owner's HTTPS server, where
  * sending MTAs POST their TLS reports (RFC 8460 5.4), with /healthz and
- * Prometheus /metrics.
+ * Prometheus /metrics, and which hosts the MTA-STS policy files of the
+ * domains of a registry (mta-sts.<domain>/.well-known/mta-sts.txt).
+ *
+ * With a registry, the registry is opened and its policies read as the
+ * user too (a registry that cannot be opened then is a settings error,
+ * 78); the hosted names' certificates are read from cert_dir, and with
+ * acme_directory the certificate manager (serve_acme.c, its own thread)
+ * starts, its challenge answers served on listen_http and by TLS-ALPN-01.
  *
  * Start-up: read the settings (the YAML file, then the command line over
  * it), read the certificates and keys and bind the listeners as root, drop
@@ -34,7 +41,9 @@ static const char serve_usage[] =
 	"usage: mtasts serve [OPTIONS]\n"
 	"\n"
 	"Receive TLS reports (RFC 8460) over HTTPS and keep them in the report\n"
-	"store; serve GET /healthz and GET /metrics (Prometheus) too.\n"
+	"store; serve GET /healthz and GET /metrics (Prometheus) too.  With a\n"
+	"registry, host the MTA-STS policy of each of its domains at\n"
+	"https://mta-sts.DOMAIN/.well-known/mta-sts.txt.\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE        settings (default " SERVE_CONFIG_DEFAULT_PATH "; the\n"
@@ -54,6 +63,17 @@ static const char serve_usage[] =
 	"      --metrics-allow CIDR serve /metrics only to these (repeatable)\n"
 	"      --retention-days N   remove reports whose period ended over N days\n"
 	"                           ago, at start and hourly (default 0: keep all)\n"
+	"      --registry LOCATION  host the policies of this domain registry (a\n"
+	"                           SQLite file or postgresql://...; see\n"
+	"                           mtasts-domains(1))\n"
+	"      --listen-http ADDR:PORT  plain HTTP for ACME http-01 answers only\n"
+	"                           (repeatable; usually port 80)\n"
+	"      --cert-dir DIR       certificates of the hosted names, NAME.pem and\n"
+	"                           NAME.key (default " SERVE_CERT_DIR_DEFAULT ")\n"
+	"      --acme-directory URL get the hosted names' certificates from this\n"
+	"                           ACME server (RFC 8555)\n"
+	"      --acme-email ADDRESS the ACME account's contact\n"
+	"      --acme-ca-file FILE  trust this CA for the ACME server\n"
 	"      --user USER          drop to USER after binding and reading keys\n"
 	"  -f, --foreground         do not detach (the default under systemd)\n"
 	"      --syslog             log to syslog (the default when detached)\n"
@@ -81,6 +101,12 @@ enum {
 	OPT_SYSLOG,
 	OPT_VERBOSE,
 	OPT_PID_FILE,
+	OPT_REGISTRY,
+	OPT_LISTEN_HTTP,
+	OPT_CERT_DIR,
+	OPT_ACME_DIRECTORY,
+	OPT_ACME_EMAIL,
+	OPT_ACME_CA_FILE,
 };
 
 static const struct option serve_options[] = {
@@ -102,6 +128,12 @@ static const struct option serve_options[] = {
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "listen-http", required_argument, NULL, OPT_LISTEN_HTTP },
+	{ "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+	{ "acme-directory", required_argument, NULL, OPT_ACME_DIRECTORY },
+	{ "acme-email", required_argument, NULL, OPT_ACME_EMAIL },
+	{ "acme-ca-file", required_argument, NULL, OPT_ACME_CA_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +147,9 @@ struct serve_args {
 	bool syslog;
 	bool verbose;
 	const char *store, *report_path, *user, *pid_file;
+	const char *registry, *cert_dir, *acme_directory, *acme_email, *acme_ca_file;
+	const char *listen_http[SERVE_LISTEN_MAX];
+	size_t listen_http_count;
 	const char *certs[SERVE_CERTS_MAX], *keys[SERVE_CERTS_MAX];
 	size_t cert_count, key_count;
 	const char *listen[SERVE_LISTEN_MAX], *listen_plain[SERVE_LISTEN_MAX];
@@ -125,7 +160,7 @@ struct serve_args {
 	unsigned retention_days;
 	bool retention_given;
 	const char *config_given_as;	/* the path as given, for messages */
-	char abs[4][PATH_SIZE];		/* config, store, pid file, and a spare */
+	char abs[6][PATH_SIZE];		/* config, store, pid file, ACME CA file, registry, cert dir */
 };
 
 struct serve_daemon {
@@ -134,6 +169,9 @@ struct serve_daemon {
 	struct event_base *base;
 	struct serve_tls *tls;
 	struct serve_server *server;
+	struct serve_hosting *hosting;	/* NULL: no registry */
+	struct serve_challenges *challenges;
+	struct serve_acme *acme;	/* NULL: no ACME */
 	struct event *sighup, *sigterm, *sigint, *stop_timer;
 	bool stopping;
 };
@@ -201,6 +239,14 @@ static int parse_option(struct serve_args *a, int c)
 	case OPT_REPORT_PATH: a->report_path = optarg; return EXIT_VALID;
 	case OPT_USER: a->user = optarg; return EXIT_VALID;
 	case OPT_PID_FILE: a->pid_file = optarg; return EXIT_VALID;
+	case OPT_REGISTRY: a->registry = optarg; return EXIT_VALID;
+	case OPT_CERT_DIR: a->cert_dir = optarg; return EXIT_VALID;
+	case OPT_ACME_DIRECTORY: a->acme_directory = optarg; return EXIT_VALID;
+	case OPT_ACME_EMAIL: a->acme_email = optarg; return EXIT_VALID;
+	case OPT_ACME_CA_FILE: a->acme_ca_file = optarg; return EXIT_VALID;
+	case OPT_LISTEN_HTTP:
+		return add_arg(a->listen_http, &a->listen_http_count, SERVE_LISTEN_MAX, optarg,
+			       "listen-http");
 	case OPT_CERT:
 		return add_arg(a->certs, &a->cert_count, SERVE_CERTS_MAX, optarg, "cert");
 	case OPT_KEY:
@@ -260,6 +306,11 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 	/* A detached daemon works from "/". */
 	a->config_path = daemon_absolute_path(a->config_path, a->abs[0], PATH_SIZE);
 	a->pid_file = daemon_absolute_path(a->pid_file, a->abs[2], PATH_SIZE);
+	a->cert_dir = daemon_absolute_path(a->cert_dir, a->abs[5], PATH_SIZE);
+	a->acme_ca_file = daemon_absolute_path(a->acme_ca_file, a->abs[3], PATH_SIZE);
+	/* A registry URL stays as it is; a file works from "/" too. */
+	if (a->registry != NULL && strstr(a->registry, "://") == NULL)
+		a->registry = daemon_absolute_path(a->registry, a->abs[4], PATH_SIZE);
 	for (size_t i = 0; i < a->cert_count; i++) {
 		if (a->certs[i][0] != '/' || a->keys[i][0] != '/') {
 			print_usage_error(&cmd_serve, "--cert and --key: give absolute paths "
@@ -301,6 +352,11 @@ static int settings(const struct serve_args *a, struct serve_config *c, char *wh
 	for (size_t i = 0; i < a->listen_plain_count; i++)
 		failed |= serve_config_append(c->listen_plain, &c->listen_plain_count,
 					      SERVE_LISTEN_MAX, a->listen_plain[i]) != 0;
+	if (a->listen_http_count > 0)
+		serve_config_clear_list(c->listen_http, &c->listen_http_count);
+	for (size_t i = 0; i < a->listen_http_count; i++)
+		failed |= serve_config_append(c->listen_http, &c->listen_http_count,
+					      SERVE_LISTEN_MAX, a->listen_http[i]) != 0;
 	if (a->allow_count > 0)
 		serve_config_clear_list(c->metrics_allow, &c->metrics_allow_count);
 	for (size_t i = 0; i < a->allow_count; i++)
@@ -310,6 +366,15 @@ static int settings(const struct serve_args *a, struct serve_config *c, char *wh
 		  (a->report_path != NULL && serve_config_set(&c->report_path, a->report_path) != 0) ||
 		  (a->user != NULL && serve_config_set(&c->user, a->user) != 0) ||
 		  (a->pid_file != NULL && serve_config_set(&c->pid_file, a->pid_file) != 0);
+	failed |= (a->registry != NULL && serve_config_set(&c->registry, a->registry) != 0) ||
+		  (a->cert_dir != NULL && serve_config_set(&c->cert_dir, a->cert_dir) != 0) ||
+		  (a->acme_directory != NULL &&
+		   serve_config_set(&c->acme_directory, a->acme_directory) != 0) ||
+		  (a->acme_email != NULL && serve_config_set(&c->acme_email, a->acme_email) != 0) ||
+		  (a->acme_ca_file != NULL &&
+		   serve_config_set(&c->acme_ca_file, a->acme_ca_file) != 0);
+	failed |= c->registry != NULL && c->cert_dir == NULL &&
+		  serve_config_set(&c->cert_dir, SERVE_CERT_DIR_DEFAULT) != 0;
 	failed |= (c->store == NULL && serve_config_set(&c->store, SERVE_STORE_DEFAULT) != 0) ||
 		  (c->report_path == NULL &&
 		   serve_config_set(&c->report_path, SERVE_REPORT_PATH_DEFAULT) != 0);
@@ -368,6 +433,24 @@ static int check_config(const struct serve_args *a, const struct serve_config *c
 		       c->prune_interval);
 	else
 		printf("retention: forever\n");
+	if (c->registry != NULL) {
+		printf("registry: %s (looked at every %us)\ncert dir: %s\n", c->registry,
+		       c->registry_poll, c->cert_dir);
+		if (c->cert_count == 0 && c->listen_count == 0)
+			printf("listen: %s\n", SERVE_LISTEN_DEFAULT);
+	}
+	print_list("listen-http", c->listen_http, c->listen_http_count);
+	if (c->acme_directory != NULL) {
+		printf("acme directory: %s\n", c->acme_directory);
+		if (c->acme_email != NULL)
+			printf("acme email: %s\n", c->acme_email);
+		if (c->acme_ca_file != NULL)
+			printf("acme ca file: %s\n", c->acme_ca_file);
+		for (size_t i = 0; i < c->acme_challenge_count; i++)
+			printf("acme challenge: %s\n", c->acme_challenges[i]);
+		printf("acme interval: %us, at most %u orders an hour\n", c->acme_interval,
+		       c->acme_orders_per_hour);
+	}
 	if (c->user != NULL)
 		printf("user: %s\n", c->user);
 	if (a->config_given || access(a->config_path, F_OK) == 0)
@@ -375,6 +458,65 @@ static int check_config(const struct serve_args *a, const struct serve_config *c
 	else
 		printf("configuration OK (no %s: the defaults and the options)\n",
 		       a->config_given_as);
+	return EXIT_VALID;
+}
+
+/* ---------------------------------------------------------------- hosting */
+
+/* A new table of policies: the certificates of new names, and ACME looks. */
+static void on_hosting_changed(void *arg)
+{
+	struct serve_daemon *d = arg;
+
+	if (d->tls != NULL)
+		serve_tls_hosted_sync(d->tls, serve_hosting_each_name, d->hosting, false);
+#ifdef SERVE_HAVE_ACME
+	if (d->acme != NULL)
+		serve_acme_wake(d->acme);
+#endif
+}
+
+/*
+ * The registry, its policies and the certificates of its names, read as
+ * the user; then the certificate manager.  EXIT_CONFIG when the registry
+ * cannot be opened.
+ */
+static int hosting_start(struct serve_daemon *d)
+{
+	struct serve_config *c = &d->config;
+	char why[SERVE_WHY_SIZE];
+
+	if (serve_hosting_open(d->base, c, serve_server_metrics(d->server), &d->hosting, why,
+			       sizeof(why)) != 0) {
+		daemon_log(LOG_ERR, "%s", why);
+		fprintf(stderr, "mtasts serve: %s\n", why);
+		return EXIT_CONFIG;
+	}
+	if ((d->challenges = serve_challenges_new()) == NULL ||
+	    (d->tls != NULL &&
+	     serve_tls_hosting(d->tls, d->base, c->cert_dir, d->challenges) != 0)) {
+		daemon_log(LOG_ERR, "out of memory");
+		return EXIT_LOCAL_ERROR;
+	}
+	serve_server_set_hosting(d->server, d->hosting, d->challenges);
+	serve_hosting_on_change(d->hosting, on_hosting_changed, d);
+	on_hosting_changed(d);
+	daemon_log(LOG_INFO, "hosting the policies of %s; %zu hosted names have a "
+		   "certificate in %s", c->registry,
+		   d->tls != NULL ? serve_tls_hosted_count(d->tls) : (size_t)0, c->cert_dir);
+#ifdef SERVE_HAVE_ACME
+	if (c->acme_directory != NULL &&
+	    serve_acme_start(c, d->challenges, serve_tls_installed, d->tls, &d->acme, why,
+			     sizeof(why)) != 0) {
+		daemon_log(LOG_ERR, "ACME: %s", why);
+		fprintf(stderr, "mtasts serve: ACME: %s\n", why);
+		return EXIT_CONFIG;
+	}
+#else
+	if (c->acme_directory != NULL)
+		daemon_log(LOG_WARNING, "acme_directory is set but this build has no "
+			   "certificate manager: certificates come from %s only", c->cert_dir);
+#endif
 	return EXIT_VALID;
 }
 
@@ -485,7 +627,21 @@ static void settings_apply(struct serve_daemon *d, struct serve_config *fresh)
 				       fresh->listen_plain, fresh->listen_plain_count), &kept);
 	if (!https || fresh->cert_count == 0)
 		keep("certificates", same_certs(c, fresh), &kept);
+	keep("registry", same_text(c->registry, fresh->registry), &kept);
+	keep("cert_dir", same_text(c->cert_dir, fresh->cert_dir), &kept);
+	keep("listen_http", same_list(c->listen_http, c->listen_http_count, fresh->listen_http,
+				      fresh->listen_http_count), &kept);
+	keep("acme settings", same_text(c->acme_directory, fresh->acme_directory) &&
+	     same_text(c->acme_email, fresh->acme_email) &&
+	     same_text(c->acme_ca_file, fresh->acme_ca_file), &kept);
 	/* What takes a restart goes back into fresh, to stay in use. */
+	SWAP(char *, c->registry, fresh->registry);
+	SWAP(char *, c->cert_dir, fresh->cert_dir);
+	SWAP(char *, c->acme_directory, fresh->acme_directory);
+	SWAP(char *, c->acme_email, fresh->acme_email);
+	SWAP(char *, c->acme_ca_file, fresh->acme_ca_file);
+	swap_listen(c->listen_http, &c->listen_http_count, fresh->listen_http,
+		    &fresh->listen_http_count);
 	SWAP(char *, c->store, fresh->store);
 	SWAP(char *, c->user, fresh->user);
 	SWAP(char *, c->pid_file, fresh->pid_file);
@@ -536,6 +692,14 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		serve_tls_describe(d->tls, described, sizeof(described));
 		daemon_log(LOG_INFO, "reload: certificates read again: %s", described);
 	}
+	if (d->hosting != NULL) {
+		serve_hosting_reload(d->hosting);
+		if (d->tls != NULL) {
+			serve_tls_hosted_sync(d->tls, serve_hosting_each_name, d->hosting, true);
+			daemon_log(LOG_INFO, "reload: certificates of %zu hosted names read again",
+				   serve_tls_hosted_count(d->tls));
+		}
+	}
 	daemon_notify("READY=1");
 }
 
@@ -555,6 +719,12 @@ static int signals_add(struct serve_daemon *d)
 
 static void daemon_release(struct serve_daemon *d)
 {
+#ifdef SERVE_HAVE_ACME
+	/* Its thread uses the challenges and calls into the certificates: first. */
+	if (d->acme != NULL)
+		serve_acme_stop(d->acme);
+#endif
+	d->acme = NULL;
 	if (d->sighup != NULL)
 		event_free(d->sighup);
 	if (d->sigterm != NULL)
@@ -564,7 +734,9 @@ static void daemon_release(struct serve_daemon *d)
 	if (d->stop_timer != NULL)
 		event_free(d->stop_timer);
 	serve_server_free(d->server);
+	serve_hosting_free(d->hosting);
 	serve_tls_free(d->tls);
+	serve_challenges_free(d->challenges);
 	if (d->base != NULL)
 		event_base_free(d->base);
 }
@@ -583,7 +755,8 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 		return EXIT_LOCAL_ERROR;
 	}
 	/* As root: keys are often readable by root alone. */
-	if (d->config.cert_count > 0 && serve_tls_new(&d->config, &d->tls, why, sizeof(why)) != 0) {
+	if ((d->config.cert_count > 0 || d->config.registry != NULL) &&
+	    serve_tls_new(&d->config, &d->tls, why, sizeof(why)) != 0) {
 		fprintf(stderr, "mtasts serve: %s\n", why);
 		return EXIT_CONFIG;
 	}
@@ -606,6 +779,9 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 	if (daemon_drop_privileges(d->config.user) != 0)
 		goto out;
 	/* As the user: a SQLite file it creates is its own. */
+	if (d->config.registry != NULL && (status = hosting_start(d)) != EXIT_VALID)
+		goto out;
+	status = EXIT_LOCAL_ERROR;
 	if (serve_server_start(d->server, d->config.store) != 0 || signals_add(d) != 0)
 		goto out;
 	daemon_log(LOG_INFO, "serving reports on %s (store %s)", d->config.report_path,

@@ -1,8 +1,11 @@
 /*
  * serve.h - the parts of `mtasts serve`, the domain owner's HTTPS server:
  * its settings (serve_config.c), the certificates chosen by SNI
- * (serve_tls.c), the HTTP server and its routes (serve_http.c) and its
- * metrics (serve_metrics.c).
+ * (serve_tls.c), the HTTP server and its routes (serve_http.c, and
+ * serve_http_hosting.c for the hosted names), its metrics
+ * (serve_metrics.c), the hosted policies (serve_hosting.c), the ACME
+ * challenge answers (serve_challenges.c) and the certificate manager
+ * (serve_acme.c).
  *
  * DESCRIPTION
  *	Everything runs on one libevent loop in one thread.  evhttp reads a
@@ -152,6 +155,42 @@ int serve_tls_reload(struct serve_tls *tls, const struct serve_config *config,
 /* A new server-side TLS object for one connection, or NULL (out of memory). */
 struct ssl_st *serve_tls_new_ssl(struct serve_tls *tls);
 
+/*
+ * The certificates of the hosted names: from now on a handshake for a
+ * name with <cert_dir>/<name>.pem and .key gets that pair (put in the
+ * connection at its ClientHello, no context per name), and one offering
+ * "acme-tls/1" gets the TLS-ALPN-01 certificate of challenges (or fails).
+ * Names are read by serve_tls_hosted_sync(); a name told by
+ * serve_tls_installed() (from any thread) is read again on base's loop.
+ * 0, or -1 (out of memory).
+ */
+struct serve_challenges;
+int serve_tls_hosting(struct serve_tls *tls, struct event_base *base, const char *cert_dir,
+		      struct serve_challenges *challenges);
+
+/*
+ * Keep the certificates of the names fn is called with by each(): the
+ * ones held stay, new ones are read when their files are there, the
+ * others are dropped.  With reread, every one is read again (SIGHUP).
+ */
+typedef void serve_name_fn(void *arg, const char *name);
+void serve_tls_hosted_sync(struct serve_tls *tls,
+			   void (*each)(void *source, serve_name_fn *fn, void *arg),
+			   void *source, bool reread);
+
+/*
+ * The certificate manager's installed(arg, name) with arg the serve_tls:
+ * name's files changed.  Safe from any thread: the name goes through a
+ * pipe to the loop, which reads the pair again.
+ */
+void serve_tls_installed(void *tls, const char *name);
+
+/* Certificates of hosted names held (for the log and the metrics). */
+size_t serve_tls_hosted_count(const struct serve_tls *tls);
+
+/* Whether ssl's handshake answered a TLS-ALPN-01 challenge (it then serves no HTTP). */
+bool serve_tls_is_acme(const struct ssl_st *ssl);
+
 /* The certificates' subjects and serials, for the log. */
 void serve_tls_describe(const struct serve_tls *tls, char *buf, size_t size);
 
@@ -163,12 +202,14 @@ enum serve_route_id {
 	SERVE_ROUTE_REPORT,
 	SERVE_ROUTE_HEALTHZ,
 	SERVE_ROUTE_METRICS,
+	SERVE_ROUTE_POLICY,		/* /.well-known/mta-sts.txt on a hosted name */
+	SERVE_ROUTE_ACME,		/* /.well-known/acme-challenge/ on listen_http */
 	SERVE_ROUTE_NONE,		/* no route: 404 */
 	SERVE_ROUTE_SERVER,		/* answered by evhttp itself, before any route */
 	SERVE_ROUTES,
 };
 
-#define SERVE_STATUSES 12		/* the statuses counted, serve_status_codes */
+#define SERVE_STATUSES 14		/* the statuses counted, serve_status_codes */
 extern const int serve_status_codes[SERVE_STATUSES];
 
 /* Outcomes of a report POSTed, by class. */
@@ -195,6 +236,13 @@ struct serve_metrics {
 	uint64_t settings_reloads;
 	uint64_t settings_reload_failures;
 	uint64_t reports_pruned;	/* removed past retention_days */
+	bool hosting;			/* the series below are written */
+	uint64_t hosted_domains;	/* policies served */
+	uint64_t hosted_corrupt;	/* rows of the registry that could not be read */
+	uint64_t hosted_certificates;	/* hosted names with a certificate of their own */
+	uint64_t registry_generation;
+	uint64_t registry_reloads;	/* tables built after a change */
+	uint64_t registry_failures;	/* looks or rebuilds that failed */
 };
 
 void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id route, int status);
@@ -299,6 +347,48 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 struct serve_metrics *serve_metrics_shared(size_t count);
 void serve_metrics_shared_free(struct serve_metrics *slots, size_t count);
 
+/* ---- hosted policies (serve_hosting.c) ---- */
+
+/*
+ * The policies served, by host name mta-sts.<domain>: a hash table built
+ * from the registry (domain_registry_each, hosted_policy_render) at start
+ * and built anew whenever the registry's generation changes (looked at
+ * every registry_poll seconds) or on serve_hosting_reload(); the new
+ * table replaces the old one whole, between two requests.  A row that
+ * cannot be read is logged by name and counted; the others are served.
+ * A registry that fails later keeps the table in use and is tried again.
+ */
+struct serve_hosting;
+
+struct serve_hosted {
+	const char *name;		/* mta-sts.<domain>, lower case */
+	const char *body;		/* the policy file, CRLF lines */
+	size_t body_len;
+	const char *etag;		/* quoted */
+	int64_t serve_until;		/* removal: not served from then on; 0: hosted */
+};
+
+/* Open the registry (as the user serve runs as) and build the table; -1 with why. */
+int serve_hosting_open(struct event_base *base, const struct serve_config *config,
+		       struct serve_metrics *metrics, struct serve_hosting **ret_hosting,
+		       char *why, size_t why_size);
+
+/* changed(arg) runs on the loop after each new table (certificates, ACME). */
+void serve_hosting_on_change(struct serve_hosting *hosting, void (*changed)(void *arg),
+			     void *arg);
+
+/* Build the table again now (SIGHUP); a failure keeps the one in use. */
+void serve_hosting_reload(struct serve_hosting *hosting);
+
+/* The policy for host (any case, one final dot allowed) at now; NULL: none. */
+const struct serve_hosted *serve_hosting_find(const struct serve_hosting *hosting,
+					      const char *host, int64_t now);
+
+/* fn(arg, name) for every hosted name; suits serve_tls_hosted_sync(). */
+void serve_hosting_each_name(void *hosting, serve_name_fn *fn, void *arg);
+
+void serve_hosting_free(struct serve_hosting *hosting);
+
 /* ---- the HTTP server ---- */
 
 struct serve_server;
@@ -334,6 +424,14 @@ void serve_server_drain(struct serve_server *server, void (*done)(void *arg), vo
 size_t serve_server_connections(const struct serve_server *server);
 
 struct serve_metrics *serve_server_metrics(struct serve_server *server);
+
+/*
+ * Serve the policies of hosting (GET /.well-known/mta-sts.txt by SNI and
+ * Host) and the http-01 answers of challenges on listen_http; either may
+ * be NULL.  Before serve_server_start().
+ */
+void serve_server_set_hosting(struct serve_server *server, struct serve_hosting *hosting,
+			      struct serve_challenges *challenges);
 
 void serve_server_free(struct serve_server *server);
 

@@ -18,10 +18,12 @@
  * written to the connection's output buffer, outside any answer of ours.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -38,40 +40,13 @@
 #include "daemon_log.h"
 #include "report_intake.h"
 #include "serve.h"
+#include "serve_http_internal.h"
 
-#define BOUND_MAX (2 * SERVE_LISTEN_MAX)
 #define REASON_MAX 400			/* octets of a reason in a reply */
 #define RETRY_AFTER_S "60"
 #define STORE_TIMEOUT_MS 3000
 #define DRAIN_CHECK_MS 100
 
-struct serve_server {
-	struct event_base *base;
-	const struct serve_config *config;
-	struct serve_tls *tls;
-	struct evhttp *https, *plain;
-	struct evhttp_bound_socket *bound[BOUND_MAX];
-	bool bound_tls[BOUND_MAX];
-	size_t bound_count;
-	struct serve_cidr allow[SERVE_ALLOW_MAX];
-	size_t allow_count;
-	char *store_location;
-	struct report_store *store;
-	char store_why[SERVE_WHY_SIZE];	/* why it last failed to open */
-	time_t store_error_logged;
-	struct serve_metrics metrics;
-	struct serve_summary_cache summary;
-	bool answering;			/* a route's answer is being written */
-	struct event *prune_timer;
-	unsigned retention_days;	/* applied: what the timer prunes with */
-	unsigned prune_interval;
-	bool paused;			/* at max_connections */
-	bool draining;
-	bool freeing;
-	struct event *drain_check;
-	void (*drained)(void *arg);
-	void *drained_arg;
-};
 
 /* ------------------------------------------------------------ connections */
 
@@ -122,9 +97,175 @@ static void on_output_added(struct evbuffer *buf, const struct evbuffer_cb_info 
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, status);
 }
 
+
+/*
+ * The header deadline.  evhttp's timeout is an idle timeout, renewed by
+ * every byte: a client sending its header a byte at a time would hold a
+ * connection for ever.  So a request's header must be whole within
+ * `timeout` seconds of its first byte.  The header's end is seen in the
+ * bytes as they arrive (a blank line), the deadline cleared there and set
+ * again by the first byte after the answer.  What a connection needs for
+ * this is made at its first byte (a connection that never sends needs
+ * nothing: the idle timeout ends it) and freed when evhttp closes it.
+ */
+enum reading {
+	READING_IDLE,			/* between requests */
+	READING_HEADER,			/* the deadline runs */
+	READING_REST,			/* the body, or waiting for the answer */
+};
+
+struct conn {
+	struct serve_server *s;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon;
+	struct event *deadline;
+	enum reading reading;
+	bool text_seen;			/* a header line began (blank lines before are skipped) */
+	unsigned line_ends;		/* in a row, CR ignored */
+};
+
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)evcon;
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), on_conn_input, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), on_conn_output, c);
+	event_free(c->deadline);
+	free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval deadline = { 0, 0 };
+
+	(void)fd;
+	(void)what;
+	if (c->reading != READING_HEADER)
+		return;
+	deadline.tv_sec = (time_t)c->s->config->timeout;
+	daemon_log(LOG_NOTICE, "a request's header took over %lds: connection closed",
+		   (long)deadline.tv_sec);
+	serve_metrics_count(&c->s->metrics, SERVE_ROUTE_SERVER, 408);
+	/* Frees c through on_conn_close. */
+	evhttp_connection_free(c->evcon);
+}
+
+/* Whether the bytes end the header (a blank line after some text). */
+static bool header_ends(struct conn *c, const char *bytes, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (bytes[i] == '\n') {
+			if (c->text_seen && ++c->line_ends == 2)
+				return true;
+		} else if (bytes[i] != '\r') {
+			c->text_seen = true;
+			c->line_ends = 0;
+		}
+	}
+	return false;
+}
+
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval timeout = { (time_t)c->s->config->timeout, 0 };
+	struct evbuffer_ptr at;
+	size_t length = evbuffer_get_length(buf), offset;
+	char chunk[512];
+
+	if (info->n_added == 0)
+		return;
+	if (serve_tls_is_acme(bufferevent_openssl_get_ssl(c->bev))) {
+		/* A TLS-ALPN-01 validation: no HTTP at all. */
+		evbuffer_drain(buf, length);
+		return;
+	}
+	if (c->reading == READING_REST || info->n_added > length)
+		return;
+	if (c->reading == READING_IDLE) {
+		c->reading = READING_HEADER;
+		c->text_seen = false;
+		c->line_ends = 0;
+		evtimer_add(c->deadline, &timeout);
+	}
+	for (offset = length - info->n_added; offset < length; offset += sizeof(chunk)) {
+		size_t n = length - offset < sizeof(chunk) ? length - offset : sizeof(chunk);
+
+		if (evbuffer_ptr_set(buf, &at, offset, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(buf, &at, chunk, n) != (ev_ssize_t)n)
+			return;
+		if (header_ends(c, chunk, n)) {
+			c->reading = READING_REST;
+			evtimer_del(c->deadline);
+			return;
+		}
+	}
+}
+
+/*
+ * An answer is written: the request before it was read whole, and the
+ * next byte begins a new one.  "100 Continue" is no answer: the body
+ * follows it.
+ */
+static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer_ptr at;
+	char line[10];
+
+	if (info->n_added == 0 || info->n_added > evbuffer_get_length(buf))
+		return;
+	if (info->n_added >= 10 &&
+	    evbuffer_ptr_set(buf, &at, evbuffer_get_length(buf) - info->n_added,
+			     EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(buf, &at, line, 10) == 10 &&
+	    memcmp(line, "HTTP/1.", 7) == 0 && line[8] == ' ' && line[9] == '1')
+		return;
+	c->reading = READING_IDLE;
+	evtimer_del(c->deadline);
+}
+
+/* The first byte of a connection: its deadline, watched from now on. */
+static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+	struct serve_server *s;
+	struct conn *c;
+	void *evcon = NULL;
+
+	if (info->n_added == 0)
+		return;
+	evbuffer_remove_cb(buf, on_first_input, arg);
+	/* evhttp's callbacks have the connection as their argument. */
+	bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
+	if (evcon == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	s = ssl_counter;	/* the one server of the process */
+	c->s = s;
+	c->bev = bev;
+	c->evcon = evcon;
+		if (s == NULL || (c->deadline = evtimer_new(s->base, on_deadline, c)) == NULL) {
+		free(c);
+		return;
+	}
+	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+	if (evbuffer_add_cb(bufferevent_get_output(bev), on_conn_output, c) == NULL ||
+	    evbuffer_add_cb(buf, on_conn_input, c) == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a connection");
+		abort();
+	}
+	on_conn_input(buf, info, c);
+}
+
 static void watch_output(struct serve_server *s, struct bufferevent *bev)
 {
-	if (evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, s) == NULL) {
+	if (evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, s) == NULL ||
+	    evbuffer_add_cb(bufferevent_get_input(bev), on_first_input, bev) == NULL) {
 		daemon_log(LOG_CRIT, "out of memory for a connection");
 		abort();
 	}
@@ -171,6 +312,114 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, 
 	}
 }
 
+/*
+ * The handshake deadline: a TLS handshake must be done within `timeout`
+ * seconds of the connection, however slowly its bytes come (the idle
+ * timeout is renewed by each).  The handshakes under way are a list in
+ * the order they began; a timer four times a second cuts the overdue ones by
+ * shutting their socket, which evhttp sees as the end of the connection.
+ * A node leaves the list when its handshake is done or its TLS object is
+ * freed (which may be in event_base_free(): no libevent call there).
+ */
+struct handshake {
+	struct handshake *prev, *next;
+	SSL *ssl;
+	int64_t deadline;		/* monotonic milliseconds */
+};
+
+static struct handshake handshakes = { &handshakes, &handshakes, NULL, 0 };
+static int handshake_index = -1;
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void handshake_end(struct handshake *h)
+{
+	SSL_set_ex_data(h->ssl, handshake_index, NULL);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	free(h);
+}
+
+static void on_handshake_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index,
+			      long argl, void *argp)
+{
+	struct handshake *h = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	if (h != NULL) {
+		h->prev->next = h->next;
+		h->next->prev = h->prev;
+		free(h);
+	}
+}
+
+static void handshake_begin(struct serve_server *s, SSL *ssl)
+{
+	struct handshake *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		daemon_log(LOG_CRIT, "out of memory for a TLS connection");
+		abort();
+	}
+	h->ssl = ssl;
+	h->deadline = monotonic_ms() + (int64_t)s->config->timeout * 1000;
+	h->prev = handshakes.prev;
+	h->next = &handshakes;
+	handshakes.prev->next = h;
+	handshakes.prev = h;
+	SSL_set_ex_data(ssl, handshake_index, h);
+}
+
+static void on_handshake_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_server *s = arg;
+	int64_t now = monotonic_ms();
+
+	(void)fd;
+	(void)what;
+	while (handshakes.next != &handshakes && handshakes.next->deadline <= now) {
+		struct handshake *h = handshakes.next;
+		int sock = SSL_get_fd(h->ssl);
+
+		daemon_log(LOG_NOTICE, "a TLS handshake took over %us: connection closed",
+			   s->config->timeout);
+		serve_metrics_count(&s->metrics, SERVE_ROUTE_SERVER, 408);
+		if (sock >= 0)
+			(void)shutdown(sock, SHUT_RDWR);
+		handshake_end(h);
+	}
+}
+
+/*
+ * A handshake done leaves the deadline's list.  A TLS-ALPN-01
+ * validation's handshake is all it gets: reading ends there, so evhttp
+ * sees the end of the connection and closes it.
+ */
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+	struct handshake *h;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	if ((h = SSL_get_ex_data(ssl, handshake_index)) != NULL)
+		handshake_end(h);
+	if (serve_tls_is_acme(ssl)) {
+		daemon_log(LOG_INFO, "TLS-ALPN-01 challenge answered");
+		(void)shutdown(SSL_get_fd(ssl), SHUT_RD);
+	}
+}
+
 static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 {
 	struct serve_server *s = arg;
@@ -185,6 +434,8 @@ static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
 	s->metrics.connections_accepted++;
 	s->metrics.connections_open++;
 	SSL_set_ex_data(ssl, ssl_index, s);
+	SSL_set_info_callback(ssl, on_ssl_info);
+	handshake_begin(s, ssl);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
@@ -290,7 +541,7 @@ static void prune_schedule(struct serve_server *s, bool now)
 /* ----------------------------------------------------------------- replies */
 
 /* The client's address, "" when unknown. */
-static const char *peer_address(struct evhttp_request *req)
+const char *serve_peer_address(struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	char *address = NULL;
@@ -301,7 +552,7 @@ static const char *peer_address(struct evhttp_request *req)
 	return address != NULL ? address : "";
 }
 
-static const char *method_name(struct evhttp_request *req)
+const char *serve_method_name(struct evhttp_request *req)
 {
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET: return "GET";
@@ -316,7 +567,7 @@ static const char *method_name(struct evhttp_request *req)
 }
 
 /* The request's path for the log: escaped, cut (it came from the network). */
-static const char *path_shown(struct evhttp_request *req)
+const char *serve_path_shown(struct evhttp_request *req)
 {
 	static char shown[136];
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -327,7 +578,7 @@ static const char *path_shown(struct evhttp_request *req)
 }
 
 /* A one-line text/plain reply (text escaped, cut), counted. */
-static void reply(struct serve_server *s, struct evhttp_request *req,
+void serve_reply(struct serve_server *s, struct evhttp_request *req,
 		  enum serve_route_id route, int status, const char *reason, const char *text)
 {
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
@@ -340,8 +591,8 @@ static void reply(struct serve_server *s, struct evhttp_request *req,
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
 	serve_metrics_count(&s->metrics, route, status);
-	daemon_log(LOG_DEBUG, "%s %s from %s: %d", method_name(req), path_shown(req),
-		   peer_address(req), status);
+	daemon_log(LOG_DEBUG, "%s %s from %s: %d", serve_method_name(req), serve_path_shown(req),
+		   serve_peer_address(req), status);
 	s->answering = true;
 	if (body == NULL || evbuffer_add_printf(body, "%s\n", shown) < 0)
 		evhttp_send_reply(req, status, reason, NULL);
@@ -422,37 +673,37 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	struct intake_outcome outcome;
 	struct report_store *store;
 	enum unpack_format hint;
-	const char *client = peer_address(req);
+	const char *client = serve_peer_address(req);
 	char text[REASON_MAX + 64];
 	unsigned char *data;
 
 	s->metrics.bytes_received += len;
 	if (announced_format(req, &hint) != 0) {
 		s->metrics.reports[SERVE_OUTCOME_MEDIA_TYPE]++;
-		reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
+		serve_reply(s, req, route, 415, "Unsupported Media Type", "send the report as "
 		      "application/tlsrpt+gzip or application/tlsrpt+json (RFC 8460 5.4)");
 		return;
 	}
 	if (len == 0) {
 		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
-		reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
+		serve_reply(s, req, route, 400, "Bad Request", "invalid report: the body is empty");
 		return;
 	}
 	if (len > s->config->max_body) {
 		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
-		reply(s, req, route, 413, "Payload Too Large", "the report is too large");
+		serve_reply(s, req, route, 413, "Payload Too Large", "the report is too large");
 		return;
 	}
 	if ((store = store_get(s)) == NULL) {
 		s->metrics.reports[SERVE_OUTCOME_UNAVAILABLE]++;
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
-		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		serve_reply(s, req, route, 503, "Service Unavailable", "the report store is "
 		      "unavailable; nothing was stored, try again later");
 		return;
 	}
 	if ((data = evbuffer_pullup(in, -1)) == NULL) {
-		reply(s, req, route, 500, "Internal Server Error", "out of memory");
+		serve_reply(s, req, route, 500, "Internal Server Error", "out of memory");
 		return;
 	}
 	intake_options_default(&options);
@@ -464,7 +715,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 	options.origin = client[0] != '\0' ? client : NULL;
 	options.received_at = (int64_t)time(NULL);
 	if (report_intake(store, data, len, hint, &options, &outcome) != 0) {
-		reply(s, req, route, 503, "Service Unavailable", "out of memory");
+		serve_reply(s, req, route, 503, "Service Unavailable", "out of memory");
 		return;
 	}
 	log_outcome(client, &outcome);
@@ -473,24 +724,24 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 		s->metrics.reports[SERVE_OUTCOME_STORED]++;
 		snprintf(text, sizeof(text), "stored report %lld", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
-		reply(s, req, route, 201, "Created", text);
+		serve_reply(s, req, route, 201, "Created", text);
 		break;
 	case INTAKE_DUPLICATE:
 		s->metrics.reports[SERVE_OUTCOME_DUPLICATE]++;
 		snprintf(text, sizeof(text), "duplicate: this report is already stored "
 			 "(report %lld)", outcome.report_count > 0 ?
 			 (long long)outcome.reports[0].id : 0LL);
-		reply(s, req, route, 200, "OK", text);
+		serve_reply(s, req, route, 200, "OK", text);
 		break;
 	case INTAKE_REJECTED:
 		s->metrics.reports[SERVE_OUTCOME_INVALID]++;
 		snprintf(text, sizeof(text), "invalid report: %s", outcome.why);
-		reply(s, req, route, 400, "Bad Request", text);
+		serve_reply(s, req, route, 400, "Bad Request", text);
 		break;
 	case INTAKE_TOO_LARGE:
 		s->metrics.reports[SERVE_OUTCOME_TOO_LARGE]++;
 		snprintf(text, sizeof(text), "the report is too large: %s", outcome.why);
-		reply(s, req, route, 413, "Payload Too Large", text);
+		serve_reply(s, req, route, 413, "Payload Too Large", text);
 		break;
 	case INTAKE_DEFERRED:		/* not over HTTPS (no DKIM), but a retry would be right */
 	case INTAKE_UNAVAILABLE:
@@ -498,7 +749,7 @@ static void handle_report(struct serve_server *s, struct evhttp_request *req)
 		store_failed(s);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 				  RETRY_AFTER_S);
-		reply(s, req, route, 503, "Service Unavailable", "the report store is "
+		serve_reply(s, req, route, 503, "Service Unavailable", "the report store is "
 		      "unavailable; nothing was stored, try again later");
 		break;
 	}
@@ -513,7 +764,7 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	char why[SERVE_WHY_SIZE], text[SERVE_WHY_SIZE + 64];
 
 	if (store != NULL && report_store_ping(store, why, sizeof(why))) {
-		reply(s, req, SERVE_ROUTE_HEALTHZ, 200, "OK", "ok");
+		serve_reply(s, req, SERVE_ROUTE_HEALTHZ, 200, "OK", "ok");
 		return;
 	}
 	if (store != NULL)
@@ -521,7 +772,7 @@ static void handle_healthz(struct serve_server *s, struct evhttp_request *req)
 	else
 		snprintf(why, sizeof(why), "%s", s->store_why);
 	snprintf(text, sizeof(text), "the report store is unavailable: %s", why);
-	reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
+	serve_reply(s, req, SERVE_ROUTE_HEALTHZ, 503, "Service Unavailable", text);
 }
 
 static void allow_parse(struct serve_server *s)
@@ -547,20 +798,22 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 	struct evbuffer *out;
 	struct timespec now;
 
-	if (!metrics_allowed(s, peer_address(req))) {
-		reply(s, req, SERVE_ROUTE_METRICS, 403, "Forbidden", "metrics are not served "
+	if (!metrics_allowed(s, serve_peer_address(req))) {
+		serve_reply(s, req, SERVE_ROUTE_METRICS, 403, "Forbidden", "metrics are not served "
 		      "to this address (metrics_allow)");
 		return;
 	}
 	if ((out = evbuffer_new()) == NULL) {
-		reply(s, req, SERVE_ROUTE_METRICS, 500, "Internal Server Error", "out of memory");
+		serve_reply(s, req, SERVE_ROUTE_METRICS, 500, "Internal Server Error", "out of memory");
 		return;
 	}
 	/* Counted before it is written, so the scrape sees itself. */
 	serve_metrics_count(&s->metrics, SERVE_ROUTE_METRICS, 200);
-	daemon_log(LOG_DEBUG, "%s %s from %s: 200", method_name(req), path_shown(req),
-		   peer_address(req));
+	daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req), serve_path_shown(req),
+		   serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (s->metrics.hosting && s->tls != NULL)	/* the certificate manager adds some */
+		s->metrics.hosted_certificates = serve_tls_hosted_count(s->tls);
 	serve_metrics_write(&s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
@@ -574,8 +827,8 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 
 /*
  * A route: which requests it takes (by Host and path; host NULL: any) and
- * the methods it answers.  MTA-STS policy files for many domains
- * (GET /.well-known/mta-sts.txt by Host) are one more row.
+ * the methods it answers.  The policies of the hosted names come before
+ * them (hosting_answered()).
  */
 struct route {
 	enum serve_route_id id;
@@ -620,14 +873,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	if (s->hosting != NULL && serve_hosting_answered(s, req, path))
+		return;
 	route = route_find(s, evhttp_request_get_host(req), path);
 	if (route == NULL) {
-		reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
+		serve_reply(s, req, SERVE_ROUTE_NONE, 404, "Not Found", "not found");
 		return;
 	}
 	if (!(evhttp_request_get_command(req) & route->methods)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", route->allow);
-		reply(s, req, route->id, 405, "Method Not Allowed", "method not allowed");
+		serve_reply(s, req, route->id, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
 	route->handle(s, req);
@@ -697,6 +952,8 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 	s->tls = tls;
 	if (ssl_index < 0)
 		ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	if (handshake_index < 0)
+		handshake_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_handshake_free);
 	ssl_counter = s;
 	allow_parse(s);
 	if (tls != NULL && listen_count == 0) {
@@ -704,14 +961,19 @@ int serve_server_bind(struct event_base *base, const struct serve_config *config
 		listen_count = 1;
 	}
 	if ((tls != NULL && listen_count > 0 && (s->https = http_new(s, true)) == NULL) ||
-	    (config->listen_plain_count > 0 && (s->plain = http_new(s, false)) == NULL)) {
+	    (config->listen_plain_count > 0 && (s->plain = http_new(s, false)) == NULL) ||
+	    (config->listen_http_count > 0 && (s->acme = http_new(s, false)) == NULL)) {
 		snprintf(why, why_size, "out of memory");
 		goto fail;
 	}
+	if (s->acme != NULL)
+		evhttp_set_gencb(s->acme, serve_on_acme_request, s);
 	if ((s->https != NULL &&
 	     bind_all(s, s->https, listen, listen_count, true, why, why_size) != 0) ||
 	    (s->plain != NULL && bind_all(s, s->plain, config->listen_plain,
-					  config->listen_plain_count, false, why, why_size) != 0))
+					  config->listen_plain_count, false, why, why_size) != 0) ||
+	    (s->acme != NULL && bind_all(s, s->acme, config->listen_http,
+					 config->listen_http_count, false, why, why_size) != 0))
 		goto fail;
 	*ret_server = s;
 	return 0;
@@ -722,8 +984,13 @@ fail:
 
 int serve_server_start(struct serve_server *s, const char *store_location)
 {
+	struct timeval sweep_every = { 0, 250000 };
+
 	if ((s->store_location = strdup(store_location)) == NULL ||
-	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL)
+	    (s->prune_timer = evtimer_new(s->base, on_prune_timer, s)) == NULL ||
+	    (s->handshake_sweep = event_new(s->base, -1, EV_PERSIST, on_handshake_sweep,
+					    s)) == NULL ||
+	    event_add(s->handshake_sweep, &sweep_every) != 0)
 		return -1;
 	(void)store_get(s);	/* now, to say so at start when it fails */
 	prune_schedule(s, true);
@@ -734,16 +1001,16 @@ void serve_server_apply(struct serve_server *s)
 {
 	const struct serve_config *c = s->config;
 	struct timeval timeout = { (time_t)c->timeout, 0 };
-	struct evhttp *https_and_plain[] = { s->https, s->plain };
+	struct evhttp *servers[] = { s->https, s->plain, s->acme };
 	bool retention_changed = c->retention_days != s->retention_days ||
 				 c->prune_interval != s->prune_interval;
 
-	for (size_t i = 0; i < 2; i++) {
-		if (https_and_plain[i] == NULL)
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		if (servers[i] == NULL)
 			continue;
-		evhttp_set_timeout_tv(https_and_plain[i], &timeout);
-		evhttp_set_max_headers_size(https_and_plain[i], c->max_headers);
-		evhttp_set_max_body_size(https_and_plain[i], c->max_body);
+		evhttp_set_timeout_tv(servers[i], &timeout);
+		evhttp_set_max_headers_size(servers[i], c->max_headers);
+		evhttp_set_max_body_size(servers[i], c->max_body);
 	}
 	allow_parse(s);
 	if (!s->draining) {
@@ -796,6 +1063,13 @@ struct serve_metrics *serve_server_metrics(struct serve_server *s)
 	return &s->metrics;
 }
 
+void serve_server_set_hosting(struct serve_server *s, struct serve_hosting *hosting,
+			      struct serve_challenges *challenges)
+{
+	s->hosting = hosting;
+	s->challenges = challenges;
+}
+
 void serve_server_free(struct serve_server *s)
 {
 	if (s == NULL)
@@ -806,10 +1080,14 @@ void serve_server_free(struct serve_server *s)
 		evhttp_free(s->https);
 	if (s->plain != NULL)
 		evhttp_free(s->plain);
+	if (s->acme != NULL)
+		evhttp_free(s->acme);
 	if (s->drain_check != NULL)
 		event_free(s->drain_check);
 	if (s->prune_timer != NULL)
 		event_free(s->prune_timer);
+	if (s->handshake_sweep != NULL)
+		event_free(s->handshake_sweep);
 	report_store_close(s->store);
 	serve_summary_cache_clear(&s->summary);
 	free(s->store_location);

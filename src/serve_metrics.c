@@ -13,11 +13,11 @@
 #include "serve.h"
 
 const int serve_status_codes[SERVE_STATUSES] = {
-	200, 201, 400, 403, 404, 405, 408, 413, 415, 500, 503, 0,	/* 0: any other */
+	200, 201, 304, 400, 403, 404, 405, 408, 413, 415, 421, 500, 503, 0,	/* 0: any other */
 };
 
 static const char *const route_names[SERVE_ROUTES] = {
-	"report", "healthz", "metrics", "none", "server",
+	"report", "healthz", "metrics", "policy", "acme", "none", "server",
 };
 
 void serve_metrics_count(struct serve_metrics *m, enum serve_route_id route, int status)
@@ -48,6 +48,22 @@ static void write_requests(const struct serve_metrics *m, struct evbuffer *out)
 					    (unsigned long long)m->requests[r][s]);
 		}
 	}
+}
+
+static void write_hosting(const struct serve_metrics *m, struct evbuffer *out)
+{
+	prom_gauge(out, "mtasts_serve_hosted_domains", "Domains whose policy is served.",
+		   m->hosted_domains);
+	prom_gauge(out, "mtasts_serve_hosted_corrupt_rows", "Rows of the registry that "
+		   "cannot be served (logged by name).", m->hosted_corrupt);
+	prom_gauge(out, "mtasts_serve_hosted_certificates", "Hosted names with a "
+		   "certificate of their own.", m->hosted_certificates);
+	prom_gauge(out, "mtasts_serve_registry_generation", "Generation of the registry "
+		   "the policies served were read at.", m->registry_generation);
+	prom_counter(out, "mtasts_serve_registry_reloads_total", "Tables of policies built "
+		     "from the registry.", m->registry_reloads);
+	prom_counter(out, "mtasts_serve_registry_failures_total", "Looks at the registry "
+		     "that failed (the policies in use stayed).", m->registry_failures);
 }
 
 /*
@@ -118,7 +134,8 @@ static char *render_summary(struct report_store *store, uint64_t *store_errors)
 	if (report_store_summary(store, &everything, GROUP_DOMAIN, &rows, &count, &total, why,
 				 sizeof(why)) != 0)
 		goto fail;
-	qsort(rows, count, sizeof(*rows), by_sessions_desc);
+	if (count > 0)		/* rows is NULL when the store is empty */
+		qsort(rows, count, sizeof(*rows), by_sessions_desc);
 	shown = count < METRICS_MAX_DOMAINS ? count : METRICS_MAX_DOMAINS;
 	if ((top = calloc(shown + 1, sizeof(*top))) == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
@@ -241,6 +258,8 @@ void serve_metrics_write(struct serve_metrics *m, struct serve_summary_cache *ca
 		     "kept the settings in use (the file was wrong).", m->settings_reload_failures);
 	prom_counter(out, "mtasts_serve_reports_pruned_total", "Reports removed past "
 		     "retention_days.", m->reports_pruned);
+	if (m->hosting)
+		write_hosting(m, out);
 	if (store != NULL && (cache->at == 0 || now - cache->at >= SERVE_SUMMARY_TTL_S)) {
 		char *fresh = render_summary(store, &m->store_errors);
 

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mtasts/diag.h>
 #include <mtasts/mx.h>
 #include <mtasts/policy.h>
+#include <mtasts/tlsrpt.h>
 
 #include "domain_registry_internal.h"
 #include "hostname.h"
@@ -27,17 +29,17 @@
 
 enum domain_column {
 	COL_NAME, COL_MODE, COL_MX, COL_MAX_AGE, COL_RUA, COL_CREATED, COL_UPDATED,
-	COL_REMOVED_AT, COL_REMOVED_MAX_AGE, DOMAIN_COLUMNS
+	COL_REMOVED_AT, COL_REMOVED_MAX_AGE, COL_SERVED_UNTIL, DOMAIN_COLUMNS
 };
 
 static const char *const domain_column_names[DOMAIN_COLUMNS] = {
 	"name", "mode", "mx", "max_age", "tlsrpt_rua", "created", "updated", "removed_at",
-	"removed_max_age",
+	"removed_max_age", "served_until",
 };
 
 #define DOMAIN_SELECT \
 	"SELECT name, mode, mx, max_age, tlsrpt_rua, created, updated, removed_at, " \
-	"removed_max_age FROM domains"
+	"removed_max_age, served_until FROM domains"
 
 enum cert_column {
 	CERT_NAME, CERT_NOT_BEFORE, CERT_NOT_AFTER, CERT_ISSUED_AT, CERT_LAST_ATTEMPT,
@@ -79,7 +81,7 @@ static const char *shown(const char *value, char *buf, size_t size)
 /* Checks of values, for writing and for reading back */
 
 /* A lower-case A-label host name of two labels or more, no final dot. */
-static bool name_ok(const char *name, const char *field, char *why, size_t why_size)
+static bool host_name_ok(const char *name, const char *field, char *why, size_t why_size)
 {
 	char normal[HOSTNAME_BUF], reason[160], buf[SHOWN_BUF];
 
@@ -104,6 +106,22 @@ static bool name_ok(const char *name, const char *field, char *why, size_t why_s
 		return false;
 	}
 	return true;
+}
+
+/* A hosted domain's name: a host name short enough for _mta-sts.<name> to be one. */
+static bool name_ok(const char *name, const char *field, char *why, size_t why_size)
+{
+	char buf[SHOWN_BUF];
+	size_t len = strnlen(name, HOSTED_NAME_MAX + 1);
+
+	if (len > HOSTED_DOMAIN_MAX && len <= HOSTED_NAME_MAX) {
+		say_why(why, why_size, "%s \"%s\" is %zu octets; a hosted domain has at most %d, "
+			"for _mta-sts.<domain> must stay within the %d octets of a host name",
+			field, shown(name, buf, sizeof(buf)), len, HOSTED_DOMAIN_MAX,
+			HOSTED_NAME_MAX);
+		return false;
+	}
+	return host_name_ok(name, field, why, why_size);
 }
 
 static bool mx_ok(char *const *mx, size_t count, char *why, size_t why_size)
@@ -135,6 +153,43 @@ static bool mx_ok(char *const *mx, size_t count, char *why, size_t why_size)
 	return true;
 }
 
+/*
+ * The record `mtasts domains dns` prints for rua, read back by the core's
+ * parser: it must parse, and as one rua tag (no "; tag=" smuggled in).
+ */
+static bool rua_record_ok(const char *rua, char *why, size_t why_size)
+{
+	char text[HOSTED_RUA_MAX + 32], buf[SHOWN_BUF];
+	struct mtasts_tlsrpt_record *record = NULL;
+	struct mtasts_diags diags;
+	const struct mtasts_diag *first;
+	int rc;
+
+	snprintf(text, sizeof(text), "v=TLSRPTv1; rua=%s", rua);
+	struct mtasts_bytes bytes = { text, strlen(text) };
+	mtasts_diags_init(&diags);
+	rc = mtasts_tlsrpt_record_parse(&bytes, 1, &record, &diags);
+	size_t extensions = record != NULL ? record->extension_count : 0;
+	mtasts_tlsrpt_record_free(record);
+	if (rc == MTASTS_ERR_NOMEM) {
+		say_why(why, why_size, "out of memory");
+		return false;
+	}
+	if (rc != MTASTS_OK) {
+		first = mtasts_diags_first_error(&diags);
+		say_why(why, why_size, "tlsrpt_rua \"%s\" does not make a TLSRPT record: %s",
+			shown(rua, buf, sizeof(buf)),
+			first != NULL ? first->message : mtasts_status_message(rc));
+		return false;
+	}
+	if (extensions > 0 || strchr(rua, ';') != NULL) {
+		say_why(why, why_size, "tlsrpt_rua \"%s\" has a \";\"; it is the value of rua= "
+			"alone", shown(rua, buf, sizeof(buf)));
+		return false;
+	}
+	return true;
+}
+
 static bool rua_ok(const char *rua, char *why, size_t why_size)
 {
 	char buf[SHOWN_BUF];
@@ -152,6 +207,17 @@ static bool rua_ok(const char *rua, char *why, size_t why_size)
 				"printable ASCII at offset %zu", shown(rua, buf, sizeof(buf)), i);
 			return false;
 		}
+	return rua_record_ok(rua, why, why_size);
+}
+
+/* A time to write: after 1970, and small enough that adding an age to it never overflows. */
+static bool time_ok(int64_t now, const char *what, char *why, size_t why_size)
+{
+	if (now <= 0 || now > HOSTED_TIME_MAX) {
+		say_why(why, why_size, "the time of %s %" PRId64 " is not from 1970 to 9999", what,
+			now);
+		return false;
+	}
 	return true;
 }
 
@@ -282,10 +348,11 @@ static const struct {
 	int64_t min, max;
 } domain_integers[] = {
 	{ COL_MAX_AGE, 1, MTASTS_MAX_AGE_MAX },
-	{ COL_CREATED, 0, INT64_MAX },
-	{ COL_UPDATED, 0, INT64_MAX },
-	{ COL_REMOVED_AT, 0, INT64_MAX },
-	{ COL_REMOVED_MAX_AGE, 0, MTASTS_MAX_AGE_MAX },
+	{ COL_CREATED, 0, HOSTED_TIME_MAX },
+	{ COL_UPDATED, 0, HOSTED_TIME_MAX },
+	{ COL_REMOVED_AT, 0, HOSTED_TIME_MAX },
+	{ COL_REMOVED_MAX_AGE, 0, UINT32_MAX },
+	{ COL_SERVED_UNTIL, 0, HOSTED_TIME_MAX + MTASTS_MAX_AGE_MAX },
 };
 
 /*
@@ -331,7 +398,7 @@ static int domain_decode(const char *const *columns, struct hosted_domain *d, ch
 	d->removed_max_age = (uint32_t)values[COL_REMOVED_MAX_AGE];
 	if (d->removed_at != 0 && d->removed_max_age == 0) {
 		say_why(error, error_size, "column removed_max_age is 0 while removed_at is set; "
-			"it holds the max_age served before removal");
+			"it holds the seconds the removal lasts");
 		return -1;
 	}
 	if (columns[COL_MX] == NULL) {
@@ -380,11 +447,19 @@ static int write_begin(struct domain_registry *r, char *why, size_t why_size)
  */
 static int write_end(struct domain_registry *r, int rc, bool changed, char *why, size_t why_size)
 {
+	uint64_t moved = 0;
+
 	if (rc == 0 && changed &&
 	    query(r, "moving the generation on",
 		  "UPDATE meta SET value = value + 1 WHERE name = 'generation'", NULL, 0, NULL,
-		  NULL, NULL) != 0)
+		  NULL, &moved) != 0)
 		rc = unavailable(r, why, why_size);
+	else if (rc == 0 && changed && moved != 1) {
+		/* other servers would never see this write: refuse it */
+		snprintf(r->error, sizeof(r->error), "the registry's generation row is missing "
+			 "(table meta), so no write can be announced; the registry is damaged");
+		rc = unavailable(r, why, why_size);
+	}
 	if (rc == 0 && query(r, "committing", "COMMIT", NULL, 0, NULL, NULL, NULL) != 0)
 		rc = unavailable(r, why, why_size);
 	if (rc != 0) {
@@ -428,7 +503,8 @@ static int write_domain(struct domain_registry *r, const struct hosted_domain *d
 	char *mx;
 	int rc;
 
-	if (!domain_ok(d, why, why_size))
+	if (!domain_ok(d, why, why_size) || !time_ok(now, adding ? "adding" : "updating", why,
+						     why_size))
 		return REGISTRY_INVALID;
 	if ((mx = mx_joined(d)) == NULL) {
 		say_why(why, why_size, "out of memory");
@@ -443,13 +519,17 @@ static int write_domain(struct domain_registry *r, const struct hosted_domain *d
 	if (adding)
 		rc = query(r, "adding a domain",
 			   "INSERT INTO domains (name, mode, mx, max_age, tlsrpt_rua, created, "
-			   "updated, removed_at, removed_max_age) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, 0) ON CONFLICT (name) DO NOTHING",
+			   "updated, removed_at, removed_max_age, served_until) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, 0, ?6 + ?4) "
+			   "ON CONFLICT (name) DO NOTHING",
 			   params, 6, NULL, NULL, &changes);
-	else
+	else	/* served_until: the greatest of itself, the policy replaced's and the new one's */
 		rc = query(r, "updating a domain",
 			   "UPDATE domains SET mode = ?2, mx = ?3, max_age = ?4, tlsrpt_rua = ?5, "
-			   "updated = ?6 WHERE name = ?1 AND removed_at = 0",
+			   "updated = ?6, served_until = CASE "
+			   "WHEN served_until >= ?6 + max_age AND served_until >= ?6 + ?4 "
+			   "THEN served_until WHEN max_age >= ?4 THEN ?6 + max_age ELSE ?6 + ?4 END "
+			   "WHERE name = ?1 AND removed_at = 0",
 			   params, 6, NULL, NULL, &changes);
 	if (rc != 0)
 		rc = unavailable(r, why, why_size);
@@ -539,14 +619,21 @@ int domain_registry_remove(struct domain_registry *registry, const char *name, i
 
 	if (!name_ok(name, "name", why, why_size))
 		return REGISTRY_INVALID;
-	if (now <= 0) {
-		say_why(why, why_size, "the time of removal %" PRId64 " is not after 1970", now);
+	if (!time_ok(now, "removal", why, why_size))
 		return REGISTRY_INVALID;
-	}
 	if ((rc = write_begin(registry, why, why_size)) != 0)
 		return rc;
+	/*
+	 * The removal lasts until the policies served so far may have expired
+	 * (served_until, with the current one's from now), in seconds from now;
+	 * beyond UINT32_MAX (clocks far apart) purge waits for served_until.
+	 */
 	if (query(registry, "removing a domain",
-		  "UPDATE domains SET removed_at = ?2, removed_max_age = max_age "
+		  "UPDATE domains SET removed_at = ?2, "
+		  "served_until = CASE WHEN served_until > ?2 + max_age THEN served_until "
+		  "ELSE ?2 + max_age END, "
+		  "removed_max_age = CASE WHEN served_until - ?2 > 4294967295 THEN 4294967295 "
+		  "WHEN served_until - ?2 > max_age THEN served_until - ?2 ELSE max_age END "
 		  "WHERE name = ?1 AND removed_at = 0", params, 2, NULL, NULL, &changes) != 0)
 		rc = unavailable(registry, why, why_size);
 	else if (changes == 0) {
@@ -557,22 +644,36 @@ int domain_registry_remove(struct domain_registry *registry, const char *name, i
 	return write_end(registry, rc, true, why, why_size);
 }
 
+/*
+ * The rows whose removal is over; %s is the backend's test that their
+ * removal columns hold integers.  No stored value is added to: a corrupt
+ * one must not overflow and fail the purge of all the others (the guard
+ * keeps ?1 - removed_max_age in range, ?1 being checked by time_ok()).
+ */
+#define PURGEABLE \
+	"%s AND removed_at > 0 AND CASE WHEN removed_max_age BETWEEN 0 AND 4294967295 " \
+	"THEN removed_at <= ?1 - removed_max_age AND served_until <= ?1 ELSE 0 = 1 END"
+
 int domain_registry_purge(struct domain_registry *registry, int64_t now, size_t *ret_count,
 			  char *why, size_t why_size)
 {
 	const struct registry_value params[] = { INT(now) };
+	char certificates_sql[640], domains_sql[512];
 	uint64_t changes = 0;
-	int rc = write_begin(registry, why, why_size);
+	int rc;
 
-	if (rc != 0)
+	if (!time_ok(now, "purging", why, why_size))
+		return REGISTRY_INVALID;
+	snprintf(certificates_sql, sizeof(certificates_sql), "DELETE FROM certificates WHERE name "
+		 "IN (SELECT 'mta-sts.' || name FROM domains WHERE " PURGEABLE ")",
+		 registry->ops->integers_sql);
+	snprintf(domains_sql, sizeof(domains_sql), "DELETE FROM domains WHERE " PURGEABLE,
+		 registry->ops->integers_sql);
+	if ((rc = write_begin(registry, why, why_size)) != 0)
 		return rc;
-	if (query(registry, "purging certificates",
-		  "DELETE FROM certificates WHERE name IN (SELECT 'mta-sts.' || name FROM domains "
-		  "WHERE removed_at > 0 AND removed_at + removed_max_age <= ?1)",
-		  params, 1, NULL, NULL, NULL) != 0 ||
-	    query(registry, "purging domains",
-		  "DELETE FROM domains WHERE removed_at > 0 AND removed_at + removed_max_age <= ?1",
-		  params, 1, NULL, NULL, &changes) != 0)
+	if (query(registry, "purging certificates", certificates_sql, params, 1, NULL, NULL,
+		  NULL) != 0 ||
+	    query(registry, "purging domains", domains_sql, params, 1, NULL, NULL, &changes) != 0)
 		rc = unavailable(registry, why, why_size);
 	if ((rc = write_end(registry, rc, changes > 0, why, why_size)) == 0)
 		*ret_count = (size_t)changes;
@@ -630,23 +731,30 @@ int domain_registry_each(struct domain_registry *registry, domain_registry_each_
 	return rc != 0 ? unavailable(registry, why, why_size) : 0;
 }
 
+struct generation_state {
+	uint64_t value;
+	bool found;
+};
+
 static int generation_row(void *arg, const char *const *columns, size_t count)
 {
+	struct generation_state *g = arg;
 	int64_t value;
 
 	if (count < 1 || !integer_ok(columns[0], INT64_MIN, INT64_MAX, &value))
 		return REGISTRY_INVALID;
-	*(uint64_t *)arg = (uint64_t)value;
+	g->value = (uint64_t)value;
+	g->found = true;
 	return 0;
 }
 
 int domain_registry_generation(struct domain_registry *registry, uint64_t *ret_generation,
 			       char *why, size_t why_size)
 {
-	uint64_t generation = 0;
+	struct generation_state g = { 0 };
 	int rc = query(registry, "reading the generation",
 		       "SELECT value FROM meta WHERE name = 'generation'", NULL, 0, generation_row,
-		       &generation, NULL);
+		       &g, NULL);
 
 	if (rc == REGISTRY_INVALID) {
 		say_why(why, why_size, "the registry's generation is not an integer");
@@ -654,8 +762,50 @@ int domain_registry_generation(struct domain_registry *registry, uint64_t *ret_g
 	}
 	if (rc != 0)
 		return unavailable(registry, why, why_size);
-	*ret_generation = generation;
+	if (!g.found) {
+		/* a number that never moves would hide every change from the servers */
+		say_why(why, why_size, "the registry's generation row is missing (table meta); "
+			"the registry is damaged");
+		return REGISTRY_INVALID;
+	}
+	*ret_generation = g.value;
 	return 0;
+}
+
+/*
+ * last_error as it is stored: printable ASCII as it is, any other octet as
+ * \xHH, cut before an escape that would not fit in HOSTED_ERROR_MAX.
+ */
+static void error_stored(const char *error, char out[HOSTED_ERROR_MAX])
+{
+	size_t used = 0;
+
+	for (const unsigned char *p = (const unsigned char *)error; *p != '\0'; p++) {
+		bool plain = *p >= 0x20 && *p < 0x7f;
+		size_t need = plain ? 1 : 4;
+
+		if (used + need > HOSTED_ERROR_MAX - 1)
+			break;
+		if (plain)
+			out[used] = (char)*p;
+		else
+			snprintf(out + used, HOSTED_ERROR_MAX - used, "\\x%02x", *p);
+		used += need;
+	}
+	out[used] = '\0';
+}
+
+/* What error_stored() makes: printable ASCII, shorter than HOSTED_ERROR_MAX. */
+static bool error_readable(const char *error)
+{
+	size_t len = strnlen(error, HOSTED_ERROR_MAX);
+
+	if (len >= HOSTED_ERROR_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (error[i] < 0x20 || error[i] > 0x7e)
+			return false;
+	return true;
 }
 
 int domain_registry_cert_put(struct domain_registry *registry,
@@ -668,17 +818,19 @@ int domain_registry_cert_put(struct domain_registry *registry,
 			HOSTED_NAME_MAX);
 		return REGISTRY_INVALID;
 	}
-	if (!name_ok(status->name, "certificate name", why, why_size))
+	if (!host_name_ok(status->name, "certificate name", why, why_size))
 		return REGISTRY_INVALID;
 	if (memchr(status->last_error, '\0', sizeof(status->last_error)) == NULL) {
 		say_why(why, why_size, "last_error is not terminated within %d octets",
 			HOSTED_ERROR_MAX);
 		return REGISTRY_INVALID;
 	}
+	char error[HOSTED_ERROR_MAX];
+	error_stored(status->last_error, error);
 	const struct registry_value params[] = {
 		TEXT(status->name), INT(status->not_before), INT(status->not_after),
 		INT(status->issued_at), INT(status->last_attempt), INT(status->next_attempt),
-		INT(status->failures), TEXT(status->last_error),
+		INT(status->failures), TEXT(error),
 	};
 	if ((rc = write_begin(registry, why, why_size)) != 0)
 		return rc;
@@ -717,8 +869,11 @@ static int cert_row(void *arg, const char *const *columns, size_t count)
 			c->bad = true;
 			return 0;
 		}
-	if (columns[CERT_LAST_ERROR] == NULL) {
-		bad_column(columns, cert_column_names, CERT_LAST_ERROR, "a text", c->error,
+	if (columns[CERT_LAST_ERROR] == NULL || !error_readable(columns[CERT_LAST_ERROR])) {
+		char expected[64];
+		snprintf(expected, sizeof(expected), "printable ASCII, under %d octets",
+			 HOSTED_ERROR_MAX);
+		bad_column(columns, cert_column_names, CERT_LAST_ERROR, expected, c->error,
 			   sizeof(c->error));
 		c->bad = true;
 		return 0;
@@ -743,7 +898,7 @@ int domain_registry_cert_get(struct domain_registry *registry, const char *name,
 	const struct registry_value params[] = { TEXT(name) };
 	char buf[SHOWN_BUF];
 
-	if (!name_ok(name, "certificate name", why, why_size))
+	if (!host_name_ok(name, "certificate name", why, why_size))
 		return REGISTRY_INVALID;
 	if (query(registry, "reading a certificate's status",
 		  "SELECT name, not_before, not_after, issued_at, last_attempt, next_attempt, "

@@ -8,8 +8,18 @@
  *	A hosted domain is its name, the mode, mx patterns and max_age of
  *	its policy, an optional TLSRPT rua, and when it was added, changed
  *	and removed.  Removal is two steps (RFC 8461 8.3): `remove` marks the
- *	domain, which is then served with mode none (hosted_policy.h) for
- *	one max_age of the policy it had; purge drops the domains past that.
+ *	domain, which is then served with mode none (hosted_policy.h) until
+ *	every policy served before may have expired from the senders' caches;
+ *	purge drops the domains past that.  A policy replaced by update (a
+ *	year's max_age lowered to a day) may be cached for its own max_age,
+ *	so the registry keeps, per domain, the time until which the policies
+ *	served so far may be cached, moved on by add, update and remove; the
+ *	removal lasts until then, and at least one max_age of the policy the
+ *	domain had when it was removed.
+ *
+ *	Times are Unix seconds from 1 to HOSTED_TIME_MAX: a later time is
+ *	refused when written and a corrupt row when read, so that no sum of
+ *	a time and an age overflows in the store.
  *
  *	The generation is a number that changes whenever any client
  *	commits a change to the registry, so that a server notices changes
@@ -37,13 +47,20 @@
 #define REGISTRY_INVALID (-4)		/* a value that cannot be stored */
 #define REGISTRY_UNAVAILABLE (-5)	/* the store failed; try again */
 
-#define HOSTED_NAME_MAX 253		/* octets of a domain name, no final dot */
+#define HOSTED_NAME_MAX 253		/* octets of a host name, no final dot */
+/*
+ * Octets of a hosted domain's name: _mta-sts.<domain> (RFC 8461 3.1) must
+ * be a name too, and "_mta-sts." takes 9 of its 253 octets.
+ */
+#define HOSTED_DOMAIN_MAX (HOSTED_NAME_MAX - 9)
 #define HOSTED_MX_MAX 64		/* mx patterns of one hosted policy */
 #define HOSTED_RUA_MAX 2048		/* octets of a TLSRPT rua value */
-#define HOSTED_ERROR_MAX 256		/* octets of a certificate's last error */
+#define HOSTED_ERROR_MAX 256		/* octets of a certificate's last error, with its NUL */
+#define HOSTED_TIME_MAX INT64_C(253402300799)	/* 9999-12-31T23:59:59Z */
 
 struct hosted_domain {
-	char name[HOSTED_NAME_MAX + 1];	/* lower case A-label, no final dot */
+	char name[HOSTED_NAME_MAX + 1];	/* lower case A-label, no final dot, at most
+					   HOSTED_DOMAIN_MAX octets */
 	enum mtasts_mode mode;		/* testing or enforce (none only while removed) */
 	char **mx;			/* patterns as written, in order */
 	size_t mx_count;
@@ -51,7 +68,13 @@ struct hosted_domain {
 	char *tlsrpt_rua;		/* NULL: the server's tlsrpt_rua setting */
 	int64_t created, updated;	/* Unix seconds */
 	int64_t removed_at;		/* 0: hosted; else when removal was asked */
-	uint32_t removed_max_age;	/* the max_age served before removal */
+	/*
+	 * Seconds from removed_at until the domain may be dropped: the
+	 * greater of its max_age then and the time until which policies
+	 * served before (a longer max_age replaced by update) may be
+	 * cached.  0 while hosted.
+	 */
+	uint32_t removed_max_age;
 };
 
 /* Free what a hosted_domain holds (not the struct); it may be zeroed. */
@@ -63,13 +86,19 @@ void hosted_domain_release(struct hosted_domain *domain);
  * `mtasts domains list`.
  */
 struct hosted_cert_status {
-	char name[HOSTED_NAME_MAX + 1];	/* the host name, mta-sts.<domain> */
+	char name[HOSTED_NAME_MAX + 1];	/* the host name, mta-sts.<domain> (fits:
+					   HOSTED_DOMAIN_MAX + 8 octets) */
 	int64_t not_before, not_after;	/* of the certificate in use; 0: none */
 	int64_t issued_at;		/* last success */
 	int64_t last_attempt;		/* last order begun */
 	int64_t next_attempt;		/* not before (backoff, rate limits); 0: any time */
 	unsigned failures;		/* in a row since the last success */
-	char last_error[HOSTED_ERROR_MAX];	/* "" after a success */
+	/*
+	 * "" after a success.  Stored as printable ASCII: cert_put writes
+	 * any other octet as \xHH and cuts what does not fit (never inside
+	 * an escape); cert_get refuses a row holding anything else.
+	 */
+	char last_error[HOSTED_ERROR_MAX];
 };
 
 struct domain_registry;
@@ -85,16 +114,20 @@ void domain_registry_close(struct domain_registry *registry);
 /*
  * Add a domain (created and updated set to now).  REGISTRY_EXISTS when the
  * name is there already, hosted or being removed.  The values are checked
- * here, the last line of defence: name, patterns (the core's checks),
- * max_age (1 .. MTASTS_MAX_AGE_MAX), mode testing or enforce.
+ * here, the last line of defence: name (at most HOSTED_DOMAIN_MAX octets),
+ * patterns (the core's checks), max_age (1 .. MTASTS_MAX_AGE_MAX), mode
+ * testing or enforce, tlsrpt_rua (the value of a TLSRPT record's rua=,
+ * checked as "v=TLSRPTv1; rua=<value>" by the core's parser, so that the
+ * record `mtasts domains dns` prints is one), now (1 .. HOSTED_TIME_MAX).
  */
 int domain_registry_add(struct domain_registry *registry, const struct hosted_domain *domain,
 			int64_t now, char *why, size_t why_size);
 
 /*
  * Replace the mode, mx, max_age and tlsrpt_rua of a hosted domain
- * (updated set to now).  REGISTRY_NOT_FOUND when it is not hosted or is
- * being removed.
+ * (updated set to now), remembering that the policy replaced may be
+ * cached for its max_age from now.  REGISTRY_NOT_FOUND when it is not
+ * hosted or is being removed.
  */
 int domain_registry_update(struct domain_registry *registry, const struct hosted_domain *domain,
 			   int64_t now, char *why, size_t why_size);
@@ -104,15 +137,18 @@ int domain_registry_get(struct domain_registry *registry, const char *name,
 			struct hosted_domain *ret_domain, char *why, size_t why_size);
 
 /*
- * Begin removal: removed_at = now, removed_max_age = its max_age.
- * REGISTRY_NOT_FOUND when it is not hosted (or already being removed).
+ * Begin removal: removed_at = now (1 .. HOSTED_TIME_MAX), removed_max_age
+ * as described at struct hosted_domain.  REGISTRY_NOT_FOUND when it is
+ * not hosted (or already being removed).
  */
 int domain_registry_remove(struct domain_registry *registry, const char *name, int64_t now,
 			   char *why, size_t why_size);
 
 /*
  * Drop the domains whose removal is over (removed_at + removed_max_age
- * <= now), with their certificate status; *ret_count says how many.
+ * <= now, now 1 .. HOSTED_TIME_MAX), with their certificate status;
+ * *ret_count says how many.  A row whose removal columns are corrupt is
+ * never dropped: each() reports it.
  */
 int domain_registry_purge(struct domain_registry *registry, int64_t now, size_t *ret_count,
 			  char *why, size_t why_size);
@@ -121,17 +157,24 @@ int domain_registry_purge(struct domain_registry *registry, int64_t now, size_t 
  * Call fn for every domain in name order: with the domain, or for a row
  * that cannot be read, with domain NULL, the row's name and a sentence.
  * fn returns 0 to go on, else the walk stops and that value is returned.
+ * The name of a row that cannot be read is as stored, any bytes (a row
+ * edited by hand): escape it before printing it (src/output.c).
  */
 typedef int domain_registry_each_fn(void *arg, const struct hosted_domain *domain,
 				    const char *name, const char *error);
 int domain_registry_each(struct domain_registry *registry, domain_registry_each_fn *fn,
 			 void *arg, char *why, size_t why_size);
 
-/* A number that changes with every change committed by any client. */
+/*
+ * A number that changes with every change committed by any client.
+ * Every write moves it on in its own transaction, or fails (rolled back,
+ * REGISTRY_UNAVAILABLE) when the registry has lost the row that holds
+ * it; reading it then fails too (REGISTRY_INVALID).
+ */
 int domain_registry_generation(struct domain_registry *registry, uint64_t *ret_generation,
 			       char *why, size_t why_size);
 
-/* Write (insert or replace) the status of one certificate. */
+/* Write (insert or replace) the status of one certificate (last_error as above). */
 int domain_registry_cert_put(struct domain_registry *registry,
 			     const struct hosted_cert_status *status, char *why, size_t why_size);
 

@@ -38,6 +38,12 @@ typedef int registry_row_fn(void *arg, const char *const *columns, size_t count)
 struct registry_ops {
 	const char *begin_sql;		/* starts a write transaction */
 	/*
+	 * A condition true when removed_at, removed_max_age and served_until
+	 * hold integers: SQLite keeps text in an INTEGER column, and 'soon'
+	 * compares greater than any number; PostgreSQL's types say so already.
+	 */
+	const char *integers_sql;
+	/*
 	 * Run sql with params; rows to fn (may be NULL) as they come; the
 	 * number of rows changed to *ret_changes (may be NULL).  0, fn's
 	 * value, or REGISTRY_UNAVAILABLE with the store's message in

@@ -39,7 +39,8 @@ static const char *const migrations[] = {
 	"  created bigint NOT NULL,"
 	"  updated bigint NOT NULL,"
 	"  removed_at bigint NOT NULL DEFAULT 0,"
-	"  removed_max_age bigint NOT NULL DEFAULT 0);"
+	"  removed_max_age bigint NOT NULL DEFAULT 0,"
+	"  served_until bigint NOT NULL DEFAULT 0);"	/* policies served may be cached until */
 	"CREATE TABLE certificates ("
 	"  name text COLLATE \"C\" PRIMARY KEY,"
 	"  not_before bigint NOT NULL,"
@@ -64,15 +65,17 @@ struct pg_registry {
 	bool in_transaction;		/* BEGIN answered, no COMMIT or ROLLBACK yet */
 	bool transaction_lost;		/* the connection broke inside a transaction */
 	long long retry_at;		/* no connect before (monotonic ms) */
+	char broken_error[REGISTRY_ERROR_MAX];	/* why the connection last failed */
 	char *conninfo;
 };
 
 static int store_error(struct pg_registry *p, const char *what, const char *why)
 {
+	char kept[244];			/* why may be base.error itself */
 	size_t len = strcspn(why, "\n");
 
-	snprintf(p->base.error, sizeof(p->base.error), "PostgreSQL: %.60s: %.*s", what,
-		 (int)(len < 240 ? len : 240), why);
+	snprintf(kept, sizeof(kept), "%.*s", (int)(len < 240 ? len : 240), why);
+	snprintf(p->base.error, sizeof(p->base.error), "PostgreSQL: %.60s: %.240s", what, kept);
 	return REGISTRY_UNAVAILABLE;
 }
 
@@ -91,6 +94,7 @@ static void disconnect(struct pg_registry *p)
 static int broken(struct pg_registry *p, const char *what, const char *why)
 {
 	store_error(p, what, why);
+	snprintf(p->broken_error, sizeof(p->broken_error), "%s", p->base.error);
 	disconnect(p);
 	p->retry_at = monotonic_ms() + RECONNECT_INTERVAL_MS;
 	return REGISTRY_UNAVAILABLE;
@@ -140,8 +144,11 @@ static int connection(struct pg_registry *p)
 
 	if (p->conn != NULL)
 		return 0;
-	if (monotonic_ms() < p->retry_at)
-		return REGISTRY_UNAVAILABLE;	/* base.error says why the last try failed */
+	if (monotonic_ms() < p->retry_at) {
+		/* each call begins with base.error cleared: say again why the last try failed */
+		snprintf(p->base.error, sizeof(p->base.error), "%s", p->broken_error);
+		return REGISTRY_UNAVAILABLE;
+	}
 	if (pg_wire_connect(p->conninfo, monotonic_ms() + REGISTRY_TIMEOUT_MS, &p->conn, why,
 			    sizeof(why)) != PG_WIRE_OK)
 		return broken(p, "connecting", why);
@@ -281,6 +288,7 @@ static void pg_close(struct domain_registry *registry)
 
 static const struct registry_ops pg_ops = {
 	.begin_sql = "BEGIN",
+	.integers_sql = "true",
 	.query = pg_query,
 	.close = pg_close,
 };

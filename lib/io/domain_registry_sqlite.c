@@ -31,7 +31,8 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  updated INTEGER NOT NULL,"
 	"  removed_at INTEGER NOT NULL DEFAULT 0,"
-	"  removed_max_age INTEGER NOT NULL DEFAULT 0);"
+	"  removed_max_age INTEGER NOT NULL DEFAULT 0,"
+	"  served_until INTEGER NOT NULL DEFAULT 0);"	/* policies served may be cached until */
 	"CREATE TABLE certificates ("
 	"  name TEXT PRIMARY KEY NOT NULL,"
 	"  not_before INTEGER NOT NULL,"
@@ -131,6 +132,8 @@ static void sqlite_close(struct domain_registry *registry)
 
 static const struct registry_ops sqlite_ops = {
 	.begin_sql = "BEGIN IMMEDIATE",
+	.integers_sql = "typeof(removed_at) = 'integer' AND typeof(removed_max_age) = 'integer' "
+			"AND typeof(served_until) = 'integer'",
 	.query = sqlite_query,
 	.close = sqlite_close,
 };
