@@ -460,10 +460,10 @@ static int name_hostable(const struct domains_args *args)
 	struct public_suffixes *suffixes;
 	bool suffix;
 
-	if (strlen(args->domain) > DOMAINS_HOSTED_NAME_MAX) {
+	if (strlen(args->domain) > HOSTED_DOMAIN_MAX) {
 		fprintf(stderr, PROGRAM_NAME " domains: add: %.40s...: a hosted domain name is at "
 			"most %d octets, so that _mta-sts.<domain> is a DNS name; this one has %zu\n",
-			args->domain, DOMAINS_HOSTED_NAME_MAX, strlen(args->domain));
+			args->domain, HOSTED_DOMAIN_MAX, strlen(args->domain));
 		return DOMAINS_EXIT_INVALID;
 	}
 	last = last != NULL ? last + 1 : args->domain;

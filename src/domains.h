@@ -26,7 +26,6 @@
 #define DOMAINS_EXIT_CONFIG 78		/* EX_CONFIG: the settings file, or a setting missing */
 
 #define DOMAINS_DEFAULT_MAX_AGE 604800u	/* a week */
-#define DOMAINS_HOSTED_NAME_MAX 244	/* 253 less "_mta-sts." (the registry's bound too) */
 #define DOMAINS_RECORD_TTL 3600
 #define DOMAINS_RECORDS_MAX (2 + SERVE_LISTEN_MAX)
 
