@@ -640,8 +640,8 @@ static int run_remove(struct domains_args *args)
 		print_json(o);
 		json_decref(o);
 	} else {
-		printf("%s: removal begun: mode none is served until %s (max_age %u of the last "
-		       "policy)\n", domain.name, until, domain.removed_max_age);
+		printf("%s: removal begun: mode none is served until %s, when every policy "
+		       "served so far may have left senders' caches\n", domain.name, until);
 		printf("update the TXT record to the new id now, so that senders see mode none:\n"
 		       "_mta-sts.%s. %d IN TXT \"%s\"\n", domain.name, DOMAINS_RECORD_TTL, txt);
 		printf("after %s, remove the _mta-sts, mta-sts and _smtp._tls records of %s;\n"
