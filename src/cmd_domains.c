@@ -22,6 +22,7 @@
 #include <mtasts/txt.h>
 
 #include "domains.h"
+#include "public_suffix.h"
 
 
 static const char domains_usage[] =
@@ -39,7 +40,8 @@ static const char domains_usage[] =
 	"  show DOMAIN                every field, and the policy as served\n"
 	"  dns DOMAIN                 the records to publish, as zone-file lines\n"
 	"  verify DOMAIN              whether those records are published;\n"
-	"                             exit status 1 when any is not\n"
+	"                             exit status 1 when any is not, 75 when\n"
+	"                             only lookups failed for now\n"
 	"\n"
 	"Options of every command:\n"
 	"  -R, --registry LOCATION    an SQLite file or a postgresql:// URL (default:\n"
@@ -180,6 +182,8 @@ static int take_option(struct domains_args *args, int c, const char *word, const
 		args->now = (int64_t)n;
 		break;
 	case OPT_DNS_SERVER:
+		args->dns_server_given = true;
+		/* fall through */
 	case OPT_CA_FILE:
 		if (!net_config_option(&args->net, domains_options, c, value, why, sizeof(why))) {
 			print_usage_error(&cmd_domains, "--%s", why);
@@ -361,32 +365,39 @@ struct domain_registry *domains_open(const struct domains_args *args, bool must_
 /* --rua checked as the record it makes would be read (mtasts/tlsrpt.h). */
 static bool rua_valid(const struct domains_args *args, const char *rua)
 {
-	char text[HOSTED_RUA_MAX + 32];
-	struct mtasts_tlsrpt_record *record = NULL;
-	struct mtasts_diags diags;
-	struct mtasts_bytes bytes;
-	const struct mtasts_diag *first;
-	bool ok;
+	char why[200], shown[120];
 
-	if (strlen(rua) > HOSTED_RUA_MAX) {
-		fprintf(stderr, PROGRAM_NAME " domains: %s: --rua: longer than %d octets\n",
-			args->verb, HOSTED_RUA_MAX);
-		return false;
-	}
-	domains_tlsrpt_text(rua, text, sizeof(text));
-	bytes = (struct mtasts_bytes){ text, strlen(text) };
-	mtasts_diags_init(&diags);
-	ok = mtasts_tlsrpt_record_parse(&bytes, 1, &record, &diags) == MTASTS_OK;
-	mtasts_tlsrpt_record_free(record);
-	if (!ok) {
-		char shown[120];
+	if (domains_rua_check(rua, why, sizeof(why)))
+		return true;
+	text_shown(rua, shown, sizeof(shown), 100);
+	fprintf(stderr, PROGRAM_NAME " domains: %s: --rua '%s': %s\n", args->verb, shown, why);
+	return false;
+}
 
-		first = mtasts_diags_first_error(&diags);
-		text_shown(rua, shown, sizeof(shown), 100);
-		fprintf(stderr, PROGRAM_NAME " domains: %s: --rua '%s': %s\n", args->verb, shown,
-			first != NULL ? first->message : "not a TLSRPT rua");
+/*
+ * The _smtp._tls record after set --rua or --no-rua: the zone-file line
+ * (or, with no rua left, that the record goes), or its JSON.
+ */
+static void print_tlsrpt_change(const struct domains_args *args, const struct hosted_domain *d,
+				json_t *o)
+{
+	const char *rua = d->tlsrpt_rua != NULL ? d->tlsrpt_rua : args->settings.tlsrpt_rua;
+	struct domains_record r = { .type = "TXT" };
+
+	snprintf(r.name, sizeof(r.name), "_smtp._tls.%s.", d->name);
+	if (rua != NULL)
+		domains_tlsrpt_text(rua, r.data, sizeof(r.data));
+	if (o != NULL) {
+		json_object_set_new(o, "tlsrpt_txt", rua != NULL ? json_text(r.data) : json_null());
+		return;
 	}
-	return ok;
+	if (rua == NULL) {
+		printf("no TLSRPT rua now (no --rua, no tlsrpt_rua setting): remove the TXT record "
+		       "at _smtp._tls.%s.\n", d->name);
+		return;
+	}
+	printf("update the TLSRPT record to the new rua:\n");
+	domains_print_record(&r);
 }
 
 /* What the registry now holds for the domain: its policy, said. */
@@ -396,6 +407,7 @@ static int print_hosted(const struct domains_args *args, struct domain_registry 
 	struct hosted_domain domain = { 0 };
 	struct hosted_policy policy = { 0 };
 	char why[SERVE_WHY_SIZE], txt[HOSTED_ID_LEN + 32];
+	bool rua_set = old_id != NULL && (args->rua != NULL || args->no_rua);
 	int rc;
 
 	if ((rc = domain_registry_get(registry, args->domain, &domain, why, sizeof(why))) != 0)
@@ -415,7 +427,8 @@ static int print_hosted(const struct domains_args *args, struct domain_registry 
 
 		if (o != NULL && args->proposal != NULL)
 			json_object_set(o, "from_dns", args->proposal);
-
+		if (o != NULL && rua_set)
+			print_tlsrpt_change(args, &domain, o);
 		print_json(o);
 		json_decref(o);
 	} else {
@@ -427,11 +440,47 @@ static int print_hosted(const struct domains_args *args, struct domain_registry 
 			printf("update the TXT record to the new id:\n_mta-sts.%s. %d IN TXT \"%s\"\n",
 			       domain.name, DOMAINS_RECORD_TTL, txt);
 		else
-			printf("the policy is unchanged: the TXT record stays as it is\n");
+			printf("the policy is unchanged: the _mta-sts TXT record stays as it is\n");
+		if (rua_set)
+			print_tlsrpt_change(args, &domain, NULL);
 	}
 	hosted_policy_release(&policy);
 	hosted_domain_release(&domain);
 	return EXIT_VALID;
+}
+
+/*
+ * A name a policy can be hosted for: short enough for its records, not a public suffix (co.uk), whose
+ * mta-sts host would be anyone's, and not ending in a numeric label
+ * (1.2.3.4), which is an address.  -1 to go on, or an exit status.
+ */
+static int name_hostable(const struct domains_args *args)
+{
+	const char *last = strrchr(args->domain, '.');
+	struct public_suffixes *suffixes;
+	bool suffix;
+
+	if (strlen(args->domain) > HOSTED_DOMAIN_MAX) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: %.40s...: a hosted domain name is at "
+			"most %d octets, so that _mta-sts.<domain> is a DNS name; this one has %zu\n",
+			args->domain, HOSTED_DOMAIN_MAX, strlen(args->domain));
+		return DOMAINS_EXIT_INVALID;
+	}
+	last = last != NULL ? last + 1 : args->domain;
+	if (strspn(last, "0123456789") == strlen(last)) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: %s is not a domain name: its last "
+			"label is numeric (an address?)\n", args->domain);
+		return DOMAINS_EXIT_INVALID;
+	}
+	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
+	suffix = public_suffix_is(suffixes, args->domain);
+	public_suffixes_free(suffixes);
+	if (suffix) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: %s is a public suffix, under which "
+			"others register their domains: no policy is hosted for it\n", args->domain);
+		return DOMAINS_EXIT_INVALID;
+	}
+	return -1;
 }
 
 static int run_add(struct domains_args *args)
@@ -448,6 +497,11 @@ static int run_add(struct domains_args *args)
 				  "testing: give no --mx or --mode with it ('domains set' later)");
 		return EXIT_USAGE_ERROR;
 	}
+	if (!args->from_dns && args->dns_server_given) {
+		print_usage_error(&cmd_domains, "--dns-server is for --from-dns: give both, or "
+				  "neither");
+		return EXIT_USAGE_ERROR;
+	}
 	if (!args->from_dns && args->mx_count == 0) {
 		print_usage_error(&cmd_domains, "add needs an --mx PATTERN (one for each mx line), "
 				  "or --from-dns");
@@ -455,8 +509,23 @@ static int run_add(struct domains_args *args)
 	}
 	if (args->rua != NULL && !rua_valid(args, args->rua))
 		return DOMAINS_EXIT_INVALID;
+	if ((rc = name_hostable(args)) != -1)
+		return rc;
 	if ((registry = domains_open(args, false, &rc)) == NULL)
 		return rc;
+	/* Hosted already: said before any MX lookup is made for it. */
+	if (args->from_dns && (rc = domain_registry_get(registry, args->domain, &domain, why,
+							 sizeof(why))) != REGISTRY_NOT_FOUND) {
+		hosted_domain_release(&domain);
+		memset(&domain, 0, sizeof(domain));
+		if (rc == 0) {
+			fprintf(stderr, PROGRAM_NAME " domains: add: %s is in the registry already: "
+				"nothing looked up ('domains set' changes it)\n", args->domain);
+			rc = DOMAINS_EXIT_EXISTS;
+		} else
+			rc = domains_registry_error(args, rc, why);
+		goto out;
+	}
 	if (args->from_dns && (rc = domains_propose_from_dns(args, &proposed, &proposed_count)) != 0)
 		goto out;
 	snprintf(domain.name, sizeof(domain.name), "%s", args->domain);
@@ -563,14 +632,16 @@ static int run_remove(struct domains_args *args)
 	hosted_policy_txt(&policy, txt, sizeof(txt));
 	domains_format_time(domain.removed_at + domain.removed_max_age, until, sizeof(until));
 	if (args->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "domain", domain.name, "id", policy.id,
-				      "txt", txt, "served_until", until);
+		/* Unix seconds, as list and show give it. */
+		json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "domain", domain.name, "id", policy.id,
+				      "txt", txt, "served_until",
+				      (json_int_t)(domain.removed_at + domain.removed_max_age));
 
 		print_json(o);
 		json_decref(o);
 	} else {
-		printf("%s: removal begun: mode none is served until %s (max_age %u of the last "
-		       "policy)\n", domain.name, until, domain.removed_max_age);
+		printf("%s: removal begun: mode none is served until %s, when every policy "
+		       "served so far may have left senders' caches\n", domain.name, until);
 		printf("update the TXT record to the new id now, so that senders see mode none:\n"
 		       "_mta-sts.%s. %d IN TXT \"%s\"\n", domain.name, DOMAINS_RECORD_TTL, txt);
 		printf("after %s, remove the _mta-sts, mta-sts and _smtp._tls records of %s;\n"

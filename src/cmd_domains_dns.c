@@ -34,35 +34,33 @@ static void stop_loop(struct net_session *net, int *pending)
 
 /* ---- add --from-dns ------------------------------------------------------ */
 
+#define MX_HOSTS_MAX 1024		/* MX hosts of one domain looked at */
+
+struct mx_host {
+	char name[MTASTS_DNS_NAME_MAX + 1];
+	unsigned preference;
+};
+
 struct mx_lookup {
 	struct net_session *net;
 	int pending;
 	enum resolver_status status;
-	char hosts[HOSTED_MX_MAX][MTASTS_DNS_NAME_MAX + 1];
-	unsigned preference[HOSTED_MX_MAX];
-	size_t count;
+	struct mx_host *hosts;		/* every distinct MX host, up to MX_HOSTS_MAX */
+	size_t count, capacity;
 	size_t total;			/* MX records, null MX included */
 	bool null_mx;
+	bool too_many;			/* more than MX_HOSTS_MAX distinct hosts */
+	bool no_memory;
 };
 
 /* Most preferred first, then by name: the order the proposal is printed in. */
-static void sort_hosts(struct mx_lookup *l)
+static int by_preference(const void *x, const void *y)
 {
-	for (size_t i = 1; i < l->count; i++) {
-		for (size_t j = i; j > 0; j--) {
-			char host[sizeof(l->hosts[0])];
-			unsigned preference = l->preference[j];
+	const struct mx_host *a = x, *b = y;
 
-			if (l->preference[j - 1] < preference || (l->preference[j - 1] == preference &&
-			    strcmp(l->hosts[j - 1], l->hosts[j]) <= 0))
-				break;
-			memcpy(host, l->hosts[j], sizeof(host));
-			memcpy(l->hosts[j], l->hosts[j - 1], sizeof(host));
-			memcpy(l->hosts[j - 1], host, sizeof(host));
-			l->preference[j] = l->preference[j - 1];
-			l->preference[j - 1] = preference;
-		}
-	}
+	if (a->preference != b->preference)
+		return a->preference < b->preference ? -1 : 1;
+	return strcmp(a->name, b->name);
 }
 
 static void on_mx(void *arg, const struct dns_answer *answer)
@@ -82,14 +80,30 @@ static void on_mx(void *arg, const struct dns_answer *answer)
 			l->null_mx = true;
 			continue;
 		}
-		for (size_t j = 0; j < l->count; j++)
-			seen |= strcmp(l->hosts[j], rr->target) == 0;
-		if (seen || l->count == HOSTED_MX_MAX)
+		for (size_t j = 0; j < l->count && !seen; j++)
+			seen = strcmp(l->hosts[j].name, rr->target) == 0;
+		if (seen)
 			continue;
-		snprintf(l->hosts[l->count], sizeof(l->hosts[0]), "%s", rr->target);
-		l->preference[l->count++] = rr->preference;
+		if (l->count == MX_HOSTS_MAX) {
+			l->too_many = true;
+			break;
+		}
+		if (l->count == l->capacity) {
+			size_t grown = l->capacity == 0 ? 16 : l->capacity * 2;
+			struct mx_host *hosts = reallocarray(l->hosts, grown, sizeof(*hosts));
+
+			if (hosts == NULL) {
+				l->no_memory = true;
+				break;
+			}
+			l->hosts = hosts;
+			l->capacity = grown;
+		}
+		snprintf(l->hosts[l->count].name, sizeof(l->hosts[0].name), "%s", rr->target);
+		l->hosts[l->count++].preference = rr->preference;
 	}
-	sort_hosts(l);
+	if (l->count > 1)
+		qsort(l->hosts, l->count, sizeof(l->hosts[0]), by_preference);
 	stop_loop(l->net, &l->pending);
 }
 
@@ -115,20 +129,20 @@ static int propose(const struct mx_lookup *l, struct public_suffixes *suffixes,
 	if (patterns == NULL)
 		return -1;
 	for (size_t i = 0; i < l->count; i++) {
-		const char *parent = parent_of(l->hosts[i]);
+		const char *parent = parent_of(l->hosts[i].name);
 		size_t sharing = 0;
 		char pattern[MTASTS_HOST_NAME_MAX + 3];
 		bool known = false;
 
 		for (size_t j = 0; parent != NULL && j < l->count; j++) {
-			const char *other = parent_of(l->hosts[j]);
+			const char *other = parent_of(l->hosts[j].name);
 
 			sharing += other != NULL && strcmp(other, parent) == 0;
 		}
 		if (sharing >= 2 && strchr(parent, '.') != NULL && !public_suffix_is(suffixes, parent))
 			snprintf(pattern, sizeof(pattern), "*.%s", parent);
 		else
-			snprintf(pattern, sizeof(pattern), "%s", l->hosts[i]);
+			snprintf(pattern, sizeof(pattern), "%s", l->hosts[i].name);
 		for (size_t j = 0; j < count; j++)
 			known |= strcmp(patterns[j], pattern) == 0;
 		if (known)
@@ -162,8 +176,8 @@ static json_t *proposal_json(const struct mx_lookup *l, char **patterns, size_t 
 
 	for (size_t i = 0; hosts != NULL && i < l->count; i++)
 		json_array_append_new(hosts, json_pack("{s:o, s:i, s:o}", "host",
-			json_text(l->hosts[i]), "preference", (int)l->preference[i], "pattern",
-			json_text(covering(patterns, count, l->hosts[i]))));
+			json_text(l->hosts[i].name), "preference", (int)l->hosts[i].preference, "pattern",
+			json_text(covering(patterns, count, l->hosts[i].name))));
 	for (size_t i = 0; list != NULL && i < count; i++)
 		json_array_append_new(list, json_text(patterns[i]));
 	return json_pack("{s:o, s:o}", "mx_hosts", hosts, "patterns", list);
@@ -179,8 +193,8 @@ static void print_proposal(struct domains_args *args, const struct mx_lookup *l,
 	printf("MX hosts of %s:", args->domain);
 	for (size_t i = 0; i < l->count; i++) {
 		fputs(i == 0 ? " " : ", ", stdout);
-		print_text(stdout, l->hosts[i]);
-		printf(" (%u)", l->preference[i]);
+		print_text(stdout, l->hosts[i].name);
+		printf(" (%u)", l->hosts[i].preference);
 	}
 	printf("\nproposed mx patterns:\n");
 	for (size_t i = 0; i < count; i++) {
@@ -190,10 +204,10 @@ static void print_proposal(struct domains_args *args, const struct mx_lookup *l,
 		print_text(stdout, patterns[i]);
 		printf("  covers");
 		for (size_t j = 0; j < l->count; j++) {
-			if (covering(patterns, count, l->hosts[j]) != patterns[i])
+			if (covering(patterns, count, l->hosts[j].name) != patterns[i])
 				continue;
 			printf("%s", first ? " " : ", ");
-			print_text(stdout, l->hosts[j]);
+			print_text(stdout, l->hosts[j].name);
 			first = false;
 		}
 		putchar('\n');
@@ -245,8 +259,30 @@ int domains_propose_from_dns(struct domains_args *args, char ***ret_patterns, si
 	if (resolver_query(net.resolver, args->domain, MTASTS_DNS_TYPE_MX, on_mx, l) != 0)
 		goto out;
 	event_base_dispatch(net.base);
+	if (l->no_memory)
+		goto out;
+	if (l->too_many) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: %s has more than %d MX hosts: "
+			"nothing added (give --mx)\n", args->domain, MX_HOSTS_MAX);
+		rc = DOMAINS_EXIT_INVALID;
+		goto out;
+	}
 	if (l->count == 0 || l->null_mx) {
 		rc = no_hosts(args, l);
+		goto out;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		char why[200];
+		size_t offset = 0;
+
+		if (mtasts_mx_host_check(l->hosts[i].name, strlen(l->hosts[i].name), &offset, why,
+					 sizeof(why)))
+			continue;
+		fprintf(stderr, PROGRAM_NAME " domains: add: MX host ");
+		print_text(stderr, l->hosts[i].name);
+		fprintf(stderr, " is not a valid host name: %s (octet %zu): nothing added "
+			"(give --mx)\n", why, offset + 1);
+		rc = DOMAINS_EXIT_INVALID;
 		goto out;
 	}
 	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
@@ -254,18 +290,22 @@ int domains_propose_from_dns(struct domains_args *args, char ***ret_patterns, si
 		goto out;
 	/* The proposal must cover every MX host, by the matching senders use. */
 	for (size_t i = 0; i < l->count; i++) {
-		if (covering(patterns, count, l->hosts[i]) != NULL)
+		if (covering(patterns, count, l->hosts[i].name) != NULL)
 			continue;
 		fprintf(stderr, PROGRAM_NAME " domains: add: the patterns proposed do not cover "
 			"the MX host ");
-		print_text(stderr, l->hosts[i]);
+		print_text(stderr, l->hosts[i].name);
 		fprintf(stderr, ": nothing added (give --mx)\n");
 		rc = DOMAINS_EXIT_INVALID;
 		goto out;
 	}
-	if (l->total > HOSTED_MX_MAX)
-		fprintf(stderr, PROGRAM_NAME " domains: add: %s has %zu MX records; the first %d "
-			"hosts were taken\n", args->domain, l->total, HOSTED_MX_MAX);
+	if (count > HOSTED_MX_MAX) {
+		fprintf(stderr, PROGRAM_NAME " domains: add: the %zu MX hosts of %s need %zu mx "
+			"patterns, more than the %d a hosted policy has: nothing added (give --mx "
+			"with wildcards)\n", l->count, args->domain, count, HOSTED_MX_MAX);
+		rc = DOMAINS_EXIT_INVALID;
+		goto out;
+	}
 	print_proposal(args, l, patterns, count);
 	*ret_patterns = patterns;
 	*ret_count = count;
@@ -278,6 +318,8 @@ out:
 	free(patterns);
 	public_suffixes_free(suffixes);
 	net_session_close(&net);
+	if (l != NULL)
+		free(l->hosts);
 	free(l);
 	return rc;
 }
@@ -298,6 +340,7 @@ struct verify_run {
 	struct mtasts_tlsrpt_record *tlsrpt;
 	bool tlsrpt_multiple;
 	unsigned problems;
+	unsigned unknowns;		/* problems that could not be checked now */
 };
 
 static void on_discovered(void *arg, struct fetch_result *result)
@@ -319,7 +362,8 @@ static void on_host_addresses(void *arg, const struct address_answer *answer)
 	v->host.status = answer->status;
 	v->host.count = n;
 	v->host.addresses = v->host_addresses;
-	memcpy(v->host_addresses, answer->addresses, n * sizeof(v->host_addresses[0]));
+	if (n > 0)
+		memcpy(v->host_addresses, answer->addresses, n * sizeof(v->host_addresses[0]));
 }
 
 static void on_cname(void *arg, const struct dns_answer *answer)
@@ -364,9 +408,12 @@ static void verdict(struct verify_run *v, json_t *list, const struct domains_rec
 {
 	if (!ok)
 		v->problems++;
+	if (strcmp(state, "unknown") == 0)
+		v->unknowns++;
 	if (list != NULL) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", r->name, "type", r->type,
-				      "expected", r->data, "published", ok, "state", state);
+		json_t *o = json_pack("{s:s, s:s, s:o, s:b, s:s}", "name", r->name, "type", r->type,
+				      "expected", r->data[0] != '\0' ? json_string(r->data) :
+				      json_null(), "published", ok, "state", state);
 
 		if (o != NULL && detail != NULL)
 			json_object_set_new(o, "detail", json_text(detail));
@@ -404,22 +451,51 @@ static void judge_sts_record(struct verify_run *v, json_t *list, const struct do
 	}
 }
 
-static bool address_published(const struct verify_run *v, const char *text)
+static bool address_is(const struct sockaddr_storage *ss, const char *text)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
 
-	for (size_t i = 0; i < v->host.count; i++) {
-		const struct sockaddr_storage *ss = &v->host.addresses[i];
-
-		if (ss->ss_family == AF_INET && inet_pton(AF_INET, text, &a4) == 1 &&
-		    memcmp(&((const struct sockaddr_in *)ss)->sin_addr, &a4, 4) == 0)
-			return true;
-		if (ss->ss_family == AF_INET6 && inet_pton(AF_INET6, text, &a6) == 1 &&
-		    memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &a6, 16) == 0)
-			return true;
-	}
+	if (ss->ss_family == AF_INET && inet_pton(AF_INET, text, &a4) == 1)
+		return memcmp(&((const struct sockaddr_in *)ss)->sin_addr, &a4, 4) == 0;
+	if (ss->ss_family == AF_INET6 && inet_pton(AF_INET6, text, &a6) == 1)
+		return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &a6, 16) == 0;
 	return false;
+}
+
+static bool address_published(const struct verify_run *v, const char *text)
+{
+	for (size_t i = 0; i < v->host.count; i++)
+		if (address_is(&v->host.addresses[i], text))
+			return true;
+	return false;
+}
+
+/*
+ * Addresses of the policy host published but not among policy_addresses:
+ * senders would try them too.  first..end are the A and AAAA records.
+ */
+static void judge_extra_addresses(struct verify_run *v, json_t *list,
+				  const struct domains_record *first, const struct domains_record *end)
+{
+	for (size_t i = 0; v->host.status == RESOLVER_OK && i < v->host.count; i++) {
+		const struct sockaddr_storage *ss = &v->host.addresses[i];
+		const void *bits = ss->ss_family == AF_INET ?
+			(const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+			(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		struct domains_record r = { .type = ss->ss_family == AF_INET ? "A" : "AAAA" };
+		char text[INET6_ADDRSTRLEN], detail[INET6_ADDRSTRLEN + 64];
+		bool listed = false;
+
+		for (const struct domains_record *p = first; p < end && !listed; p++)
+			listed = address_is(ss, p->data);
+		if (listed || inet_ntop(ss->ss_family, bits, text, sizeof(text)) == NULL)
+			continue;
+		memcpy(r.name, first->name, sizeof(r.name));
+		snprintf(detail, sizeof(detail), "%s is published, but is not in policy_addresses",
+			 text);
+		verdict(v, list, &r, false, "different", detail);
+	}
 }
 
 static void judge_policy_host(struct verify_run *v, json_t *list, const struct domains_record *r)
@@ -468,7 +544,15 @@ static void judge_policy(struct verify_run *v, json_t *list, const char *domain,
 		verdict(v, list, &r, true, "published", NULL);
 	else if (got != NULL)
 		verdict(v, list, &r, false, "different", "the policy served is not the hosted one");
-	else {
+	else if ((v->host_seen && resolver_status_is_temporary(v->host.status)) ||
+		 (!d->host_looked_up && d->record.status == MTASTS_FETCH_TEMP_FAIL)) {
+		char detail[MTASTS_FETCH_REASON_MAX + 64];
+
+		snprintf(detail, sizeof(detail), "not fetched: %s", v->host_seen &&
+			 resolver_status_is_temporary(v->host.status) ? "the host's address "
+			 "lookup failed" : d->record.reason);
+		verdict(v, list, &r, false, "unknown", detail);
+	} else {
 		char detail[MTASTS_FETCH_REASON_MAX + 64];
 
 		snprintf(detail, sizeof(detail), "policy host unreachable: %s",
@@ -534,10 +618,14 @@ static void print_verify(struct verify_run *v, const struct domains_args *args,
 	const struct domains_records *records = v->records;
 	json_t *list = args->json ? json_array() : NULL;
 
+	size_t hosts_end = 1;
+
 	judge_sts_record(v, list, &records->items[0], policy->id);
-	for (size_t i = 1; i < records->count && strncmp(records->items[i].name, "mta-sts.", 8) == 0;
-	     i++)
-		judge_policy_host(v, list, &records->items[i]);
+	while (hosts_end < records->count &&
+	       strncmp(records->items[hosts_end].name, "mta-sts.", 8) == 0)
+		judge_policy_host(v, list, &records->items[hosts_end++]);
+	if (hosts_end > 1 && strcmp(records->items[1].type, "CNAME") != 0)
+		judge_extra_addresses(v, list, &records->items[1], &records->items[hosts_end]);
 	judge_policy(v, list, args->domain, policy);
 	if (!records->no_rua)
 		judge_tlsrpt(v, list, &records->items[records->count - 1]);
@@ -601,10 +689,15 @@ int domains_run_verify(struct domains_args *args)
 	if (v->discovery == NULL || v->discovery->local) {
 		fprintf(stderr, PROGRAM_NAME " domains: verify: %s\n", v->discovery != NULL ?
 			v->discovery->reason : "the discovery did not end");
+		/* A resolver that does not answer may answer later, as add --from-dns says. */
+		if (v->cname_status == RESOLVER_SILENT || v->tlsrpt_status == RESOLVER_SILENT)
+			rc = DOMAINS_EXIT_TEMPFAIL;
 		goto out;
 	}
 	print_verify(v, args, &policy);
-	rc = v->problems == 0 ? EXIT_VALID : DOMAINS_EXIT_PROBLEM;
+	/* Only what could not be checked now: try again, not a record to fix. */
+	rc = v->problems == 0 ? EXIT_VALID : v->problems == v->unknowns ?
+	     DOMAINS_EXIT_TEMPFAIL : DOMAINS_EXIT_PROBLEM;
 out:
 	net_session_close(&v->net);
 	fetch_result_free(v->discovery);

@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mtasts/mx.h>
+#include <mtasts/tlsrpt.h>
+
 #include "domains.h"
 
 #define CERT_WARN_DAYS 14
+#define TXT_STRING_MAX 255		/* octets of one character-string (RFC 1035 3.3) */
 #define SECONDS_PER_DAY 86400
 
 /* ---- records ------------------------------------------------------------- */
@@ -18,6 +22,61 @@
 void domains_tlsrpt_text(const char *rua, char *buf, size_t size)
 {
 	snprintf(buf, size, "v=TLSRPTv1; rua=%s", rua);
+}
+
+bool domains_rua_check(const char *rua, char *why, size_t why_size)
+{
+	char text[HOSTED_RUA_MAX + 32];
+	struct mtasts_tlsrpt_record *record = NULL;
+	struct mtasts_diags diags;
+	struct mtasts_bytes bytes;
+	const struct mtasts_diag *first;
+	bool ok;
+
+	if (strlen(rua) > HOSTED_RUA_MAX) {
+		snprintf(why, why_size, "longer than %d octets", HOSTED_RUA_MAX);
+		return false;
+	}
+	domains_tlsrpt_text(rua, text, sizeof(text));
+	bytes = (struct mtasts_bytes){ text, strlen(text) };
+	mtasts_diags_init(&diags);
+	ok = mtasts_tlsrpt_record_parse(&bytes, 1, &record, &diags) == MTASTS_OK;
+	mtasts_tlsrpt_record_free(record);
+	if (!ok) {
+		first = mtasts_diags_first_error(&diags);
+		snprintf(why, why_size, "%s", first != NULL ? first->message : "not a TLSRPT rua");
+	}
+	return ok;
+}
+
+/* The settings that go into the records, checked as the records would be read. */
+static bool settings_valid(const struct domains_args *args)
+{
+	const struct serve_config *s = &args->settings;
+	char why[200], shown[120];
+	size_t offset = 0;
+
+	if (s->policy_cname != NULL) {
+		size_t len = strlen(s->policy_cname);
+
+		if (len > 0 && s->policy_cname[len - 1] == '.')
+			len--;
+		if (len == 0 || !mtasts_mx_host_check(s->policy_cname, len, &offset, why,
+						       sizeof(why))) {
+			text_shown(s->policy_cname, shown, sizeof(shown), 100);
+			fprintf(stderr, PROGRAM_NAME " domains: %s: the policy_cname setting '%s' is "
+				"not a host name: %s (octet %zu)\n", args->verb, shown,
+				len == 0 ? "it is empty" : why, offset + 1);
+			return false;
+		}
+	}
+	if (s->tlsrpt_rua != NULL && !domains_rua_check(s->tlsrpt_rua, why, sizeof(why))) {
+		text_shown(s->tlsrpt_rua, shown, sizeof(shown), 100);
+		fprintf(stderr, PROGRAM_NAME " domains: %s: the tlsrpt_rua setting '%s' is not a "
+			"TLSRPT rua: %s\n", args->verb, shown, why);
+		return false;
+	}
+	return true;
 }
 
 static void add_record(struct domains_records *records, const char *name, const char *type,
@@ -38,6 +97,8 @@ int domains_records_make(const struct domains_args *args, const struct hosted_do
 	char name[HOSTED_NAME_MAX + 16], text[HOSTED_RUA_MAX + 32];
 	unsigned char probe[16];
 
+	if (!settings_valid(args))
+		return DOMAINS_EXIT_CONFIG;
 	if (s->policy_cname == NULL && s->policy_address_count == 0) {
 		fprintf(stderr, PROGRAM_NAME " domains: %s: the settings say nowhere for "
 			"mta-sts.%s to point: give policy_cname (the server's host name) or "
@@ -71,12 +132,41 @@ int domains_records_make(const struct domains_args *args, const struct hosted_do
 	return 0;
 }
 
-static void print_record_line(const struct domains_record *r)
+/*
+ * TXT data as zone-file character-strings: at most 255 octets each, quoted,
+ * with '"' and '\\' escaped and any octet that is not printable as \DDD.
+ */
+static void print_txt_strings(const char *data)
 {
+	size_t len = strlen(data), start = 0;
+
+	do {
+		size_t end = len - start > TXT_STRING_MAX ? start + TXT_STRING_MAX : len;
+
+		fputs(start == 0 ? "\"" : " \"", stdout);
+		for (size_t i = start; i < end; i++) {
+			unsigned char c = (unsigned char)data[i];
+
+			if (c == '"' || c == '\\')
+				printf("\\%c", c);
+			else if (c < 0x20 || c >= 0x7f)
+				printf("\\%03u", c);
+			else
+				putchar(c);
+		}
+		putchar('"');
+		start = end;
+	} while (start < len);
+}
+
+void domains_print_record(const struct domains_record *r)
+{
+	printf("%s %d IN %s ", r->name, DOMAINS_RECORD_TTL, r->type);
 	if (strcmp(r->type, "TXT") == 0)
-		printf("%s %d IN TXT \"%s\"\n", r->name, DOMAINS_RECORD_TTL, r->data);
+		print_txt_strings(r->data);
 	else
-		printf("%s %d IN %s %s\n", r->name, DOMAINS_RECORD_TTL, r->type, r->data);
+		fputs(r->data, stdout);
+	putchar('\n');
 }
 
 static json_t *record_json(const struct domains_record *r)
@@ -367,7 +457,7 @@ int domains_run_dns(struct domains_args *args)
 		json_decref(o);
 	} else {
 		for (size_t i = 0; i < records.count; i++)
-			print_record_line(&records.items[i]);
+			domains_print_record(&records.items[i]);
 		if (records.no_rua)
 			printf("; no TLSRPT rua: set --rua or tlsrpt_rua\n");
 	}

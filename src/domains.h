@@ -48,6 +48,7 @@ struct domains_args {
 	bool no_rua;
 	bool from_dns;
 	struct net_config net;		/* --dns-server, --ca-file */
+	bool dns_server_given;
 	char *domain;			/* the operand, lower case, no final dot */
 	json_t *proposal;		/* add --from-dns --json: the MX hosts and patterns */
 	struct serve_config settings;
@@ -85,6 +86,12 @@ int domains_run_dns(struct domains_args *args);
 
 /* "v=TLSRPTv1; rua=RUA" */
 void domains_tlsrpt_text(const char *rua, char *buf, size_t size);
+
+/* Whether rua makes a TLSRPT record the core parser reads; why not, when not. */
+bool domains_rua_check(const char *rua, char *why, size_t why_size);
+
+/* One record as a zone-file line on stdout (TXT data quoted and split). */
+void domains_print_record(const struct domains_record *r);
 
 /* The registry (opened for reading only when it must exist); NULL after printing why. */
 struct domain_registry *domains_open(const struct domains_args *args, bool must_exist,

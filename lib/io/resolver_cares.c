@@ -535,9 +535,12 @@ static void send_query(struct lookup *q)
 
 static void dispatch(struct lookup *q)
 {
-	q->resolver->in_flight++;
+	/* send_query() may answer at once and free q. */
+	struct resolver *r = q->resolver;
+
+	r->in_flight++;
 	send_query(q);
-	schedule_timeout(q->resolver);
+	schedule_timeout(r);
 }
 
 /* Answer a lookup that never went out: the resolver is being freed. */
