@@ -54,7 +54,7 @@ static const char domains_usage[] =
 	"add and set:\n"
 	"      --mode testing|enforce (add: default testing)\n"
 	"      --mx PATTERN           an mx line; give one for each (set: replaces all)\n"
-	"      --max-age SECONDS      (add: default 604800, a week)\n"
+	"      --max-age SECONDS      (add: default 1209600, two weeks)\n"
 	"      --rua URI[,URI]        the TLSRPT rua (default: the tlsrpt_rua setting)\n"
 	"      --no-rua               set: back to the tlsrpt_rua setting\n"
 	"add --from-dns and verify:\n"

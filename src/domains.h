@@ -25,7 +25,7 @@
 #define DOMAINS_EXIT_TEMPFAIL 75	/* EX_TEMPFAIL: the registry or the DNS failed for now */
 #define DOMAINS_EXIT_CONFIG 78		/* EX_CONFIG: the settings file, or a setting missing */
 
-#define DOMAINS_DEFAULT_MAX_AGE 604800u	/* a week */
+#define DOMAINS_DEFAULT_MAX_AGE 1209600u	/* two weeks: what mtasts check asks at least */
 #define DOMAINS_RECORD_TTL 3600
 #define DOMAINS_RECORDS_MAX (2 + SERVE_LISTEN_MAX)
 
