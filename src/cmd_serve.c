@@ -797,6 +797,11 @@ static int worker_run(void *arg, unsigned index)
 		}
 		d->worker_index = index;
 		serve_server_set_worker(d->server, d->metrics_slots, d->worker_count, index);
+		/* The supervisor tells the starter; a worker must not hold it open. */
+		if (d->ready_fd >= 0) {
+			close(d->ready_fd);
+			d->ready_fd = -1;
+		}
 	}
 	/* As the user: a SQLite file it creates is its own. */
 	if (d->config.registry != NULL && (status = hosting_start(d)) != EXIT_VALID)
@@ -804,12 +809,14 @@ static int worker_run(void *arg, unsigned index)
 	if (serve_server_start(d->server, d->config.store) != 0 || signals_add(d) != 0)
 		return EXIT_LOCAL_ERROR;
 	if (d->worker_count > 1) {
+		serve_workers_serving();
 		daemon_log(LOG_DEBUG, "worker %u serving", index);
 	} else {
 		daemon_log(LOG_INFO, "serving reports on %s (store %s)", d->config.report_path,
 			   d->config.store);
 		daemon_notify("READY=1\nSTATUS=serving");
 		daemon_ready(&d->ready_fd);
+		serve_signals_release();
 	}
 	event_base_dispatch(d->base);
 	if (d->worker_count > 1)
@@ -834,6 +841,14 @@ static struct event_base *loop_new(void)
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;
+}
+
+/* Every worker serves: a starter waiting for the detached daemon may go. */
+static void on_workers_serving(void *arg)
+{
+	struct serve_daemon *d = arg;
+
+	daemon_ready(&d->ready_fd);
 }
 
 static int run_daemon(struct serve_args *a, struct serve_daemon *d)
@@ -888,8 +903,7 @@ static int run_daemon(struct serve_args *a, struct serve_daemon *d)
 		}
 		daemon_log(LOG_INFO, "serving reports on %s (store %s) with %u workers",
 			   d->config.report_path, d->config.store, d->worker_count);
-		daemon_ready(&d->ready_fd);
-		status = serve_workers_run(d->worker_count, worker_run, d);
+		status = serve_workers_run(d->worker_count, worker_run, d, on_workers_serving);
 	}
 	if (status == EXIT_VALID)
 		daemon_log(LOG_INFO, "stopped");
@@ -911,8 +925,11 @@ static int run_serve(int argc, char **argv)
 	struct serve_args a;
 	struct serve_daemon d = { .args = &a };
 	char why[SERVE_WHY_SIZE];
-	int status = parse_args(argc, argv, &a);
+	int status;
 
+	/* Before anything takes time: a SIGHUP now must not kill the daemon. */
+	serve_signals_hold();
+	status = parse_args(argc, argv, &a);
 	if (status == EXIT_VALID + 1000)
 		return EXIT_VALID;
 	if (status != EXIT_VALID)

@@ -367,10 +367,27 @@ unsigned serve_workers_count(unsigned setting);
  * Fork count workers, each running worker_main(arg, index) and exiting
  * with what it returns; pass SIGHUP, SIGTERM and SIGINT on to them, start
  * another when one dies (unless they die too often), and return once all
- * have stopped: 0, or 71 when one failed or could not be started.
+ * have stopped: 0, or 71 when one failed or could not be started.  Once
+ * every worker has called serve_workers_serving(), tell systemd READY and
+ * call all_serving(arg) (may be NULL).
  */
 int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned index),
-		      void *arg);
+		      void *arg, void (*all_serving)(void *arg));
+
+/*
+ * Hold SIGHUP, SIGTERM and SIGINT from the start, so that one that comes
+ * before the handlers are set waits for them instead of killing the
+ * daemon; release them once the handlers are set (one process), or let
+ * serve_workers_run() and serve_workers_serving() take them over.
+ */
+void serve_signals_hold(void);
+void serve_signals_release(void);
+
+/*
+ * In a worker, once its signal handlers are set: the signals held since
+ * the fork are delivered, and the supervisor hears that it serves.
+ */
+void serve_workers_serving(void);
 
 /* count metrics slots in memory shared with the workers forked later. */
 struct serve_metrics *serve_metrics_shared(size_t count);

@@ -319,8 +319,11 @@ static int collect_name(void *arg, const struct hosted_domain *domain, const cha
 		list->names = grown;
 		list->cap = cap;
 	}
-	snprintf(list->names[list->count++], HOSTED_NAME_MAX + 1, NAME_PREFIX "%s",
-		 domain->name);
+	/* The registry keeps names short enough (HOSTED_DOMAIN_MAX); a longer one is skipped. */
+	if (strlen(domain->name) > HOSTED_NAME_MAX - (sizeof(NAME_PREFIX) - 1))
+		return 0;
+	snprintf(list->names[list->count++], HOSTED_NAME_MAX + 1, NAME_PREFIX "%.*s",
+		 (int)(HOSTED_NAME_MAX - (sizeof(NAME_PREFIX) - 1)), domain->name);
 	return 0;
 }
 
@@ -472,14 +475,16 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 		if (acme->paused_until <= now)
 			acme->paused_until = now + ACME_RETRY_AFTER_DEFAULT;
 		status->next_attempt = acme->paused_until;
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
+			 (int)sizeof(status->last_error) - 1, why);
 		save_status(acme, status);
 		atomic_fetch_add(&acme->rate_limited, 1);
 		daemon_log(LOG_WARNING, "acme: %s: rate limited, no order before %" PRId64 ": %s",
 			   status->name, acme->paused_until, why);
 		return ROUND_END;
 	case ACME_UNREACHABLE:
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
+			 (int)sizeof(status->last_error) - 1, why);
 		save_status(acme, status);
 		daemon_log(LOG_ERR, "acme: the ACME server does not answer (%s); trying again "
 			   "in %u seconds", why, acme->interval);
@@ -487,7 +492,8 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 	default:
 		status->failures++;
 		status->next_attempt = now + acme_backoff_seconds(status->failures, jitter());
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
+			 (int)sizeof(status->last_error) - 1, why);
 		save_status(acme, status);
 		atomic_fetch_add(&acme->orders_failed, 1);
 		daemon_log(LOG_ERR, "acme: %s: no certificate (failure %u, next attempt in %"

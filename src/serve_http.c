@@ -1111,7 +1111,12 @@ void serve_server_set_worker(struct serve_server *s, struct serve_metrics *slots
 			     size_t count, size_t index)
 {
 	s->prunes = index == 0;
-	slots[index] = *s->metrics;
+	/*
+	 * A worker started again counts on from the counters of the one it
+	 * replaces (Prometheus would read a drop as a reset); what it had
+	 * open is gone.
+	 */
+	slots[index].connections_open = 0;
 	s->metrics = &slots[index];
 	s->all_metrics = slots;
 	s->metrics_count = count;

@@ -115,7 +115,7 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
-	const char *condition = evhttp_find_header(in, "If-None-Match");
+	bool not_modified = false;
 	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
 	struct evbuffer *body = NULL;
 	char length[32];
@@ -130,7 +130,11 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 	evhttp_add_header(headers, "Cache-Control", POLICY_CACHE_CONTROL);
 	if (s->draining)
 		evhttp_add_header(headers, "Connection", "close");
-	if (condition != NULL && none_match(condition, hosted->etag)) {
+	/* Every If-None-Match line: several make one list (RFC 9110 5.3). */
+	for (const struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next)
+		if (strcasecmp(h->key, "If-None-Match") == 0 && none_match(h->value, hosted->etag))
+			not_modified = true;
+	if (not_modified) {
 		status = 304;
 	} else {
 		evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");

@@ -12,6 +12,7 @@
  * one worker.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -33,6 +34,13 @@ struct worker {
 	pid_t pid;			/* 0: not running */
 	unsigned index;
 };
+
+/*
+ * In a worker: the signals it was forked with blocked (until it has its
+ * handlers), and the pipe on which it tells the supervisor it serves.
+ */
+static sigset_t worker_saved_mask;
+static int worker_ready_fd = -1;
 
 struct serve_metrics *serve_metrics_shared(size_t count)
 {
@@ -60,7 +68,44 @@ unsigned serve_workers_count(unsigned setting)
 	return online > SERVE_WORKERS_MAX ? SERVE_WORKERS_MAX : (unsigned)online;
 }
 
-static pid_t start_worker(struct worker *w, const sigset_t *old_mask,
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+void serve_signals_hold(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void serve_signals_release(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void serve_workers_serving(void)
+{
+	unsigned char byte = 1;
+
+	/* The signals held since the fork reach the handlers now set. */
+	sigprocmask(SIG_SETMASK, &worker_saved_mask, NULL);
+	if (worker_ready_fd >= 0) {
+		(void)!write(worker_ready_fd, &byte, 1);
+		close(worker_ready_fd);
+		worker_ready_fd = -1;
+	}
+}
+
+static pid_t start_worker(struct worker *w, const sigset_t *old_mask, int ready_pipe[2],
 			  int (*worker_main)(void *arg, unsigned index), void *arg)
 {
 	pid_t pid = fork();
@@ -68,13 +113,21 @@ static pid_t start_worker(struct worker *w, const sigset_t *old_mask,
 	if (pid == 0) {
 		/* Only the supervisor talks to systemd (NotifyAccess=main). */
 		unsetenv("NOTIFY_SOCKET");
-		sigprocmask(SIG_SETMASK, old_mask, NULL);
+		/*
+		 * SIGHUP and SIGTERM stay blocked until the worker has its
+		 * handlers (serve_workers_serving()): their default action
+		 * would kill it while it reads the registry.
+		 */
+		worker_saved_mask = *old_mask;
+		close(ready_pipe[0]);
+		worker_ready_fd = ready_pipe[1];
 		_exit(worker_main(arg, w->index));
 	}
-	if (pid < 0)
+	if (pid < 0) {
 		daemon_log(LOG_ERR, "cannot start worker %u: %s", w->index, strerror(errno));
-	else
+	} else {
 		w->pid = pid;
+	}
 	return pid;
 }
 
@@ -104,14 +157,31 @@ static void describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "stopped (status %d)", status);
 }
 
-int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned index), void *arg)
+/*
+ * Read the bytes the workers write once they serve (one each, and one
+ * from each worker started again); true when count have come.
+ */
+static bool note_ready(int fd, unsigned count, unsigned *ready_count)
+{
+	unsigned char buf[SERVE_WORKERS_MAX];
+	ssize_t got;
+
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		*ready_count += (unsigned)got;
+	return *ready_count >= count;
+}
+
+int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned index), void *arg,
+		      void (*all_serving)(void *arg))
 {
 	struct worker workers[SERVE_WORKERS_MAX] = { 0 };
 	time_t deaths[RESTARTS_MAX] = { 0 };
 	sigset_t wanted, old_mask;
-	bool stopping = false;
-	int status = 0;
+	bool stopping = false, announced = false;
+	int status = 0, ready_pipe[2];
+	unsigned ready_count = 0;
 	size_t death_count = 0;
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
 
 	if (count > SERVE_WORKERS_MAX)
 		count = SERVE_WORKERS_MAX;
@@ -120,30 +190,46 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 	sigaddset(&wanted, SIGTERM);
 	sigaddset(&wanted, SIGINT);
 	sigaddset(&wanted, SIGCHLD);
+	if (pipe2(ready_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		daemon_log(LOG_ERR, "cannot start the workers: %s", strerror(errno));
+		return EXIT_LOCAL_ERROR;
+	}
 	sigprocmask(SIG_BLOCK, &wanted, &old_mask);
+	/* Held since the start maybe (serve_signals_hold()): the workers take them. */
+	sigdelset(&old_mask, SIGHUP);
+	sigdelset(&old_mask, SIGTERM);
+	sigdelset(&old_mask, SIGINT);
+	sigdelset(&old_mask, SIGCHLD);
 	for (unsigned i = 0; i < count; i++) {
 		workers[i].index = i;
-		if (start_worker(&workers[i], &old_mask, worker_main, arg) < 0) {
+		if (start_worker(&workers[i], &old_mask, ready_pipe, worker_main, arg) < 0) {
 			signal_all(workers, count, SIGTERM);
 			stopping = true;
 			status = EXIT_LOCAL_ERROR;
 			break;
 		}
 	}
-	if (!stopping) {
-		daemon_log(LOG_INFO, "%u workers started", count);
-		daemon_notify("READY=1\nSTATUS=serving");
-	}
 	while (running(workers, count) > 0) {
 		siginfo_t info;
-		int sig = sigwaitinfo(&wanted, &info);
+		int sig = sigtimedwait(&wanted, &info, &tick);
 
+		/* Ready once every worker of the first start said it serves. */
+		if (note_ready(ready_pipe[0], count, &ready_count) && !announced &&
+		    !stopping) {
+			announced = true;
+			daemon_log(LOG_INFO, "%u workers serving", count);
+			daemon_notify("READY=1\nSTATUS=serving");
+			if (all_serving != NULL)
+				all_serving(arg);
+		}
 		if (sig < 0)
 			continue;
 		if (sig == SIGHUP && !stopping) {
-			daemon_notify_reloading();
+			if (announced)
+				daemon_notify_reloading();
 			signal_all(workers, count, SIGHUP);
-			daemon_notify("READY=1");
+			if (announced)
+				daemon_notify("READY=1");
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping)
 				daemon_notify("STOPPING=1");
@@ -187,7 +273,7 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 			}
 			deaths[death_count++] = time(NULL);
 			daemon_log(LOG_ERR, "worker %u %s; starting another", w->index, how);
-			if (start_worker(w, &old_mask, worker_main, arg) < 0) {
+			if (start_worker(w, &old_mask, ready_pipe, worker_main, arg) < 0) {
 				stopping = true;
 				status = EXIT_LOCAL_ERROR;
 				signal_all(workers, count, SIGTERM);
@@ -195,5 +281,7 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	close(ready_pipe[0]);
+	close(ready_pipe[1]);
 	return status;
 }
