@@ -166,21 +166,32 @@ out:
 	return rc;
 }
 
-/* Whether the account URL still answers with status valid (a second opinion). */
-static bool account_still_valid(struct acme_client *c)
+/*
+ * Whether the account URL itself says the account is gone: 200 with status
+ * deactivated or revoked, or 401/403 unauthorized.  Anything else (valid,
+ * a 5xx, no answer) is no proof, and the account is kept.
+ */
+static bool account_surely_gone(struct acme_client *c)
 {
 	struct response r;
-	json_t *json = NULL;
-	char why[8];
-	bool valid = false;
+	json_t *json = NULL, *problem = NULL;
+	char why[8], detail[8];
+	bool gone = false;
 
 	if (acme_post(c, c->kid, NULL, false, NULL, "account", &r, why, sizeof(why)) != 0)
 		return false;
 	if (r.status == 200 && (json = acme_response_json(&r, "account", why, sizeof(why))) != NULL)
-		valid = strcmp(acme_member_or_empty(json, "status"), "valid") == 0;
+		gone = account_gone(acme_member(json, "status"));
+	else if (r.status == 401 || r.status == 403) {
+		const char *type = acme_problem_of(&r, &problem, detail, sizeof(detail));
+
+		gone = strcmp(type, ACME_ERROR "unauthorized") == 0 ||
+		       strcmp(type, ACME_ERROR "accountDoesNotExist") == 0;
+	}
+	json_decref(problem);
 	json_decref(json);
 	acme_response_release(&r);
-	return valid;
+	return gone;
 }
 
 int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
@@ -199,8 +210,11 @@ int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
 	else if ((json = acme_response_json(&r, "deactivate", why, why_size)) == NULL)
 		rc = ACME_FAILED;
 	else if (!account_gone(acme_member(json, "status"))) {
+		char shown[SHOWN_MAX * 4 + 8];
+
+		acme_escape(acme_member_or_empty(json, "status"), shown, sizeof(shown));
 		say_why(why, why_size, "deactivate: the account is still %s",
-			acme_member(json, "status") ? acme_member(json, "status") : "?");
+			shown[0] != '\0' ? shown : "?");
 		rc = ACME_FAILED;
 	}
 	json_decref(json);
@@ -211,9 +225,9 @@ int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
 /* ------------------------------------------------------------------ order */
 
 /* Sleep seconds, waking to see whether to stop; false when cancelled. */
-static bool pause_for(struct acme_client *c, long seconds)
+static bool pause_for(struct acme_client *c, int64_t seconds)
 {
-	for (long ms = seconds * 1000; ms > 0; ms -= 100) {
+	for (int64_t ms = seconds * 1000; ms > 0; ms -= 100) {
 		if (acme_cancelled(c))
 			return false;
 		usleep(100 * 1000);
@@ -234,7 +248,7 @@ static int poll_object(struct acme_client *c, const char *url, const char *const
 		struct response r;
 		json_t *json;
 		const char *status;
-		long wait;
+		int64_t wait, left;
 		bool again = false;
 		int rc;
 
@@ -258,11 +272,15 @@ static int poll_object(struct acme_client *c, const char *url, const char *const
 			return 0;
 		}
 		json_decref(json);
-		if (monotonic_ms() + wait * 1000 > deadline) {
+		/* a Retry-After beyond the deadline is cut to it: one last look then */
+		left = (deadline - monotonic_ms()) / 1000;
+		if (left <= 0) {
 			say_why(why, why_size, "%s: still %s after %u seconds", step, status,
 				c->validation_wait_s);
 			return ACME_FAILED;
 		}
+		if (wait > left)
+			wait = left;
 		if (!pause_for(c, wait))
 			return ACME_CANCELLED;
 	}
@@ -514,6 +532,7 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 	}
 	if (c->kid[0] == '\0' && (rc = acme_account_register(c, why, why_size)) != 0)
 		return rc;
+	c->ordering = true;
 	snprintf(payload, sizeof(payload),
 		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
 	if ((rc = acme_post(c, c->new_order, payload, false, NULL, "newOrder", &r, why,
@@ -538,8 +557,9 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	rc = download(c, name, certificate_url, ret_chain, why, why_size);
 out:
-	if (rc == ACME_ACCOUNT_GONE && account_still_valid(c))
-		rc = ACME_FAILED;	/* unauthorized for something else than the account */
+	c->ordering = false;
+	if (rc == ACME_ACCOUNT_GONE && !account_surely_gone(c))
+		rc = ACME_FAILED;	/* unauthorized for something else, or could not check */
 	free(certificate_url);
 	json_decref(order);
 	acme_response_release(&r);

@@ -37,6 +37,7 @@ struct acme_client {
 	char nonce[NONCE_MAX];
 	char kid[URL_MAX];		/* the account URL; "" until registered */
 	int64_t retry_at;
+	bool ordering;			/* in acme_order(): a 5xx fails the order */
 	CURL *curl;
 };
 
@@ -48,7 +49,7 @@ struct response {
 	char nonce[NONCE_MAX];
 	char location[URL_MAX];
 	char content_type[128];
-	long retry_after;		/* seconds; -1: none */
+	int64_t retry_after;		/* seconds, 0 .. ACME_RETRY_AFTER_MAX; -1: none */
 };
 
 /* ---- acme_request.c ---- */
