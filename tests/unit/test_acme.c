@@ -252,6 +252,30 @@ static void test_renewal_time(void **state)
 }
 
 /* What the client follows and shows: https, printable, bounded. */
+/* Retry-After: bounded whatever the server sends (now: 2026-01-01 00:00:00 UTC) */
+static void test_retry_after(void **state)
+{
+	const int64_t now = 1767225600;
+
+	(void)state;
+	assert_int_equal(acme_retry_after("120", now), 120);
+	assert_int_equal(acme_retry_after("0", now), 0);
+	assert_int_equal(acme_retry_after("86400", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("86401", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("9223372036854775807", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("99999999999999999999999", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("-5", now), 0);
+	assert_int_equal(acme_retry_after("-99999999999999999999999", now), 0);
+	assert_int_equal(acme_retry_after("garbage", now), -1);
+	assert_int_equal(acme_retry_after("12abc", now), -1);
+	assert_int_equal(acme_retry_after("", now), -1);
+	/* HTTP-dates: ten minutes on, in the past, a century on */
+	assert_int_equal(acme_retry_after("Thu, 01 Jan 2026 00:10:00 GMT", now), 600);
+	assert_int_equal(acme_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now), 0);
+	assert_int_equal(acme_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", now),
+			 ACME_RETRY_AFTER_MAX);
+}
+
 static void test_url_and_name_checks(void **state)
 {
 	char long_url[URL_MAX + 16];
@@ -287,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_renewal_time),
 		cmocka_unit_test(test_url_and_name_checks),
+		cmocka_unit_test(test_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
