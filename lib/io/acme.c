@@ -52,6 +52,12 @@ int acme_client_new(const struct acme_client_config *config, EVP_PKEY *account_k
 		say_why(why, why_size, "out of memory");
 		return ACME_FAILED;
 	}
+	if (!acme_url_on_origin(config->directory_url, config->directory_url)) {
+		free(c);
+		say_why(why, why_size, "the ACME directory URL is not an https:// URL of printable "
+			"ASCII without user information");
+		return ACME_FAILED;
+	}
 	c->directory_url = strdup(config->directory_url);
 	c->ca_file = config->ca_file != NULL ? strdup(config->ca_file) : NULL;
 	c->email = config->email != NULL ? strdup(config->email) : NULL;
@@ -152,7 +158,7 @@ int acme_account_register(struct acme_client *c, char *why, size_t why_size)
 		rc = ACME_ACCOUNT_GONE;
 		goto out;
 	}
-	if (!acme_url_ok(r.location)) {
+	if (!acme_url_on_origin(c->directory_url, r.location)) {
 		say_why(why, why_size, "newAccount: the server gave no account URL");
 		goto out;
 	}
@@ -349,7 +355,7 @@ static int answer_challenge(struct acme_client *c, const char *name, json_t *aut
 	token = acme_member(challenge, "token");
 	url = acme_member(challenge, "url");
 	snprintf(step, sizeof(step), "challenge %s", answer.type);
-	if (token == NULL || url == NULL || !acme_url_ok(url) ||
+	if (token == NULL || url == NULL || !acme_url_on_origin(c->directory_url, url) ||
 	    acme_key_authorization(token, c->thumbprint, key_authorization,
 				   sizeof(key_authorization)) != 0) {
 		say_why(why, why_size, "%s for %s: no usable token or URL", step, name);
@@ -405,7 +411,7 @@ static int authorize(struct acme_client *c, const char *name, json_t *order,
 		const char *status;
 		int rc;
 
-		if (url == NULL || !acme_url_ok(url)) {
+		if (url == NULL || !acme_url_on_origin(c->directory_url, url)) {
 			say_why(why, why_size, "newOrder for %s: an authorization URL is not https",
 				name);
 			return ACME_FAILED;
@@ -452,7 +458,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 	struct response r = { 0 };
 	int rc = ACME_FAILED;
 
-	if (finalize_url == NULL || !acme_url_ok(finalize_url)) {
+	if (finalize_url == NULL || !acme_url_on_origin(c->directory_url, finalize_url)) {
 		say_why(why, why_size, "newOrder for %s: no finalize URL", name);
 		return ACME_FAILED;
 	}
@@ -472,7 +478,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 		goto out;
 	rc = ACME_FAILED;
 	if (strcmp(acme_member_or_empty(done, "status"), "valid") != 0 ||
-	    !acme_url_ok(acme_member_or_empty(done, "certificate"))) {
+	    !acme_url_on_origin(c->directory_url, acme_member_or_empty(done, "certificate"))) {
 		say_why(why, why_size, "order for %s: %s, without a certificate", name,
 			acme_host_name_ok(acme_member_or_empty(done, "status")) ?
 			acme_member(done, "status") : "not valid");
@@ -543,7 +549,7 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	}
 	rc = ACME_FAILED;
-	if (!acme_url_ok(r.location)) {
+	if (!acme_url_on_origin(c->directory_url, r.location)) {
 		say_why(why, why_size, "newOrder for %s: the server gave no order URL", name);
 		goto out;
 	}

@@ -15,7 +15,9 @@
  *	Every response is read up to ACME_RESPONSE_MAX octets, every request
  *	has a deadline, waits for the server are bounded, and the caller's
  *	cancelled() is asked during transfers and between steps.  Texts from
- *	the server reach why escaped (printable ASCII; \xHH otherwise).
+ *	the server reach why escaped (printable ASCII; \xHH otherwise).  The
+ *	client follows only https URLs on the directory's host and port,
+ *	without user information; Retry-After is taken as at most a day.
  *
  * RETURN VALUES
  *	0 on success, else one of the negative ACME_* codes below with a

@@ -60,6 +60,11 @@ void acme_response_release(struct response *r);
  * follows, and may show in a sentence as it is.
  */
 bool acme_url_ok(const char *url);
+/*
+ * acme_url_ok, and on the directory's origin (host and port, no user
+ * information): the only URLs the server may send the client to.
+ */
+bool acme_url_on_origin(const char *directory_url, const char *url);
 bool acme_cancelled(const struct acme_client *c);
 /* Text from the server as printable ASCII (\xHH otherwise), at most SHOWN_MAX octets of it. */
 void acme_escape(const char *text, char *out, size_t size);

@@ -62,6 +62,31 @@ bool acme_url_ok(const char *url)
 	return true;
 }
 
+/* The authority of an https:// URL (host[:port]) and its length, 443 dropped; false with userinfo. */
+static bool authority_of(const char *url, const char **ret, size_t *ret_len)
+{
+	const char *start = url + 8;
+	size_t len = strcspn(start, "/?#");
+
+	if (memchr(start, '@', len) != NULL)
+		return false;
+	if (len > 4 && memcmp(start + len - 4, ":443", 4) == 0)
+		len -= 4;
+	*ret = start;
+	*ret_len = len;
+	return len > 0;
+}
+
+bool acme_url_on_origin(const char *directory_url, const char *url)
+{
+	const char *a, *b;
+	size_t a_len, b_len;
+
+	return acme_url_ok(directory_url) && acme_url_ok(url) &&
+	       authority_of(directory_url, &a, &a_len) && authority_of(url, &b, &b_len) &&
+	       a_len == b_len && strncasecmp(a, b, a_len) == 0;
+}
+
 bool acme_cancelled(const struct acme_client *c)
 {
 	return c->cancelled != NULL && c->cancelled(c->cancel_arg);
@@ -370,8 +395,8 @@ int acme_read_directory(struct acme_client *c, char *why, size_t why_size)
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		const char *url = acme_member(json, urls[i].member);
 
-		if (url == NULL || !acme_url_ok(url)) {
-			say_why(why, why_size, "directory: %s has no https URL for %s",
+		if (url == NULL || !acme_url_on_origin(c->directory_url, url)) {
+			say_why(why, why_size, "directory: %s has no https URL on its own host for %s",
 				c->directory_url, urls[i].member);
 			c->new_order[0] = '\0';
 			goto out;

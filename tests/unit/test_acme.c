@@ -615,6 +615,18 @@ static void test_url_and_name_checks(void **state)
 	memcpy(long_url, "https://", 8);
 	long_url[sizeof(long_url) - 1] = '\0';
 	assert_false(acme_url_ok(long_url));
+	/* what the server names must be on the directory's host and port */
+	const char *dir = "https://acme.example/dir";
+	assert_true(acme_url_on_origin(dir, "https://acme.example/order/1"));
+	assert_true(acme_url_on_origin(dir, "https://ACME.example:443/order/1"));
+	assert_true(acme_url_on_origin("https://127.0.0.1:14000/dir", "https://127.0.0.1:14000/x"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example:8443/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://other.example/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example.other.example/x"));
+	assert_false(acme_url_on_origin(dir, "https://user@acme.example/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example@other.example/x"));
+	assert_false(acme_url_on_origin(dir, "http://acme.example/order/1"));
+	assert_false(acme_url_on_origin("https://u:p@acme.example/dir", "https://acme.example/x"));
 	assert_true(acme_host_name_ok("mta-sts.example.com"));
 	assert_false(acme_host_name_ok(""));
 	assert_false(acme_host_name_ok("mta-sts.example.com\"}]"));
