@@ -174,8 +174,9 @@ out:
 
 /*
  * Whether the account URL itself says the account is gone: 200 with status
- * deactivated or revoked, or 401/403 unauthorized.  Anything else (valid,
- * a 5xx, no answer) is no proof, and the account is kept.
+ * deactivated or revoked, accountDoesNotExist (a server that forgot it), or
+ * 401/403 unauthorized.  Anything else (valid, a 5xx, no answer) is no
+ * proof, and the account is kept.
  */
 static bool account_surely_gone(struct acme_client *c)
 {
@@ -188,11 +189,11 @@ static bool account_surely_gone(struct acme_client *c)
 		return false;
 	if (r.status == 200 && (json = acme_response_json(&r, "account", why, sizeof(why))) != NULL)
 		gone = account_gone(acme_member(json, "status"));
-	else if (r.status == 401 || r.status == 403) {
+	else if (r.status == 400 || r.status == 401 || r.status == 403) {
 		const char *type = acme_problem_of(&r, &problem, detail, sizeof(detail));
 
-		gone = strcmp(type, ACME_ERROR "unauthorized") == 0 ||
-		       strcmp(type, ACME_ERROR "accountDoesNotExist") == 0;
+		gone = strcmp(type, ACME_ERROR "accountDoesNotExist") == 0 ||
+		       (r.status != 400 && strcmp(type, ACME_ERROR "unauthorized") == 0);
 	}
 	json_decref(problem);
 	json_decref(json);

@@ -571,11 +571,21 @@ static void test_fake_account_unchecked_is_kept(void **state)
 		{ "/new-order", 403, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}" },
 		{ "/account/1", 200, "application/json", "{\"status\":\"deactivated\"}" },
 	};
+	static const struct route unknown[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/new-order", 400, PROBLEM,
+		  "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}" },
+		{ "/account/1", 400, PROBLEM,
+		  "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}" },
+	};
 	char why[512] = "";
 
 	(void)state;
 	assert_int_equal(fake_order(unchecked, 5, why, sizeof(why)), ACME_FAILED);
 	assert_int_equal(fake_order(deactivated, 5, why, sizeof(why)), ACME_ACCOUNT_GONE);
+	assert_int_equal(fake_order(unknown, 5, why, sizeof(why)), ACME_ACCOUNT_GONE);
 }
 
 /* The server's status text in deactivation's sentence is escaped. */
