@@ -172,7 +172,7 @@ static int write_file(const char *dir, const char *path, const char *data, size_
 	return sync_dir(dir, why, why_size);
 }
 
-/* A key in PEM in a new string (free it), or NULL. */
+/* A key in PEM in a new string (OPENSSL_clear_free it), or NULL. */
 static char *key_pem(EVP_PKEY *key)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -180,7 +180,8 @@ static char *key_pem(EVP_PKEY *key)
 	long len;
 
 	if (bio != NULL && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0 && (copy = malloc((size_t)len + 1)) != NULL) {
+	    (len = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (copy = OPENSSL_malloc((size_t)len + 1)) != NULL) {
 		memcpy(copy, data, (size_t)len);
 		copy[len] = '\0';
 	}
@@ -198,7 +199,8 @@ static int write_key(const char *dir, const char *path, EVP_PKEY *key, char *why
 		rc = write_file(dir, path, pem, strlen(pem), 0600, why, why_size);
 	else
 		say_why(why, why_size, "%s: the key could not be written out", path);
-	free(pem);
+	if (pem != NULL)
+		OPENSSL_clear_free(pem, strlen(pem));
 	return rc;
 }
 
@@ -523,7 +525,8 @@ static int install(struct serve_acme *acme, const char *name, EVP_PKEY *key,
 	rc = 0;
 out:
 	X509_free(leaf);
-	free(pem);
+	if (pem != NULL)
+		OPENSSL_clear_free(pem, strlen(pem));
 	return rc;
 }
 
