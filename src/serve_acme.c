@@ -401,8 +401,9 @@ static int collect_name(void *arg, const struct hosted_domain *domain, const cha
 		list->names = grown;
 		list->cap = cap;
 	}
-	snprintf(list->names[list->count++], HOSTED_NAME_MAX + 1, NAME_PREFIX "%s",
-		 domain->name);
+	/* it fits: checked above */
+	snprintf(list->names[list->count++], HOSTED_NAME_MAX + 1, NAME_PREFIX "%.*s",
+		 HOSTED_NAME_MAX - (int)strlen(NAME_PREFIX), domain->name);
 	return 0;
 }
 
@@ -545,6 +546,15 @@ static void save_status(struct serve_acme *acme, const struct hosted_cert_status
 			   why);
 }
 
+/* why as the status's last_error, cut to its size. */
+static void keep_error(struct hosted_cert_status *status, const char *why)
+{
+	size_t len = strnlen(why, sizeof(status->last_error) - 1);
+
+	memcpy(status->last_error, why, len);
+	status->last_error[len] = '\0';
+}
+
 enum round_step { ROUND_GO_ON, ROUND_END };
 
 /* One order for name, its outcome kept in status. */
@@ -601,7 +611,7 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 		if (acme->paused_until <= now)
 			acme->paused_until = now + ACME_RETRY_AFTER_DEFAULT;
 		status->next_attempt = acme->paused_until;
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		keep_error(status, why);
 		save_status(acme, status, false);
 		atomic_fetch_add(&acme->rate_limited, 1);
 		daemon_log(LOG_WARNING, "acme: %s: rate limited, no order before %" PRId64 ": %s",
@@ -614,7 +624,7 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 		if (acme->unreachable_pause > acme->interval)
 			acme->unreachable_pause = acme->interval;
 		acme->unreachable_until = now + acme->unreachable_pause;
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		keep_error(status, why);
 		save_status(acme, status, false);
 		daemon_log(LOG_ERR, "acme: the ACME server does not answer (%s); trying again "
 			   "in %" PRId64 " seconds", why, acme->unreachable_pause);
@@ -622,7 +632,7 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 	default:
 		status->failures++;
 		status->next_attempt = now + acme_backoff_seconds(status->failures, jitter());
-		snprintf(status->last_error, sizeof(status->last_error), "%s", why);
+		keep_error(status, why);
 		save_status(acme, status, false);
 		atomic_fetch_add(&acme->orders_failed, 1);
 		daemon_log(LOG_ERR, "acme: %s: no certificate (failure %u, next attempt in %"
