@@ -12,11 +12,15 @@
  *	come, no rate limit pause is on, and fewer than acme_orders_per_hour
  *	orders were begun in the last hour.  A failure backs off (5 minutes
  *	doubled per failure in a row, a day at most, +-10%); a rate limit
- *	pauses every order until the server's Retry-After; an ACME server
- *	that does not answer ends the round (the next round, or a wake, tries
- *	again).  An account the server says is gone is set aside as
- *	account.key.revoked-<time> and a new one made.
+ *	pauses every order until the server's Retry-After (at most a day); an
+ *	ACME server that does not answer pauses every order, 1 minute at
+ *	first, doubled each time it still does not, at most acme_interval.
+ *	A failure's status is kept without moving the registry's generation:
+ *	only a new certificate is announced to the workers.  An account the
+ *	server says is gone is set aside as account.key.revoked-<time>[-<n>]
+ *	and a new one made.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -47,6 +52,8 @@
 #define HOUR_S 3600
 #define ORDERS_PER_HOUR_MAX 10000
 #define NAME_PREFIX "mta-sts."
+#define TEMP_INFIX ".tmp-"		/* in the names of files being written */
+#define UNREACHABLE_PAUSE_S 60		/* the first pause when the server does not answer */
 
 struct name_state {
 	char name[HOSTED_NAME_MAX + 1];
@@ -76,6 +83,8 @@ struct serve_acme {
 	int64_t *order_times;		/* ring of when orders were begun */
 	size_t order_next;
 	int64_t paused_until;		/* rate limit: no order before */
+	int64_t unreachable_until;	/* the server did not answer: no order before */
+	int64_t unreachable_pause;	/* the last such pause, seconds; 0: it answers */
 	struct name_state *names;
 	size_t name_count, name_cap;
 
@@ -88,15 +97,17 @@ static const char *const challenge_types[] = { "tls-alpn-01", "http-01" };
 
 /* ------------------------------------------------------------------ files */
 
-/* data written to path through a temporary file, synced, then renamed. */
-static int write_file(const char *path, const char *data, size_t len, mode_t mode,
-		      char *why, size_t why_size)
+/*
+ * data written to a new temporary file beside path (its name in tmp),
+ * synced; the caller renames it into place or unlinks it.
+ */
+static int write_temp(const char *path, const char *data, size_t len, mode_t mode,
+		      char tmp[PATH_SIZE], char *why, size_t why_size)
 {
-	char tmp[PATH_SIZE];
 	int fd;
 	size_t done = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, PATH_SIZE, "%s" TEMP_INFIX "XXXXXX", path) >= PATH_SIZE) {
 		say_why(why, why_size, "%s: the path is too long", path);
 		return -1;
 	}
@@ -121,9 +132,6 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 		fd = -1;
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
 	return 0;
 fail:
 	say_why(why, why_size, "%s: %s", path, strerror(errno));
@@ -133,20 +141,85 @@ fail:
 	return -1;
 }
 
-static int write_key(const char *path, EVP_PKEY *key, char *why, size_t why_size)
+/* The renames into dir made durable. */
+static int sync_dir(const char *dir, char *why, size_t why_size)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		say_why(why, why_size, "%s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* data written to path through a temporary file, synced, renamed, the directory synced. */
+static int write_file(const char *dir, const char *path, const char *data, size_t len,
+		      mode_t mode, char *why, size_t why_size)
+{
+	char tmp[PATH_SIZE];
+
+	if (write_temp(path, data, len, mode, tmp, why, why_size) != 0)
+		return -1;
+	if (rename(tmp, path) != 0) {
+		say_why(why, why_size, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return sync_dir(dir, why, why_size);
+}
+
+/* A key in PEM in a new string (OPENSSL_clear_free it), or NULL. */
+static char *key_pem(EVP_PKEY *key)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
+	char *data, *copy = NULL;
 	long len;
-	int rc = -1;
 
 	if (bio != NULL && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0)
-		rc = write_file(path, data, (size_t)len, 0600, why, why_size);
+	    (len = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (copy = OPENSSL_malloc((size_t)len + 1)) != NULL) {
+		memcpy(copy, data, (size_t)len);
+		copy[len] = '\0';
+	}
+	BIO_free(bio);
+	return copy;
+}
+
+static int write_key(const char *dir, const char *path, EVP_PKEY *key, char *why,
+		     size_t why_size)
+{
+	char *pem = key_pem(key);
+	int rc = -1;
+
+	if (pem != NULL)
+		rc = write_file(dir, path, pem, strlen(pem), 0600, why, why_size);
 	else
 		say_why(why, why_size, "%s: the key could not be written out", path);
-	BIO_free(bio);
+	if (pem != NULL)
+		OPENSSL_clear_free(pem, strlen(pem));
 	return rc;
+}
+
+/*
+ * Temporary files left in cert_dir by a write that was cut short (a crash,
+ * a full disk): removed at start, when no write of ours is under way.
+ */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strstr(e->d_name, TEMP_INFIX) != NULL && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			daemon_log(LOG_INFO, "acme: %s/%s: a temporary file left over, removed",
+				   dir, e->d_name);
+	closedir(d);
 }
 
 /* The first certificate of a PEM file, or NULL. */
@@ -205,7 +278,7 @@ static EVP_PKEY *account_key(struct serve_acme *acme, char *why, size_t why_size
 		say_why(why, why_size, "no new account key (out of memory?)");
 		return NULL;
 	}
-	if (write_key(path, key, why, why_size) != 0) {
+	if (write_key(acme->cert_dir, path, key, why, why_size) != 0) {
 		EVP_PKEY_free(key);
 		return NULL;
 	}
@@ -249,8 +322,17 @@ static void retire_account(struct serve_acme *acme, const char *why)
 	acme_client_free(acme->client);
 	acme->client = NULL;
 	snprintf(path, sizeof(path), "%s/account.key", acme->cert_dir);
-	snprintf(kept, sizeof(kept), "%s.revoked-%lld", path, (long long)time(NULL));
-	if (rename(path, kept) != 0)
+	/* a name no key was kept under yet: two retirements in a second keep both */
+	int rc = -1;
+	for (unsigned n = 0; n < 100 && rc != 0; n++) {
+		snprintf(kept, sizeof(kept), "%s.revoked-%lld%s%.0u", path, (long long)time(NULL),
+			 n ? "-" : "", n);
+		if ((rc = link(path, kept)) != 0 && errno != EEXIST)
+			break;
+	}
+	if (rc == 0 && unlink(path) != 0)
+		rc = -1;
+	if (rc != 0)
 		daemon_log(LOG_ERR, "acme: the account is gone (%s) and %s could not be moved "
 			   "aside: %s", why, path, strerror(errno));
 	else
@@ -319,12 +401,21 @@ static int collect_name(void *arg, const struct hosted_domain *domain, const cha
 		list->names = grown;
 		list->cap = cap;
 	}
-	/* The registry keeps names short enough (HOSTED_DOMAIN_MAX); a longer one is skipped. */
-	if (strlen(domain->name) > HOSTED_NAME_MAX - (sizeof(NAME_PREFIX) - 1))
-		return 0;
+	/* it fits: checked above */
 	snprintf(list->names[list->count++], HOSTED_NAME_MAX + 1, NAME_PREFIX "%.*s",
-		 (int)(HOSTED_NAME_MAX - (sizeof(NAME_PREFIX) - 1)), domain->name);
+		 HOSTED_NAME_MAX - (int)strlen(NAME_PREFIX), domain->name);
 	return 0;
+}
+
+/* t as 2026-12-02T06:17:50Z, for the log. */
+static const char *utc_text(int64_t t, char *buf, size_t size)
+{
+	time_t when = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&when, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%" PRId64, t);
+	return buf;
 }
 
 static struct name_state *state_of(struct serve_acme *acme, const char *name)
@@ -390,35 +481,89 @@ static struct cert_facts cert_facts(const char *path, const char *name)
 	return facts;
 }
 
-/* Write the key, then the chain, and read the dates back from the chain written. */
+/*
+ * The chain checked against key and name, both written to temporary
+ * files, then renamed: the key first, then the chain.  A worker re-reads
+ * a pair when the chain file changes (serve_tls.c), so one that reads
+ * between the two renames (new key, old chain) sees a mismatch, keeps
+ * what it has and reads again once the chain is renamed; the other order
+ * could leave it with the new chain's change already seen.
+ */
 static int install(struct serve_acme *acme, const char *name, EVP_PKEY *key,
 		   const char *chain, struct hosted_cert_status *status, char *why,
 		   size_t why_size)
 {
-	char cert_path[PATH_SIZE], key_path[PATH_SIZE];
-	struct cert_facts facts;
+	char cert_path[PATH_SIZE], key_path[PATH_SIZE], cert_tmp[PATH_SIZE], key_tmp[PATH_SIZE];
+	BIO *bio = BIO_new_mem_buf(chain, -1);
+	X509 *leaf = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	char *pem = key_pem(key);
+	int rc = -1;
 
+	BIO_free(bio);
 	serve_cert_paths(acme->cert_dir, name, cert_path, key_path, sizeof(cert_path));
-	if (write_key(key_path, key, why, why_size) != 0 ||
-	    write_file(cert_path, chain, strlen(chain), 0644, why, why_size) != 0)
-		return -1;
-	facts = cert_facts(cert_path, name);
-	if (!facts.present || !facts.covers) {
-		say_why(why, why_size, "certificate: what the server issued does not name %s", name);
-		return -1;
+	if (leaf == NULL || pem == NULL) {
+		say_why(why, why_size, "certificate: what the server issued for %s cannot be read",
+			name);
+		goto out;
 	}
-	status->not_before = facts.not_before;
-	status->not_after = facts.not_after;
-	return 0;
+	if (X509_check_private_key(leaf, key) != 1 ||
+	    X509_check_host(leaf, name, 0, X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1) {
+		ERR_clear_error();
+		say_why(why, why_size, "certificate: what the server issued does not name %s "
+			"or is not for the key ordered with", name);
+		goto out;
+	}
+	if (write_temp(key_path, pem, strlen(pem), 0600, key_tmp, why, why_size) != 0)
+		goto out;
+	if (write_temp(cert_path, chain, strlen(chain), 0644, cert_tmp, why, why_size) != 0) {
+		unlink(key_tmp);
+		goto out;
+	}
+	if (rename(key_tmp, key_path) != 0) {
+		say_why(why, why_size, "%s: %s", key_path, strerror(errno));
+		unlink(key_tmp);
+		unlink(cert_tmp);
+		goto out;
+	}
+	if (rename(cert_tmp, cert_path) != 0) {
+		say_why(why, why_size, "%s: %s", cert_path, strerror(errno));
+		unlink(cert_tmp);
+		goto out;
+	}
+	if (sync_dir(acme->cert_dir, why, why_size) != 0)
+		goto out;
+	status->not_before = time_of(X509_get0_notBefore(leaf));
+	status->not_after = time_of(X509_get0_notAfter(leaf));
+	rc = 0;
+out:
+	X509_free(leaf);
+	if (pem != NULL)
+		OPENSSL_clear_free(pem, strlen(pem));
+	return rc;
 }
 
-static void save_status(struct serve_acme *acme, const struct hosted_cert_status *status)
+/*
+ * announce: only for a new certificate, so that every worker reads it; a
+ * failure's status moves no generation, else each would wake the manager
+ * into the next attempt at once.
+ */
+static void save_status(struct serve_acme *acme, const struct hosted_cert_status *status,
+			bool announce)
 {
 	char why[SERVE_WHY_SIZE];
 
-	if (domain_registry_cert_put(acme->registry, status, why, sizeof(why)) != 0)
+	if (domain_registry_cert_put(acme->registry, status, announce, why, sizeof(why)) != 0)
 		daemon_log(LOG_ERR, "acme: %s: the status could not be kept: %s", status->name,
 			   why);
+}
+
+/* why as the status's last_error, cut to its size. */
+static void keep_error(struct hosted_cert_status *status, const char *why)
+{
+	size_t len = strnlen(why, sizeof(status->last_error) - 1);
+
+	memcpy(status->last_error, why, len);
+	status->last_error[len] = '\0';
 }
 
 enum round_step { ROUND_GO_ON, ROUND_END };
@@ -428,7 +573,7 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 				 int64_t now)
 {
 	struct acme_responder responder = { publish, withdraw, acme };
-	char why[SERVE_WHY_SIZE] = "";
+	char why[SERVE_WHY_SIZE] = "", until[32];
 	char *chain = NULL;
 	EVP_PKEY *key = NULL;
 	int rc;
@@ -451,6 +596,8 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 			break;
 		retire_account(acme, why);
 	}
+	if (rc != ACME_UNREACHABLE && rc != ACME_CANCELLED)
+		acme->unreachable_pause = 0;	/* it answered */
 	if (rc == 0 && install(acme, status->name, key, chain, status, why, sizeof(why)) != 0)
 		rc = ACME_FAILED;
 	free(chain);
@@ -461,10 +608,10 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 		status->failures = 0;
 		status->next_attempt = 0;
 		status->last_error[0] = '\0';
-		save_status(acme, status);
+		save_status(acme, status, true);
 		atomic_fetch_add(&acme->orders_ok, 1);
-		daemon_log(LOG_INFO, "acme: %s: certificate installed, valid until %" PRId64,
-			   status->name, status->not_after);
+		daemon_log(LOG_INFO, "acme: %s: certificate installed, valid until %s",
+			   status->name, utc_text(status->not_after, until, sizeof(until)));
 		acme->installed(acme->arg, status->name);
 		return ROUND_GO_ON;
 	case ACME_CANCELLED:
@@ -475,26 +622,29 @@ static enum round_step order_one(struct serve_acme *acme, struct hosted_cert_sta
 		if (acme->paused_until <= now)
 			acme->paused_until = now + ACME_RETRY_AFTER_DEFAULT;
 		status->next_attempt = acme->paused_until;
-		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
-			 (int)sizeof(status->last_error) - 1, why);
-		save_status(acme, status);
+		keep_error(status, why);
+		save_status(acme, status, false);
 		atomic_fetch_add(&acme->rate_limited, 1);
 		daemon_log(LOG_WARNING, "acme: %s: rate limited, no order before %" PRId64 ": %s",
 			   status->name, acme->paused_until, why);
 		return ROUND_END;
 	case ACME_UNREACHABLE:
-		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
-			 (int)sizeof(status->last_error) - 1, why);
-		save_status(acme, status);
+		/* the server's trouble, not the name's: every order waits, longer each time */
+		acme->unreachable_pause = acme->unreachable_pause == 0 ? UNREACHABLE_PAUSE_S
+					  : acme->unreachable_pause * 2;
+		if (acme->unreachable_pause > acme->interval)
+			acme->unreachable_pause = acme->interval;
+		acme->unreachable_until = now + acme->unreachable_pause;
+		keep_error(status, why);
+		save_status(acme, status, false);
 		daemon_log(LOG_ERR, "acme: the ACME server does not answer (%s); trying again "
-			   "in %u seconds", why, acme->interval);
+			   "in %" PRId64 " seconds", why, acme->unreachable_pause);
 		return ROUND_END;
 	default:
 		status->failures++;
 		status->next_attempt = now + acme_backoff_seconds(status->failures, jitter());
-		snprintf(status->last_error, sizeof(status->last_error), "%.*s",
-			 (int)sizeof(status->last_error) - 1, why);
-		save_status(acme, status);
+		keep_error(status, why);
+		save_status(acme, status, false);
 		atomic_fetch_add(&acme->orders_failed, 1);
 		daemon_log(LOG_ERR, "acme: %s: no certificate (failure %u, next attempt in %"
 			   PRId64 " s): %s", status->name, status->failures,
@@ -545,7 +695,8 @@ static void look_at(struct serve_acme *acme, const char *name, int64_t now,
 	if (round->orders_over || (facts.present && facts.covers &&
 				   now < acme_renewal_time(facts.not_before, facts.not_after)))
 		return;
-	if (now < status.next_attempt || now < acme->paused_until)
+	if (now < status.next_attempt || now < acme->paused_until ||
+	    now < acme->unreachable_until)
 		return;
 	if (hourly_limit_reached(acme, now)) {
 		if (!round->hourly_said)
@@ -593,13 +744,17 @@ static void *manager(void *arg)
 {
 	struct serve_acme *acme = arg;
 
+	remove_stale_temps(acme->cert_dir);
 	while (!atomic_load(&acme->stopping)) {
 		struct timespec until;
 
 		round_of_names(acme);
 		pthread_mutex_lock(&acme->lock);
+		int64_t wait = acme->interval, now = time(NULL);
+		if (acme->unreachable_until > now && acme->unreachable_until - now < wait)
+			wait = acme->unreachable_until - now;
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += acme->interval;
+		until.tv_sec += wait;
 		while (!acme->woken && !atomic_load(&acme->stopping))
 			if (pthread_cond_timedwait(&acme->cond, &acme->lock, &until) == ETIMEDOUT)
 				break;

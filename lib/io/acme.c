@@ -52,6 +52,12 @@ int acme_client_new(const struct acme_client_config *config, EVP_PKEY *account_k
 		say_why(why, why_size, "out of memory");
 		return ACME_FAILED;
 	}
+	if (!acme_url_on_origin(config->directory_url, config->directory_url)) {
+		free(c);
+		say_why(why, why_size, "the ACME directory URL is not an https:// URL of printable "
+			"ASCII without user information");
+		return ACME_FAILED;
+	}
 	c->directory_url = strdup(config->directory_url);
 	c->ca_file = config->ca_file != NULL ? strdup(config->ca_file) : NULL;
 	c->email = config->email != NULL ? strdup(config->email) : NULL;
@@ -152,7 +158,7 @@ int acme_account_register(struct acme_client *c, char *why, size_t why_size)
 		rc = ACME_ACCOUNT_GONE;
 		goto out;
 	}
-	if (!acme_url_ok(r.location)) {
+	if (!acme_url_on_origin(c->directory_url, r.location)) {
 		say_why(why, why_size, "newAccount: the server gave no account URL");
 		goto out;
 	}
@@ -166,21 +172,33 @@ out:
 	return rc;
 }
 
-/* Whether the account URL still answers with status valid (a second opinion). */
-static bool account_still_valid(struct acme_client *c)
+/*
+ * Whether the account URL itself says the account is gone: 200 with status
+ * deactivated or revoked, accountDoesNotExist (a server that forgot it), or
+ * 401/403 unauthorized.  Anything else (valid, a 5xx, no answer) is no
+ * proof, and the account is kept.
+ */
+static bool account_surely_gone(struct acme_client *c)
 {
 	struct response r;
-	json_t *json = NULL;
-	char why[8];
-	bool valid = false;
+	json_t *json = NULL, *problem = NULL;
+	char why[8], detail[8];
+	bool gone = false;
 
 	if (acme_post(c, c->kid, NULL, false, NULL, "account", &r, why, sizeof(why)) != 0)
 		return false;
 	if (r.status == 200 && (json = acme_response_json(&r, "account", why, sizeof(why))) != NULL)
-		valid = strcmp(acme_member_or_empty(json, "status"), "valid") == 0;
+		gone = account_gone(acme_member(json, "status"));
+	else if (r.status == 400 || r.status == 401 || r.status == 403) {
+		const char *type = acme_problem_of(&r, &problem, detail, sizeof(detail));
+
+		gone = strcmp(type, ACME_ERROR "accountDoesNotExist") == 0 ||
+		       (r.status != 400 && strcmp(type, ACME_ERROR "unauthorized") == 0);
+	}
+	json_decref(problem);
 	json_decref(json);
 	acme_response_release(&r);
-	return valid;
+	return gone;
 }
 
 int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
@@ -199,8 +217,11 @@ int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
 	else if ((json = acme_response_json(&r, "deactivate", why, why_size)) == NULL)
 		rc = ACME_FAILED;
 	else if (!account_gone(acme_member(json, "status"))) {
+		char shown[SHOWN_MAX * 4 + 8];
+
+		acme_escape(acme_member_or_empty(json, "status"), shown, sizeof(shown));
 		say_why(why, why_size, "deactivate: the account is still %s",
-			acme_member(json, "status") ? acme_member(json, "status") : "?");
+			shown[0] != '\0' ? shown : "?");
 		rc = ACME_FAILED;
 	}
 	json_decref(json);
@@ -211,9 +232,9 @@ int acme_account_deactivate(struct acme_client *c, char *why, size_t why_size)
 /* ------------------------------------------------------------------ order */
 
 /* Sleep seconds, waking to see whether to stop; false when cancelled. */
-static bool pause_for(struct acme_client *c, long seconds)
+static bool pause_for(struct acme_client *c, int64_t seconds)
 {
-	for (long ms = seconds * 1000; ms > 0; ms -= 100) {
+	for (int64_t ms = seconds * 1000; ms > 0; ms -= 100) {
 		if (acme_cancelled(c))
 			return false;
 		usleep(100 * 1000);
@@ -234,7 +255,7 @@ static int poll_object(struct acme_client *c, const char *url, const char *const
 		struct response r;
 		json_t *json;
 		const char *status;
-		long wait;
+		int64_t wait, left;
 		bool again = false;
 		int rc;
 
@@ -258,11 +279,15 @@ static int poll_object(struct acme_client *c, const char *url, const char *const
 			return 0;
 		}
 		json_decref(json);
-		if (monotonic_ms() + wait * 1000 > deadline) {
+		/* a Retry-After beyond the deadline is cut to it: one last look then */
+		left = (deadline - monotonic_ms()) / 1000;
+		if (left <= 0) {
 			say_why(why, why_size, "%s: still %s after %u seconds", step, status,
 				c->validation_wait_s);
 			return ACME_FAILED;
 		}
+		if (wait > left)
+			wait = left;
 		if (!pause_for(c, wait))
 			return ACME_CANCELLED;
 	}
@@ -331,7 +356,7 @@ static int answer_challenge(struct acme_client *c, const char *name, json_t *aut
 	token = acme_member(challenge, "token");
 	url = acme_member(challenge, "url");
 	snprintf(step, sizeof(step), "challenge %s", answer.type);
-	if (token == NULL || url == NULL || !acme_url_ok(url) ||
+	if (token == NULL || url == NULL || !acme_url_on_origin(c->directory_url, url) ||
 	    acme_key_authorization(token, c->thumbprint, key_authorization,
 				   sizeof(key_authorization)) != 0) {
 		say_why(why, why_size, "%s for %s: no usable token or URL", step, name);
@@ -387,7 +412,7 @@ static int authorize(struct acme_client *c, const char *name, json_t *order,
 		const char *status;
 		int rc;
 
-		if (url == NULL || !acme_url_ok(url)) {
+		if (url == NULL || !acme_url_on_origin(c->directory_url, url)) {
 			say_why(why, why_size, "newOrder for %s: an authorization URL is not https",
 				name);
 			return ACME_FAILED;
@@ -434,7 +459,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 	struct response r = { 0 };
 	int rc = ACME_FAILED;
 
-	if (finalize_url == NULL || !acme_url_ok(finalize_url)) {
+	if (finalize_url == NULL || !acme_url_on_origin(c->directory_url, finalize_url)) {
 		say_why(why, why_size, "newOrder for %s: no finalize URL", name);
 		return ACME_FAILED;
 	}
@@ -454,7 +479,7 @@ static int finalize(struct acme_client *c, const char *name, const char *order_u
 		goto out;
 	rc = ACME_FAILED;
 	if (strcmp(acme_member_or_empty(done, "status"), "valid") != 0 ||
-	    !acme_url_ok(acme_member_or_empty(done, "certificate"))) {
+	    !acme_url_on_origin(c->directory_url, acme_member_or_empty(done, "certificate"))) {
 		say_why(why, why_size, "order for %s: %s, without a certificate", name,
 			acme_host_name_ok(acme_member_or_empty(done, "status")) ?
 			acme_member(done, "status") : "not valid");
@@ -514,6 +539,7 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 	}
 	if (c->kid[0] == '\0' && (rc = acme_account_register(c, why, why_size)) != 0)
 		return rc;
+	c->ordering = true;
 	snprintf(payload, sizeof(payload),
 		 "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
 	if ((rc = acme_post(c, c->new_order, payload, false, NULL, "newOrder", &r, why,
@@ -524,7 +550,7 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	}
 	rc = ACME_FAILED;
-	if (!acme_url_ok(r.location)) {
+	if (!acme_url_on_origin(c->directory_url, r.location)) {
 		say_why(why, why_size, "newOrder for %s: the server gave no order URL", name);
 		goto out;
 	}
@@ -538,8 +564,9 @@ int acme_order(struct acme_client *c, const char *name, EVP_PKEY *cert_key,
 		goto out;
 	rc = download(c, name, certificate_url, ret_chain, why, why_size);
 out:
-	if (rc == ACME_ACCOUNT_GONE && account_still_valid(c))
-		rc = ACME_FAILED;	/* unauthorized for something else than the account */
+	c->ordering = false;
+	if (rc == ACME_ACCOUNT_GONE && !account_surely_gone(c))
+		rc = ACME_FAILED;	/* unauthorized for something else, or could not check */
 	free(certificate_url);
 	json_decref(order);
 	acme_response_release(&r);

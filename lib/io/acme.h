@@ -15,7 +15,9 @@
  *	Every response is read up to ACME_RESPONSE_MAX octets, every request
  *	has a deadline, waits for the server are bounded, and the caller's
  *	cancelled() is asked during transfers and between steps.  Texts from
- *	the server reach why escaped (printable ASCII; \xHH otherwise).
+ *	the server reach why escaped (printable ASCII; \xHH otherwise).  The
+ *	client follows only https URLs on the directory's host and port,
+ *	without user information; Retry-After is taken as at most a day.
  *
  * RETURN VALUES
  *	0 on success, else one of the negative ACME_* codes below with a
@@ -35,13 +37,14 @@
 #define ACME_RATE_LIMITED (-2)		/* 429 or rateLimited: wait retry_after */
 #define ACME_ACCOUNT_GONE (-3)		/* the account is deactivated, revoked or unknown */
 #define ACME_CANCELLED (-4)		/* cancelled() said so */
-#define ACME_UNREACHABLE (-5)		/* no answer, or a 5xx: the server, not the order */
+#define ACME_UNREACHABLE (-5)		/* no answer, or a 5xx before an order: the server's */
 
 #define ACME_RESPONSE_MAX (256 * 1024)	/* octets of one response */
 #define ACME_THUMBPRINT_SIZE 44		/* base64url SHA-256, and its NUL */
 #define ACME_KEY_AUTHZ_MAX 256
 #define ACME_ALPN_EXTENSION_SIZE 34	/* DER OCTET STRING of a SHA-256 */
 #define ACME_RETRY_AFTER_DEFAULT 3600	/* seconds, when a rate limit says none */
+#define ACME_RETRY_AFTER_MAX 86400	/* seconds: a longer Retry-After is cut to this */
 
 struct acme_client_config {
 	const char *directory_url;	/* https:// */
@@ -112,6 +115,12 @@ int acme_jwk(EVP_PKEY *key, char *buf, size_t size);
 
 /* The RFC 7638 thumbprint of a JWK already in its canonical form. */
 void acme_thumbprint_of_jwk(const char *canonical_jwk, char out[ACME_THUMBPRINT_SIZE]);
+
+/*
+ * The seconds a Retry-After value (delta-seconds or an HTTP-date) asks
+ * for at now, within 0 .. ACME_RETRY_AFTER_MAX; -1 when it is neither.
+ */
+int64_t acme_retry_after(const char *value, int64_t now);
 
 /* base64url without padding; false when out is too small. */
 bool acme_base64url(const unsigned char *data, size_t len, char *out, size_t size);

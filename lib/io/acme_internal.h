@@ -37,6 +37,7 @@ struct acme_client {
 	char nonce[NONCE_MAX];
 	char kid[URL_MAX];		/* the account URL; "" until registered */
 	int64_t retry_at;
+	bool ordering;			/* in acme_order(): a 5xx fails the order */
 	CURL *curl;
 };
 
@@ -48,7 +49,7 @@ struct response {
 	char nonce[NONCE_MAX];
 	char location[URL_MAX];
 	char content_type[128];
-	long retry_after;		/* seconds; -1: none */
+	int64_t retry_after;		/* seconds, 0 .. ACME_RETRY_AFTER_MAX; -1: none */
 };
 
 /* ---- acme_request.c ---- */
@@ -59,6 +60,11 @@ void acme_response_release(struct response *r);
  * follows, and may show in a sentence as it is.
  */
 bool acme_url_ok(const char *url);
+/*
+ * acme_url_ok, and on the directory's origin (host and port, no user
+ * information): the only URLs the server may send the client to.
+ */
+bool acme_url_on_origin(const char *directory_url, const char *url);
 bool acme_cancelled(const struct acme_client *c);
 /* Text from the server as printable ASCII (\xHH otherwise), at most SHOWN_MAX octets of it. */
 void acme_escape(const char *text, char *out, size_t size);

@@ -5,6 +5,7 @@
  * with nonces kept and badNonce retried once, and the server's answers
  * and problem documents turned into sentences and codes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,31 @@ bool acme_url_ok(const char *url)
 	return true;
 }
 
+/* The authority of an https:// URL (host[:port]) and its length, 443 dropped; false with userinfo. */
+static bool authority_of(const char *url, const char **ret, size_t *ret_len)
+{
+	const char *start = url + 8;
+	size_t len = strcspn(start, "/?#");
+
+	if (memchr(start, '@', len) != NULL)
+		return false;
+	if (len > 4 && memcmp(start + len - 4, ":443", 4) == 0)
+		len -= 4;
+	*ret = start;
+	*ret_len = len;
+	return len > 0;
+}
+
+bool acme_url_on_origin(const char *directory_url, const char *url)
+{
+	const char *a, *b;
+	size_t a_len, b_len;
+
+	return acme_url_ok(directory_url) && acme_url_ok(url) &&
+	       authority_of(directory_url, &a, &a_len) && authority_of(url, &b, &b_len) &&
+	       a_len == b_len && strncasecmp(a, b, a_len) == 0;
+}
+
 bool acme_cancelled(const struct acme_client *c)
 {
 	return c->cancelled != NULL && c->cancelled(c->cancel_arg);
@@ -106,6 +132,27 @@ static bool header_value(const char *line, size_t len, const char *name, char *o
 	return true;
 }
 
+int64_t acme_retry_after(const char *value, int64_t now)
+{
+	char *end;
+	long long seconds;
+	time_t at;
+
+	errno = 0;
+	seconds = strtoll(value, &end, 10);
+	if (end != value && *end == '\0') {
+		if (errno == ERANGE || seconds > ACME_RETRY_AFTER_MAX)
+			return seconds < 0 ? 0 : ACME_RETRY_AFTER_MAX;
+		return seconds < 0 ? 0 : (int64_t)seconds;
+	}
+	if ((at = curl_getdate(value, NULL)) <= 0)
+		return -1;
+	if ((int64_t)at <= now)
+		return 0;
+	return (int64_t)at - now > ACME_RETRY_AFTER_MAX ? ACME_RETRY_AFTER_MAX
+							 : (int64_t)at - now;
+}
+
 static size_t on_header(char *line, size_t size, size_t count, void *arg)
 {
 	struct response *r = arg;
@@ -123,16 +170,8 @@ static size_t on_header(char *line, size_t size, size_t count, void *arg)
 	    header_value(line, len, "Content-Type", r->content_type, sizeof(r->content_type)))
 		return len;
 	value[0] = '\0';
-	if (header_value(line, len, "Retry-After", value, sizeof(value)) && value[0] != '\0') {
-		char *end;
-		long seconds = strtol(value, &end, 10);
-		time_t at;
-
-		if (*end == '\0' && seconds >= 0)
-			r->retry_after = seconds;
-		else if ((at = curl_getdate(value, NULL)) > 0)
-			r->retry_after = at > time(NULL) ? (long)(at - time(NULL)) : 0;
-	}
+	if (header_value(line, len, "Retry-After", value, sizeof(value)) && value[0] != '\0')
+		r->retry_after = acme_retry_after(value, (int64_t)time(NULL));
 	return len;
 }
 
@@ -191,14 +230,18 @@ static int exchange(struct acme_client *c, enum method method, const char *url,
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
 	rc = curl_easy_perform(c->curl);
 	curl_slist_free_all(headers);
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		acme_response_release(r);
 		return ACME_CANCELLED;
+	}
 	if (r->too_large) {
+		acme_response_release(r);
 		say_why(why, why_size, "%s: the answer of %s is larger than %d octets", step, url,
 			ACME_RESPONSE_MAX);
 		return ACME_FAILED;
 	}
 	if (rc != CURLE_OK) {
+		acme_response_release(r);
 		say_why(why, why_size, "%s: %s: %s", step, url, curl_easy_strerror(rc));
 		return ACME_UNREACHABLE;
 	}
@@ -290,7 +333,7 @@ int acme_failure(struct acme_client *c, const struct response *r, const char *st
 
 	acme_escape(acme_short_type(type), type_shown, sizeof(type_shown));
 	if (r->status == 429 || strcmp(type, ACME_ERROR "rateLimited") == 0) {
-		long wait = r->retry_after >= 0 ? r->retry_after : ACME_RETRY_AFTER_DEFAULT;
+		int64_t wait = r->retry_after >= 0 ? r->retry_after : ACME_RETRY_AFTER_DEFAULT;
 
 		c->retry_at = (int64_t)time(NULL) + wait;
 		code = ACME_RATE_LIMITED;
@@ -299,7 +342,8 @@ int acme_failure(struct acme_client *c, const struct response *r, const char *st
 		   (r->status == 401 || r->status == 403 || r->status == 400)) {
 		code = ACME_ACCOUNT_GONE;
 	} else if (r->status >= 500) {
-		code = ACME_UNREACHABLE;
+		/* within an order, the order's failure (it backs off); before it, the server's */
+		code = c->ordering ? ACME_FAILED : ACME_UNREACHABLE;
 	}
 	if (type[0] != '\0')
 		say_why(why, why_size, "%s: the server answered %ld %s: %s", step, r->status,
@@ -351,8 +395,8 @@ int acme_read_directory(struct acme_client *c, char *why, size_t why_size)
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		const char *url = acme_member(json, urls[i].member);
 
-		if (url == NULL || !acme_url_ok(url)) {
-			say_why(why, why_size, "directory: %s has no https URL for %s",
+		if (url == NULL || !acme_url_on_origin(c->directory_url, url)) {
+			say_why(why, why_size, "directory: %s has no https URL on its own host for %s",
 				c->directory_url, urls[i].member);
 			c->new_order[0] = '\0';
 			goto out;

@@ -809,7 +809,8 @@ static bool error_readable(const char *error)
 }
 
 int domain_registry_cert_put(struct domain_registry *registry,
-			     const struct hosted_cert_status *status, char *why, size_t why_size)
+			     const struct hosted_cert_status *status, bool announce, char *why,
+			     size_t why_size)
 {
 	int rc;
 
@@ -843,7 +844,7 @@ int domain_registry_cert_put(struct domain_registry *registry,
 		  "failures = excluded.failures, last_error = excluded.last_error",
 		  params, 8, NULL, NULL, NULL) != 0)
 		rc = unavailable(registry, why, why_size);
-	return write_end(registry, rc, true, why, why_size);
+	return write_end(registry, rc, announce, why, why_size);
 }
 
 struct cert_state {

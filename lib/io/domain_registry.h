@@ -174,9 +174,16 @@ int domain_registry_each(struct domain_registry *registry, domain_registry_each_
 int domain_registry_generation(struct domain_registry *registry, uint64_t *ret_generation,
 			       char *why, size_t why_size);
 
-/* Write (insert or replace) the status of one certificate (last_error as above). */
+/*
+ * Write (insert or replace) the status of one certificate (last_error as
+ * above).  announce moves the generation on, so that every server reads
+ * the registry and its certificate files again: only for a new
+ * certificate; a failure's status is written without it, since waking
+ * every server for it would start the next attempt at once.
+ */
 int domain_registry_cert_put(struct domain_registry *registry,
-			     const struct hosted_cert_status *status, char *why, size_t why_size);
+			     const struct hosted_cert_status *status, bool announce, char *why,
+			     size_t why_size);
 
 /* The status of the certificate of name; REGISTRY_NOT_FOUND when none was kept. */
 int domain_registry_cert_get(struct domain_registry *registry, const char *name,

@@ -2,17 +2,29 @@
  * test_acme.c - the pieces of the ACME client that need no server: JWK and
  * its RFC 7638 thumbprint, base64url, the ES256 signature's form, key
  * authorizations, the tls-alpn-01 certificate (RFC 8737), the CSR, the
- * schedule of retries and renewals, and the checks of what the server
- * names (URLs) and of what is ordered (host names).
+ * schedule of retries and renewals, the checks of what the server names
+ * (URLs) and of what is ordered (host names), Retry-After's bounds; and,
+ * against a tiny HTTPS server that answers from a table, what the client
+ * makes of answers too large, 5xx, and an account it cannot check.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
@@ -252,6 +264,353 @@ static void test_renewal_time(void **state)
 }
 
 /* What the client follows and shows: https, printable, bounded. */
+/* Retry-After: bounded whatever the server sends (now: 2026-01-01 00:00:00 UTC) */
+static void test_retry_after(void **state)
+{
+	const int64_t now = 1767225600;
+
+	(void)state;
+	assert_int_equal(acme_retry_after("120", now), 120);
+	assert_int_equal(acme_retry_after("0", now), 0);
+	assert_int_equal(acme_retry_after("86400", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("86401", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("9223372036854775807", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("99999999999999999999999", now), ACME_RETRY_AFTER_MAX);
+	assert_int_equal(acme_retry_after("-5", now), 0);
+	assert_int_equal(acme_retry_after("-99999999999999999999999", now), 0);
+	assert_int_equal(acme_retry_after("garbage", now), -1);
+	assert_int_equal(acme_retry_after("12abc", now), -1);
+	assert_int_equal(acme_retry_after("", now), -1);
+	/* HTTP-dates: ten minutes on, in the past, a century on */
+	assert_int_equal(acme_retry_after("Thu, 01 Jan 2026 00:10:00 GMT", now), 600);
+	assert_int_equal(acme_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now), 0);
+	assert_int_equal(acme_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", now),
+			 ACME_RETRY_AFTER_MAX);
+}
+
+/* ---- a tiny HTTPS server: each request's path picks a canned answer ---- */
+
+struct route {
+	const char *path;
+	int status;
+	const char *content_type;	/* NULL: none */
+	const char *body;		/* '@' is the server's base URL; NULL: a body too large */
+};
+
+struct fake_server {
+	int listener, port;
+	SSL_CTX *ctx;
+	char base[64];			/* https://127.0.0.1:<port> */
+	char ca_file[64];
+	const struct route *routes;
+	size_t route_count;
+	unsigned requests;
+	pthread_t thread;
+};
+
+#define BIG_BODY_SIZE (ACME_RESPONSE_MAX + 4096)
+
+static void fake_answer(struct fake_server *f, SSL *ssl)
+{
+	char request[8192], path[256] = "", head[512], body[1024];
+	size_t used = 0;
+	int n;
+	const struct route *route = NULL;
+
+	/* headers, then the body's Content-Length octets (JWS bodies are small) */
+	while (used < sizeof(request) - 1 &&
+	       (n = SSL_read(ssl, request + used, (int)(sizeof(request) - 1 - used))) > 0) {
+		used += (size_t)n;
+		request[used] = '\0';
+		char *end = strstr(request, "\r\n\r\n"), *cl = strcasestr(request, "content-length:");
+		if (end != NULL && (cl == NULL || used >= (size_t)(end + 4 - request) +
+							  (size_t)atol(cl + 15)))
+			break;
+	}
+	request[used] = '\0';
+	sscanf(request, "%*s %255s", path);
+	for (size_t i = 0; i < f->route_count; i++)
+		if (strcmp(f->routes[i].path, path) == 0)
+			route = &f->routes[i];
+	f->requests++;
+	if (route == NULL) {
+		SSL_write(ssl, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+			  66);
+		return;
+	}
+	char *big = NULL;
+	const char *text = body;
+	size_t len;
+	if (route->body == NULL) {
+		big = malloc(BIG_BODY_SIZE);
+		memset(big, 'x', BIG_BODY_SIZE);
+		text = big;
+		len = BIG_BODY_SIZE;
+	} else {
+		len = 0;
+		for (const char *p = route->body; *p != '\0' && len < sizeof(body) - 64; p++)
+			if (*p == '@')
+				len += (size_t)snprintf(body + len, sizeof(body) - len, "%s", f->base);
+			else
+				body[len++] = *p;
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
+		     "Replay-Nonce: nonce%u\r\nLocation: %s/account/1\r\n%s%s%sConnection: close\r\n\r\n",
+		     route->status, len, f->requests, f->base,
+		     route->content_type ? "Content-Type: " : "",
+		     route->content_type ? route->content_type : "", route->content_type ? "\r\n" : "");
+	SSL_write(ssl, head, n);
+	for (size_t done = 0; done < len;) {
+		int w = SSL_write(ssl, text + done, (int)(len - done > 16384 ? 16384 : len - done));
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	free(big);
+}
+
+static void *fake_serve(void *arg)
+{
+	struct fake_server *f = arg;
+	int fd;
+
+	while ((fd = accept(f->listener, NULL, NULL)) >= 0) {
+		SSL *ssl = SSL_new(f->ctx);
+
+		SSL_set_fd(ssl, fd);
+		if (SSL_accept(ssl) == 1) {
+			fake_answer(f, ssl);
+			SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* A self-signed certificate for IP 127.0.0.1, written to f->ca_file. */
+static void fake_certificate(struct fake_server *f, EVP_PKEY *key)
+{
+	X509 *cert = X509_new();
+	X509_EXTENSION *san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+						  "IP:127.0.0.1");
+	FILE *out;
+	int fd;
+
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"fake acme", -1, -1, 0);
+	X509_set_issuer_name(cert, X509_get_subject_name(cert));
+	X509_set_pubkey(cert, key);
+	X509_add_ext(cert, san, -1);
+	assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
+	snprintf(f->ca_file, sizeof(f->ca_file), "/tmp/test_acme_ca.XXXXXX");
+	assert_true((fd = mkstemp(f->ca_file)) >= 0);
+	assert_non_null(out = fdopen(fd, "w"));
+	PEM_write_X509(out, cert);
+	fclose(out);
+	assert_int_equal(SSL_CTX_use_certificate(f->ctx, cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(f->ctx, key), 1);
+	X509_EXTENSION_free(san);
+	X509_free(cert);
+}
+
+static void fake_start(struct fake_server *f, const struct route *routes, size_t count)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	EVP_PKEY *key = acme_key_new();
+
+	memset(f, 0, sizeof(*f));
+	f->routes = routes;
+	f->route_count = count;
+	assert_non_null(f->ctx = SSL_CTX_new(TLS_server_method()));
+	fake_certificate(f, key);
+	EVP_PKEY_free(key);
+	assert_true((f->listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(f->listener, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(f->listener, 8), 0);
+	getsockname(f->listener, (struct sockaddr *)&sin, &len);
+	f->port = ntohs(sin.sin_port);
+	snprintf(f->base, sizeof(f->base), "https://127.0.0.1:%d", f->port);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+}
+
+static void fake_stop(struct fake_server *f)
+{
+	shutdown(f->listener, SHUT_RDWR);
+	close(f->listener);
+	pthread_join(f->thread, NULL);
+	SSL_CTX_free(f->ctx);
+	unlink(f->ca_file);
+}
+
+static struct acme_client *fake_client(struct fake_server *f)
+{
+	char url[128];
+	struct acme_client_config config = { .directory_url = url, .ca_file = f->ca_file,
+					      .request_timeout_ms = 5000 };
+	struct acme_client *client = NULL;
+	EVP_PKEY *key = acme_key_new();
+	char why[256];
+
+	snprintf(url, sizeof(url), "%s/dir", f->base);
+	assert_int_equal(acme_client_new(&config, key, &client, why, sizeof(why)), 0);
+	EVP_PKEY_free(key);
+	return client;
+}
+
+#define DIRECTORY "{\"newNonce\":\"@/nonce\",\"newAccount\":\"@/new-account\"," \
+		  "\"newOrder\":\"@/new-order\"}"
+#define PROBLEM "application/problem+json"
+
+/* An answer over ACME_RESPONSE_MAX is refused, and its part read is freed (ASan says so). */
+static void test_fake_answer_too_large(void **state)
+{
+	static const struct route routes[] = { { "/dir", 200, "application/json", NULL } };
+	struct fake_server f;
+	struct acme_client *client;
+	char why[512] = "";
+
+	(void)state;
+	fake_start(&f, routes, 1);
+	client = fake_client(&f);
+	assert_int_equal(acme_account_register(client, why, sizeof(why)), ACME_FAILED);
+	assert_non_null(strstr(why, "larger than"));
+	acme_client_free(client);
+	fake_stop(&f);
+}
+
+/* A 5xx before any order is the server's trouble: ACME_UNREACHABLE. */
+static void test_fake_directory_5xx(void **state)
+{
+	static const struct route routes[] = { { "/dir", 503, NULL, "" } };
+	struct fake_server f;
+	struct acme_client *client;
+	char why[512] = "";
+
+	(void)state;
+	fake_start(&f, routes, 1);
+	client = fake_client(&f);
+	assert_int_equal(acme_account_register(client, why, sizeof(why)), ACME_UNREACHABLE);
+	assert_non_null(strstr(why, "503"));
+	acme_client_free(client);
+	fake_stop(&f);
+}
+
+static const char *const http01[] = { "http-01" };
+
+static int no_publish(void *arg, const struct acme_challenge_answer *answer)
+{
+	(void)arg, (void)answer;
+	return -1;
+}
+
+static void no_withdraw(void *arg, const struct acme_challenge_answer *answer)
+{
+	(void)arg, (void)answer;
+}
+
+/* An order under way, then the outcome of newOrder as routes[3] says. */
+static int fake_order(const struct route *routes, size_t count, char *why, size_t why_size)
+{
+	struct acme_responder responder = { no_publish, no_withdraw, NULL };
+	struct fake_server f;
+	struct acme_client *client;
+	EVP_PKEY *key = acme_key_new();
+	char *chain = NULL;
+	int rc;
+
+	fake_start(&f, routes, count);
+	client = fake_client(&f);
+	rc = acme_order(client, "mta-sts.example.com", key, http01, 1, &responder, &chain, why,
+			why_size);
+	assert_null(chain);
+	acme_client_free(client);
+	EVP_PKEY_free(key);
+	fake_stop(&f);
+	return rc;
+}
+
+/* A 5xx at newOrder is the order's failure (the name backs off), not the server's. */
+static void test_fake_new_order_5xx(void **state)
+{
+	static const struct route routes[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/new-order", 500, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}" },
+	};
+	char why[512] = "";
+
+	(void)state;
+	assert_int_equal(fake_order(routes, 4, why, sizeof(why)), ACME_FAILED);
+	assert_non_null(strstr(why, "500"));
+}
+
+/*
+ * newOrder says unauthorized: the account is given up only when its own URL
+ * says so; an account URL that answers 5xx proves nothing.
+ */
+static void test_fake_account_unchecked_is_kept(void **state)
+{
+	static const struct route unchecked[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/new-order", 403, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}" },
+		{ "/account/1", 503, NULL, "" },
+	};
+	static const struct route deactivated[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/new-order", 403, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}" },
+		{ "/account/1", 200, "application/json", "{\"status\":\"deactivated\"}" },
+	};
+	static const struct route unknown[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/new-order", 400, PROBLEM,
+		  "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}" },
+		{ "/account/1", 400, PROBLEM,
+		  "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}" },
+	};
+	char why[512] = "";
+
+	(void)state;
+	assert_int_equal(fake_order(unchecked, 5, why, sizeof(why)), ACME_FAILED);
+	assert_int_equal(fake_order(deactivated, 5, why, sizeof(why)), ACME_ACCOUNT_GONE);
+	assert_int_equal(fake_order(unknown, 5, why, sizeof(why)), ACME_ACCOUNT_GONE);
+}
+
+/* The server's status text in deactivation's sentence is escaped. */
+static void test_fake_deactivate_status_escaped(void **state)
+{
+	static const struct route routes[] = {
+		{ "/dir", 200, "application/json", DIRECTORY },
+		{ "/nonce", 200, NULL, "" },
+		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		{ "/account/1", 200, "application/json", "{\"status\":\"va\\u001b[31mlid\"}" },
+	};
+	struct fake_server f;
+	struct acme_client *client;
+	char why[512] = "";
+
+	(void)state;
+	fake_start(&f, routes, 4);
+	client = fake_client(&f);
+	assert_int_equal(acme_account_deactivate(client, why, sizeof(why)), ACME_FAILED);
+	assert_null(strchr(why, '\x1b'));
+	assert_non_null(strstr(why, "\\x1b"));
+	acme_client_free(client);
+	fake_stop(&f);
+}
+
 static void test_url_and_name_checks(void **state)
 {
 	char long_url[URL_MAX + 16];
@@ -266,6 +625,18 @@ static void test_url_and_name_checks(void **state)
 	memcpy(long_url, "https://", 8);
 	long_url[sizeof(long_url) - 1] = '\0';
 	assert_false(acme_url_ok(long_url));
+	/* what the server names must be on the directory's host and port */
+	const char *dir = "https://acme.example/dir";
+	assert_true(acme_url_on_origin(dir, "https://acme.example/order/1"));
+	assert_true(acme_url_on_origin(dir, "https://ACME.example:443/order/1"));
+	assert_true(acme_url_on_origin("https://127.0.0.1:14000/dir", "https://127.0.0.1:14000/x"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example:8443/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://other.example/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example.other.example/x"));
+	assert_false(acme_url_on_origin(dir, "https://user@acme.example/order/1"));
+	assert_false(acme_url_on_origin(dir, "https://acme.example@other.example/x"));
+	assert_false(acme_url_on_origin(dir, "http://acme.example/order/1"));
+	assert_false(acme_url_on_origin("https://u:p@acme.example/dir", "https://acme.example/x"));
 	assert_true(acme_host_name_ok("mta-sts.example.com"));
 	assert_false(acme_host_name_ok(""));
 	assert_false(acme_host_name_ok("mta-sts.example.com\"}]"));
@@ -287,6 +658,12 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_renewal_time),
 		cmocka_unit_test(test_url_and_name_checks),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_fake_answer_too_large),
+		cmocka_unit_test(test_fake_directory_5xx),
+		cmocka_unit_test(test_fake_new_order_5xx),
+		cmocka_unit_test(test_fake_account_unchecked_is_kept),
+		cmocka_unit_test(test_fake_deactivate_status_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,9 +319,9 @@ static void remove_then_purge(void **state)
 	add_ok(f->registry, "example.com", T0);
 	add_ok(f->registry, "example.net", T0);
 	cert_of(&cert, "mta-sts.example.com", T0, "");
-	assert_int_equal(domain_registry_cert_put(f->registry, &cert, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &cert, true, why, sizeof(why)), 0);
 	cert_of(&cert, "mta-sts.example.net", T0, "");
-	assert_int_equal(domain_registry_cert_put(f->registry, &cert, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &cert, true, why, sizeof(why)), 0);
 
 	assert_int_equal(domain_registry_remove(f->registry, "example.com", T0 + 100, why,
 						sizeof(why)), 0);
@@ -465,7 +465,7 @@ static void refusals(void **state)
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts..example", &cert, why,
 						  sizeof(why)), REGISTRY_INVALID);
 	cert_of(&cert, "*.example.com", T0, "");
-	assert_int_equal(domain_registry_cert_put(f->registry, &cert, why, sizeof(why)),
+	assert_int_equal(domain_registry_cert_put(f->registry, &cert, true, why, sizeof(why)),
 			 REGISTRY_INVALID);
 }
 
@@ -496,9 +496,18 @@ static void generation_moves_with_every_write(void **state)
 	g = next;
 
 	cert_of(&cert, "mta-sts.example.com", T0, "rate limited");
-	assert_int_equal(domain_registry_cert_put(other, &cert, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(other, &cert, true, why, sizeof(why)), 0);
 	assert_true((next = generation(f->registry)) != g);
 	g = next;
+
+	/* a status written without announcing it is stored, the generation stays */
+	cert_of(&cert, "mta-sts.example.com", T0, "does not answer");
+	assert_int_equal(domain_registry_cert_put(other, &cert, false, why, sizeof(why)), 0);
+	assert_int_equal(generation(f->registry), g);
+	struct hosted_cert_status kept;
+	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &kept, why,
+						  sizeof(why)), 0);
+	assert_string_equal(kept.last_error, "does not answer");
 
 	assert_int_equal(domain_registry_remove(f->registry, "example.com", T0 + 2, why,
 						sizeof(why)), 0);
@@ -745,7 +754,7 @@ static void name_length_leaves_room_for_mta_sts(void **state)
 	snprintf(host, sizeof(host), "mta-sts.%s", name);
 	assert_true(strlen(host) < sizeof(put.name));
 	cert_of(&put, host, T0, "");
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	assert_int_equal(domain_registry_cert_get(f->registry, host, &got, why, sizeof(why)), 0);
 	assert_string_equal(got.name, host);
 }
@@ -758,7 +767,7 @@ static void cert_error_is_printable(void **state)
 	char why[512] = "", long_error[HOSTED_ERROR_MAX], expected[HOSTED_ERROR_MAX];
 
 	cert_of(&put, "mta-sts.example.com", T0, "order: \xff\xfe \x1b[31mred\\");
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &got, why,
 						  sizeof(why)), 0);
 	assert_string_equal(got.last_error, "order: \\xff\\xfe \\x1b[31mred\\");
@@ -769,7 +778,7 @@ static void cert_error_is_printable(void **state)
 	long_error[HOSTED_ERROR_MAX - 2] = '\x01';
 	long_error[HOSTED_ERROR_MAX - 1] = '\0';
 	memcpy(put.last_error, long_error, sizeof(long_error));
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &got, why,
 						  sizeof(why)), 0);
 	memcpy(expected, long_error, sizeof(expected));
@@ -779,7 +788,7 @@ static void cert_error_is_printable(void **state)
 	/* all to escape: 63 whole escapes of 4 octets */
 	memset(put.last_error, '\x02', HOSTED_ERROR_MAX - 1);
 	put.last_error[HOSTED_ERROR_MAX - 1] = '\0';
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &got, why,
 						  sizeof(why)), 0);
 	assert_int_equal(strlen(got.last_error), 63 * 4);
@@ -918,7 +927,7 @@ static void certificates(void **state)
 						  sizeof(why)), REGISTRY_NOT_FOUND);
 	cert_of(&put, "mta-sts.example.com", T0, "urn:ietf:params:acme:error:rateLimited \"x\"");
 	put.failures = 4000000000u;
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &got, why,
 						  sizeof(why)), 0);
 	assert_memory_equal(&put, &got, sizeof(put));
@@ -926,7 +935,7 @@ static void certificates(void **state)
 	cert_of(&put, "mta-sts.example.com", T0 + 86400, "");
 	put.failures = 0;
 	put.next_attempt = 0;
-	assert_int_equal(domain_registry_cert_put(f->registry, &put, why, sizeof(why)), 0);
+	assert_int_equal(domain_registry_cert_put(f->registry, &put, true, why, sizeof(why)), 0);
 	memset(&got, 0x55, sizeof(got));
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &got, why,
 						  sizeof(why)), 0);
@@ -1071,7 +1080,7 @@ static void store_failures_are_unavailable(void **state)
 	assert_int_equal(domain_registry_remove(f->registry, "example.com", T0, why, sizeof(why)),
 			 REGISTRY_UNAVAILABLE);
 	cert_of(&cert, "mta-sts.example.com", T0, "");
-	assert_int_equal(domain_registry_cert_put(f->registry, &cert, why, sizeof(why)),
+	assert_int_equal(domain_registry_cert_put(f->registry, &cert, true, why, sizeof(why)),
 			 REGISTRY_UNAVAILABLE);
 	assert_int_equal(domain_registry_cert_get(f->registry, "mta-sts.example.com", &cert, why,
 						  sizeof(why)), REGISTRY_UNAVAILABLE);
