@@ -180,6 +180,7 @@ struct serve_daemon {
 	struct serve_acme *acme;	/* NULL: no ACME */
 	struct event *sighup, *sigterm, *sigint, *stop_timer;
 	struct event *acme_timer;	/* copies the manager's counters to the metrics */
+	struct serve_metrics acme_base;	/* the slot's counts when the manager started */
 	bool stopping;
 	unsigned worker_count;		/* 1: this process serves, no supervisor */
 	unsigned worker_index;
@@ -503,11 +504,13 @@ static void on_acme_metrics(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	serve_acme_counters(d->acme, &counters);
+	/* On from the counts of a worker 0 this one replaced: counters never go back. */
 	m->acme = true;
-	m->acme_orders_ok = counters.orders_ok;
-	m->acme_orders_failed = counters.orders_failed;
-	m->acme_rate_limited = counters.rate_limited;
-	m->acme_accounts_replaced = counters.accounts_replaced;
+	m->acme_orders_ok = d->acme_base.acme_orders_ok + counters.orders_ok;
+	m->acme_orders_failed = d->acme_base.acme_orders_failed + counters.orders_failed;
+	m->acme_rate_limited = d->acme_base.acme_rate_limited + counters.rate_limited;
+	m->acme_accounts_replaced = d->acme_base.acme_accounts_replaced +
+				    counters.accounts_replaced;
 	m->certificates_expiring = counters.expiring;
 	evtimer_add(d->acme_timer, &every);
 }
@@ -551,6 +554,7 @@ static int hosting_start(struct serve_daemon *d)
 		fprintf(stderr, "mtasts serve: ACME: %s\n", why);
 		return EXIT_CONFIG;
 	}
+	d->acme_base = *serve_server_metrics(d->server);
 	if ((d->acme_timer = evtimer_new(d->base, on_acme_metrics, d)) == NULL) {
 		daemon_log(LOG_ERR, "out of memory");
 		return EXIT_LOCAL_ERROR;
@@ -819,6 +823,8 @@ static int worker_run(void *arg, unsigned index)
 		serve_signals_release();
 	}
 	event_base_dispatch(d->base);
+	/* Freeing the signal events restores their default action: a late SIGTERM would kill. */
+	serve_signals_hold();
 	if (d->worker_count > 1)
 		daemon_release(d);	/* the certificate manager's thread stops */
 	return EXIT_VALID;

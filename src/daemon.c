@@ -2,6 +2,7 @@
  * daemon.c - see daemon.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -65,6 +66,11 @@ int daemon_detach(int *ret_ready_fd)
 	if (pipe2(ready, O_CLOEXEC) != 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid > 0) {
+		sigset_t none;
+
+		/* The starter waits: Ctrl-C may end its wait, whatever the daemon holds. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(ready[1]);
 		do
 			n = read(ready[0], &byte, 1);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #define RESTARTS_MAX 5			/* deaths in RESTART_WINDOW_S before giving up */
 #define RESTART_WINDOW_S 60
 #define EXIT_LOCAL_ERROR 71
+#define EXIT_CONFIG 78
 
 struct worker {
 	pid_t pid;			/* 0: not running */
@@ -108,9 +110,16 @@ void serve_workers_serving(void)
 static pid_t start_worker(struct worker *w, const sigset_t *old_mask, int ready_pipe[2],
 			  int (*worker_main)(void *arg, unsigned index), void *arg)
 {
+	pid_t supervisor = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/*
+		 * A supervisor killed outright (SIGKILL, the OOM killer) must not
+		 * leave workers holding the ports.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != supervisor)
+			_exit(EXIT_LOCAL_ERROR);
 		/* Only the supervisor talks to systemd (NotifyAccess=main). */
 		unsetenv("NOTIFY_SOCKET");
 		/*
@@ -176,7 +185,7 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 {
 	struct worker workers[SERVE_WORKERS_MAX] = { 0 };
 	time_t deaths[RESTARTS_MAX] = { 0 };
-	sigset_t wanted, old_mask;
+	sigset_t wanted, old_mask, worker_mask;
 	bool stopping = false, announced = false;
 	int status = 0, ready_pipe[2];
 	unsigned ready_count = 0;
@@ -195,14 +204,20 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 		return EXIT_LOCAL_ERROR;
 	}
 	sigprocmask(SIG_BLOCK, &wanted, &old_mask);
-	/* Held since the start maybe (serve_signals_hold()): the workers take them. */
-	sigdelset(&old_mask, SIGHUP);
-	sigdelset(&old_mask, SIGTERM);
-	sigdelset(&old_mask, SIGINT);
-	sigdelset(&old_mask, SIGCHLD);
+	/*
+	 * Held since the start (serve_signals_hold()): the workers take them
+	 * once they serve.  The supervisor keeps its own mask to the end, so
+	 * that a signal after the last worker is gone cannot kill it before
+	 * the caller has removed the pid file.
+	 */
+	worker_mask = old_mask;
+	sigdelset(&worker_mask, SIGHUP);
+	sigdelset(&worker_mask, SIGTERM);
+	sigdelset(&worker_mask, SIGINT);
+	sigdelset(&worker_mask, SIGCHLD);
 	for (unsigned i = 0; i < count; i++) {
 		workers[i].index = i;
-		if (start_worker(&workers[i], &old_mask, ready_pipe, worker_main, arg) < 0) {
+		if (start_worker(&workers[i], &worker_mask, ready_pipe, worker_main, arg) < 0) {
 			signal_all(workers, count, SIGTERM);
 			stopping = true;
 			status = EXIT_LOCAL_ERROR;
@@ -251,13 +266,25 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 			if (w == NULL)
 				continue;
 			w->pid = 0;
+			describe_exit(wstatus, how, sizeof(how));
 			if (stopping) {
-				if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
-					status = EXIT_LOCAL_ERROR;
+				if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+					daemon_log(LOG_ERR, "worker %u %s while stopping", w->index, how);
+					if (status == 0)
+						status = EXIT_LOCAL_ERROR;
+				}
 				continue;
 			}
-			describe_exit(wstatus, how, sizeof(how));
-			/* Dying over and over is a fault no restart mends. */
+			/* Wrong settings (a registry that cannot be opened): no restart mends them. */
+			if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == EXIT_CONFIG) {
+				daemon_log(LOG_ERR, "worker %u %s: the settings are wrong; stopping",
+					   w->index, how);
+				stopping = true;
+				status = EXIT_CONFIG;
+				signal_all(workers, count, SIGTERM);
+				continue;
+			}
+			/* Dying over and over is a fault no restart mends: the sixth death in a minute stops. */
 			if (death_count == RESTARTS_MAX &&
 			    time(NULL) - deaths[0] < RESTART_WINDOW_S) {
 				daemon_log(LOG_ERR, "worker %u %s; %d deaths in %d s: stopping",
@@ -273,13 +300,16 @@ int serve_workers_run(unsigned count, int (*worker_main)(void *arg, unsigned ind
 			}
 			deaths[death_count++] = time(NULL);
 			daemon_log(LOG_ERR, "worker %u %s; starting another", w->index, how);
-			if (start_worker(w, &old_mask, ready_pipe, worker_main, arg) < 0) {
+			if (start_worker(w, &worker_mask, ready_pipe, worker_main, arg) < 0) {
 				stopping = true;
 				status = EXIT_LOCAL_ERROR;
 				signal_all(workers, count, SIGTERM);
 			}
 		}
 	}
+	/* Stopped before all served: still a clean start and stop for the starter. */
+	if (!announced && status == 0 && all_serving != NULL)
+		all_serving(arg);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	close(ready_pipe[0]);
 	close(ready_pipe[1]);
