@@ -173,10 +173,8 @@ int domain_registry_sqlite_open(const char *path, struct domain_registry **ret_r
 	s->base.ops = &sqlite_ops;
 	/* made with mode 0600: it says which domains a server hosts */
 	rc = sqlite_open_file(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0600,
-			      REGISTRY_TIMEOUT_MS, &s->db);
-	if (rc == SQLITE_OK)
-		rc = sqlite_setup_retrying(s->db, REGISTRY_TIMEOUT_MS, prepare_file, NULL, reason,
-					   sizeof(reason));
+			      REGISTRY_TIMEOUT_MS, prepare_file, NULL, &s->db, reason,
+			      sizeof(reason));
 	if (rc != SQLITE_OK) {
 		say_why(why, why_size, "%.200s: %s", path, reason[0] != '\0' ? reason
 			: s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));

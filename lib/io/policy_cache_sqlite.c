@@ -341,10 +341,7 @@ int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
 		return MTASTS_ERR_NOMEM;
 	s->base.ops = &sqlite_ops;
 	rc = sqlite_open_file(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0,
-			      busy_timeout_ms, &s->db);
-	if (rc == SQLITE_OK)
-		rc = sqlite_setup_retrying(s->db, busy_timeout_ms, prepare_file, NULL, err,
-					   err_size);
+			      busy_timeout_ms, prepare_file, NULL, &s->db, err, err_size);
 	for (size_t i = 0; i < STMT_COUNT_ALL && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);

@@ -364,14 +364,10 @@ int report_store_sqlite_open(const char *path, const struct report_store_options
 	s->base.ops = &sqlite_ops;
 	s->base.read_only = options->read_only;
 	/* a new file with mode 0640 (SQLite would use 0644 less the umask) */
-	if (options->read_only)
-		rc = sqlite_open_file(path, SQLITE_OPEN_READONLY, 0, options->timeout_ms, &s->db);
-	else
-		rc = sqlite_open_file(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0640,
-				      options->timeout_ms, &s->db);
-	if (rc == SQLITE_OK)
-		rc = sqlite_setup_retrying(s->db, options->timeout_ms, prepare_file,
-					   options, reason, sizeof(reason));
+	rc = sqlite_open_file(path, options->read_only ? SQLITE_OPEN_READONLY
+			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			      options->read_only ? 0 : 0640, options->timeout_ms, prepare_file,
+			      options, &s->db, reason, sizeof(reason));
 	if (rc != SQLITE_OK) {
 		if (reason[0] != '\0')
 			snprintf(why, why_size, "%.200s: %s", path, reason);

@@ -103,8 +103,25 @@ int sqlite_wal(sqlite3 *db, const char *file_name, const char *synchronous, char
 	return sqlite_noted(db, sqlite3_exec(db, sql, NULL, NULL, NULL), what, why, why_size);
 }
 
+/* setup, tried again while the file is busy until timeout_ms have passed in real time */
+static int setup_retrying(sqlite3 *db, unsigned timeout_ms, sqlite_setup_fn *setup,
+			  const void *arg, char *why, size_t why_size)
+{
+	long long until = monotonic_ms() + timeout_ms;
+	int rc;
+
+	for (;;) {
+		why[0] = '\0';		/* a reason of an earlier try is not this one's */
+		rc = setup(db, arg, why, why_size);
+		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
+			return rc;
+		sqlite3_sleep(BUSY_RETRY_MS);
+	}
+}
+
 int sqlite_open_file(const char *path, int flags, unsigned create_mode, unsigned busy_ms,
-		     sqlite3 **ret_db)
+		     sqlite_setup_fn *setup, const void *arg, sqlite3 **ret_db, char *why,
+		     size_t why_size)
 {
 	int rc;
 
@@ -120,23 +137,8 @@ int sqlite_open_file(const char *path, int flags, unsigned create_mode, unsigned
 		sqlite3_extended_result_codes(*ret_db, 1);
 		sqlite3_busy_timeout(*ret_db, busy_ms > 0x7fffffffu ? 0x7fffffff : (int)busy_ms);
 	}
-	if (rc == SQLITE_OK)
-		sqlite3_db_config(*ret_db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	return rc;
-}
-
-int sqlite_setup_retrying(sqlite3 *db, unsigned timeout_ms, sqlite_setup_fn *setup,
-			  const void *arg,
-			  char *why, size_t why_size)
-{
-	long long until = monotonic_ms() + timeout_ms;
-	int rc;
-
-	for (;;) {
-		why[0] = '\0';
-		rc = setup(db, arg, why, why_size);
-		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
-			return rc;
-		sqlite3_sleep(BUSY_RETRY_MS);
-	}
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_db_config(*ret_db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	return setup_retrying(*ret_db, busy_ms, setup, arg, why, why_size);
 }

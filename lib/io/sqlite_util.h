@@ -51,28 +51,23 @@ int sqlite_schema_migrate(sqlite3 *db, const char *store_name, const char *const
 int sqlite_wal(sqlite3 *db, const char *file_name, const char *synchronous, char *why,
 	       size_t why_size);
 
-/*
- * Open path with sqlite3_open_v2's flags (SQLITE_OPEN_NOMUTEX added), after
- * making the file with create_mode when it is not there (0: SQLite makes it,
- * with 0644 less the umask).  The connection, when there is one even after
- * a failure (for its message; the caller closes it), has extended result
- * codes, defensive mode and a busy timeout of busy_ms.
- */
-int sqlite_open_file(const char *path, int flags, unsigned create_mode, unsigned busy_ms,
-		     sqlite3 **ret_db);
-
-/* One try at setting up an opened file (configure, migrate). */
+/* One try at setting up an opened file (configure, migrate): SQLITE_OK or the failure. */
 typedef int sqlite_setup_fn(sqlite3 *db, const void *arg, char *why, size_t why_size);
 
 /*
- * setup(db, arg, why, why_size), tried again while it fails with SQLITE_BUSY
- * until timeout_ms have passed in real time: two processes that change the
- * journal mode of a new file at once can get SQLITE_BUSY without the busy
- * handler being asked (SQLite's deadlock avoidance).  why is cleared before
- * each try, a reason of an earlier one not being this one's.
+ * Open path with sqlite3_open_v2's flags (SQLITE_OPEN_NOMUTEX added), after
+ * making the file with create_mode when it is not there (0: SQLite makes it,
+ * with 0644 less the umask), with extended result codes, a busy timeout of
+ * busy_ms and defensive mode; then setup(db, arg, why, why_size), tried
+ * again while it fails with SQLITE_BUSY until busy_ms have passed in real
+ * time: two processes that change the journal mode of a new file at once
+ * can get SQLITE_BUSY without the busy handler being asked (SQLite's
+ * deadlock avoidance).  why is cleared before each try.  On a failure the
+ * connection, when there is one, is left in *ret_db for its message: the
+ * caller closes it.
  */
-int sqlite_setup_retrying(sqlite3 *db, unsigned timeout_ms, sqlite_setup_fn *setup,
-			  const void *arg,
-			  char *why, size_t why_size);
+int sqlite_open_file(const char *path, int flags, unsigned create_mode, unsigned busy_ms,
+		     sqlite_setup_fn *setup, const void *arg, sqlite3 **ret_db, char *why,
+		     size_t why_size);
 
 #endif
