@@ -5,15 +5,13 @@
  * are BEGIN IMMEDIATE), a schema versioned by user_version and migrated
  * in one transaction (none is begun for a file at this version already).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "domain_registry_internal.h"
+#include "sqlite_util.h"
 #include "util.h"
 
 /*
@@ -49,8 +47,6 @@ static const char *const migrations[] = {
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REGISTRY_SCHEMA,
 	       "one migration per schema version");
-
-#define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
 
 struct sqlite_registry {
 	struct domain_registry base;
@@ -140,126 +136,27 @@ static const struct registry_ops sqlite_ops = {
 
 /* Opening */
 
-static int pragma_value(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value, char *ret_text,
-			size_t text_size)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (ret_value != NULL)
-			*ret_value = sqlite3_column_int64(stmt, 0);
-		if (ret_text != NULL) {
-			const unsigned char *t = sqlite3_column_text(stmt, 0);
-			snprintf(ret_text, text_size, "%s", t != NULL ? (const char *)t : "");
-		}
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* rc, with what failed and SQLite's message in why (taken before a ROLLBACK resets it). */
-static int noted(sqlite3 *db, int rc, const char *what, char *why, size_t why_size)
-{
-	if (rc != SQLITE_OK && why[0] == '\0')
-		snprintf(why, why_size, "%s: %s", what, sqlite3_errmsg(db));
-	return rc;
-}
-
-static int schema_version(sqlite3 *db, sqlite3_int64 *ret_version, char *why, size_t why_size)
-{
-	int rc = noted(db, pragma_value(db, "PRAGMA user_version", ret_version, NULL, 0),
-		       "reading the schema version", why, why_size);
-
-	if (rc == SQLITE_OK && (*ret_version < 0 || *ret_version > REGISTRY_SCHEMA)) {
-		snprintf(why, why_size, "the registry has schema version %lld, this program "
-			 "knows up to %d", (long long)*ret_version, REGISTRY_SCHEMA);
-		return SQLITE_MISMATCH;
-	}
-	return rc;
-}
-
-/* Bring the schema to REGISTRY_SCHEMA in one write transaction; nothing written when it is. */
+/* Bring the schema to REGISTRY_SCHEMA; no write transaction begun when it is there. */
 static int migrate(sqlite3 *db, char *why, size_t why_size)
 {
 	sqlite3_int64 version = 0;
-	char sql[64];
-	int rc = schema_version(db, &version, why, why_size);
+	int rc = sqlite_schema_check(db, "the registry", REGISTRY_SCHEMA, &version, why, why_size);
 
 	if (rc != SQLITE_OK || version == REGISTRY_SCHEMA)
 		return rc;
-	if ((rc = noted(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-			"starting the migration", why, why_size)) != SQLITE_OK)
-		return rc;
-	if ((rc = schema_version(db, &version, why, why_size)) != SQLITE_OK)
-		goto out;
-	for (; version < REGISTRY_SCHEMA; version++)
-		if ((rc = noted(db, sqlite3_exec(db, migrations[version], NULL, NULL, NULL),
-				"migrating the schema", why, why_size)) != SQLITE_OK)
-			goto out;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", REGISTRY_SCHEMA);
-	if ((rc = noted(db, sqlite3_exec(db, sql, NULL, NULL, NULL), "writing the schema version",
-			why, why_size)) != SQLITE_OK)
-		goto out;
-	rc = noted(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "committing the migration",
-		   why, why_size);
-out:
-	if (rc != SQLITE_OK)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return sqlite_schema_migrate(db, "the registry", migrations, REGISTRY_SCHEMA, why,
+				     why_size);
 }
 
-/* WAL and synchronous=FULL, unless the file cannot be written (then as it is). */
-static int configure(sqlite3 *db, char *why, size_t why_size)
+/* WAL and synchronous=FULL, unless the file cannot be written (then as it is); migrated. */
+static int prepare_file(sqlite3 *db, const void *arg, char *why, size_t why_size)
 {
-	char mode[16] = "";
-	int rc;
+	int rc = SQLITE_OK;
 
-	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if (sqlite3_db_readonly(db, "main") == 1)
-		return SQLITE_OK;
-	if ((rc = noted(db, pragma_value(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode)),
-			"turning WAL mode on", why, why_size)) != SQLITE_OK)
-		return rc;
-	if (strcmp(mode, "wal") != 0) {
-		snprintf(why, why_size, "the registry cannot be in WAL mode (%s)", mode);
-		return SQLITE_MISMATCH;
-	}
-	return noted(db, sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL),
-		     "setting synchronous = FULL", why, why_size);
-}
-
-/*
- * Configure and migrate, tried again until the busy timeout: two processes
- * that change the journal mode of a new file at once can get SQLITE_BUSY
- * without the busy handler being asked (SQLite's deadlock avoidance).
- */
-static int prepare_file(sqlite3 *db, char *why, size_t why_size)
-{
-	long long until = monotonic_ms() + REGISTRY_TIMEOUT_MS;
-	int rc;
-
-	for (;;) {
-		why[0] = '\0';		/* a reason of an earlier try is not this one's */
-		rc = configure(db, why, why_size);
-		if (rc == SQLITE_OK)
-			rc = migrate(db, why, why_size);
-		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
-			return rc;
-		sqlite3_sleep(BUSY_RETRY_MS);
-	}
-}
-
-/* A new file is made with mode 0600: it says which domains a server hosts. */
-static void create_file(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd >= 0)
-		close(fd);
+	(void)arg;
+	if (sqlite3_db_readonly(db, "main") != 1)
+		rc = sqlite_wal(db, "the registry", "FULL", why, why_size);
+	return rc == SQLITE_OK ? migrate(db, why, why_size) : rc;
 }
 
 int domain_registry_sqlite_open(const char *path, struct domain_registry **ret_registry,
@@ -274,15 +171,10 @@ int domain_registry_sqlite_open(const char *path, struct domain_registry **ret_r
 		return REGISTRY_UNAVAILABLE;
 	}
 	s->base.ops = &sqlite_ops;
-	create_file(path);
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (s->db != NULL) {
-		sqlite3_extended_result_codes(s->db, 1);
-		sqlite3_busy_timeout(s->db, REGISTRY_TIMEOUT_MS);
-	}
-	if (rc == SQLITE_OK)
-		rc = prepare_file(s->db, reason, sizeof(reason));
+	/* made with mode 0600: it says which domains a server hosts */
+	rc = sqlite_open_file(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0600,
+			      REGISTRY_TIMEOUT_MS, prepare_file, NULL, &s->db, reason,
+			      sizeof(reason));
 	if (rc != SQLITE_OK) {
 		say_why(why, why_size, "%.200s: %s", path, reason[0] != '\0' ? reason
 			: s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));

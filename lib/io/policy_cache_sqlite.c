@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "policy_cache.h"
-#include "util.h"
+#include "sqlite_util.h"
 
 /*
  * Migrations, in order: migrations[i] takes the schema from version i to
@@ -36,8 +36,6 @@ static const char *const migrations[] = {
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == POLICY_CACHE_SQLITE_SCHEMA,
 	       "one migration per schema version");
-
-#define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
 
 #define COLUMNS "domain, kind, txt_id, policy, fetched_at, expires_at"
 
@@ -316,105 +314,16 @@ static const struct policy_cache_ops sqlite_ops = {
 	.free = sqlite_free,
 };
 
-/* Run one statement that returns at most a row; its first column in *ret_value. */
-static int exec_one(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value,
-		    char *ret_text, size_t text_size)
+/* WAL (synchronous=NORMAL: a policy lost in a crash is fetched again) and the schema made. */
+static int prepare_file(sqlite3 *db, const void *arg, char *err, size_t err_size)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	int rc = sqlite_wal(db, "the cache file", "NORMAL", err, err_size);
 
+	(void)arg;
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		if (ret_value != NULL)
-			*ret_value = sqlite3_column_int64(stmt, 0);
-		if (ret_text != NULL) {
-			const unsigned char *t = sqlite3_column_text(stmt, 0);
-			snprintf(ret_text, text_size, "%s", t != NULL ? (const char *)t : "");
-		}
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Bring the schema to POLICY_CACHE_SQLITE_SCHEMA, in one write transaction. */
-static int migrate(sqlite3 *db, char *err, size_t err_size)
-{
-	sqlite3_int64 version = 0;
-	char sql[64];
-	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	if ((rc = exec_one(db, "PRAGMA user_version", &version, NULL, 0)) != SQLITE_OK)
-		goto out;
-	if (version < 0 || version > POLICY_CACHE_SQLITE_SCHEMA) {
-		snprintf(err, err_size, "the cache has schema version %lld, this "
-			 "program knows up to %d", (long long)version,
-			 POLICY_CACHE_SQLITE_SCHEMA);
-		rc = SQLITE_MISMATCH;
-		goto out;
-	}
-	for (; version < POLICY_CACHE_SQLITE_SCHEMA; version++) {
-		if ((rc = sqlite3_exec(db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK)
-			goto out;
-	}
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", POLICY_CACHE_SQLITE_SCHEMA);
-	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-out:
-	if (rc != SQLITE_OK)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
-}
-
-/* Connection settings: busy timeout, defensive mode, WAL. */
-static int configure(sqlite3 *db, unsigned busy_timeout_ms, char *err, size_t err_size)
-{
-	char mode[16] = "";
-	int rc;
-
-	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, busy_timeout_ms > 0x7fffffffu
-			     ? 0x7fffffff : (int)busy_timeout_ms);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((rc = exec_one(db, "PRAGMA journal_mode = WAL", NULL, mode,
-			   sizeof(mode))) != SQLITE_OK)
-		return rc;
-	if (strcmp(mode, "wal") != 0) {
-		snprintf(err, err_size, "the cache file cannot be in WAL mode (%s)", mode);
-		return SQLITE_MISMATCH;
-	}
-	return exec_one(db, "PRAGMA synchronous = NORMAL", NULL, NULL, 0);
-}
-
-/*
- * Configure the connection and bring the schema up to date.  Two
- * processes that change the journal mode of a new file at once can get
- * SQLITE_BUSY without the busy handler being asked (SQLite's deadlock
- * avoidance), so the whole step is tried again until the busy timeout.
- */
-/*
- * The tries (each may itself wait in SQLite's busy handler) end when the
- * busy timeout has passed in real time, not after so many sleeps.
- */
-static int prepare_file(sqlite3 *db, unsigned busy_timeout_ms, char *err,
-			size_t err_size)
-{
-	long long until = monotonic_ms() + busy_timeout_ms;
-	int rc;
-
-	for (;;) {
-		rc = configure(db, busy_timeout_ms, err, err_size);
-		if (rc == SQLITE_OK)
-			rc = migrate(db, err, err_size);
-		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
-			return rc;
-		sqlite3_sleep(BUSY_RETRY_MS);
-	}
+	return sqlite_schema_migrate(db, "the cache", migrations, POLICY_CACHE_SQLITE_SCHEMA, err,
+				     err_size);
 }
 
 int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
@@ -431,10 +340,8 @@ int policy_cache_sqlite_open(const char *path, unsigned busy_timeout_ms,
 	if (s == NULL)
 		return MTASTS_ERR_NOMEM;
 	s->base.ops = &sqlite_ops;
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK)
-		rc = prepare_file(s->db, busy_timeout_ms, err, err_size);
+	rc = sqlite_open_file(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0,
+			      busy_timeout_ms, prepare_file, NULL, &s->db, err, err_size);
 	for (size_t i = 0; i < STMT_COUNT_ALL && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);

@@ -7,15 +7,14 @@
  * for the statements that are run again and again.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "report_store_internal.h"
+#include "sqlite_util.h"
 #include "util.h"
 
 /*
@@ -92,7 +91,6 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REPORT_STORE_SCHEMA,
 	       "one migration per schema version");
 
-#define BUSY_RETRY_MS 10		/* between tries of a busy file at open */
 #define CACHED_STATEMENTS 12		/* statements kept prepared, by their text */
 #define BATCH_CACHE_KIB "-65536"		/* page cache during a batch: 64 MiB (negative: KiB) */
 #define DEFAULT_CACHE_KIB "-2000"	/* and otherwise, SQLite's default */
@@ -328,136 +326,27 @@ static const struct report_store_ops sqlite_ops = {
 
 /* Opening */
 
-static int exec_int(sqlite3 *db, const char *sql, sqlite3_int64 *ret_value, char *ret_text,
-		    size_t text_size)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		if (ret_value != NULL)
-			*ret_value = sqlite3_column_int64(stmt, 0);
-		if (ret_text != NULL) {
-			const unsigned char *t = sqlite3_column_text(stmt, 0);
-			snprintf(ret_text, text_size, "%s", t != NULL ? (const char *)t : "");
-		}
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /*
- * rc, with what failed and SQLite's message in why unless a reason is there
- * already.  Taken at once: the ROLLBACK after a failure resets the
- * connection's message (to "not an error").
+ * Foreign keys on; then, unless read only, WAL and synchronous=FULL, and
+ * the schema migrated (in a write transaction, begun first); read only,
+ * the schema only checked.
  */
-static int noted(sqlite3 *db, int rc, const char *what, char *why, size_t why_size)
+static int prepare_file(sqlite3 *db, const void *arg, char *why, size_t why_size)
 {
-	if (rc != SQLITE_OK && why[0] == '\0')
-		snprintf(why, why_size, "%s: %s", what, sqlite3_errmsg(db));
-	return rc;
-}
-
-/* The file's schema version against this program's: SQLITE_MISMATCH when newer. */
-static int check_version(sqlite3 *db, sqlite3_int64 *ret_version, char *why, size_t why_size)
-{
-	int rc = noted(db, exec_int(db, "PRAGMA user_version", ret_version, NULL, 0),
-		       "reading the schema version", why, why_size);
-
-	if (rc == SQLITE_OK && (*ret_version < 0 || *ret_version > REPORT_STORE_SCHEMA)) {
-		snprintf(why, why_size, "the report store has schema version %lld, this program "
-			 "knows up to %d", (long long)*ret_version, REPORT_STORE_SCHEMA);
-		return SQLITE_MISMATCH;
-	}
-	return rc;
-}
-
-/* Bring the schema to REPORT_STORE_SCHEMA, in one write transaction. */
-static int migrate(sqlite3 *db, char *why, size_t why_size)
-{
+	const struct report_store_options *options = arg;
 	sqlite3_int64 version = 0;
-	char sql[64];
-	int rc = noted(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-		       "starting the migration", why, why_size);
+	int rc = sqlite_noted(db, sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+			      "turning foreign keys on", why, why_size);
 
 	if (rc != SQLITE_OK)
 		return rc;
-	if ((rc = check_version(db, &version, why, why_size)) != SQLITE_OK)
-		goto out;
-	for (; version < REPORT_STORE_SCHEMA; version++)
-		if ((rc = noted(db, sqlite3_exec(db, migrations[version], NULL, NULL, NULL),
-				"migrating the schema", why, why_size)) != SQLITE_OK)
-			goto out;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", REPORT_STORE_SCHEMA);
-	if ((rc = noted(db, sqlite3_exec(db, sql, NULL, NULL, NULL), "writing the schema version",
-			why, why_size)) != SQLITE_OK)
-		goto out;
-	rc = noted(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "committing the migration",
-		   why, why_size);
-out:
-	if (rc != SQLITE_OK)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
-}
-
-/* Connection settings: busy timeout, defensive mode, foreign keys, WAL, synchronous=FULL. */
-static int configure(sqlite3 *db, bool read_only, char *why, size_t why_size)
-{
-	char mode[16] = "";
-	int rc;
-
-	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if ((rc = noted(db, sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
-			"turning foreign keys on", why, why_size)) != SQLITE_OK)
+	if (options->read_only)
+		return sqlite_schema_check(db, "the report store", REPORT_STORE_SCHEMA, &version,
+					   why, why_size);
+	if ((rc = sqlite_wal(db, "the report store", "FULL", why, why_size)) != SQLITE_OK)
 		return rc;
-	if (read_only)
-		return SQLITE_OK;
-	if ((rc = noted(db, exec_int(db, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode)),
-			"turning WAL mode on", why, why_size)) != SQLITE_OK)
-		return rc;
-	if (strcmp(mode, "wal") != 0) {
-		snprintf(why, why_size, "the report store cannot be in WAL mode (%s)", mode);
-		return SQLITE_MISMATCH;
-	}
-	return noted(db, sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL),
-		     "setting synchronous = FULL", why, why_size);
-}
-
-/*
- * Configure and migrate, tried again until the busy timeout: two processes
- * that change the journal mode of a new file at once can get SQLITE_BUSY
- * without the busy handler being asked (SQLite's deadlock avoidance).
- */
-static int prepare_file(sqlite3 *db, const struct report_store_options *options, char *why,
-			size_t why_size)
-{
-	long long until = monotonic_ms() + options->timeout_ms;
-	sqlite3_int64 version = 0;
-	int rc;
-
-	for (;;) {
-		why[0] = '\0';		/* a reason of an earlier try is not this one's */
-		rc = configure(db, options->read_only, why, why_size);
-		if (rc == SQLITE_OK)
-			rc = options->read_only ? check_version(db, &version, why, why_size)
-						: migrate(db, why, why_size);
-		if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= until)
-			return rc;
-		sqlite3_sleep(BUSY_RETRY_MS);
-	}
-}
-
-/* A new file is made with mode 0640 (SQLite would use 0644 less the umask). */
-static void create_file(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-
-	if (fd >= 0)
-		close(fd);
+	return sqlite_schema_migrate(db, "the report store", migrations, REPORT_STORE_SCHEMA, why,
+				     why_size);
 }
 
 int report_store_sqlite_open(const char *path, const struct report_store_options *options,
@@ -474,18 +363,11 @@ int report_store_sqlite_open(const char *path, const struct report_store_options
 	}
 	s->base.ops = &sqlite_ops;
 	s->base.read_only = options->read_only;
-	if (!options->read_only)
-		create_file(path);
-	rc = sqlite3_open_v2(path, &s->db, (options->read_only ? SQLITE_OPEN_READONLY
-					    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (s->db != NULL) {
-		sqlite3_extended_result_codes(s->db, 1);
-		sqlite3_busy_timeout(s->db, options->timeout_ms > 0x7fffffffu
-				     ? 0x7fffffff : (int)options->timeout_ms);
-	}
-	if (rc == SQLITE_OK)
-		rc = prepare_file(s->db, options, reason, sizeof(reason));
+	/* a new file with mode 0640 (SQLite would use 0644 less the umask) */
+	rc = sqlite_open_file(path, options->read_only ? SQLITE_OPEN_READONLY
+			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			      options->read_only ? 0 : 0640, options->timeout_ms, prepare_file,
+			      options, &s->db, reason, sizeof(reason));
 	if (rc != SQLITE_OK) {
 		if (reason[0] != '\0')
 			snprintf(why, why_size, "%.200s: %s", path, reason);
