@@ -37,6 +37,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "cli.h"
@@ -49,6 +50,8 @@
 #define RETRY_AFTER_S "60"
 #define STORE_TIMEOUT_MS 3000
 #define DRAIN_CHECK_MS 100
+/* An answer this long or shorter fits one TLS record (16 KiB of plaintext). */
+#define ONE_RECORD 16384
 
 
 /* ------------------------------------------------------------ connections */
@@ -128,6 +131,8 @@ struct conn {
 	struct evhttp_connection *evcon;
 	struct event *deadline;
 	enum reading reading;
+	bool quick;			/* evhttp has read nothing yet: answers may be ours */
+	bool watermark;			/* evhttp kept from a request's beginning */
 	bool text_seen;			/* a header line began (blank lines before are skipped) */
 	unsigned line_ends;		/* in a row, CR ignored */
 };
@@ -178,10 +183,121 @@ static bool header_ends(struct conn *c, const char *bytes, size_t len)
 	return false;
 }
 
+/* A request's header begins: its deadline runs. */
+static void header_begins(struct conn *c)
+{
+	struct timeval timeout = { (time_t)c->s->config->timeout, 0 };
+
+	c->reading = READING_HEADER;
+	c->text_seen = false;
+	c->line_ends = 0;
+	evtimer_add(c->deadline, &timeout);
+}
+
+/*
+ * An answer of ours, written now when nothing waits before it: the
+ * bufferevent would write it only from its write event, a loop pass and
+ * two epoll_ctl() later.  What SSL_write() does not take whole goes to the
+ * bufferevent, which writes it (OpenSSL wants the same bytes again after
+ * a retry; libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+ */
+static void quick_write(struct conn *c, SSL *ssl, const char *answer, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) == 0) {
+		ERR_clear_error();
+		if (SSL_write(ssl, answer, (int)len) == (int)len)
+			return;
+	}
+	c->s->answering = true;
+	if (evbuffer_add(out, answer, len) != 0) {
+		daemon_log(LOG_CRIT, "out of memory for an answer");
+		abort();
+	}
+	c->s->answering = false;
+}
+
+/* Between requests again; and evhttp no longer kept from buf. */
+static void quick_idle(struct conn *c)
+{
+	if (c->reading == READING_HEADER)
+		evtimer_del(c->deadline);
+	c->reading = READING_IDLE;
+	if (c->watermark) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		c->watermark = false;
+	}
+}
+
+/*
+ * The plain policy requests at the start of buf answered here, without
+ * evhttp (serve_request_head.h): most of what this server is asked, spared
+ * evhttp's parsing and allocations.  True when buf holds nothing for
+ * evhttp (it is empty, or begins such a request and evhttp is kept from it
+ * by the read low watermark until it is whole); false when evhttp reads
+ * the rest, from now on for good, so that answers keep their order.
+ */
+static bool quick_answers(struct conn *c, struct evbuffer *buf)
+{
+	struct serve_server *s = c->s;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	char answer[ONE_RECORD];
+
+	while (!s->draining && s->hosting != NULL && ssl != NULL) {
+		size_t len = evbuffer_get_length(buf), look, answer_len;
+		struct serve_policy_request req;
+		const char *bytes, *peer = "";
+		ev_uint16_t port;
+		char *address = NULL;
+
+		if (len == 0) {
+			quick_idle(c);
+			return true;
+		}
+		look = len < s->config->max_headers ? len : s->config->max_headers;
+		if ((bytes = (const char *)evbuffer_pullup(buf, (ev_ssize_t)look)) == NULL)
+			break;
+		switch (serve_policy_request_parse(bytes, look, s->config->max_headers, &req)) {
+		case SERVE_HEAD_INCOMPLETE:
+			if (c->reading != READING_HEADER)
+				header_begins(c);
+			bufferevent_setwatermark(c->bev, EV_READ, len + 1, 0);
+			c->watermark = true;
+			return true;
+		case SERVE_HEAD_OTHER:
+			goto evhttp_reads;
+		case SERVE_HEAD_POLICY:
+			break;
+		}
+		if (daemon_log_debugging()) {
+			evhttp_connection_get_peer(c->evcon, &address, &port);
+			peer = address != NULL ? address : "";
+		}
+		answer_len = serve_hosting_quick_answer(s, &req, SSL_get_servername(ssl,
+							TLSEXT_NAMETYPE_host_name), peer, answer,
+							sizeof(answer));
+		if (answer_len == 0)
+			break;
+		quick_write(c, ssl, answer, answer_len);
+		evbuffer_drain(buf, req.length);
+		if (c->reading == READING_HEADER) {
+			evtimer_del(c->deadline);
+			c->reading = READING_IDLE;
+		}
+	}
+evhttp_reads:
+	c->quick = false;
+	if (c->watermark) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+		c->watermark = false;
+	}
+	return false;
+}
+
 static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	struct timeval timeout = { (time_t)c->s->config->timeout, 0 };
 	struct evbuffer_ptr at;
 	size_t length = evbuffer_get_length(buf), offset;
 	char chunk[512];
@@ -193,15 +309,24 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 		evbuffer_drain(buf, length);
 		return;
 	}
-	if (c->reading == READING_REST || info->n_added > length)
-		return;
-	if (c->reading == READING_IDLE) {
-		c->reading = READING_HEADER;
+	if (c->quick) {
+		if (quick_answers(c, buf))
+			return;
+		/* Everything in buf is evhttp's: a header from its start. */
+		length = evbuffer_get_length(buf);
+		offset = 0;
 		c->text_seen = false;
 		c->line_ends = 0;
-		evtimer_add(c->deadline, &timeout);
+	} else {
+		if (info->n_added > length)
+			return;
+		offset = length - info->n_added;
 	}
-	for (offset = length - info->n_added; offset < length; offset += sizeof(chunk)) {
+	if (c->reading == READING_REST)
+		return;
+	if (c->reading == READING_IDLE)
+		header_begins(c);
+	for (; offset < length; offset += sizeof(chunk)) {
 		size_t n = length - offset < sizeof(chunk) ? length - offset : sizeof(chunk);
 
 		if (evbuffer_ptr_set(buf, &at, offset, EVBUFFER_PTR_SET) != 0 ||
@@ -257,6 +382,7 @@ static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *
 	c->s = s;
 	c->bev = bev;
 	c->evcon = evcon;
+	c->quick = bufferevent_openssl_get_ssl(bev) != NULL;
 		if (s == NULL || (c->deadline = evtimer_new(s->base, on_deadline, c)) == NULL) {
 		free(c);
 		return;
@@ -584,9 +710,6 @@ const char *serve_path_shown(struct evhttp_request *req)
 	text_shown(path != NULL ? path : "", shown, sizeof(shown), 120);
 	return shown;
 }
-
-/* An answer this long or shorter fits one TLS record (16 KiB of plaintext). */
-#define ONE_RECORD 16384
 
 void serve_send(struct evhttp_request *req, int status, const char *reason,
 		struct evbuffer *body)

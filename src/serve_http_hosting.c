@@ -27,7 +27,6 @@
 #include "serve.h"
 #include "serve_http_internal.h"
 
-#define POLICY_PATH "/.well-known/mta-sts.txt"
 #define POLICY_CACHE_CONTROL "max-age=60"
 #define ACME_PATH "/.well-known/acme-challenge/"
 #define HOST_MAX 253			/* octets of a host name */
@@ -81,33 +80,34 @@ static bool same_name(const char *x, const char *y)
 	return x_len == y_len && strncasecmp(x, y, x_len) == 0;
 }
 
+#define POLICY_CONTENT_TYPE "text/plain; charset=utf-8"
+#define POLICY_FIELDS_MAX 6
+
+struct field {
+	const char *name, *value;
+};
+
 /*
- * Whether If-None-Match names etag (RFC 9110 13.1.2): "*", or a list of
- * entity tags compared weakly (a W/ prefix ignored on either side).
+ * The header fields of a policy answer, in order: the one decision of
+ * both ways of answering (evhttp's, and serve_hosting_quick_answer()).
+ * evhttp adds Date after them by itself; the other way adds it too.
  */
-static bool none_match(const char *header, const char *etag)
+static size_t policy_fields(const struct serve_server *s, const struct serve_hosted *hosted,
+			    bool not_modified, char *length, size_t length_size,
+			    struct field fields[POLICY_FIELDS_MAX])
 {
-	size_t etag_len = strlen(etag);
+	size_t n = 0;
 
-	while (*header != '\0') {
-		const char *start, *end;
-
-		while (*header == ' ' || *header == '\t' || *header == ',')
-			header++;
-		start = header;
-		while (*header != '\0' && *header != ',')
-			header++;
-		end = header;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if (end - start == 1 && *start == '*')
-			return true;
-		if (end - start >= 2 && start[0] == 'W' && start[1] == '/')
-			start += 2;
-		if ((size_t)(end - start) == etag_len && memcmp(start, etag, etag_len) == 0)
-			return true;
+	fields[n++] = (struct field){ "ETag", hosted->etag };
+	fields[n++] = (struct field){ "Cache-Control", POLICY_CACHE_CONTROL };
+	if (s->draining)
+		fields[n++] = (struct field){ "Connection", "close" };
+	if (!not_modified) {
+		snprintf(length, length_size, "%zu", hosted->body_len);
+		fields[n++] = (struct field){ "Content-Type", POLICY_CONTENT_TYPE };
+		fields[n++] = (struct field){ "Content-Length", length };
 	}
-	return false;
+	return n;
 }
 
 static void handle_policy(struct serve_server *s, struct evhttp_request *req,
@@ -118,37 +118,31 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 	bool not_modified = false;
 	bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
 	struct evbuffer *body = NULL;
+	struct field fields[POLICY_FIELDS_MAX];
 	char length[32];
-	int status = 200;
+	size_t count;
+	int status;
 
 	if (!(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
 		evhttp_add_header(headers, "Allow", "GET, HEAD");
 		serve_reply(s, req, SERVE_ROUTE_POLICY, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
-	evhttp_add_header(headers, "ETag", hosted->etag);
-	evhttp_add_header(headers, "Cache-Control", POLICY_CACHE_CONTROL);
-	if (s->draining)
-		evhttp_add_header(headers, "Connection", "close");
 	/* Every If-None-Match line: several make one list (RFC 9110 5.3). */
 	for (const struct evkeyval *h = in->tqh_first; h != NULL; h = h->next.tqe_next)
-		if (strcasecmp(h->key, "If-None-Match") == 0 && none_match(h->value, hosted->etag))
+		if (strcasecmp(h->key, "If-None-Match") == 0 &&
+		    serve_etag_listed(h->value, strlen(h->value), hosted->etag))
 			not_modified = true;
-	if (not_modified) {
-		status = 304;
-	} else {
-		evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
-		snprintf(length, sizeof(length), "%zu", hosted->body_len);
-		evhttp_add_header(headers, "Content-Length", length);
-		if (!head && ((body = evbuffer_new()) == NULL ||
-			      evbuffer_add(body, hosted->body, hosted->body_len) != 0)) {
-			evbuffer_free(body);
-			evhttp_clear_headers(headers);
-			serve_reply(s, req, SERVE_ROUTE_POLICY, 500, "Internal Server Error",
-			      "out of memory");
-			return;
-		}
+	status = not_modified ? 304 : 200;
+	if (!not_modified && !head && ((body = evbuffer_new()) == NULL ||
+				       evbuffer_add(body, hosted->body, hosted->body_len) != 0)) {
+		evbuffer_free(body);
+		serve_reply(s, req, SERVE_ROUTE_POLICY, 500, "Internal Server Error", "out of memory");
+		return;
 	}
+	count = policy_fields(s, hosted, not_modified, length, sizeof(length), fields);
+	for (size_t i = 0; i < count; i++)
+		evhttp_add_header(headers, fields[i].name, fields[i].value);
 	serve_metrics_count(s->metrics, SERVE_ROUTE_POLICY, status);
 	if (daemon_log_debugging())
 		daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d", serve_method_name(req),
@@ -158,6 +152,80 @@ static void handle_policy(struct serve_server *s, struct evhttp_request *req,
 	s->answering = false;
 	if (body != NULL)
 		evbuffer_free(body);
+}
+
+/* The HTTP date of now, made once a second (evhttp's form: RFC 9110 5.6.7). */
+static const char *http_date(struct serve_server *s, time_t now)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+					    "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	if (s->date[0] != '\0' && s->date_second == now)
+		return s->date;
+	if (gmtime_r(&now, &tm) == NULL)
+		return NULL;
+	snprintf(s->date, sizeof(s->date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		 days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	s->date_second = now;
+	return s->date;
+}
+
+/* Appends len octets to out, if they fit. */
+static bool put(char *out, size_t size, size_t *used, const char *bytes, size_t len)
+{
+	if (len > size - *used)
+		return false;
+	memcpy(out + *used, bytes, len);
+	*used += len;
+	return true;
+}
+
+size_t serve_hosting_quick_answer(struct serve_server *s, const struct serve_policy_request *req,
+				  const char *sni, const char *peer, char *out, size_t out_size)
+{
+	struct field fields[POLICY_FIELDS_MAX];
+	const struct serve_hosted *hosted;
+	char host[HOST_MAX + 1], length[32];
+	const char *status_line, *date;
+	bool not_modified = false, fits;
+	time_t now = time(NULL);
+	size_t count, used = 0;
+
+	if (sni == NULL || s->hosting == NULL || req->host_len > HOST_MAX)
+		return 0;
+	memcpy(host, req->host, req->host_len);
+	host[req->host_len] = '\0';
+	if (!same_name(sni, host) ||
+	    (hosted = serve_hosting_find(s->hosting, host, (int64_t)now)) == NULL ||
+	    (date = http_date(s, now)) == NULL)
+		return 0;
+	for (size_t i = 0; i < req->if_none_match_count; i++)
+		if (serve_etag_listed(req->if_none_match[i], req->if_none_match_len[i],
+				      hosted->etag))
+			not_modified = true;
+	count = policy_fields(s, hosted, not_modified, length, sizeof(length), fields);
+	fields[count++] = (struct field){ "Date", date };
+	status_line = not_modified ? "HTTP/1.1 304 Not Modified\r\n" : "HTTP/1.1 200 OK\r\n";
+	fits = put(out, out_size, &used, status_line, strlen(status_line));
+	for (size_t i = 0; i < count && fits; i++)
+		fits = put(out, out_size, &used, fields[i].name, strlen(fields[i].name)) &&
+		       put(out, out_size, &used, ": ", 2) &&
+		       put(out, out_size, &used, fields[i].value, strlen(fields[i].value)) &&
+		       put(out, out_size, &used, "\r\n", 2);
+	fits = fits && put(out, out_size, &used, "\r\n", 2);
+	if (fits && !not_modified && !req->head)
+		fits = put(out, out_size, &used, hosted->body, hosted->body_len);
+	if (!fits)
+		return 0;
+	serve_metrics_count(s->metrics, SERVE_ROUTE_POLICY, not_modified ? 304 : 200);
+	if (daemon_log_debugging())
+		daemon_log(LOG_DEBUG, "%s %s for %s from %s: %d (direct)",
+			   req->head ? "HEAD" : "GET", SERVE_POLICY_PATH, hosted->name, peer,
+			   not_modified ? 304 : 200);
+	return used;
 }
 
 /*
@@ -172,7 +240,7 @@ bool serve_hosting_answered(struct serve_server *s, struct evhttp_request *req,
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	char host_buf[HOST_MAX + 2];
 	const char *host = request_host(req, host_buf, sizeof(host_buf)), *sni = request_sni(req);
-	bool policy_path = strcmp(path, POLICY_PATH) == 0 &&
+	bool policy_path = strcmp(path, SERVE_POLICY_PATH) == 0 &&
 			   (uri == NULL || evhttp_uri_get_query(uri) == NULL);
 	enum serve_route_id route = policy_path ? SERVE_ROUTE_POLICY : SERVE_ROUTE_NONE;
 	int64_t now = (int64_t)time(NULL);

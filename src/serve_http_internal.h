@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "serve.h"
+#include "serve_request_head.h"
 
 #define BOUND_MAX (3 * SERVE_LISTEN_MAX)	/* HTTPS, plain, listen_http */
 
@@ -39,6 +40,8 @@ struct serve_server {
 	size_t metrics_count;
 	struct serve_summary_cache summary;
 	bool answering;			/* a route's answer is being written */
+	time_t date_second;		/* the second date is of */
+	char date[32];			/* an HTTP date (RFC 9110 5.6.7) */
 	struct event *prune_timer;
 	struct event *handshake_sweep;	/* cuts TLS handshakes past timeout */
 	unsigned retention_days;	/* applied: what the timer prunes with */
@@ -70,6 +73,14 @@ void serve_reply(struct serve_server *s, struct evhttp_request *req, enum serve_
  */
 bool serve_hosting_answered(struct serve_server *s, struct evhttp_request *req,
 			    const char *path);
+/*
+ * The answer to a plain policy request (serve_request_head.h) read on a
+ * TLS connection whose SNI is sni, written into out and counted: its
+ * length, or 0 when evhttp is to answer the request (a name not hosted,
+ * SNI and Host apart, no room).  peer is for the log.
+ */
+size_t serve_hosting_quick_answer(struct serve_server *s, const struct serve_policy_request *req,
+				  const char *sni, const char *peer, char *out, size_t out_size);
 /* The gencb of listen_http: GET /.well-known/acme-challenge/<token>, else 404. */
 void serve_on_acme_request(struct evhttp_request *req, void *arg);
 
