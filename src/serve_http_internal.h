@@ -41,7 +41,7 @@ struct serve_server {
 	struct serve_summary_cache summary;
 	bool answering;			/* a route's answer is being written */
 	time_t date_second;		/* the second date is of */
-	char date[32];			/* an HTTP date (RFC 9110 5.6.7) */
+	char date[80];			/* an HTTP date (RFC 9110 5.6.7); room for any int */
 	struct event *prune_timer;
 	struct event *handshake_sweep;	/* cuts TLS handshakes past timeout */
 	unsigned retention_days;	/* applied: what the timer prunes with */
