@@ -52,6 +52,7 @@
 #define DRAIN_CHECK_MS 100
 /* An answer this long or shorter fits one TLS record (16 KiB of plaintext). */
 #define ONE_RECORD 16384
+#define QUICK_WAITS_MAX 8		/* looks at one unfinished policy request */
 
 
 /* ------------------------------------------------------------ connections */
@@ -133,6 +134,7 @@ struct conn {
 	enum reading reading;
 	bool quick;			/* evhttp has read nothing yet: answers may be ours */
 	bool watermark;			/* evhttp kept from a request's beginning */
+	unsigned waits;			/* looks at an unfinished head */
 	bool text_seen;			/* a header line began (blank lines before are skipped) */
 	unsigned line_ends;		/* in a row, CR ignored */
 };
@@ -195,27 +197,47 @@ static void header_begins(struct conn *c)
 }
 
 /*
+ * Whether SSL_write() took bytes whole.  When not, they are to go to the
+ * bufferevent, which writes them: OpenSSL wants the same bytes again
+ * after a retry, and accepts them from another address (libevent sets
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+ */
+static bool tls_write_whole(SSL *ssl, const char *bytes, size_t len)
+{
+	/* OpenSSL has a write of its own to finish first (libevent's to do). */
+	if (SSL_want_write(ssl))
+		return false;
+	ERR_clear_error();
+	return SSL_write(ssl, bytes, (int)len) == (int)len;
+}
+
+/*
  * An answer of ours, written now when nothing waits before it: the
  * bufferevent would write it only from its write event, a loop pass and
- * two epoll_ctl() later.  What SSL_write() does not take whole goes to the
- * bufferevent, which writes it (OpenSSL wants the same bytes again after
- * a retry; libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+ * two epoll_ctl() later.  False when SSL_write() did not take it whole:
+ * it then waits in the bufferevent's output, and the connection is to be
+ * evhttp's from now on, which answers a request at a time, so that no
+ * answers pile up behind a client that does not read.
  */
-static void quick_write(struct conn *c, SSL *ssl, const char *answer, size_t len)
+static bool quick_write(struct conn *c, SSL *ssl, const char *answer, size_t len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	if (evbuffer_get_length(out) == 0) {
-		ERR_clear_error();
-		if (SSL_write(ssl, answer, (int)len) == (int)len)
-			return;
-	}
+	if (evbuffer_get_length(out) == 0 && tls_write_whole(ssl, answer, len))
+		return true;
 	c->s->answering = true;
 	if (evbuffer_add(out, answer, len) != 0) {
 		daemon_log(LOG_CRIT, "out of memory for an answer");
 		abort();
 	}
 	c->s->answering = false;
+	/*
+	 * evhttp keeps writing off between its answers (the bufferevent would
+	 * not write this one) and renews the idle timeout as it answers (an
+	 * answer slow to leave is not idleness): as evhttp_write_buffer() does.
+	 */
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return false;
 }
 
 /* Between requests again; and evhttp no longer kept from buf. */
@@ -248,6 +270,7 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 		size_t len = evbuffer_get_length(buf), look, answer_len;
 		struct serve_policy_request req;
 		const char *bytes, *peer = "";
+		bool written;
 		ev_uint16_t port;
 		char *address = NULL;
 
@@ -260,6 +283,9 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 			break;
 		switch (serve_policy_request_parse(bytes, look, s->config->max_headers, &req)) {
 		case SERVE_HEAD_INCOMPLETE:
+			/* Each look reads the head from its start: a few, then evhttp's. */
+			if (++c->waits > QUICK_WAITS_MAX)
+				goto evhttp_reads;
 			if (c->reading != READING_HEADER)
 				header_begins(c);
 			bufferevent_setwatermark(c->bev, EV_READ, len + 1, 0);
@@ -279,12 +305,15 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 							sizeof(answer));
 		if (answer_len == 0)
 			break;
-		quick_write(c, ssl, answer, answer_len);
+		written = quick_write(c, ssl, answer, answer_len);
 		evbuffer_drain(buf, req.length);
+		c->waits = 0;
 		if (c->reading == READING_HEADER) {
 			evtimer_del(c->deadline);
 			c->reading = READING_IDLE;
 		}
+		if (!written)
+			break;
 	}
 evhttp_reads:
 	c->quick = false;
@@ -313,7 +342,8 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 		if (quick_answers(c, buf))
 			return;
 		/* Everything in buf is evhttp's: a header from its start. */
-		length = evbuffer_get_length(buf);
+		if ((length = evbuffer_get_length(buf)) == 0)
+			return;
 		offset = 0;
 		c->text_seen = false;
 		c->line_ends = 0;
@@ -717,17 +747,29 @@ void serve_send(struct evhttp_request *req, int status, const char *reason,
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
 	struct evbuffer *out = bev != NULL ? bufferevent_get_output(bev) : NULL;
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+	size_t waiting = out != NULL ? evbuffer_get_length(out) : 0, len;
+	const char *bytes;
 
 	/*
 	 * evhttp adds the header and the body as two pieces, and each piece
-	 * would leave as a TLS record and a write of its own.  The answer
-	 * waits in out for the loop (socket and TLS bufferevents write from
-	 * their write event, not from here), so it is made one piece first.
-	 * out is taken before: without a connection the request is freed.
+	 * would leave as a TLS record and a write of its own; and a TLS
+	 * bufferevent writes only from its write event, a pass of the loop
+	 * later, behind every other connection's work (the handshakes of new
+	 * ones).  So an answer that fits a record, with nothing before it, is
+	 * made one piece and written now; evhttp then hears that it left
+	 * (its write callback, deferred past this request's handling) as it
+	 * would from the bufferevent.  out is taken before: without a
+	 * connection the request is freed.
 	 */
 	evhttp_send_reply(req, status, reason, body);
-	if (out != NULL && evbuffer_get_length(out) <= ONE_RECORD)
-		evbuffer_pullup(out, -1);
+	if (out == NULL || (len = evbuffer_get_length(out)) > ONE_RECORD ||
+	    (bytes = (const char *)evbuffer_pullup(out, -1)) == NULL)
+		return;
+	if (waiting == 0 && ssl != NULL && tls_write_whole(ssl, bytes, len)) {
+		evbuffer_drain(out, len);
+		bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 /* A one-line text/plain reply (text escaped, cut), counted. */
