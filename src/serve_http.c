@@ -135,11 +135,15 @@ struct conn {
 	bool quick;			/* evhttp has read nothing yet: answers may be ours */
 	bool watermark;			/* evhttp kept from a request's beginning */
 	unsigned waits;			/* looks at an unfinished head */
+	bool stalled;			/* an answer of ours waits to leave; reading stopped */
+	struct event *resume;		/* after it left: the connection made evhttp's */
 	bool text_seen;			/* a header line began (blank lines before are skipped) */
 	unsigned line_ends;		/* in a row, CR ignored */
 };
 
 static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
+static void header_watch(struct conn *c, struct evbuffer *buf, size_t offset, bool anew);
+static void on_resume(evutil_socket_t fd, short what, void *arg);
 static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
@@ -150,6 +154,8 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), on_conn_input, c);
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), on_conn_output, c);
 	event_free(c->deadline);
+	if (c->resume != NULL)
+		event_free(c->resume);
 	free(c);
 }
 
@@ -232,11 +238,15 @@ static bool quick_write(struct conn *c, SSL *ssl, const char *answer, size_t len
 	}
 	c->s->answering = false;
 	/*
-	 * evhttp keeps writing off between its answers (the bufferevent would
-	 * not write this one) and renews the idle timeout as it answers (an
-	 * answer slow to leave is not idleness): as evhttp_write_buffer() does.
+	 * evhttp keeps writing off between its answers: on, or the answer
+	 * would never leave (the write timeout now bounds it).  Reading stops
+	 * until it has left: the client is not reading, and evhttp must not
+	 * start on the next request before, or the answer's write callback
+	 * (which the bufferevent defers) would end evhttp's own answer early.
 	 */
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
+	bufferevent_disable(c->bev, EV_READ);
+	c->stalled = true;
 	return false;
 }
 
@@ -266,6 +276,8 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	char answer[ONE_RECORD];
 
+	if (c->stalled)
+		return true;	/* bytes of the same read: on_resume()'s */
 	while (!s->draining && s->hosting != NULL && ssl != NULL) {
 		size_t len = evbuffer_get_length(buf), look, answer_len;
 		struct serve_policy_request req;
@@ -312,8 +324,12 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 			evtimer_del(c->deadline);
 			c->reading = READING_IDLE;
 		}
-		if (!written)
-			break;
+		if (!written) {
+			/* The rest is evhttp's once the answer has left (on_resume()). */
+			bufferevent_setwatermark(c->bev, EV_READ, SIZE_MAX, 0);
+			c->watermark = true;
+			return true;
+		}
 	}
 evhttp_reads:
 	c->quick = false;
@@ -327,9 +343,7 @@ evhttp_reads:
 static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	struct evbuffer_ptr at;
-	size_t length = evbuffer_get_length(buf), offset;
-	char chunk[512];
+	size_t length = evbuffer_get_length(buf);
 
 	if (info->n_added == 0)
 		return;
@@ -342,17 +356,50 @@ static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *i
 		if (quick_answers(c, buf))
 			return;
 		/* Everything in buf is evhttp's: a header from its start. */
-		if ((length = evbuffer_get_length(buf)) == 0)
-			return;
-		offset = 0;
+		header_watch(c, buf, 0, true);
+		return;
+	}
+	if (info->n_added <= length)
+		header_watch(c, buf, length - info->n_added, false);
+}
+
+/*
+ * After an answer of ours that had to wait has left: the connection is
+ * evhttp's, and what came before reading stopped is read now.
+ */
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	(void)fd;
+	(void)what;
+	c->stalled = false;
+	c->quick = false;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	c->watermark = false;
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(in) > 0) {
+		header_watch(c, in, 0, true);
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+/*
+ * The bytes of buf from offset on, for the header deadline: a header
+ * begins, or ends.  anew: buf holds a header from its start, read again.
+ */
+static void header_watch(struct conn *c, struct evbuffer *buf, size_t offset, bool anew)
+{
+	struct evbuffer_ptr at;
+	size_t length = evbuffer_get_length(buf);
+	char chunk[512];
+
+	if (anew) {
 		c->text_seen = false;
 		c->line_ends = 0;
-	} else {
-		if (info->n_added > length)
-			return;
-		offset = length - info->n_added;
 	}
-	if (c->reading == READING_REST)
+	if (c->reading == READING_REST || offset >= length)
 		return;
 	if (c->reading == READING_IDLE)
 		header_begins(c);
@@ -381,6 +428,12 @@ static void on_conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *
 	struct evbuffer_ptr at;
 	char line[10];
 
+	if (c->stalled && info->n_deleted > 0 && evbuffer_get_length(buf) == 0) {
+		/* A pass later: after the deferred write callback of the answer. */
+		struct timeval now = { 0, 0 };
+
+		evtimer_add(c->resume, &now);
+	}
 	if (info->n_added == 0 || info->n_added > evbuffer_get_length(buf))
 		return;
 	if (info->n_added >= 10 &&
@@ -413,7 +466,12 @@ static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *
 	c->bev = bev;
 	c->evcon = evcon;
 	c->quick = bufferevent_openssl_get_ssl(bev) != NULL;
-		if (s == NULL || (c->deadline = evtimer_new(s->base, on_deadline, c)) == NULL) {
+	if (s == NULL || (c->deadline = evtimer_new(s->base, on_deadline, c)) == NULL) {
+		free(c);
+		return;
+	}
+	if ((c->resume = evtimer_new(s->base, on_resume, c)) == NULL) {
+		event_free(c->deadline);
 		free(c);
 		return;
 	}
