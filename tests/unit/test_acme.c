@@ -466,39 +466,47 @@ static struct acme_client *fake_client(struct fake_server *f)
 #define DIRECTORY "{\"newNonce\":\"@/nonce\",\"newAccount\":\"@/new-account\"," \
 		  "\"newOrder\":\"@/new-order\"}"
 #define PROBLEM "application/problem+json"
+/* The directory, a nonce and a new account: what every order begins with. */
+#define ACCOUNT_ROUTES \
+	{ "/dir", 200, "application/json", DIRECTORY }, \
+	{ "/nonce", 200, NULL, "" }, \
+	{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" }
+
+/* acme_account_register() against routes: its outcome, why in why. */
+static int fake_register(const struct route *routes, size_t count, char *why, size_t why_size)
+{
+	struct fake_server f;
+	struct acme_client *client;
+	int rc;
+
+	fake_start(&f, routes, count);
+	client = fake_client(&f);
+	rc = acme_account_register(client, why, why_size);
+	acme_client_free(client);
+	fake_stop(&f);
+	return rc;
+}
 
 /* An answer over ACME_RESPONSE_MAX is refused, and its part read is freed (ASan says so). */
 static void test_fake_answer_too_large(void **state)
 {
 	static const struct route routes[] = { { "/dir", 200, "application/json", NULL } };
-	struct fake_server f;
-	struct acme_client *client;
 	char why[512] = "";
 
 	(void)state;
-	fake_start(&f, routes, 1);
-	client = fake_client(&f);
-	assert_int_equal(acme_account_register(client, why, sizeof(why)), ACME_FAILED);
+	assert_int_equal(fake_register(routes, 1, why, sizeof(why)), ACME_FAILED);
 	assert_non_null(strstr(why, "larger than"));
-	acme_client_free(client);
-	fake_stop(&f);
 }
 
 /* A 5xx before any order is the server's trouble: ACME_UNREACHABLE. */
 static void test_fake_directory_5xx(void **state)
 {
 	static const struct route routes[] = { { "/dir", 503, NULL, "" } };
-	struct fake_server f;
-	struct acme_client *client;
 	char why[512] = "";
 
 	(void)state;
-	fake_start(&f, routes, 1);
-	client = fake_client(&f);
-	assert_int_equal(acme_account_register(client, why, sizeof(why)), ACME_UNREACHABLE);
+	assert_int_equal(fake_register(routes, 1, why, sizeof(why)), ACME_UNREACHABLE);
 	assert_non_null(strstr(why, "503"));
-	acme_client_free(client);
-	fake_stop(&f);
 }
 
 static const char *const http01[] = { "http-01" };
@@ -539,9 +547,7 @@ static int fake_order(const struct route *routes, size_t count, char *why, size_
 static void test_fake_new_order_5xx(void **state)
 {
 	static const struct route routes[] = {
-		{ "/dir", 200, "application/json", DIRECTORY },
-		{ "/nonce", 200, NULL, "" },
-		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		ACCOUNT_ROUTES,
 		{ "/new-order", 500, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}" },
 	};
 	char why[512] = "";
@@ -558,23 +564,17 @@ static void test_fake_new_order_5xx(void **state)
 static void test_fake_account_unchecked_is_kept(void **state)
 {
 	static const struct route unchecked[] = {
-		{ "/dir", 200, "application/json", DIRECTORY },
-		{ "/nonce", 200, NULL, "" },
-		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		ACCOUNT_ROUTES,
 		{ "/new-order", 403, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}" },
 		{ "/account/1", 503, NULL, "" },
 	};
 	static const struct route deactivated[] = {
-		{ "/dir", 200, "application/json", DIRECTORY },
-		{ "/nonce", 200, NULL, "" },
-		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		ACCOUNT_ROUTES,
 		{ "/new-order", 403, PROBLEM, "{\"type\":\"urn:ietf:params:acme:error:unauthorized\"}" },
 		{ "/account/1", 200, "application/json", "{\"status\":\"deactivated\"}" },
 	};
 	static const struct route unknown[] = {
-		{ "/dir", 200, "application/json", DIRECTORY },
-		{ "/nonce", 200, NULL, "" },
-		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		ACCOUNT_ROUTES,
 		{ "/new-order", 400, PROBLEM,
 		  "{\"type\":\"urn:ietf:params:acme:error:accountDoesNotExist\"}" },
 		{ "/account/1", 400, PROBLEM,
@@ -592,9 +592,7 @@ static void test_fake_account_unchecked_is_kept(void **state)
 static void test_fake_deactivate_status_escaped(void **state)
 {
 	static const struct route routes[] = {
-		{ "/dir", 200, "application/json", DIRECTORY },
-		{ "/nonce", 200, NULL, "" },
-		{ "/new-account", 201, "application/json", "{\"status\":\"valid\"}" },
+		ACCOUNT_ROUTES,
 		{ "/account/1", 200, "application/json", "{\"status\":\"va\\u001b[31mlid\"}" },
 	};
 	struct fake_server f;
