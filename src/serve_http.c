@@ -250,16 +250,24 @@ static bool quick_write(struct conn *c, SSL *ssl, const char *answer, size_t len
 	return false;
 }
 
-/* Between requests again; and evhttp no longer kept from buf. */
-static void quick_idle(struct conn *c)
+/* A request answered: between requests again, no deadline. */
+static void request_done(struct conn *c)
 {
 	if (c->reading == READING_HEADER)
 		evtimer_del(c->deadline);
 	c->reading = READING_IDLE;
-	if (c->watermark) {
-		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-		c->watermark = false;
-	}
+}
+
+/*
+ * evhttp kept from the input until it holds more than until octets (its
+ * read callback waits for the low watermark); 0: no longer.
+ */
+static void evhttp_hold(struct conn *c, size_t until)
+{
+	if (until == 0 && !c->watermark)
+		return;
+	bufferevent_setwatermark(c->bev, EV_READ, until, 0);
+	c->watermark = until != 0;
 }
 
 /*
@@ -287,7 +295,8 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 		char *address = NULL;
 
 		if (len == 0) {
-			quick_idle(c);
+			request_done(c);
+			evhttp_hold(c, 0);
 			return true;
 		}
 		look = len < s->config->max_headers ? len : s->config->max_headers;
@@ -300,8 +309,7 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 				goto evhttp_reads;
 			if (c->reading != READING_HEADER)
 				header_begins(c);
-			bufferevent_setwatermark(c->bev, EV_READ, len + 1, 0);
-			c->watermark = true;
+			evhttp_hold(c, len + 1);
 			return true;
 		case SERVE_HEAD_OTHER:
 			goto evhttp_reads;
@@ -320,23 +328,16 @@ static bool quick_answers(struct conn *c, struct evbuffer *buf)
 		written = quick_write(c, ssl, answer, answer_len);
 		evbuffer_drain(buf, req.length);
 		c->waits = 0;
-		if (c->reading == READING_HEADER) {
-			evtimer_del(c->deadline);
-			c->reading = READING_IDLE;
-		}
+		request_done(c);
 		if (!written) {
 			/* The rest is evhttp's once the answer has left (on_resume()). */
-			bufferevent_setwatermark(c->bev, EV_READ, SIZE_MAX, 0);
-			c->watermark = true;
+			evhttp_hold(c, SIZE_MAX);
 			return true;
 		}
 	}
 evhttp_reads:
 	c->quick = false;
-	if (c->watermark) {
-		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-		c->watermark = false;
-	}
+	evhttp_hold(c, 0);
 	return false;
 }
 
@@ -376,8 +377,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->stalled = false;
 	c->quick = false;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	c->watermark = false;
+	evhttp_hold(c, 0);
 	bufferevent_enable(c->bev, EV_READ);
 	if (evbuffer_get_length(in) > 0) {
 		header_watch(c, in, 0, true);
