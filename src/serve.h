@@ -345,14 +345,13 @@ struct serve_acme_counters {
 	uint64_t orders_failed;		/* orders that failed (not counting rate limits) */
 	uint64_t rate_limited;		/* times the server said to wait */
 	uint64_t accounts_replaced;	/* accounts found gone and made again */
-	unsigned expiring;		/* as serve_acme_expiring() */
+	/*
+	 * The hosted names whose certificate expires within 14 days, or that
+	 * have none after a failure, at the last look.
+	 */
+	unsigned expiring;
 };
 void serve_acme_counters(const struct serve_acme *acme, struct serve_acme_counters *ret);
-/*
- * The hosted names whose certificate expires within 14 days, or that have
- * none after a failure, at the last look.
- */
-unsigned serve_acme_expiring(const struct serve_acme *acme);
 
 /* The file names of name's certificate chain and key under cert_dir. */
 void serve_cert_paths(const char *cert_dir, const char *name, char *cert_path,

@@ -902,11 +902,6 @@ void serve_acme_stop(struct serve_acme *acme)
 	acme_free(acme);
 }
 
-unsigned serve_acme_expiring(const struct serve_acme *acme)
-{
-	return acme != NULL ? atomic_load(&acme->expiring) : 0;
-}
-
 void serve_acme_counters(const struct serve_acme *acme, struct serve_acme_counters *ret)
 {
 	memset(ret, 0, sizeof(*ret));

@@ -814,17 +814,17 @@ void serve_send(struct evhttp_request *req, int status, const char *reason,
 	 * would leave as a TLS record and a write of its own; and a TLS
 	 * bufferevent writes only from its write event, a pass of the loop
 	 * later, behind every other connection's work (the handshakes of new
-	 * ones).  So an answer that fits a record, with nothing before it, is
-	 * made one piece and written now; evhttp then hears that it left
-	 * (its write callback, deferred past this request's handling) as it
-	 * would from the bufferevent.  out is taken before: without a
-	 * connection the request is freed.
+	 * ones).  So over TLS an answer that fits a record is made one piece,
+	 * and written now when nothing waits before it; evhttp then hears
+	 * that it left (its write callback, deferred past this request's
+	 * handling) as it would from the bufferevent.  out is taken before:
+	 * without a connection the request is freed.
 	 */
 	evhttp_send_reply(req, status, reason, body);
-	if (out == NULL || (len = evbuffer_get_length(out)) > ONE_RECORD ||
+	if (out == NULL || ssl == NULL || (len = evbuffer_get_length(out)) > ONE_RECORD ||
 	    (bytes = (const char *)evbuffer_pullup(out, -1)) == NULL)
 		return;
-	if (waiting == 0 && ssl != NULL && tls_write_whole(ssl, bytes, len)) {
+	if (waiting == 0 && tls_write_whole(ssl, bytes, len)) {
 		evbuffer_drain(out, len);
 		bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
 	}

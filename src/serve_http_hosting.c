@@ -49,7 +49,7 @@ static const char *request_sni(struct evhttp_request *req)
 static const char *request_host(struct evhttp_request *req, char *buf, size_t size)
 {
 	const char *target = evhttp_request_get_uri(req);
-	const char *host, *colon;
+	const char *host;
 	size_t len;
 
 	if (target != NULL && target[0] != '/')
@@ -57,10 +57,7 @@ static const char *request_host(struct evhttp_request *req, char *buf, size_t si
 	host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
 	if (host == NULL)
 		return NULL;
-	len = strlen(host);
-	colon = strrchr(host, ':');
-	if (colon != NULL && host[0] != '[' && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		len = (size_t)(colon - host);
+	len = serve_host_name_len(host, strlen(host));
 	if (len >= size)
 		len = size - 1;		/* longer than any host name: matches none */
 	memcpy(buf, host, len);

@@ -24,8 +24,7 @@ static bool name_is(const char *name, size_t len, const char *word)
 	return strlen(word) == len && strncasecmp(name, word, len) == 0;
 }
 
-/* The Host value without a port ("name:443"), as serve_http_hosting.c reads it. */
-static void host_take(const char *value, size_t len, struct serve_policy_request *req)
+size_t serve_host_name_len(const char *value, size_t len)
 {
 	size_t colon = len;
 
@@ -38,10 +37,9 @@ static void host_take(const char *value, size_t len, struct serve_policy_request
 		while (digits < len && value[digits] >= '0' && value[digits] <= '9')
 			digits++;
 		if (digits == len)
-			len = colon;
+			return colon;
 	}
-	req->host = value;
-	req->host_len = len;
+	return len;
 }
 
 /* One header line (no CRLF); false when the request is to go to evhttp. */
@@ -73,7 +71,8 @@ static bool header_line(const char *line, size_t len, struct serve_policy_reques
 		if (*host_seen || value_len == 0)
 			return false;
 		*host_seen = true;
-		host_take(value, value_len, req);
+		req->host = value;
+		req->host_len = serve_host_name_len(value, value_len);
 		return req->host_len > 0;
 	}
 	if (name_is(line, colon, "if-none-match")) {

@@ -51,4 +51,10 @@ enum serve_head_result serve_policy_request_parse(const char *bytes, size_t len,
 
 bool serve_etag_listed(const char *list, size_t list_len, const char *etag);
 
+/*
+ * The octets of a Host value that name the host: a final ":port" (digits,
+ * maybe none) left off, unless the value is an IP literal ("[::1]").
+ */
+size_t serve_host_name_len(const char *value, size_t len);
+
 #endif

@@ -45,7 +45,6 @@ struct cert_set {
 	size_t count;			/* 0: ctx[0] is bare, without a certificate */
 };
 
-/* The pair of one hosted name. */
 /*
  * Which version of a certificate file was read: the manager replaces
  * files by rename, so a new inode or time says another worker (or an
@@ -77,6 +76,7 @@ static bool file_identity_same(const struct file_identity *x, const struct file_
 	       x->mtime.tv_sec == y->mtime.tv_sec && x->mtime.tv_nsec == y->mtime.tv_nsec;
 }
 
+/* The pair of one hosted name. */
 struct hosted_pair {
 	char *name;			/* lower case; NULL: an empty slot */
 	X509 *cert;

@@ -23,14 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "daemon.h"
 #include "daemon_log.h"
 #include "serve.h"
 
 #define RESTARTS_MAX 5			/* deaths in RESTART_WINDOW_S before giving up */
 #define RESTART_WINDOW_S 60
-#define EXIT_LOCAL_ERROR 71
-#define EXIT_CONFIG 78
+#define EXIT_CONFIG 78			/* EX_CONFIG */
 
 struct worker {
 	pid_t pid;			/* 0: not running */
@@ -96,15 +96,9 @@ void serve_signals_release(void)
 
 void serve_workers_serving(void)
 {
-	unsigned char byte = 1;
-
 	/* The signals held since the fork reach the handlers now set. */
 	sigprocmask(SIG_SETMASK, &worker_saved_mask, NULL);
-	if (worker_ready_fd >= 0) {
-		(void)!write(worker_ready_fd, &byte, 1);
-		close(worker_ready_fd);
-		worker_ready_fd = -1;
-	}
+	daemon_ready(&worker_ready_fd);
 }
 
 static pid_t start_worker(struct worker *w, const sigset_t *old_mask, int ready_pipe[2],
