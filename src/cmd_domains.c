@@ -365,12 +365,12 @@ struct domain_registry *domains_open(const struct domains_args *args, bool must_
 /* --rua checked as the record it makes would be read (mtasts/tlsrpt.h). */
 static bool rua_valid(const struct domains_args *args, const char *rua)
 {
-	char why[200], shown[120];
+	char why[320], shown[120];
 
-	if (domains_rua_check(rua, why, sizeof(why)))
+	if (domain_registry_rua_check(rua, why, sizeof(why)))
 		return true;
 	text_shown(rua, shown, sizeof(shown), 100);
-	fprintf(stderr, PROGRAM_NAME " domains: %s: --rua '%s': %s\n", args->verb, shown, why);
+	fprintf(stderr, PROGRAM_NAME " domains: %s: --rua '%s' %s\n", args->verb, shown, why);
 	return false;
 }
 

@@ -24,36 +24,11 @@ void domains_tlsrpt_text(const char *rua, char *buf, size_t size)
 	snprintf(buf, size, "v=TLSRPTv1; rua=%s", rua);
 }
 
-bool domains_rua_check(const char *rua, char *why, size_t why_size)
-{
-	char text[HOSTED_RUA_MAX + 32];
-	struct mtasts_tlsrpt_record *record = NULL;
-	struct mtasts_diags diags;
-	struct mtasts_bytes bytes;
-	const struct mtasts_diag *first;
-	bool ok;
-
-	if (strlen(rua) > HOSTED_RUA_MAX) {
-		snprintf(why, why_size, "longer than %d octets", HOSTED_RUA_MAX);
-		return false;
-	}
-	domains_tlsrpt_text(rua, text, sizeof(text));
-	bytes = (struct mtasts_bytes){ text, strlen(text) };
-	mtasts_diags_init(&diags);
-	ok = mtasts_tlsrpt_record_parse(&bytes, 1, &record, &diags) == MTASTS_OK;
-	mtasts_tlsrpt_record_free(record);
-	if (!ok) {
-		first = mtasts_diags_first_error(&diags);
-		snprintf(why, why_size, "%s", first != NULL ? first->message : "not a TLSRPT rua");
-	}
-	return ok;
-}
-
 /* The settings that go into the records, checked as the records would be read. */
 static bool settings_valid(const struct domains_args *args)
 {
 	const struct serve_config *s = &args->settings;
-	char why[200], shown[120];
+	char why[320], shown[120];
 	size_t offset = 0;
 
 	if (s->policy_cname != NULL) {
@@ -70,10 +45,11 @@ static bool settings_valid(const struct domains_args *args)
 			return false;
 		}
 	}
-	if (s->tlsrpt_rua != NULL && !domains_rua_check(s->tlsrpt_rua, why, sizeof(why))) {
+	if (s->tlsrpt_rua != NULL &&
+	    !domain_registry_rua_check(s->tlsrpt_rua, why, sizeof(why))) {
 		text_shown(s->tlsrpt_rua, shown, sizeof(shown), 100);
 		fprintf(stderr, PROGRAM_NAME " domains: %s: the tlsrpt_rua setting '%s' is not a "
-			"TLSRPT rua: %s\n", args->verb, shown, why);
+			"TLSRPT rua: it %s\n", args->verb, shown, why);
 		return false;
 	}
 	return true;

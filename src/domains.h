@@ -87,9 +87,6 @@ int domains_run_dns(struct domains_args *args);
 /* "v=TLSRPTv1; rua=RUA" */
 void domains_tlsrpt_text(const char *rua, char *buf, size_t size);
 
-/* Whether rua makes a TLSRPT record the core parser reads; why not, when not. */
-bool domains_rua_check(const char *rua, char *why, size_t why_size);
-
 /* One record as a zone-file line on stdout (TXT data quoted and split). */
 void domains_print_record(const struct domains_record *r);
 

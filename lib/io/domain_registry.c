@@ -157,34 +157,44 @@ static bool mx_ok(char *const *mx, size_t count, char *why, size_t why_size)
  * The record `mtasts domains dns` prints for rua, read back by the core's
  * parser: it must parse, and as one rua tag (no "; tag=" smuggled in).
  */
-static bool rua_record_ok(const char *rua, char *why, size_t why_size)
+bool domain_registry_rua_check(const char *rua, char *why, size_t why_size)
 {
-	char text[HOSTED_RUA_MAX + 32], buf[SHOWN_BUF];
+	char text[HOSTED_RUA_MAX + 32];
+	size_t len = strnlen(rua, HOSTED_RUA_MAX + 1), extensions;
 	struct mtasts_tlsrpt_record *record = NULL;
 	struct mtasts_diags diags;
 	const struct mtasts_diag *first;
 	int rc;
 
+	if (len == 0 || len > HOSTED_RUA_MAX) {
+		say_why(why, why_size, "has %zu%s octets; it has 1 to %d", len,
+			len > HOSTED_RUA_MAX ? " or more" : "", HOSTED_RUA_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (rua[i] < 0x20 || rua[i] > 0x7e) {
+			say_why(why, why_size, "has an octet that is not printable ASCII at "
+				"offset %zu", i);
+			return false;
+		}
 	snprintf(text, sizeof(text), "v=TLSRPTv1; rua=%s", rua);
 	struct mtasts_bytes bytes = { text, strlen(text) };
 	mtasts_diags_init(&diags);
 	rc = mtasts_tlsrpt_record_parse(&bytes, 1, &record, &diags);
-	size_t extensions = record != NULL ? record->extension_count : 0;
+	extensions = record != NULL ? record->extension_count : 0;
 	mtasts_tlsrpt_record_free(record);
 	if (rc == MTASTS_ERR_NOMEM) {
-		say_why(why, why_size, "out of memory");
+		say_why(why, why_size, "could not be checked: out of memory");
 		return false;
 	}
 	if (rc != MTASTS_OK) {
 		first = mtasts_diags_first_error(&diags);
-		say_why(why, why_size, "tlsrpt_rua \"%s\" does not make a TLSRPT record: %s",
-			shown(rua, buf, sizeof(buf)),
+		say_why(why, why_size, "does not make a TLSRPT record: %s",
 			first != NULL ? first->message : mtasts_status_message(rc));
 		return false;
 	}
 	if (extensions > 0 || strchr(rua, ';') != NULL) {
-		say_why(why, why_size, "tlsrpt_rua \"%s\" has a \";\"; it is the value of rua= "
-			"alone", shown(rua, buf, sizeof(buf)));
+		say_why(why, why_size, "has a \";\"; it is the value of rua= alone");
 		return false;
 	}
 	return true;
@@ -192,22 +202,12 @@ static bool rua_record_ok(const char *rua, char *why, size_t why_size)
 
 static bool rua_ok(const char *rua, char *why, size_t why_size)
 {
-	char buf[SHOWN_BUF];
-	size_t len = strnlen(rua, HOSTED_RUA_MAX + 1);
+	char buf[SHOWN_BUF], reason[256];
 
-	if (len == 0 || len > HOSTED_RUA_MAX) {
-		say_why(why, why_size, "tlsrpt_rua \"%s\": %zu%s octets; it has 1 to %d",
-			shown(rua, buf, sizeof(buf)), len, len > HOSTED_RUA_MAX ? " or more" : "",
-			HOSTED_RUA_MAX);
-		return false;
-	}
-	for (size_t i = 0; i < len; i++)
-		if (rua[i] < 0x20 || rua[i] > 0x7e) {
-			say_why(why, why_size, "tlsrpt_rua \"%s\" has an octet that is not "
-				"printable ASCII at offset %zu", shown(rua, buf, sizeof(buf)), i);
-			return false;
-		}
-	return rua_record_ok(rua, why, why_size);
+	if (domain_registry_rua_check(rua, reason, sizeof(reason)))
+		return true;
+	say_why(why, why_size, "tlsrpt_rua \"%s\" %s", shown(rua, buf, sizeof(buf)), reason);
+	return false;
 }
 
 /* A time to write: after 1970, and small enough that adding an age to it never overflows. */

@@ -112,6 +112,14 @@ int domain_registry_open(const char *location, struct domain_registry **ret_regi
 void domain_registry_close(struct domain_registry *registry);
 
 /*
+ * Whether rua may be a hosted domain's tlsrpt_rua (or a server's setting):
+ * 1 to HOSTED_RUA_MAX printable octets that make "v=TLSRPTv1; rua=<rua>"
+ * a TLSRPT record by the core's parser, as one rua tag.  When not, why is
+ * a reason that follows the value: "does not make a TLSRPT record: ...".
+ */
+bool domain_registry_rua_check(const char *rua, char *why, size_t why_size);
+
+/*
  * Add a domain (created and updated set to now).  REGISTRY_EXISTS when the
  * name is there already, hosted or being removed.  The values are checked
  * here, the last line of defence: name (at most HOSTED_DOMAIN_MAX octets),
