@@ -454,10 +454,9 @@ static int print_hosted(const struct domains_args *args, struct domain_registry 
  * mta-sts host would be anyone's, and not ending in a numeric label
  * (1.2.3.4), which is an address.  -1 to go on, or an exit status.
  */
-static int name_hostable(const struct domains_args *args)
+static int name_hostable(const struct domains_args *args, struct public_suffixes *suffixes)
 {
 	const char *last = strrchr(args->domain, '.');
-	struct public_suffixes *suffixes;
 	bool suffix;
 
 	if (strlen(args->domain) > HOSTED_DOMAIN_MAX) {
@@ -472,9 +471,7 @@ static int name_hostable(const struct domains_args *args)
 			"label is numeric (an address?)\n", args->domain);
 		return DOMAINS_EXIT_INVALID;
 	}
-	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
 	suffix = public_suffix_is(suffixes, args->domain);
-	public_suffixes_free(suffixes);
 	if (suffix) {
 		fprintf(stderr, PROGRAM_NAME " domains: add: %s is a public suffix, under which "
 			"others register their domains: no policy is hosted for it\n", args->domain);
@@ -487,6 +484,7 @@ static int run_add(struct domains_args *args)
 {
 	struct hosted_domain domain = { 0 };
 	struct domain_registry *registry;
+	struct public_suffixes *suffixes;
 	char **proposed = NULL;
 	size_t proposed_count = 0;
 	char why[SERVE_WHY_SIZE];
@@ -509,10 +507,12 @@ static int run_add(struct domains_args *args)
 	}
 	if (args->rua != NULL && !rua_valid(args, args->rua))
 		return DOMAINS_EXIT_INVALID;
-	if ((rc = name_hostable(args)) != -1)
+	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
+	if ((rc = name_hostable(args, suffixes)) != -1 ||
+	    (registry = domains_open(args, false, &rc)) == NULL) {
+		public_suffixes_free(suffixes);
 		return rc;
-	if ((registry = domains_open(args, false, &rc)) == NULL)
-		return rc;
+	}
 	/* Hosted already: said before any MX lookup is made for it. */
 	if (args->from_dns && (rc = domain_registry_get(registry, args->domain, &domain, why,
 							 sizeof(why))) != REGISTRY_NOT_FOUND) {
@@ -526,7 +526,8 @@ static int run_add(struct domains_args *args)
 			rc = domains_registry_error(args, rc, why);
 		goto out;
 	}
-	if (args->from_dns && (rc = domains_propose_from_dns(args, &proposed, &proposed_count)) != 0)
+	if (args->from_dns &&
+	    (rc = domains_propose_from_dns(args, suffixes, &proposed, &proposed_count)) != 0)
 		goto out;
 	snprintf(domain.name, sizeof(domain.name), "%s", args->domain);
 	domain.mode = args->mode_given ? args->mode : MTASTS_MODE_TESTING;
@@ -543,6 +544,7 @@ out:
 		free(proposed[i]);
 	free(proposed);
 	domain_registry_close(registry);
+	public_suffixes_free(suffixes);
 	return rc;
 }
 

@@ -242,11 +242,11 @@ static int no_hosts(const struct domains_args *args, const struct mx_lookup *l)
 	return DOMAINS_EXIT_NO_MX;
 }
 
-int domains_propose_from_dns(struct domains_args *args, char ***ret_patterns, size_t *ret_count)
+int domains_propose_from_dns(struct domains_args *args, struct public_suffixes *suffixes,
+			     char ***ret_patterns, size_t *ret_count)
 {
 	struct net_session net = { 0 };
 	struct mx_lookup *l = calloc(1, sizeof(*l));
-	struct public_suffixes *suffixes = NULL;
 	char **patterns = NULL;
 	size_t count = 0;
 	int rc = EXIT_LOCAL_ERROR;
@@ -285,7 +285,6 @@ int domains_propose_from_dns(struct domains_args *args, char ***ret_patterns, si
 		rc = DOMAINS_EXIT_INVALID;
 		goto out;
 	}
-	suffixes = public_suffixes_load(PUBLIC_SUFFIX_PATH);
 	if (propose(l, suffixes, &patterns, &count) != 0)
 		goto out;
 	/* The proposal must cover every MX host, by the matching senders use. */
@@ -316,7 +315,6 @@ out:
 	for (size_t i = 0; i < count; i++)
 		free(patterns[i]);
 	free(patterns);
-	public_suffixes_free(suffixes);
 	net_session_close(&net);
 	if (l != NULL)
 		free(l->hosts);

@@ -97,11 +97,15 @@ struct domain_registry *domains_open(const struct domains_args *args, bool must_
 /* A registry failure said on standard error; the exit status it calls for. */
 int domains_registry_error(const struct domains_args *args, int rc, const char *why);
 
+struct public_suffixes;
+
 /*
  * cmd_domains_dns.c: the MX hosts of args->domain made into patterns (to
- * free), the proposal printed; 0, or an exit status after saying why.
+ * free; no wildcard over one of suffixes), the proposal printed; 0, or an
+ * exit status after saying why.
  */
-int domains_propose_from_dns(struct domains_args *args, char ***ret_patterns, size_t *ret_count);
+int domains_propose_from_dns(struct domains_args *args, struct public_suffixes *suffixes,
+			     char ***ret_patterns, size_t *ret_count);
 int domains_run_verify(struct domains_args *args);
 
 #endif
