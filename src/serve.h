@@ -256,7 +256,7 @@ void serve_metrics_count(struct serve_metrics *metrics, enum serve_route_id rout
 /*
  * The metrics of count workers as one: counters and open connections
  * added up; what every worker sees alike (hosted domains, generation) the
- * largest.
+ * largest; hosted_certificates, counted when written, left at 0.
  */
 void serve_metrics_sum(const struct serve_metrics *slots, size_t count,
 		       struct serve_metrics *ret_sum);

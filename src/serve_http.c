@@ -1049,6 +1049,7 @@ static bool metrics_allowed(const struct serve_server *s, const char *client)
 
 static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 {
+	struct serve_metrics sum, *m;
 	struct evbuffer *out;
 	struct timespec now;
 
@@ -1067,16 +1068,13 @@ static void handle_metrics(struct serve_server *s, struct evhttp_request *req)
 		daemon_log(LOG_DEBUG, "%s %s from %s: 200", serve_method_name(req),
 			   serve_path_shown(req), serve_peer_address(req));
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (s->metrics->hosting && s->tls != NULL)	/* the certificate manager adds some */
-		s->metrics->hosted_certificates = serve_tls_hosted_count(s->tls);
-	if (s->all_metrics != NULL) {
-		struct serve_metrics sum;
-
+	if (s->all_metrics != NULL)
 		serve_metrics_sum(s->all_metrics, s->metrics_count, &sum);
-		serve_metrics_write(&sum, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
-	} else {
-		serve_metrics_write(s->metrics, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
-	}
+	m = s->all_metrics != NULL ? &sum : s->metrics;
+	/* Counted now, by whichever worker answers: the certificate manager adds some. */
+	if (m->hosting && s->tls != NULL)
+		m->hosted_certificates = serve_tls_hosted_count(s->tls);
+	serve_metrics_write(m, &s->summary, store_get(s), (int64_t)now.tv_sec, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
 	s->answering = true;

@@ -274,8 +274,6 @@ void serve_metrics_sum(const struct serve_metrics *slots, size_t count,
 		sum->hosting = sum->hosting || m->hosting;
 		sum->hosted_domains = larger(sum->hosted_domains, m->hosted_domains);
 		sum->hosted_corrupt = larger(sum->hosted_corrupt, m->hosted_corrupt);
-		sum->hosted_certificates = larger(sum->hosted_certificates,
-						  m->hosted_certificates);
 		sum->registry_generation = larger(sum->registry_generation,
 						  m->registry_generation);
 		sum->registry_reloads += m->registry_reloads;
