@@ -15,7 +15,7 @@
 
 #include "domain_registry.h"
 
-#define REGISTRY_SCHEMA 2		/* the schema version this program writes */
+#define REGISTRY_SCHEMA 1		/* the schema version this program writes */
 #define REGISTRY_PARAMS_MAX 12		/* parameters of one statement */
 #define REGISTRY_COLUMNS_MAX 12		/* columns of one row */
 #define REGISTRY_ERROR_MAX 320		/* octets of a store's message */

@@ -39,7 +39,8 @@ static const char *const migrations[] = {
 	"  created bigint NOT NULL,"
 	"  updated bigint NOT NULL,"
 	"  removed_at bigint NOT NULL DEFAULT 0,"
-	"  removed_max_age bigint NOT NULL DEFAULT 0);"
+	"  removed_max_age bigint NOT NULL DEFAULT 0,"
+	"  served_until bigint NOT NULL DEFAULT 0);"	/* policies served may be cached until */
 	"CREATE TABLE certificates ("
 	"  name text COLLATE \"C\" PRIMARY KEY,"
 	"  not_before bigint NOT NULL,"
@@ -52,8 +53,6 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);"
 	/* a registry made again does not start where the one before did */
 	"INSERT INTO meta VALUES ('generation', floor(random() * 9007199254740991)::bigint);",
-	/* 2: until when policies served may be cached (0: known by removed_max_age alone) */
-	"ALTER TABLE domains ADD COLUMN served_until bigint NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REGISTRY_SCHEMA,

@@ -29,7 +29,8 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  updated INTEGER NOT NULL,"
 	"  removed_at INTEGER NOT NULL DEFAULT 0,"
-	"  removed_max_age INTEGER NOT NULL DEFAULT 0);"
+	"  removed_max_age INTEGER NOT NULL DEFAULT 0,"
+	"  served_until INTEGER NOT NULL DEFAULT 0);"	/* policies served may be cached until */
 	"CREATE TABLE certificates ("
 	"  name TEXT PRIMARY KEY NOT NULL,"
 	"  not_before INTEGER NOT NULL,"
@@ -42,8 +43,6 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
 	/* a registry made again does not start where the one before did */
 	"INSERT INTO meta VALUES ('generation', random() & 9007199254740991);",
-	/* 2: until when policies served may be cached (0: known by removed_max_age alone) */
-	"ALTER TABLE domains ADD COLUMN served_until INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == REGISTRY_SCHEMA,

@@ -1152,41 +1152,10 @@ static void sqlite_newer_schema_refused(void **state)
 	struct domain_registry *registry = NULL;
 	char why[512] = "";
 
-	raw_exec(f, "PRAGMA user_version = 3");
+	raw_exec(f, "PRAGMA user_version = 2");
 	assert_int_equal(domain_registry_open(f->location, &registry, why, sizeof(why)),
 			 REGISTRY_UNAVAILABLE);
-	assert_non_null(strstr(why, "schema version 3"));
-}
-
-/*
- * A registry of schema 1 (no served_until) is brought to the current one,
- * its rows kept: a domain being removed is purged when its removal said.
- */
-static void schema_1_is_migrated(void **state)
-{
-	struct fixture *f = *state;
-	struct hosted_domain got;
-	size_t count = 99;
-	char why[512] = "";
-
-	add_ok(f->registry, "example.com", T0);
-	assert_int_equal(domain_registry_remove(f->registry, "example.com", T0 + 100, why,
-						sizeof(why)), 0);
-	domain_registry_close(f->registry);
-	raw_exec(f, "ALTER TABLE domains DROP COLUMN served_until");
-	raw_exec(f, is_sqlite(f) ? "PRAGMA user_version = 1" :
-		 "UPDATE registry_schema SET version = 1");
-	f->registry = open_registry(f);
-	assert_int_equal(domain_registry_get(f->registry, "example.com", &got, why, sizeof(why)), 0);
-	assert_int_equal(got.removed_at, T0 + 100);
-	assert_int_equal(got.removed_max_age, WEEK);
-	hosted_domain_release(&got);
-	assert_int_equal(domain_registry_purge(f->registry, T0 + 100 + WEEK - 1, &count, why,
-					       sizeof(why)), 0);
-	assert_int_equal(count, 0);
-	assert_int_equal(domain_registry_purge(f->registry, T0 + 100 + WEEK, &count, why,
-					       sizeof(why)), 0);
-	assert_int_equal(count, 1);
+	assert_non_null(strstr(why, "schema version 2"));
 }
 
 int main(void)
@@ -1214,7 +1183,6 @@ int main(void)
 		{ "cert_error_is_printable", cert_error_is_printable, NULL },
 		{ "generation_row_missing", generation_row_missing, NULL },
 		{ "rua_checked_as_a_record", rua_checked_as_a_record, NULL },
-		{ "schema_1_is_migrated", schema_1_is_migrated, NULL },
 		{ "sqlite_purge_spares_text_in_integers", sqlite_purge_spares_text_in_integers, "sqlite" },
 		{ "sqlite_file_mode", sqlite_file_mode, "sqlite" },
 		{ "sqlite_locked_is_unavailable", sqlite_locked_is_unavailable, "sqlite" },
