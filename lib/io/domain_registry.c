@@ -167,7 +167,7 @@ bool domain_registry_rua_check(const char *rua, char *why, size_t why_size)
 	int rc;
 
 	if (len == 0 || len > HOSTED_RUA_MAX) {
-		say_why(why, why_size, "has %zu%s octets; it has 1 to %d", len,
+		say_why(why, why_size, "has %zu%s octets; a rua has 1 to %d", len,
 			len > HOSTED_RUA_MAX ? " or more" : "", HOSTED_RUA_MAX);
 		return false;
 	}
